@@ -1,0 +1,1 @@
+"""One module per `alchemiser` subcommand, imported only when that command runs."""

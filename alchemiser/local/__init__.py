@@ -1,0 +1,1 @@
+"""Local stand-in for EventBridge + Lambda, driven by infra/template.yaml."""

@@ -1,0 +1,1 @@
+"""The Composer symphony language: parser, evaluator, indicators."""

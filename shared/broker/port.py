@@ -1,0 +1,144 @@
+"""Broker port: what portfolio (reads) and execution (reads and orders) need from a broker.
+
+All money and quantities are Decimal. Adapters translate their wire formats at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+Side = Literal["buy", "sell"]
+OrderState = Literal[
+    "new", "accepted", "pending_new", "partially_filled", "filled", "done_for_day",
+    "canceled", "expired", "replaced", "pending_cancel", "pending_replace", "rejected",
+    "suspended", "stopped", "calculated", "held",
+]
+TERMINAL_STATES: frozenset[str] = frozenset({"filled", "canceled", "expired", "rejected", "replaced", "done_for_day"})
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    status: str
+    """Alpaca's account status, e.g. ACTIVE."""
+    equity: Decimal
+    cash: Decimal
+    buying_power: Decimal
+    trading_blocked: bool
+    account_blocked: bool
+    captured_at: datetime
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    qty: Decimal
+    market_value: Decimal
+    current_price: Decimal
+    avg_entry_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Asset:
+    symbol: str
+    tradable: bool
+    fractionable: bool
+    status: str = "active"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A market DAY order; exactly one of qty / notional."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal | None = None
+    notional: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if (self.qty is None) == (self.notional is None):
+            raise ValueError("exactly one of qty or notional")
+        if len(self.client_order_id) > 128:
+            raise ValueError("client_order_id longer than 128 characters")
+
+
+@dataclass(frozen=True)
+class Order:
+    broker_order_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal | None
+    notional: Decimal | None
+    filled_qty: Decimal
+    """Cumulative, as the broker reports it."""
+    filled_avg_price: Decimal | None
+    status: str
+    submitted_at: datetime | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATES
+
+
+@dataclass(frozen=True)
+class Clock:
+    timestamp: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    date: date
+    open: datetime
+    close: datetime
+
+
+class BrokerError(Exception):
+    """Base of every broker failure."""
+
+
+class OrderRejected(BrokerError):
+    """The broker refused the order (definitive: it does not exist)."""
+
+
+class DuplicateClientOrderId(BrokerError):
+    """An order with this client_order_id already exists (Alpaca: HTTP 422). Look it up."""
+
+
+class BrokerUnavailable(BrokerError):
+    """Timeout, connection error, 5xx or exhausted 429s: the outcome of a write is unknown."""
+
+
+class OrderNotFound(BrokerError):
+    """No order with that id."""
+
+
+class BrokerReader(Protocol):
+    """The read side (the portfolio function uses only this)."""
+
+    def get_account(self) -> Account: ...
+    def get_positions(self) -> list[Position]: ...
+    def get_assets(self, symbols: Sequence[str]) -> dict[str, Asset]:
+        """Known symbols only: a symbol missing from the result is unknown to the broker."""
+        ...
+    def get_latest_prices(self, symbols: Sequence[str]) -> dict[str, Decimal]: ...
+    def get_clock(self) -> Clock: ...
+
+
+class Broker(BrokerReader, Protocol):
+    """The full port (the execution function)."""
+
+    def submit_order(self, request: OrderRequest) -> Order:
+        """Raises DuplicateClientOrderId, OrderRejected or BrokerUnavailable; never retries a POST."""
+        ...
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None: ...
+    def get_order(self, broker_order_id: str) -> Order: ...
+    def cancel_order(self, broker_order_id: str) -> None: ...

@@ -1,0 +1,39 @@
+"""SignalGenerated: the day's net target weights, with each strategy's part and its reasons."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.events.base import DomainEvent, Frozen
+from shared.events.types import Symbol, Weight
+
+MAX_EXPLANATION_LINES = 200
+
+
+class StrategySignal(Frozen):
+    """One strategy's own answer, before netting."""
+
+    name: str
+    file: str
+    allocation: Weight
+    weights: dict[Symbol, Weight]
+    rebalance_threshold: Weight | None = None
+    explanation: tuple[str, ...] = Field(default=(), max_length=MAX_EXPLANATION_LINES)
+
+
+class SignalGenerated(DomainEvent):
+    detail_type: ClassVar[str] = "SignalGenerated"
+
+    trading_date: date
+    data_as_of: date
+    target_weights: dict[Symbol, Weight]
+    strategies: tuple[StrategySignal, ...]
+    symbols: tuple[Symbol, ...]
+    """Every symbol the strategies read (held or only used in a condition)."""
+
+    def weight_sum(self) -> Decimal:
+        return sum(self.target_weights.values(), Decimal(0))

@@ -1,0 +1,60 @@
+"""TradeExecuted: what the broker did with each planned order, and whether the plan succeeded."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from shared.events.base import DomainEvent, Frozen
+from shared.events.types import Identifier, Money, Price, Quantity, Side, Symbol, UtcDatetime
+
+OrderOutcome = Literal["filled", "partially_filled", "canceled", "rejected", "failed", "skipped", "open"]
+ExecutionStatus = Literal["executed", "partial", "failed", "rejected", "market_closed", "halted", "empty"]
+KillSwitchState = Literal["active", "reducing", "halted"]
+
+
+class OrderResult(Frozen):
+    client_order_id: str
+    broker_order_id: str | None = None
+    symbol: Symbol
+    side: Side
+    requested_qty: Quantity | None = None
+    requested_notional: Money | None = None
+    filled_qty: Quantity
+    avg_fill_price: Price | None = None
+    """From the broker's fills; None when nothing filled (never invented)."""
+    status: OrderOutcome
+    error: str | None = None
+
+
+class ExecutionTotals(Frozen):
+    orders_planned: int
+    orders_placed: int
+    orders_filled: int
+    orders_partially_filled: int
+    orders_failed: int
+    orders_skipped: int
+    buy_value: Money
+    sell_value: Money
+    turnover: Money
+
+
+class AccountSummary(Frozen):
+    equity: Money
+    cash: Money
+    buying_power: Money
+
+
+class TradeExecuted(DomainEvent):
+    detail_type: ClassVar[str] = "TradeExecuted"
+
+    plan_id: Identifier
+    success: bool
+    status: ExecutionStatus
+    reason: str | None = None
+    kill_switch: KillSwitchState
+    orders: tuple[OrderResult, ...]
+    totals: ExecutionTotals
+    account_before: AccountSummary | None = None
+    account_after: AccountSummary | None = None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime

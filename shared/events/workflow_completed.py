@@ -1,0 +1,30 @@
+"""WorkflowCompleted: the day ended well; the summary a user reads first."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from shared.events.base import DomainEvent, Frozen
+from shared.events.types import Identifier, Money, UtcDatetime
+
+
+class WorkflowSummary(Frozen):
+    orders_placed: int
+    orders_filled: int
+    orders_failed: int
+    turnover: Money
+    equity_before: Money | None = None
+    equity_after: Money | None = None
+    step_seconds: dict[str, float]
+    """Seconds from the previous step to this one: signals, planned, executed, completed."""
+
+
+class WorkflowCompleted(DomainEvent):
+    detail_type: ClassVar[str] = "WorkflowCompleted"
+
+    trading_date: date | None = None
+    plan_id: Identifier | None = None
+    summary: WorkflowSummary
+    started_at: UtcDatetime | None = None
+    completed_at: UtcDatetime

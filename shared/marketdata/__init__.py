@@ -1,0 +1,1 @@
+"""Market data and calendar ports with their adapters (Alpaca, cache, offline generator, CSV)."""

@@ -1,0 +1,1 @@
+"""What every function needs besides events: settings, clock, observability, embedded stores."""

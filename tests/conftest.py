@@ -1,0 +1,64 @@
+"""Fixtures every test folder may use: fake AWS credentials, a state dir, a Lambda context."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEST_EVENTS = PROJECT_ROOT / "test-events"
+TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real AWS account: fake credentials and a fixed region."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Alchemiser")
+
+
+@dataclass
+class LambdaContextStub:
+    function_name: str = "alchemiser-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:alchemiser-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 120_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContextStub:
+    return LambdaContextStub()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "state"
+    path.mkdir()
+    return path
+
+
+def load_test_event(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((TEST_EVENTS / name).read_text())
+    return data
+
+
+@pytest.fixture
+def local_env(monkeypatch: pytest.MonkeyPatch, state_dir: Path) -> Iterator[Path]:
+    """Handler settings for local mode (embedded stores and the outbox under `state_dir`)."""
+    monkeypatch.setenv("ALCHEMISER_BACKEND", "local")
+    monkeypatch.setenv("ALCHEMISER_STATE_DIR", str(state_dir))
+    yield state_dir
