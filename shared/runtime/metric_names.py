@@ -13,3 +13,30 @@ CIRCUIT_BREAKER_SKIPS: Final = "CircuitBreakerSkips"
 INVALID_EVENTS: Final = "InvalidEvents"
 HOP_LIMIT_STOPS: Final = "HopLimitStops"
 DUPLICATES_SUPPRESSED: Final = "DuplicatesSuppressed"
+
+# Workflows (orchestrator)
+WORKFLOWS_STARTED: Final = "WorkflowsStarted"
+WORKFLOWS_COMPLETED: Final = "WorkflowsCompleted"
+WORKFLOWS_FAILED: Final = "WorkflowsFailed"
+WORKFLOWS_SKIPPED: Final = "WorkflowsSkipped"
+WORKFLOWS_STUCK: Final = "WorkflowsStuck"
+NOTIFICATIONS_SENT: Final = "NotificationsSent"
+EQUITY: Final = "Equity"
+TURNOVER: Final = "Turnover"
+
+# Strategy
+SIGNALS_GENERATED: Final = "SignalsGenerated"
+STRATEGY_EVALUATION_MS: Final = "StrategyEvaluationMs"
+
+# Portfolio
+PLANS_CREATED: Final = "PlansCreated"
+PLANNED_ORDERS: Final = "PlannedOrders"
+
+# Execution
+ORDERS_PLACED: Final = "OrdersPlaced"
+ORDERS_FILLED: Final = "OrdersFilled"
+ORDERS_FAILED: Final = "OrdersFailed"
+ORDERS_ADOPTED: Final = "OrdersAdopted"
+"""An order found at the broker by its client order id and adopted instead of resubmitted."""
+RISK_LIMIT_BREACHES: Final = "RiskLimitBreaches"
+KILL_SWITCH_BLOCKS: Final = "KillSwitchBlocks"
