@@ -1,0 +1,162 @@
+"""Alpaca keys from AWS Secrets Manager: one secret per stage, read once per container.
+
+The secret is a JSON object:
+
+    {
+      "api_key": "PK...",            paper key id      } the paper pair
+      "secret_key": "...",           paper secret      }
+      "live_api_key": "AK...",       live key id       } optional: the live pair
+      "live_secret_key": "..."       live secret       }
+    }
+
+Either pair may be absent, but a pair is all or nothing, and at least one pair is needed.
+Unknown fields are ignored, except `paper`: the old single-pair layout marked live keys with
+`"paper": false`, which is refused (put live keys under live_api_key / live_secret_key) so
+that keys are never used for a mode they were not filed under.
+
+Trading mode rule (`keys_for_mode`): live only when the stage is configured live (the
+`trading_mode` setting) and the secret has the live pair; paper otherwise. A stage configured
+live whose secret has no live keys is an error, never a quiet fall back to paper.
+
+Nothing here logs, and no repr shows a key.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TradingMode = Literal["paper", "live"]
+
+
+class CredentialsError(RuntimeError):
+    """The secret is missing, unreadable, malformed, or lacks the keys the trading mode needs."""
+
+
+@dataclass(frozen=True)
+class AlpacaKeys:
+    api_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    paper: bool
+
+    def __repr__(self) -> str:
+        return f"AlpacaKeys(paper={self.paper}, api_key=***, secret_key=***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class AlpacaCredentials:
+    secret_name: str
+    paper_keys: AlpacaKeys | None = field(repr=False)
+    live_keys: AlpacaKeys | None = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"AlpacaCredentials(secret_name={self.secret_name!r}, "
+            f"has_paper_keys={self.paper_keys is not None}, has_live_keys={self.live_keys is not None})"
+        )
+
+    __str__ = __repr__
+
+    def keys_for_mode(self, trading_mode: str) -> AlpacaKeys:
+        """The keys to trade with in `trading_mode` ("paper" or "live"); fails closed."""
+        if trading_mode == "live":
+            if self.live_keys is None:
+                raise CredentialsError(
+                    f"trading_mode is live but secret {self.secret_name!r} has no live keys "
+                    "(live_api_key / live_secret_key); refusing to trade rather than fall back to paper"
+                )
+            return self.live_keys
+        if trading_mode == "paper":
+            if self.paper_keys is None:
+                raise CredentialsError(
+                    f"trading_mode is paper but secret {self.secret_name!r} has no paper keys "
+                    "(api_key / secret_key); live keys are never used for paper trading"
+                )
+            return self.paper_keys
+        raise CredentialsError(f"unknown trading_mode {trading_mode!r} (expected 'paper' or 'live')")
+
+
+_cache: dict[str, AlpacaCredentials] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_credentials_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def load_alpaca_credentials(secret_name: str, *, client: Any = None) -> AlpacaCredentials:
+    """Read and validate the stage's secret; cached per container by secret name."""
+    with _cache_lock:
+        cached = _cache.get(secret_name)
+    if cached is not None:
+        return cached
+    credentials = parse_secret(secret_name, _fetch(secret_name, client))
+    with _cache_lock:
+        return _cache.setdefault(secret_name, credentials)
+
+
+def _fetch(secret_name: str, client: Any) -> str:
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    try:
+        response = client.get_secret_value(SecretId=secret_name)
+    except Exception as exc:
+        error = getattr(exc, "response", None)
+        code = error.get("Error", {}).get("Code") if isinstance(error, dict) else None
+        raise CredentialsError(f"cannot read secret {secret_name!r}: {code or type(exc).__name__}") from exc
+    text = response.get("SecretString")
+    if not isinstance(text, str):
+        raise CredentialsError(
+            f"secret {secret_name!r} has no SecretString (binary secrets are not supported)"
+        )
+    return text
+
+
+def _pair(
+    data: dict[str, Any], key_field: str, secret_field: str, secret_name: str
+) -> tuple[str, str] | None:
+    api_key, secret_key = data.get(key_field), data.get(secret_field)
+    if api_key in (None, "") and secret_key in (None, ""):
+        return None
+    if (
+        not isinstance(api_key, str)
+        or not api_key.strip()
+        or not isinstance(secret_key, str)
+        or not (secret_key.strip())
+    ):
+        raise CredentialsError(
+            f"secret {secret_name!r}: {key_field} and {secret_field} must both be non-empty strings"
+        )
+    return api_key.strip(), secret_key.strip()
+
+
+def parse_secret(secret_name: str, text: str) -> AlpacaCredentials:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        # never chain: the decoder's error carries the secret's text
+        raise CredentialsError(f"secret {secret_name!r} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise CredentialsError(f"secret {secret_name!r} must be a JSON object")
+    if data.get("paper", True) is not True:
+        raise CredentialsError(
+            f'secret {secret_name!r} has "paper": false; put live keys under live_api_key / live_secret_key'
+        )
+    paper = _pair(data, "api_key", "secret_key", secret_name)
+    live = _pair(data, "live_api_key", "live_secret_key", secret_name)
+    if paper is None and live is None:
+        raise CredentialsError(
+            f"secret {secret_name!r} has no Alpaca keys (api_key/secret_key, live_api_key/live_secret_key)"
+        )
+    return AlpacaCredentials(
+        secret_name=secret_name,
+        paper_keys=None if paper is None else AlpacaKeys(*paper, paper=True),
+        live_keys=None if live is None else AlpacaKeys(*live, paper=False),
+    )

@@ -1,0 +1,120 @@
+"""Alpaca credentials from Secrets Manager (moto): validation, caching, the live/paper rule, no key leaks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shared.broker.credentials import (
+    CredentialsError,
+    clear_credentials_cache,
+    load_alpaca_credentials,
+    parse_secret,
+)
+
+PAPER = {"api_key": "PKPAPERKEY", "secret_key": "paper-secret-value"}
+LIVE = {"live_api_key": "AKLIVEKEY", "live_secret_key": "live-secret-value"}
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    clear_credentials_cache()
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+    clear_credentials_cache()
+
+
+def put(client: Any, name: str, value: Any) -> None:
+    client.create_secret(Name=name, SecretString=value if isinstance(value, str) else json.dumps(value))
+
+
+def test_paper_stage_uses_paper_keys(secrets: Any) -> None:
+    put(secrets, "alchemiser/dev/alpaca", {**PAPER, **LIVE})
+    keys = load_alpaca_credentials("alchemiser/dev/alpaca", client=secrets).keys_for_mode("paper")
+    assert (keys.api_key, keys.secret_key, keys.paper) == ("PKPAPERKEY", "paper-secret-value", True)
+
+
+def test_live_stage_with_live_keys_uses_live_keys(secrets: Any) -> None:
+    put(secrets, "alchemiser/prod/alpaca", {**PAPER, **LIVE})
+    keys = load_alpaca_credentials("alchemiser/prod/alpaca", client=secrets).keys_for_mode("live")
+    assert (keys.api_key, keys.secret_key, keys.paper) == ("AKLIVEKEY", "live-secret-value", False)
+
+
+def test_live_stage_without_live_keys_fails_closed(secrets: Any) -> None:
+    put(secrets, "alchemiser/prod/alpaca", PAPER)
+    credentials = load_alpaca_credentials("alchemiser/prod/alpaca", client=secrets)
+    with pytest.raises(CredentialsError, match=r"no live keys.*refusing"):
+        credentials.keys_for_mode("live")
+
+
+def test_paper_stage_never_uses_live_keys(secrets: Any) -> None:
+    put(secrets, "live-only", LIVE)
+    with pytest.raises(CredentialsError, match="no paper keys"):
+        load_alpaca_credentials("live-only", client=secrets).keys_for_mode("paper")
+
+
+def test_unknown_mode_is_refused(secrets: Any) -> None:
+    put(secrets, "s", PAPER)
+    with pytest.raises(CredentialsError, match="unknown trading_mode"):
+        load_alpaca_credentials("s", client=secrets).keys_for_mode("Live")
+
+
+def test_cached_per_container_by_secret_name(secrets: Any) -> None:
+    put(secrets, "a", PAPER)
+    first = load_alpaca_credentials("a", client=secrets)
+    secrets.put_secret_value(SecretId="a", SecretString=json.dumps({"api_key": "PKNEW", "secret_key": "n"}))
+    assert load_alpaca_credentials("a", client=secrets) is first
+    clear_credentials_cache()
+    assert load_alpaca_credentials("a", client=secrets).keys_for_mode("paper").api_key == "PKNEW"
+
+
+def test_default_client_is_built_from_boto3(secrets: Any) -> None:
+    put(secrets, "default-client", PAPER)
+    assert load_alpaca_credentials("default-client").keys_for_mode("paper").api_key == "PKPAPERKEY"
+
+
+def test_missing_secret_is_a_clear_error(secrets: Any) -> None:
+    with pytest.raises(CredentialsError, match="cannot read secret 'nope': ResourceNotFoundException"):
+        load_alpaca_credentials("nope", client=secrets)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("not json PKPAPERKEY", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({}), "no Alpaca keys"),
+        (json.dumps({"api_key": "PK"}), "must both be non-empty"),
+        (json.dumps({**PAPER, "live_api_key": "AK"}), "live_secret_key must both"),
+        (json.dumps({**PAPER, "paper": False}), '"paper": false'),
+    ],
+)
+def test_malformed_secrets_are_refused(text: str, message: str) -> None:
+    with pytest.raises(CredentialsError, match=message) as caught:
+        parse_secret("s", text)
+    assert "PKPAPERKEY" not in str(caught.value) and caught.value.__cause__ is None
+
+
+def test_reprs_never_show_keys(secrets: Any) -> None:
+    put(secrets, "r", {**PAPER, **LIVE})
+    credentials = load_alpaca_credentials("r", client=secrets)
+    shown = " ".join(
+        [
+            repr(credentials),
+            str(credentials),
+            repr(credentials.keys_for_mode("paper")),
+            str(credentials.keys_for_mode("live")),
+            f"{credentials.live_keys}",
+        ]
+    )
+    for secret in (*PAPER.values(), *LIVE.values()):
+        assert secret not in shown
+    assert "has_live_keys=True" in repr(credentials)
