@@ -1,0 +1,90 @@
+"""Build the broker a function's settings ask for: the simulated broker or Alpaca.
+
+Imports of the adapters happen here, on first use, so a handler module stays light.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from shared.broker.settings import BrokerSettings
+
+if TYPE_CHECKING:
+    from shared.broker.credentials import AlpacaKeys
+    from shared.broker.port import Broker
+    from shared.marketdata.port import MarketCalendar, MarketData
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def trading_day(moment: datetime) -> date:
+    return moment.astimezone(NEW_YORK).date()
+
+
+def alpaca_keys(settings: BrokerSettings) -> AlpacaKeys:
+    """Keys from the environment for local runs, else from the stage's secret (fails closed)."""
+    from shared.broker.credentials import AlpacaKeys, CredentialsError, load_alpaca_credentials
+
+    if settings.local and settings.alpaca_api_key and settings.alpaca_secret_key:
+        if settings.trading_mode == "live":
+            raise CredentialsError("live trading from a laptop's environment keys is refused; use a deployed stage")
+        return AlpacaKeys(settings.alpaca_api_key.get_secret_value(), settings.alpaca_secret_key.get_secret_value(),
+                          paper=True)
+    if not settings.alpaca_secret_name:
+        raise CredentialsError("no Alpaca keys: set ALCHEMISER_ALPACA_SECRET_NAME (AWS) or APCA_API_KEY_ID and "
+                               "APCA_API_SECRET_KEY (local runs)")
+    return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
+
+
+def sim_market_data(settings: BrokerSettings) -> MarketData:
+    from shared.marketdata.factory import make_market_data
+
+    return make_market_data(settings.market_data, state_dir=settings.state_dir)
+
+
+def price_source(market_data: MarketData, day: date) -> object:
+    """`price_of(symbol)`: the as-of day's close (or the last close before it) as a Decimal."""
+    latest_close = getattr(market_data, "latest_close", None)
+
+    def price_of(symbol: str) -> Decimal:
+        if latest_close is not None:
+            return Decimal(latest_close(symbol, day))
+        return market_data.history([symbol], day, 1).close_as_decimal(symbol)
+
+    return price_of
+
+
+def make_broker(settings: BrokerSettings, *, calendar: MarketCalendar | None = None) -> Broker:
+    if settings.broker_kind == "alpaca":
+        from shared.broker.alpaca import AlpacaBroker
+
+        return AlpacaBroker.from_keys(alpaca_keys(settings), trading_url=settings.alpaca_trading_url,
+                                      data_url=settings.alpaca_data_url, data_feed=settings.alpaca_data_feed)
+    return make_simulated_broker(settings, calendar=calendar)
+
+
+def make_simulated_broker(settings: BrokerSettings, *, calendar: MarketCalendar | None = None) -> Broker:
+    from shared.broker.port import Asset
+    from shared.broker.simulated import SimulatedBroker
+    from shared.broker.simulated_faults import SimFaults
+    from shared.marketdata.calendar import ExchangeCalendar
+
+    market_data = sim_market_data(settings)
+    universe = getattr(market_data, "symbols", None)
+    assets = None
+    if universe is not None:  # offline data knows its universe: anything else is an unknown symbol
+        assets = {s: Asset(s, tradable=True, fractionable=s not in settings.sim_non_fractionable) for s in universe}
+    return SimulatedBroker(
+        settings.state_dir,
+        price_source(market_data, trading_day(settings.now())),  # type: ignore[arg-type]
+        calendar=calendar or ExchangeCalendar(),
+        now=settings.now,
+        starting_cash=settings.sim_starting_cash,
+        slippage_bps=settings.sim_slippage_bps,
+        non_fractionable=settings.sim_non_fractionable,
+        assets=assets,
+        faults=SimFaults.from_mapping(settings.sim_faults) if settings.sim_faults else None,
+    )

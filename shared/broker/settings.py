@@ -1,0 +1,41 @@
+"""Broker settings shared by the functions that talk to a broker (portfolio reads, execution trades)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal, Self
+
+from pydantic import SecretStr, model_validator
+
+from shared.runtime.settings import CommonSettings
+
+
+class BrokerSettings(CommonSettings):
+    broker: Literal["sim", "alpaca"] | None = None
+    """Unset: the simulated broker locally, Alpaca in AWS."""
+    alpaca_secret_name: str | None = None
+    alpaca_api_key: SecretStr | None = None
+    """Local runs only (the CLI passes APCA_API_KEY_ID); in AWS keys come from Secrets Manager."""
+    alpaca_secret_key: SecretStr | None = None
+    alpaca_trading_url: str | None = None
+    alpaca_data_url: str | None = None
+    alpaca_data_feed: Literal["iex", "sip"] = "iex"
+    market_data: str = "offline"
+    """Where the simulated broker gets the as-of day's prices: 'offline' or a CSV directory."""
+    sim_starting_cash: Decimal = Decimal("100000")
+    sim_slippage_bps: Decimal = Decimal("5")
+    sim_non_fractionable: tuple[str, ...] = ()
+    sim_faults: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _keys_only_locally(self) -> Self:
+        if not self.local and (self.alpaca_api_key or self.alpaca_secret_key):
+            raise ValueError(
+                "Alpaca keys in environment variables are refused outside local mode; "
+                "put them in the Secrets Manager secret (ALCHEMISER_ALPACA_SECRET_NAME)"
+            )
+        return self
+
+    @property
+    def broker_kind(self) -> Literal["sim", "alpaca"]:
+        return self.broker or ("sim" if self.local else "alpaca")

@@ -1,0 +1,168 @@
+"""OfflineMarketData: deterministic generated daily history (no keys, no network).
+
+The model (factors, universe, derivations) lives in `offline_model`. This module builds it once
+per process over the XNYS sessions from 2005-01-03 to 2035-12-31 and serves slices of it.
+Unknown tickers raise MarketDataError (a typo in a strategy is caught offline) unless the
+instance was given them as `extra_symbols` (generic series for benchmarks).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from shared.marketdata import offline_model as model
+from shared.marketdata.calendar import ExchangeCalendar
+from shared.marketdata.port import MarketDataError, PriceHistory
+from shared.marketdata.series import Closes, day64, unique_symbols
+
+FloatArray = npt.NDArray[np.float64]
+KNOWN_SYMBOLS = model.KNOWN_SYMBOLS
+FIRST_DAY = model.BASE_DAY
+LAST_DAY = model.END_DAY
+_KNOWN = frozenset(model.KNOWN_SYMBOLS)
+
+
+@dataclass(frozen=True)
+class OfflineUniverse:
+    """The generated market: `dates` are XNYS sessions; `raw` unrounded closes, `closes` rounded."""
+
+    dates: npt.NDArray[np.datetime64]
+    raw: dict[str, FloatArray]
+    closes: dict[str, FloatArray]
+    factors: model.Factors
+    session_mask: npt.NDArray[np.bool_]
+    """Over the weekday grid: True on sessions (the grid the factors live on)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _grid() -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_]]:
+    weekdays = np.arange(day64(model.BASE_DAY), day64(model.END_DAY) + 1, dtype="datetime64[D]")
+    weekdays = weekdays[np.is_busday(weekdays)]
+    sessions = ExchangeCalendar().sessions_between(model.BASE_DAY, model.END_DAY)
+    return weekdays, np.isin(weekdays, sessions)
+
+
+@functools.lru_cache(maxsize=1)
+def _factors() -> model.Factors:
+    weekdays, _ = _grid()
+    return model.build_factors(weekdays.shape[0])
+
+
+def _finish(returns: FloatArray, anchor: float) -> tuple[FloatArray, FloatArray]:
+    """Zero the non-session weekdays, drop them, scale to the anchor: (raw, rounded) closes."""
+    weekdays, mask = _grid()
+    sessions = weekdays[mask]
+    anchor_index = int(np.searchsorted(sessions, day64(model.ANCHOR_DAY)))
+    raw = model.prices_from_returns(returns[mask], anchor, anchor_index)
+    return raw, model.round_prices(raw)
+
+
+def _session_returns_on_grid(raw_returns: FloatArray) -> FloatArray:
+    _, mask = _grid()
+    return np.where(mask, raw_returns, 0.0)
+
+
+@functools.lru_cache(maxsize=1)
+def offline_universe() -> OfflineUniverse:
+    """The whole known universe, built once per process."""
+    weekdays, mask = _grid()
+    factors = _factors()
+    grid_returns: dict[str, FloatArray] = {}
+    for symbol, base in model.BASES.items():
+        grid_returns[symbol] = _session_returns_on_grid(model.base_returns(symbol, base, factors))
+    for symbol, lev in model.LEVERED.items():
+        grid_returns[symbol] = lev.multiple * grid_returns[lev.underlying]
+    raw: dict[str, FloatArray] = {}
+    closes: dict[str, FloatArray] = {}
+    for symbol in model.KNOWN_SYMBOLS:
+        anchor = model.BASES[symbol].anchor if symbol in model.BASES else model.LEVERED[symbol].anchor
+        raw[symbol], closes[symbol] = _finish(grid_returns[symbol], anchor)
+    return OfflineUniverse(weekdays[mask], raw, closes, factors, mask)
+
+
+@functools.lru_cache(maxsize=4096)
+def _generic(symbol: str) -> FloatArray:
+    returns = _session_returns_on_grid(model.generic_returns(symbol, _factors()))
+    return _finish(returns, model.generic_anchor(symbol))[1]
+
+
+def _price_decimal(value: float) -> Decimal:
+    if value >= 1.0:
+        return Decimal(f"{value:.2f}")
+    if value >= 0.01:
+        return Decimal(f"{value:.4f}")
+    return Decimal(repr(float(value)))
+
+
+class OfflineMarketData:
+    """MarketData (and RangeMarketData) over the generated universe; see the module doc."""
+
+    def __init__(self, extra_symbols: Iterable[str] = ()) -> None:
+        extras = [s for s in dict.fromkeys(extra_symbols) if s not in _KNOWN]
+        for symbol in extras:
+            if not symbol or not symbol.isascii() or not symbol.replace(".", "").isalnum():
+                raise ValueError(f"invalid extra symbol {symbol!r}")
+        self._extras = frozenset(extras)
+
+    def __repr__(self) -> str:
+        return f"OfflineMarketData(extra_symbols={len(self._extras)})"
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(sorted({*model.KNOWN_SYMBOLS, *self._extras}))
+
+    def _series(self, symbol: str) -> FloatArray:
+        """Rounded closes over `offline_universe().dates`; `symbol` already checked."""
+        universe = offline_universe()
+        return universe.closes[symbol] if symbol in universe.closes else _generic(symbol)
+
+    def _check_symbols(self, symbols: Sequence[str]) -> list[str]:
+        wanted = unique_symbols(symbols)
+        unknown = [s for s in wanted if s not in _KNOWN and s not in self._extras]
+        if unknown:
+            raise MarketDataError(
+                f"unknown symbol(s) {', '.join(unknown)}: not in the offline market's universe "
+                f"({len(_KNOWN)} US ETFs, e.g. SPY, QQQ, TQQQ, BIL); check the ticker or use real data"
+            )
+        return wanted
+
+    @staticmethod
+    def _end_index(end: date) -> int:
+        if end > LAST_DAY:
+            raise MarketDataError(f"the offline market ends on {LAST_DAY}; asked for data through {end}")
+        index = int(np.searchsorted(offline_universe().dates, day64(end), side="right"))
+        if index == 0:
+            raise MarketDataError(f"the offline market starts on {FIRST_DAY}; no data on or before {end}")
+        return index
+
+    def history(self, symbols: Sequence[str], end: date, lookback_days: int) -> PriceHistory:
+        if lookback_days < 1:
+            raise ValueError(f"lookback_days must be >= 1, got {lookback_days}")
+        wanted = self._check_symbols(symbols)
+        hi = self._end_index(end)
+        lo = max(0, hi - lookback_days)
+        dates = offline_universe().dates[lo:hi].copy()
+        return PriceHistory(dates=dates, closes={s: self._series(s)[lo:hi].copy() for s in wanted})
+
+    def closes_between(self, symbols: Sequence[str], start: date, end: date) -> dict[str, Closes]:
+        wanted = self._check_symbols(symbols)
+        dates = offline_universe().dates
+        lo = int(np.searchsorted(dates, day64(start), side="left"))
+        hi = int(np.searchsorted(dates, day64(min(end, LAST_DAY)), side="right"))
+        return {s: Closes(dates[lo:hi].copy(), self._series(s)[lo:hi].copy()) for s in wanted}
+
+    def latest_close(self, symbol: str, day: date) -> Decimal:
+        """The close of the last session on or before `day`, as the Decimal a simulated broker fills at.
+
+        Equal to the float the strategies see in PriceHistory (same rounding): 2 places from $1,
+        4 places from 1 cent, 6 significant digits below that.
+        """
+        series = self._series(self._check_symbols([symbol])[0])
+        return _price_decimal(float(series[self._end_index(day) - 1]))
