@@ -1,0 +1,154 @@
+"""Static facts about a strategy tree: validity rules, tickers used, history needed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from services.strategy.language.indicators import INDICATORS, MAX_WINDOW
+from services.strategy.language.nodes import (
+    Asset,
+    Filter,
+    Group,
+    If,
+    IndicatorCall,
+    Node,
+    Number,
+    Pos,
+    WeightEqual,
+    WeightInverseVolatility,
+    WeightSpecified,
+    child_nodes,
+    iter_nodes,
+)
+
+RETURN_BASED = tuple(name for name, spec in INDICATORS.items() if spec.return_based)
+
+
+def _window_problem(call: IndicatorCall) -> str | None:
+    if call.name not in INDICATORS:
+        return f"unknown indicator '{call.name}'"
+    if call.name == "current-price":
+        return None
+    if call.window is None or not 1 <= call.window <= MAX_WINDOW:
+        return f"{call.name} needs a window from 1 to {MAX_WINDOW}"
+    return None
+
+
+def _weights_problem(node: WeightSpecified) -> str | None:
+    if len(node.weights) != len(node.children):
+        return "weight-specified needs one weight per child"
+    if any(w < 0 for w in node.weights):
+        return "weight-specified weights cannot be negative"
+    total = sum(node.weights, Decimal(0))
+    if total != 1:
+        shown = " + ".join(str(w) for w in node.weights) if len(node.weights) <= 6 else "they"
+        hint = "; write fractions such as 0.6, not percentages" if total == 100 else ""
+        return f"the weights of weight-specified must sum to 1, but {shown} = {total}{hint}"
+    return None
+
+
+def node_problem(node: Node) -> tuple[Pos, str] | None:
+    """The first rule `node` breaks (not looking into its children), with where to point."""
+    if isinstance(node, Asset):
+        return None if node.ticker else (node.pos, "an asset needs a ticker")
+    kids = child_nodes(node)
+    if isinstance(node, If):
+        if not node.then or not node.otherwise:
+            return node.pos, "if needs a then-branch and an else-branch with at least one node each"
+        for operand in (node.condition.left, node.condition.right):
+            if isinstance(operand, Number):
+                continue
+            problem = _window_problem(operand) or (None if operand.symbol else f"{operand.name} needs a ticker")
+            if problem:
+                return operand.pos, problem
+        return None
+    if not kids:
+        return node.pos, f"{type(node).__name__} needs at least one child"
+    if isinstance(node, WeightSpecified):
+        problem = _weights_problem(node)
+        return (node.pos, problem) if problem else None
+    if isinstance(node, WeightInverseVolatility) and not 2 <= node.window <= MAX_WINDOW:
+        return node.pos, (
+            f"weight-inverse-volatility needs a window from 2 to {MAX_WINDOW} "
+            "(the deviation of a single return is always 0)"
+        )
+    if isinstance(node, Filter):
+        return _filter_problem(node)
+    return None
+
+
+def _filter_problem(node: Filter) -> tuple[Pos, str] | None:
+    call = node.indicator
+    problem = _window_problem(call)
+    if problem is None and call.symbol is not None:
+        problem = "a filter's indicator takes no ticker"
+    if problem is None and node.count < 1:
+        problem = "select-top/select-bottom needs a count of at least 1"
+    if problem is None and not INDICATORS[call.name].return_based:
+        others = [c for c in node.children if not isinstance(c, Asset)]
+        if others:
+            kind = "group" if isinstance(others[0], Group) else "block"
+            problem = (
+                f"this filter ranks a {kind} (line {others[0].pos.line}) by {call.name}, but a {kind} "
+                f"has no price; use a return-based indicator: {', '.join(RETURN_BASED)}"
+            )
+    return (call.pos, problem) if problem else None
+
+
+def symbols_of(root: Node) -> tuple[str, ...]:
+    """Every ticker the tree holds or reads an indicator of, sorted."""
+    found: set[str] = set()
+    for node in iter_nodes(root):
+        if isinstance(node, Asset):
+            found.add(node.ticker)
+        elif isinstance(node, If):
+            for operand in (node.condition.left, node.condition.right):
+                if isinstance(operand, IndicatorCall) and operand.symbol:
+                    found.add(operand.symbol)
+    return tuple(sorted(found))
+
+
+def lookback_of(root: Node, *, warm_up: bool = True) -> int:
+    """Trading days of closes (ending on the evaluation day) that evaluating `root` reads.
+
+    A group ranked or weighted by an indicator needs its own history replayed over the
+    indicator's span, so nested requirements add up. Without `warm_up`: the bare minimum
+    below which some value is undefined.
+    """
+
+    def _bars(call: IndicatorCall | Number) -> int:
+        if isinstance(call, Number):
+            return 1
+        spec = INDICATORS[call.name]
+        return spec.lookback_bars(call.window) if warm_up else spec.min_bars(call.window)
+
+    need: dict[int, int] = {}
+    for node in reversed(list(iter_nodes(root))):
+        kids = child_nodes(node)
+        here = max((need[id(k)] for k in kids), default=1)
+        if isinstance(node, If):
+            here = max(here, _bars(node.condition.left), _bars(node.condition.right))
+        elif isinstance(node, Filter):
+            bars = _bars(node.indicator)
+            here = max([here, *(bars if isinstance(k, Asset) else need[id(k)] + bars - 1 for k in kids)])
+        elif isinstance(node, WeightInverseVolatility):
+            here = max([here, *(node.window + 1 if isinstance(k, Asset) else need[id(k)] + node.window for k in kids)])
+        need[id(node)] = here
+    return need[id(root)]
+
+
+def rebalance_threshold_of(options: Mapping[str, Any]) -> Decimal | None:
+    """`:rebalance-threshold` as a Decimal in (0, 1), or None; ValueError says what is wrong."""
+    value = options.get("rebalance-threshold")
+    if value is None:
+        return None
+    if not isinstance(value, Decimal) or not 0 < value < 1:
+        raise ValueError(f":rebalance-threshold must be a number between 0 and 1 (0.05 = 5 points), got {value}")
+    return value
+
+
+def equal_split(children: tuple[Node, ...], pos: Pos) -> Node:
+    """One node for a vector of children: itself if alone, else an equal-weight block."""
+    return children[0] if len(children) == 1 else WeightEqual(children, pos)

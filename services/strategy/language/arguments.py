@@ -1,0 +1,216 @@
+"""Parsing the leaves of a strategy: strings, windows, tickers, indicators, conditions, option maps."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, cast
+
+from services.strategy.language.errors import StrategyError
+from services.strategy.language.indicators import ALIASES, INDICATORS, MAX_WINDOW
+from services.strategy.language.nodes import Comparator, Condition, IndicatorCall, Keyword, Number, Operand, Pos
+from services.strategy.language.reader import Atom, Form, Seq, describe
+
+COMPARATORS: tuple[Comparator, ...] = (">", "<", ">=", "<=", "=")
+_ASSET_PREFIX, _ASSET_SUFFIX = "EQUITIES::", "//USD"
+
+
+def fail(file: str, form: Form | Pos, message: str) -> StrategyError:
+    return StrategyError(file, form.line, form.column, message)
+
+
+def pos_of(form: Form) -> Pos:
+    return Pos(form.line, form.column)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def head_of(seq: Seq) -> str | None:
+    """The symbol a list starts with, if any."""
+    if seq.kind == "list" and seq.items and isinstance(seq.items[0], Atom) and seq.items[0].kind == "symbol":
+        return seq.items[0].text
+    return None
+
+
+def canonical_indicator(name: str) -> str | None:
+    name = ALIASES.get(name, name)
+    return name if name in INDICATORS else None
+
+
+def expect_string(form: Form, what: str, file: str) -> str:
+    if isinstance(form, Atom) and form.kind == "string":
+        return cast(str, form.value)
+    raise fail(file, form, f"expected {what} as a string in double quotes, found {describe(form)}")
+
+
+def expect_number(form: Form, what: str, file: str) -> Decimal:
+    if isinstance(form, Atom) and form.kind == "number":
+        return cast(Decimal, form.value)
+    raise fail(file, form, f"expected {what} as a number, found {describe(form)}")
+
+
+def positive_int(form: Form, what: str, file: str, maximum: int = MAX_WINDOW) -> int:
+    value = expect_number(form, what, file)
+    if value != value.to_integral_value() or not 1 <= value <= maximum:
+        raise fail(file, form, f"{what} must be a whole number from 1 to {maximum}, found {value}")
+    return int(value)
+
+
+def expect_window(form: Form, owner: str, file: str) -> int:
+    """`{:window 10}` (Composer's export) or a bare `10`."""
+    if isinstance(form, Seq) and form.kind == "map":
+        keys = form.items[0::2]
+        for key in keys:
+            if not (isinstance(key, Atom) and key.kind == "keyword" and key.value == "window"):
+                raise fail(file, key, f"unknown option {describe(key)} for {owner}; expected {{:window N}}")
+        if not keys:
+            raise fail(file, form, f"{owner} needs a window: expected {{:window N}}")
+        return positive_int(form.items[1], f"the window of {owner}", file)
+    if isinstance(form, Atom) and form.kind == "number":
+        return positive_int(form, f"the window of {owner}", file)
+    raise fail(file, form, f"expected the window of {owner} as {{:window N}}, found {describe(form)}")
+
+
+def ticker(form: Form, file: str) -> str:
+    """A ticker string; Composer's long form EQUITIES::SPY//USD is read as SPY."""
+    value = expect_string(form, "a ticker", file)
+    if value.startswith(_ASSET_PREFIX):
+        value = value[len(_ASSET_PREFIX) :]
+        value = value[: -len(_ASSET_SUFFIX)] if value.endswith(_ASSET_SUFFIX) else value
+    if not value or any(c.isspace() for c in value) or "::" in value:
+        raise fail(file, form, f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
+    return value
+
+
+def indicator(seq: Seq, file: str, *, with_ticker: bool) -> IndicatorCall:
+    """`(rsi "SPY" {:window 10})` in conditions; `(rsi {:window 10})` as a filter's ranking."""
+    head = head_of(seq)
+    name = canonical_indicator(head) if head else None
+    if name is None:
+        shown = head if head else describe(seq)
+        raise fail(
+            file,
+            seq,
+            f"unknown indicator '{shown}'{did_you_mean(shown, INDICATORS)}; expected one of " + ", ".join(INDICATORS),
+        )
+    args = seq.items[1:]
+    symbol: str | None = None
+    if with_ticker:
+        if not args or not (isinstance(args[0], Atom) and args[0].kind == "string"):
+            raise fail(file, seq, f'{name} needs a ticker: expected ({name} "SPY"{_window_hint(name)})')
+        symbol = ticker(args[0], file)
+        args = args[1:]
+    elif args and isinstance(args[0], Atom) and args[0].kind == "string":
+        raise fail(
+            file,
+            args[0],
+            f"a filter's indicator takes no ticker; write ({name}{_window_hint(name)}) "
+            "and the filter applies it to each candidate",
+        )
+    if len(args) > 1:
+        raise fail(
+            file,
+            args[1],
+            f"{name} takes {'a ticker and ' if with_ticker else ''}"
+            f"{'an optional' if name == 'current-price' else 'a'} window, found extra {describe(args[1])}",
+        )
+    if name == "current-price":
+        if args:
+            expect_window(args[0], name, file)  # accepted as Composer writes it, and ignored
+        return IndicatorCall(name, symbol, None, pos_of(seq))
+    if not args:
+        example = f'({name} "SPY" {{:window N}})' if with_ticker else f"({name} {{:window N}})"
+        raise fail(file, seq, f"{name} needs a window: expected {example}")
+    return IndicatorCall(name, symbol, expect_window(args[0], name, file), pos_of(seq))
+
+
+def _window_hint(name: str) -> str:
+    return "" if name == "current-price" else " {:window N}"
+
+
+def operand(form: Form, file: str) -> Operand:
+    if isinstance(form, Atom) and form.kind == "number":
+        return Number(cast(Decimal, form.value), pos_of(form))
+    if isinstance(form, Seq) and form.kind == "list":
+        return indicator(form, file, with_ticker=True)
+    raise fail(
+        file, form, f'expected an indicator such as (rsi "SPY" {{:window 10}}) or a number, found {describe(form)}'
+    )
+
+
+def condition(form: Form, file: str) -> Condition:
+    head = head_of(form) if isinstance(form, Seq) else None
+    if not isinstance(form, Seq) or head not in COMPARATORS:
+        shown = f"'{head}'" if head else describe(form)
+        raise fail(
+            file,
+            form,
+            f'expected a comparison ({" ".join(COMPARATORS)}) such as (> (rsi "SPY" {{:window 10}}) 70), found {shown}',
+        )
+    if len(form.items) != 3:
+        raise fail(file, form, f"comparison {head} takes exactly 2 operands, found {len(form.items) - 1}")
+    return Condition(head, operand(form.items[1], file), operand(form.items[2], file), pos_of(form))
+
+
+_SCALARS = {"nil": None, "true": True, "false": False}
+MAX_DATA_DEPTH = 32
+"""Option values nest at most this deep, so that comparing or serialising them never recurses far."""
+
+
+def data(form: Form, file: str) -> Any:
+    """An EDN literal as Python data (str, Decimal, Keyword, bool, None, tuple, mapping), iteratively."""
+    done: dict[int, Any] = {}
+    stack: list[tuple[Form, bool, int]] = [(form, False, 1)]
+    while stack:
+        item, expanded, depth = stack.pop()
+        if depth > MAX_DATA_DEPTH:
+            raise fail(file, item, f"option values may nest at most {MAX_DATA_DEPTH} levels deep")
+        if isinstance(item, Atom):
+            done[id(item)] = _atom_data(item, file)
+        elif item.kind == "list":
+            raise fail(
+                file, item, f"expected a literal value (string, number, keyword, vector or map), found {describe(item)}"
+            )
+        elif not expanded:
+            stack.append((item, True, depth))
+            stack.extend((child, False, depth + 1) for child in item.items)
+        else:
+            values = [done.pop(id(child)) for child in item.items]
+            if item.kind == "vector":
+                done[id(item)] = tuple(values)
+            else:
+                done[id(item)] = MappingProxyType(dict(zip(values[0::2], values[1::2], strict=True)))
+    return done[id(form)]
+
+
+def _atom_data(atom: Atom, file: str) -> Any:
+    if atom.kind == "keyword":
+        return Keyword(cast(str, atom.value))
+    if atom.kind == "symbol":
+        if atom.text not in _SCALARS:
+            raise fail(
+                file,
+                atom,
+                f"unexpected symbol '{atom.text}' in a literal; expected nil, true, false, "
+                "a string, a number or a keyword",
+            )
+        return _SCALARS[atom.text]
+    return atom.value
+
+
+def options(form: Seq, file: str) -> dict[str, Any]:
+    """The defsymphony header map; keys are keywords, stored by name."""
+    result: dict[str, Any] = {}
+    for key, value in zip(form.items[0::2], form.items[1::2], strict=True):
+        if not (isinstance(key, Atom) and key.kind == "keyword"):
+            raise fail(file, key, f"expected an option keyword such as :rebalance-threshold, found {describe(key)}")
+        name = cast(str, key.value)
+        if name in result:
+            raise fail(file, key, f"option :{name} is given twice")
+        result[name] = data(value, file)
+    return result

@@ -1,0 +1,86 @@
+"""IndicatorCache: every series computed once per run and shared by all strategies evaluated on it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from services.strategy.language.indicators import FloatArray, compute, daily_returns
+from services.strategy.language.nodes import Node
+from shared.marketdata.port import PriceHistory
+
+IndicatorKey = tuple[str, str, int]
+
+
+class IndicatorCache:
+    """Series over one PriceHistory, keyed by (indicator, symbol, window) and by group node.
+
+    Pass the same cache to `evaluate` for every strategy of a run; a cache refuses a second,
+    different history (its series would silently be stale).
+    """
+
+    def __init__(self, history: PriceHistory | None = None) -> None:
+        self._history: PriceHistory | None = None
+        self._closes: dict[str, FloatArray | None] = {}
+        self._returns: dict[str, FloatArray] = {}
+        self._series: dict[IndicatorKey, FloatArray] = {}
+        self.node_returns: dict[Node, FloatArray] = {}
+        """Daily return of a group's (or candidate block's) own portfolio, rebalanced each day."""
+        self.node_series: dict[tuple[Node, str, int], FloatArray] = {}
+        """An indicator of a node's portfolio, computed on its NAV."""
+        self.computations: Counter[IndicatorKey] = Counter()
+        self.hits = 0
+        if history is not None:
+            self.bind(history)
+
+    def bind(self, history: PriceHistory) -> None:
+        if self._history is history:
+            return
+        if self._history is not None:
+            raise ValueError("this IndicatorCache belongs to another PriceHistory; use one cache per history")
+        if history.dates.ndim != 1:
+            raise ValueError("PriceHistory.dates must be one-dimensional")
+        self._history = history
+
+    @property
+    def history(self) -> PriceHistory:
+        if self._history is None:
+            raise ValueError("IndicatorCache is not bound to a PriceHistory yet")
+        return self._history
+
+    def closes(self, symbol: str) -> FloatArray | None:
+        """The symbol's closes as float64, or None when it has no bar at all."""
+        if symbol not in self._closes:
+            raw = self.history.closes.get(symbol)
+            series: FloatArray | None = None
+            if raw is not None:
+                series = np.asarray(raw, dtype=np.float64)
+                if series.shape != self.history.dates.shape:
+                    raise ValueError(f"PriceHistory.closes[{symbol!r}] is not aligned with its dates")
+                if np.isnan(series).all():
+                    series = None
+            self._closes[symbol] = series
+        return self._closes[symbol]
+
+    def returns(self, symbol: str) -> FloatArray:
+        """Daily simple returns (NaN on the first day and around gaps); the symbol must have data."""
+        if symbol not in self._returns:
+            closes = self.closes(symbol)
+            assert closes is not None, symbol
+            self._returns[symbol] = daily_returns(closes)
+        return self._returns[symbol]
+
+    def indicator(self, name: str, symbol: str, window: int | None) -> FloatArray:
+        """Whole-history series of an indicator; the symbol must have data."""
+        key = (name, symbol, window or 0)
+        found = self._series.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        closes = self.closes(symbol)
+        assert closes is not None, symbol
+        series = compute(name, closes, window)
+        self._series[key] = series
+        self.computations[key] += 1
+        return series

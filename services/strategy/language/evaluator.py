@@ -1,0 +1,109 @@
+"""evaluate(): a Symphony on a PriceHistory → Decimal target weights and the explanation of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from services.strategy.language.cache import IndicatorCache
+from services.strategy.language.context import EvalContext
+from services.strategy.language.errors import StrategyError
+from services.strategy.language.explanation import Builder, Explanation, bounded, freeze, targets_text, tree_lines
+from services.strategy.language.nodes import Asset, If, IndicatorCall, Node, iter_nodes
+from services.strategy.language.symphony import Symphony
+from services.strategy.language.walker import walk
+from shared.marketdata.port import PriceHistory
+
+PLACES = Decimal("1e-9")
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Target weights (Decimal, >= 0, at most 9 places, summing to exactly 1) and why."""
+
+    strategy: str
+    source_file: str
+    as_of: date
+    weights: dict[str, Decimal]
+    explanation: Explanation
+
+    def render(self) -> str:
+        """The whole decision tree, one node per line."""
+        return "\n".join(self._lines()) + "\n"
+
+    def summary_lines(self, limit: int = 200) -> tuple[str, ...]:
+        """At most `limit` lines (each at most 240 characters) for an event payload or a log."""
+        return bounded(self._lines(), limit)
+
+    def _lines(self) -> Iterator[str]:
+        return tree_lines(self.explanation)
+
+
+def to_decimal_weights(raw: Mapping[str, float]) -> dict[str, Decimal]:
+    """Float weights (summing to 1 up to rounding) as `round_weights` of their exact values."""
+    return round_weights({symbol: Decimal(weight) for symbol, weight in raw.items()})
+
+
+def round_weights(exact: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Round to 9 places and put the rounding residue on the largest weight: the sum is exactly 1."""
+    weights = {s: w.quantize(PLACES, ROUND_HALF_EVEN) for s, w in exact.items()}
+    weights = {s: w for s, w in weights.items() if w > 0}
+    if not weights:
+        raise ValueError("no weight left after rounding")
+    residue = Decimal(1) - sum(weights.values(), Decimal(0))
+    if abs(residue) > Decimal("1e-6"):
+        raise ValueError(f"weights sum to {1 - residue}, not 1: an evaluator bug")
+    largest = max(sorted(weights), key=weights.__getitem__)
+    weights[largest] += residue
+    return dict(sorted(weights.items()))
+
+
+def _first_use(body: Node, symbol: str) -> Node | IndicatorCall:
+    for node in iter_nodes(body):
+        if isinstance(node, Asset) and node.ticker == symbol:
+            return node
+        if isinstance(node, If):
+            for operand in (node.condition.left, node.condition.right):
+                if isinstance(operand, IndicatorCall) and operand.symbol == symbol:
+                    return operand
+    return body
+
+
+def _check_symbols(symphony: Symphony, cache: IndicatorCache) -> None:
+    """Every ticker the strategy mentions must have data, taken branch or not: typos fail today."""
+    missing = [s for s in symphony.symbols if cache.closes(s) is None]
+    if missing:
+        at = _first_use(symphony.body, missing[0]).pos
+        others = f" (nor do {', '.join(repr(s) for s in missing[1:])})" if missing[1:] else ""
+        raise StrategyError(
+            symphony.source_file,
+            at.line,
+            at.column,
+            f"no price data for ticker '{missing[0]}'{others}; check the ticker",
+        )
+
+
+def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | None = None) -> Evaluation:
+    """Weights on the history's last day. Pass one `cache` to every strategy of a run."""
+    if history.dates.shape[0] == 0:
+        raise StrategyError(
+            symphony.source_file,
+            symphony.pos.line,
+            symphony.pos.column,
+            "the price history is empty: nothing to evaluate on",
+        )
+    if cache is None:
+        cache = IndicatorCache()
+    cache.bind(history)
+    _check_symbols(symphony, cache)
+    ctx = EvalContext(symphony.source_file, cache)
+    ctx.probe = lambda node, t: walk(node, ctx, t)
+    raw, top = walk(symphony.body, ctx, history.dates.shape[0] - 1)
+    weights = to_decimal_weights(raw)
+    as_of = history.as_of
+    header = f"{symphony.name} ({symphony.source_file}) on {as_of}: {targets_text(weights)}"
+    facts = {"name": symphony.name, "as_of": as_of, "weights": dict(weights)}
+    root = Builder("symphony", header, 1.0, symphony.pos, facts, top.children)
+    return Evaluation(symphony.name, symphony.source_file, as_of, weights, freeze(root))

@@ -1,0 +1,81 @@
+"""Symphony: a parsed strategy with the facts its evaluation needs up front."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from services.strategy.language.analysis import lookback_of, node_problem, rebalance_threshold_of, symbols_of
+from services.strategy.language.errors import StrategyError
+from services.strategy.language.nodes import Node, Pos, iter_nodes, structurally_equal
+
+_SUPPORTED_ASSET_CLASSES = ("EQUITIES",)
+_START = Pos(1, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Symphony:
+    """One strategy. Equality is structural (positions and file ignored); build with `Symphony.build`."""
+
+    name: str
+    options: Mapping[str, Any]
+    """Header map, keyed by keyword name without the colon: {"rebalance-threshold": Decimal("0.05")}."""
+    rebalance_threshold: Decimal | None
+    source_file: str
+    body: Node
+    symbols: tuple[str, ...]
+    """Every ticker held or read by an indicator, sorted."""
+    lookback_days: int
+    """Trading days of history (ending on the evaluation day) to fetch, warm-up included."""
+    pos: Pos = _START
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        body: Node,
+        options: Mapping[str, Any] | None = None,
+        *,
+        source_file: str = "<string>",
+        pos: Pos = _START,
+        options_pos: Pos | None = None,
+    ) -> Symphony:
+        """Validate every node and derive symbols and lookback; raises StrategyError."""
+        opts = MappingProxyType(dict(options or {}))
+        where = options_pos or pos
+        try:
+            threshold = rebalance_threshold_of(opts)
+        except ValueError as exc:
+            raise StrategyError(source_file, where.line, where.column, str(exc)) from None
+        asset_class = opts.get("asset-class")
+        if asset_class is not None and asset_class not in _SUPPORTED_ASSET_CLASSES:
+            raise StrategyError(
+                source_file,
+                where.line,
+                where.column,
+                f':asset-class {asset_class!r} is not supported; expected "EQUITIES"',
+            )
+        for node in iter_nodes(body):
+            problem = node_problem(node)
+            if problem:
+                at, message = problem
+                raise StrategyError(source_file, at.line, at.column, message)
+        return cls(name, opts, threshold, source_file, body, symbols_of(body), lookback_of(body), pos)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Symphony):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and dict(self.options) == dict(other.options)
+            and structurally_equal(self.body, other.body)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.symbols, self.lookback_days))
+
+    def __repr__(self) -> str:
+        return f"Symphony({self.name!r}, file={self.source_file!r}, symbols={len(self.symbols)})"
