@@ -39,10 +39,17 @@ def alpaca_keys(settings: BrokerSettings) -> AlpacaKeys:
     return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
 
 
-def sim_market_data(settings: BrokerSettings) -> MarketData:
+def market_data_for(settings: BrokerSettings) -> MarketData:
+    """The market data the settings name; Alpaca bars use the same keys as the broker."""
     from shared.marketdata.factory import make_market_data
 
-    return make_market_data(settings.market_data, state_dir=settings.state_dir)
+    source = settings.market_data_source
+    keys = None
+    if source == "alpaca":
+        chosen = alpaca_keys(settings)
+        keys = (chosen.api_key, chosen.secret_key)
+    return make_market_data(source, state_dir=settings.state_dir, alpaca_keys=keys, feed=settings.alpaca_data_feed,
+                            s3_bucket=None if settings.local else settings.alpaca_bars_bucket)
 
 
 def price_source(market_data: MarketData, day: date) -> object:
@@ -72,7 +79,7 @@ def make_simulated_broker(settings: BrokerSettings, *, calendar: MarketCalendar 
     from shared.broker.simulated_faults import SimFaults
     from shared.marketdata.calendar import ExchangeCalendar
 
-    market_data = sim_market_data(settings)
+    market_data = market_data_for(settings)
     universe = getattr(market_data, "symbols", None)
     assets = None
     if universe is not None:  # offline data knows its universe: anything else is an unknown symbol

@@ -20,8 +20,11 @@ class BrokerSettings(CommonSettings):
     alpaca_trading_url: str | None = None
     alpaca_data_url: str | None = None
     alpaca_data_feed: Literal["iex", "sip"] = "iex"
-    market_data: str = "offline"
-    """Where the simulated broker gets the as-of day's prices: 'offline' or a CSV directory."""
+    market_data: str | None = None
+    """'offline', 'alpaca' or a directory of SYMBOL.csv files. Unset: offline locally, alpaca in AWS.
+    The strategy reads its bars from it; the simulated broker fills at its as-of day's prices."""
+    alpaca_bars_bucket: str | None = None
+    """S3 bucket caching Alpaca bars (AWS); locally the cache is under the state directory."""
     sim_starting_cash: Decimal = Decimal("100000")
     sim_slippage_bps: Decimal = Decimal("5")
     sim_non_fractionable: tuple[str, ...] = ()
@@ -35,6 +38,10 @@ class BrokerSettings(CommonSettings):
                 "put them in the Secrets Manager secret (ALCHEMISER_ALPACA_SECRET_NAME)"
             )
         return self
+
+    @property
+    def market_data_source(self) -> str:
+        return self.market_data or ("offline" if self.local else "alpaca")
 
     @property
     def broker_kind(self) -> Literal["sim", "alpaca"]:
