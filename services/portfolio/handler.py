@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.portfolio import app
+from services.portfolio.dependencies import dependencies
+from services.portfolio.settings import PortfolioSettings
 from shared.events.catalog import PORTFOLIO
 from shared.events.middleware import Incoming, event_middleware
-from shared.events.responses import handler_response
 from shared.runtime.observability import make_logger, make_metrics
 
 logger = make_logger("portfolio")
@@ -17,5 +19,5 @@ metrics = make_metrics("portfolio")
 @metrics.log_metrics
 @event_middleware(consumer=PORTFOLIO, logger=logger, metrics=metrics)
 def lambda_handler(incoming: Incoming, context: Any) -> dict[str, Any]:
-    return handler_response("failed", "the portfolio service is not built yet",
-                            correlation_id=incoming.correlation_id, request_id=context.aws_request_id)
+    settings = PortfolioSettings.from_env()
+    return app.handle(incoming, dependencies(settings), context=context, metrics=metrics)

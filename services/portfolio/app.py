@@ -1,0 +1,209 @@
+"""The portfolio use case: SignalGenerated in -> account read -> plan -> RebalancePlanned out.
+
+Once per signal (idempotent on the signal's event id): a redelivery, a console resend or an
+archive replay gets `"status": "duplicate"` and publishes nothing. Outcomes:
+- a plan (possibly empty: "already balanced") -> RebalancePlanned, status success;
+- a fail-closed reason (bad weights, unknown symbols, a blocked or empty account, a stale
+  snapshot, a plan that breaks a safety rule, a plan too large for one event) -> WorkflowFailed,
+  status failed. Stored like a success: a redelivery does not try again.
+- an infrastructure error (broker unreachable, publish failed) raises: the idempotency record
+  is released and Lambda retries the event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from services.portfolio.dependencies import Dependencies
+from services.portfolio.planner import (
+    AccountView,
+    Holding,
+    Parameters,
+    Plan,
+    PlanInputs,
+    StrategyPart,
+    Tradability,
+)
+from services.portfolio.planner import plan as make_plan
+from services.portfolio.settings import PortfolioSettings
+from services.portfolio.validation import (
+    Rejection,
+    check_account,
+    check_assets,
+    check_plan,
+    check_positions,
+    check_prices,
+    check_signal,
+)
+from shared.broker.port import Account, Position
+from shared.events.base import EventContext
+from shared.events.middleware import Incoming
+from shared.events.publisher import EventTooLargeError
+from shared.events.rebalance_planned import (
+    AccountSnapshot,
+    BuyScaling,
+    PlannedOrder,
+    PlanParameters,
+    PositionSnapshot,
+    RebalancePlanned,
+    SkippedTrade,
+)
+from shared.events.responses import handler_response
+from shared.events.signal_generated import SignalGenerated
+from shared.events.workflow_failed import WorkflowFailed
+from shared.runtime import metric_names
+from shared.runtime.observability import count
+
+logger = Logger(service="portfolio", child=True)
+
+
+def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
+    """Plan once per SignalGenerated; a repeat is a duplicate that publishes nothing."""
+    signal = incoming.event
+    if not isinstance(signal, SignalGenerated):
+        raise TypeError(f"the portfolio function plans from SignalGenerated, got {type(signal).__name__}")
+    request_id = getattr(context, "aws_request_id", None)
+    once = deps.idempotency.run(signal.event_id, lambda: plan_signal(signal, deps, request_id, metrics),
+                                context=context)
+    if not once.duplicate:
+        return once.result
+    count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+    first = once.result
+    logger.info("SignalGenerated already handled; nothing republished",
+                extra={"signal_event_id": signal.event_id, "first_status": first.get("status")})
+    return handler_response(
+        "duplicate",
+        f"SignalGenerated {signal.event_id} was already handled ({first.get('status')}: "
+        f"{first.get('message')}); nothing republished",
+        correlation_id=signal.correlation_id, request_id=request_id,
+        plan_id=first.get("plan_id"), first_status=first.get("status"),
+    )
+
+
+def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | None,
+                metrics: Any = None) -> dict[str, Any]:
+    """Validate, read the account, plan and publish: the effect run once per signal."""
+    rejection = check_signal(signal)
+    if rejection is not None:
+        return _fail_closed(signal, rejection, deps, request_id)
+    gathered = _gather(signal, deps)
+    if isinstance(gathered, Rejection):
+        return _fail_closed(signal, gathered, deps, request_id)
+    inputs, account, positions = gathered
+    plan = make_plan(inputs)
+    rejection = check_plan(plan, inputs)
+    if rejection is not None:
+        return _fail_closed(signal, rejection, deps, request_id)
+    event = to_event(signal, plan, account, positions, deps.settings, now=deps.settings.now())
+    try:
+        deps.publisher_for(request_id or signal.event_id).publish([event])
+    except EventTooLargeError as exc:
+        return _fail_closed(signal, Rejection("PlanTooLarge", f"the plan does not fit in one event: {exc}",
+                                              {"plan_id": plan.plan_id}), deps, request_id)
+    count(metrics, metric_names.PLANS_CREATED)
+    count(metrics, metric_names.PLANNED_ORDERS, len(plan.orders))
+    logger.info("rebalance planned", extra={"plan_id": plan.plan_id, "orders": len(plan.orders),
+                                            "skipped": len(plan.skipped), "summary": plan.summary})
+    message = f"plan {plan.plan_id}: {plan.summary}"
+    return handler_response(
+        "success", message, published=[RebalancePlanned.detail_type], correlation_id=signal.correlation_id,
+        request_id=request_id, plan_id=plan.plan_id, orders=len(plan.orders), skipped=len(plan.skipped),
+    )
+
+
+def _gather(signal: SignalGenerated, deps: Dependencies) -> tuple[PlanInputs, Account, list[Position]] | Rejection:
+    """Read the broker (account, positions, assets, prices), checking each answer."""
+    broker = deps.broker
+    account = broker.get_account()
+    rejection = check_account(account, signal.occurred_at)
+    if rejection is not None:
+        return rejection
+    positions = [p for p in broker.get_positions() if p.qty != 0]
+    rejection = check_positions(positions)
+    if rejection is not None:
+        return rejection
+    held = {p.symbol: p for p in positions}
+    targets = signal.target_weights
+    assets = broker.get_assets(sorted(targets.keys() | held.keys()))
+    rejection = check_assets(targets, held, assets)
+    if rejection is not None:
+        return rejection
+    needed = sorted(s for s, w in targets.items() if w > 0 and s not in held)
+    prices = broker.get_latest_prices(needed) if needed else {}
+    rejection = check_prices(needed, prices)
+    if rejection is not None:
+        return rejection
+    inputs = PlanInputs(
+        correlation_id=signal.correlation_id,
+        signal_event_id=signal.event_id,
+        target_weights=dict(targets),
+        strategies=tuple(StrategyPart(s.name, s.allocation, dict(s.weights), s.rebalance_threshold)
+                         for s in signal.strategies),
+        account=AccountView(account.status, account.equity, account.cash, account.buying_power,
+                            account.captured_at),
+        holdings={s: Holding(s, p.qty, p.market_value, p.current_price) for s, p in held.items()},
+        assets={s: Tradability(a.fractionable, a.tradable and a.status.lower() == "active")
+                for s, a in assets.items()},
+        prices={s: prices[s] for s in needed},
+        parameters=parameters_of(deps.settings),
+    )
+    return inputs, account, positions
+
+
+def parameters_of(settings: PortfolioSettings) -> Parameters:
+    return Parameters(settings.cash_reserve, settings.min_trade_value, settings.drift_band, settings.min_notional)
+
+
+def to_event(signal: SignalGenerated, plan: Plan, account: Account,
+             positions: list[Position], settings: PortfolioSettings, *, now: datetime) -> RebalancePlanned:
+    snapshot = AccountSnapshot(
+        status=account.status, equity=account.equity, cash=account.cash, buying_power=account.buying_power,
+        positions=tuple(PositionSnapshot(symbol=p.symbol, qty=p.qty, market_value=p.market_value,
+                                         price=p.current_price) for p in sorted(positions, key=lambda p: p.symbol)),
+        captured_at=account.captured_at,
+    )
+    orders = tuple(
+        PlannedOrder(symbol=o.symbol, side=o.side, qty=o.qty, notional=o.notional,
+                     reference_price=o.reference_price, estimated_value=o.estimated_value,
+                     attribution=o.attribution, reason=o.reason, full_exit=o.full_exit, fractionable=o.fractionable)
+        for o in plan.orders
+    )
+    skipped = tuple(SkippedTrade(symbol=s.symbol, side=s.side, estimated_value=s.estimated_value, reason=s.reason)
+                    for s in plan.skipped)
+    return RebalancePlanned.create(
+        EventContext.caused_by(signal),
+        occurred_at=now,
+        plan_id=plan.plan_id,
+        signal_event_id=signal.event_id,
+        trading_date=signal.trading_date,
+        account=snapshot,
+        target_weights=dict(signal.target_weights),
+        current_weights=plan.current_weights,
+        orders=orders,
+        skipped=skipped,
+        scaling=None if plan.scaling is None else BuyScaling(factor=plan.scaling.factor, reason=plan.scaling.reason),
+        parameters=PlanParameters(cash_reserve=settings.cash_reserve, min_trade_value=settings.min_trade_value,
+                                  drift_band=settings.drift_band),
+        summary=plan.summary,
+    )
+
+
+def _fail_closed(signal: SignalGenerated, rejection: Rejection, deps: Dependencies,
+                 request_id: str | None) -> dict[str, Any]:
+    """Publish WorkflowFailed with the reason; nothing is planned."""
+    event = WorkflowFailed.create(
+        EventContext.caused_by(signal), occurred_at=deps.settings.now(), step="portfolio",
+        reason=rejection.reason, error_type=rejection.error_type, failed_event_id=signal.event_id,
+        details=dict(rejection.details),
+    )
+    deps.publisher_for(request_id or signal.event_id).publish([event])
+    logger.error("portfolio failed closed", extra={"error_type": rejection.error_type, "reason": rejection.reason,
+                                                   "signal_event_id": signal.event_id})
+    return handler_response(
+        "failed", f"{rejection.error_type}: {rejection.reason}", published=[WorkflowFailed.detail_type],
+        correlation_id=signal.correlation_id, request_id=request_id, error_type=rejection.error_type,
+    )
+

@@ -1,0 +1,88 @@
+"""The portfolio's adapters, built once per container from its settings."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from services.portfolio.settings import PortfolioSettings
+from shared.broker.port import BrokerReader
+from shared.events.catalog import PORTFOLIO, SOURCE_OF
+from shared.events.publisher import EventPublisher, make_publisher
+from shared.runtime.idempotency import IdempotentOperation, make_persistence
+
+OPERATION = "portfolio-plan"
+CACHED_CONTAINERS = 8
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: PortfolioSettings
+    broker: BrokerReader
+    idempotency: IdempotentOperation
+    publisher_for: Callable[[str], EventPublisher]
+    """request id -> the publisher for that invocation (the local outbox is per request)."""
+
+
+def build(settings: PortfolioSettings, *, broker: BrokerReader | None = None,
+          publisher_for: Callable[[str], EventPublisher] | None = None) -> Dependencies:
+    """Adapters for `settings`; tests pass fakes for the broker and the publisher."""
+    if broker is None:
+        from shared.broker.factory import make_broker
+
+        broker = make_broker(settings)
+    persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
+                                   local=settings.local)
+    operation = IdempotentOperation(OPERATION, persistence, expires_after_seconds=settings.plan_idempotency_seconds)
+    return Dependencies(settings, broker, operation, publisher_for or _publisher_factory(settings))
+
+
+def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPublisher]:
+    client: list[Any] = []
+
+    def publisher_for(request_id: str) -> EventPublisher:
+        if not settings.local and not client:
+            import boto3
+
+            client.append(boto3.client("events"))
+        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                              source=SOURCE_OF[PORTFOLIO], request_id=request_id,
+                              client=client[0] if client else None)
+
+    return publisher_for
+
+
+class _Keyed:
+    """Settings made hashable for the cache: their JSON, plus a digest of the secrets that the
+    JSON masks (so two key pairs never share a broker); the secrets themselves are not kept."""
+
+    def __init__(self, settings: PortfolioSettings) -> None:
+        self.settings = settings
+        secrets = [s.get_secret_value() if s is not None else "" for s in
+                   (settings.alpaca_api_key, settings.alpaca_secret_key)]
+        digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
+        self.key = f"{settings.model_dump_json()}|{digest}"
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Keyed) and other.key == self.key
+
+
+@functools.lru_cache(maxsize=CACHED_CONTAINERS)
+def _cached(keyed: _Keyed) -> Dependencies:
+    return build(keyed.settings)
+
+
+def dependencies(settings: PortfolioSettings) -> Dependencies:
+    """Once per container per configuration (a local run that moves the clock gets fresh ones)."""
+    return _cached(_Keyed(settings))
+
+
+def clear_cache() -> None:
+    """Forget every container's adapters (tests)."""
+    _cached.cache_clear()

@@ -1,0 +1,89 @@
+"""The portfolio handler as in AWS: Powertools idempotency on DynamoDB (moto, the template's table) and
+EventBridge (moto, a rule on the bus delivering to a queue, so every published event is counted)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from services.portfolio.dependencies import clear_cache
+from services.portfolio.handler import lambda_handler
+from tests.conftest import LambdaContextStub, load_test_event
+from tests.fakes.aws_from_template import create_table
+
+BUS = "alchemiser-trading-events-test"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, state_dir) -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        table = create_table("IdempotencyTable")
+        events, sqs = boto3.client("events"), boto3.client("sqs")
+        events.create_event_bus(Name=BUS)
+        url = sqs.create_queue(QueueName="published")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["alchemiser.portfolio"]}))
+        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+        monkeypatch.setenv("ALCHEMISER_BACKEND", "aws")
+        monkeypatch.setenv("ALCHEMISER_BROKER", "sim")  # the simulated broker keeps its account in state_dir
+        monkeypatch.setenv("ALCHEMISER_MARKET_DATA", "offline")
+        monkeypatch.setenv("ALCHEMISER_STATE_DIR", str(state_dir))
+        monkeypatch.setenv("ALCHEMISER_IDEMPOTENCY_TABLE", table)
+        monkeypatch.setenv("ALCHEMISER_EVENT_BUS_NAME", BUS)
+        yield {"table": table, "sqs": sqs, "url": url}
+
+
+def delivered(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    bodies = []
+    while messages := aws["sqs"].receive_message(QueueUrl=aws["url"], MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(m["Body"]) for m in messages]
+        for m in messages:
+            aws["sqs"].delete_message(QueueUrl=aws["url"], ReceiptHandle=m["ReceiptHandle"])
+    return bodies
+
+
+def test_a_signal_delivered_twice_gives_one_rebalance_planned_with_dynamodb_idempotency(aws):
+    event = load_test_event("signal-generated.json")
+    first = lambda_handler(copy.deepcopy(event), LambdaContextStub())
+    again = lambda_handler(copy.deepcopy(event), LambdaContextStub())
+    assert first["status"] == "success" and again["status"] == "duplicate" and again["published"] == []
+    [envelope] = delivered(aws)
+    assert envelope["detail-type"] == "RebalancePlanned"
+    assert envelope["detail"]["plan_id"] == first["plan_id"]
+
+
+def test_the_idempotency_record_is_in_the_templates_table_and_expires_after_the_configured_days(aws):
+    lambda_handler(load_test_event("signal-generated.json"), LambdaContextStub())
+    items = boto3.client("dynamodb").scan(TableName=aws["table"])["Items"]
+    assert len(items) == 1
+    item = items[0]
+    assert item["id"]["S"].startswith("portfolio-plan#") and item["status"]["S"] == "COMPLETED"
+    created = json.loads(item["data"]["S"])
+    assert created["status"] == "success"
+    import time
+
+    days = (int(item["expiration"]["N"]) - time.time()) / 86_400
+    assert 399 < days <= 400
+
+
+def test_a_cold_container_sees_the_dynamodb_record_and_publishes_nothing(aws):
+    event = load_test_event("signal-generated.json")
+    lambda_handler(copy.deepcopy(event), LambdaContextStub())
+    clear_cache()
+    assert lambda_handler(copy.deepcopy(event), LambdaContextStub())["status"] == "duplicate"
+    assert len(delivered(aws)) == 1
+
+
+def test_a_fail_closed_signal_is_remembered_in_dynamodb_too(aws):
+    event = load_test_event("signal-generated.json")
+    event["detail"]["target_weights"]["GLD"] = "0.2"  # sums to 0.95
+    first = lambda_handler(copy.deepcopy(event), LambdaContextStub())
+    again = lambda_handler(copy.deepcopy(event), LambdaContextStub())
+    assert (first["status"], first["error_type"], again["status"]) == ("failed", "WeightsDoNotSumToOne", "duplicate")
+    assert [e["detail-type"] for e in delivered(aws)] == ["WorkflowFailed"]
