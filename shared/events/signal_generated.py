@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import Symbol, Weight
+from shared.events.types import SignalWeight, Symbol, Weight
 
 MAX_EXPLANATION_LINES = 200
 
@@ -20,7 +20,7 @@ class StrategySignal(Frozen):
     name: str
     file: str
     allocation: Weight
-    weights: dict[Symbol, Weight]
+    weights: dict[Symbol, SignalWeight]
     rebalance_threshold: Weight | None = None
     explanation: tuple[str, ...] = Field(default=(), max_length=MAX_EXPLANATION_LINES)
 
@@ -30,7 +30,7 @@ class SignalGenerated(DomainEvent):
 
     trading_date: date
     data_as_of: date
-    target_weights: dict[Symbol, Weight]
+    target_weights: dict[Symbol, SignalWeight]
     strategies: tuple[StrategySignal, ...]
     symbols: tuple[Symbol, ...]
     """Every symbol the strategies read (held or only used in a condition)."""

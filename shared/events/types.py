@@ -30,6 +30,10 @@ Price = Annotated[Decimal, Field(allow_inf_nan=False, gt=0)]
 Weight = Annotated[Decimal, Field(allow_inf_nan=False, ge=0, le=1)]
 """A portfolio weight in [0, 1]."""
 
+SignalWeight = Annotated[Decimal, Field(allow_inf_nan=False)]
+"""A weight as a strategy reported it: finite, but its range is the consumer's business rule, so a
+bad value fails the workflow closed with a reason instead of dead-lettering the event."""
+
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9.\-]{0,14}$")]
 """An equity ticker as Alpaca spells it (e.g. SPY, BRK.B)."""
 

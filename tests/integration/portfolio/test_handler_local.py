@@ -53,9 +53,19 @@ def test_a_signal_from_the_wrong_source_never_reaches_the_planner(local_env):
     assert outbox_entries(local_env) == []
 
 
-def test_a_negative_weight_is_refused_by_the_envelope_before_the_planner(local_env):
+def test_a_negative_weight_fails_the_workflow_closed_with_the_symbol_named(local_env):
     event = load_test_event("signal-generated.json")
     event["detail"]["target_weights"]["TLT"] = "-0.25"
+    response = lambda_handler(event, LambdaContextStub())
+    assert (response["status"], response["error_type"]) == ("failed", "InvalidWeights")
+    [failed] = published(local_env)
+    assert failed["step"] == "portfolio" and "TLT" in failed["reason"]
+    assert [e["DetailType"] for e in outbox_entries(local_env)] == ["WorkflowFailed"]
+
+
+def test_a_weight_that_is_not_a_number_is_bad_input_for_the_dlq(local_env):
+    event = load_test_event("signal-generated.json")
+    event["detail"]["target_weights"]["TLT"] = "NaN"
     with pytest.raises(InvalidEventError, match=r"target_weights\.TLT"):
         lambda_handler(event, LambdaContextStub())
     assert outbox_entries(local_env) == []

@@ -75,12 +75,16 @@ def test_unknown_field_is_rejected_with_its_name():
         SignalGenerated.model_validate(envelope["detail"])
 
 
-def test_nan_and_negative_weights_are_rejected():
+def test_non_finite_weights_are_schema_errors_but_out_of_range_ones_reach_the_consumer():
+    # Range is a business rule (the portfolio fails the workflow closed with a reason); a value
+    # that is not a number at all is bad input.
     envelope = json.loads((TEST_EVENTS / "signal-generated.json").read_text())
-    for bad in ("NaN", "-0.1", "1.5"):
+    for bad in ("NaN", "Infinity", "abc"):
         envelope["detail"]["target_weights"] = {"SPY": bad}
         with pytest.raises(ValidationError):
             SignalGenerated.model_validate(envelope["detail"])
+    envelope["detail"]["target_weights"] = {"SPY": "-0.1", "QQQ": "1.1"}
+    assert SignalGenerated.model_validate(envelope["detail"]).weight_sum() == Decimal("1.0")
 
 
 def test_naive_timestamps_are_rejected_and_aware_ones_normalised_to_utc():
