@@ -107,6 +107,8 @@ class LocalRuntime:
         self.dlq = DeadLetterQueue(self.state_dir)
         self.queue: deque[Pending] = deque()
         self.hops: list[Hop] = []
+        self.published: list[dict[str, Any]] = []
+        """Every envelope this runtime put on the bus, in order."""
         self._patterns: list[tuple[RuleSpec, Pattern]] = [
             (rule, compile_pattern(rule.pattern)) for rule in self.template.rules if rule.enabled
         ]
@@ -140,6 +142,7 @@ class LocalRuntime:
                 "detail": json.loads(detail) if isinstance(detail, str) else detail,
             }
             self.archive.append(envelope)
+            self.published.append(envelope)
             self.route(envelope, replay_name=replay_name)
             envelopes.append(envelope)
         return envelopes

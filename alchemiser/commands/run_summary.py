@@ -1,0 +1,115 @@
+"""The end-of-day summary `alchemiser run` prints: weights and why, the plan, fills, the portfolio."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from alchemiser.local.day import DayResult
+from alchemiser.local.runtime import Hop
+
+
+def money(value: Any) -> str:
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def pct(value: Any) -> str:
+    return f"{Decimal(str(value)) * 100:.2f}%"
+
+
+def qty(value: Any) -> str:
+    text = f"{Decimal(str(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def hop_line(hop: Hop) -> str:
+    via = f" via {hop.rule}" if hop.rule else ""
+    retry = f" (retry {hop.attempt})" if hop.attempt else ""
+    replay = " [replay]" if hop.replay else ""
+    outcome = hop.error or hop.status
+    published = f" -> {', '.join(hop.published)}" if hop.published else ""
+    return f"  {hop.seq:>3}  {hop.function:<12} <- {hop.trigger}{via}{retry}{replay}: {outcome}{published}" \
+           f"  [{hop.seconds * 1000:.0f} ms]"
+
+
+def _signal_section(signal: dict[str, Any]) -> list[str]:
+    lines = [f"Target weights (data as of {signal['data_as_of']})"]
+    for symbol, weight in sorted(signal["target_weights"].items(), key=lambda kv: -Decimal(kv[1])):
+        parts = [f"{s['name']} {pct(Decimal(s['allocation']) * Decimal(s['weights'][symbol]))}"
+                 for s in signal["strategies"] if symbol in s["weights"]]
+        lines.append(f"  {symbol:<6} {pct(weight):>8}   {', '.join(parts)}")
+    lines.append("Why")
+    for strategy in signal["strategies"]:
+        lines.append(f"  {strategy['name']} ({pct(strategy['allocation'])} of the portfolio):")
+        lines += [f"    {line}" for line in strategy["explanation"]]
+    return lines
+
+
+def _plan_section(plan: dict[str, Any]) -> list[str]:
+    lines = [f"Plan {plan['plan_id']}: {plan['summary']}"]
+    for order in plan["orders"]:
+        amount = f"{qty(order['qty'])} sh" if order.get("qty") is not None else f"{money(order['notional'])}"
+        value = money(order["estimated_value"])
+        lines.append(f"  {order['side'].upper():<4} {order['symbol']:<6} {amount:>16}  ~{value}  {order['reason']}")
+    for skipped in plan.get("skipped", []):
+        lines.append(f"  skip {skipped['symbol']:<6} {skipped['side']} ~{money(skipped['estimated_value'])}: "
+                     f"{skipped['reason']}")
+    if plan.get("scaling"):
+        lines.append(f"  buys scaled by {plan['scaling']['factor']}: {plan['scaling']['reason']}")
+    if not plan["orders"]:
+        lines.append("  nothing to trade: already balanced")
+    return lines
+
+
+def _orders_section(trade: dict[str, Any]) -> list[str]:
+    status = "succeeded" if trade["success"] else "did not succeed"
+    reason = f": {trade['reason']}" if trade.get("reason") else ""
+    lines = [f"Orders ({trade['status']}, {status}{reason})"]
+    for order in trade["orders"]:
+        price = f" @ {money(order['avg_fill_price'])}" if order.get("avg_fill_price") else ""
+        error = f"  ({order['error']})" if order.get("error") else ""
+        lines.append(f"  {order['side'].upper():<4} {order['symbol']:<6} filled {qty(order['filled_qty']):>12}{price}"
+                     f"  {order['status']}{error}")
+    totals = trade["totals"]
+    lines.append(f"  placed {totals['orders_placed']}, filled {totals['orders_filled']}, "
+                 f"failed {totals['orders_failed']}; turnover {money(totals['turnover'])}")
+    return lines
+
+
+def _portfolio_section(plan: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    if plan is None and after is None:
+        return []
+    lines = [f"Portfolio {'':<14}{'before':>18}{'after':>18}"]
+    before_account = plan["account"] if plan else {}
+    for key in ("equity", "cash"):
+        b = money(before_account[key]) if key in before_account else "-"
+        a = money(after[key]) if after and key in after else "-"
+        lines.append(f"  {key:<22}{b:>18}{a:>18}")
+    before_pos = {p["symbol"]: p for p in before_account.get("positions", [])}
+    after_pos = {p["symbol"]: p for p in (after or {}).get("positions", [])}
+    for symbol in sorted(set(before_pos) | set(after_pos)):
+        b = f"{qty(before_pos[symbol]['qty'])} sh" if symbol in before_pos else "-"
+        a = f"{qty(after_pos[symbol]['qty'])} sh" if symbol in after_pos else "-"
+        lines.append(f"  {symbol:<22}{b:>18}{a:>18}")
+    return lines
+
+
+def render(result: DayResult, after: dict[str, Any] | None) -> str:
+    lines: list[str] = []
+    signal, plan, trade = result.last("SignalGenerated"), result.last("RebalancePlanned"), result.last("TradeExecuted")
+    for section in (_signal_section(signal) if signal else [], _plan_section(plan) if plan else [],
+                    _orders_section(trade) if trade else [], _portfolio_section(plan, after)):
+        if section:
+            lines += ["", *section]
+    lines += ["", _status_line(result)]
+    return "\n".join(lines)
+
+
+def _status_line(result: DayResult) -> str:
+    workflow = f"Workflow {result.correlation_id}" if result.correlation_id else "Workflow"
+    completed = result.last("WorkflowCompleted")
+    if result.status == "completed" and completed is not None:
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in completed["summary"]["step_seconds"].items())
+        return f"{workflow}: completed ({steps})"
+    extra = f"; {result.dead_lettered} delivery(ies) dead-lettered: alchemiser dlq list" if result.dead_lettered else ""
+    return f"{workflow}: {result.status} - {result.reason}{extra}"
