@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -80,16 +81,21 @@ def _check_sizes(events: Sequence[DomainEvent], entries: Sequence[dict[str, Any]
         raise EventTooLargeError("not published (nothing was sent)", too_big)
 
 
+@lru_cache(maxsize=1)
+def events_client() -> Any:
+    """One EventBridge client per container: building a boto3 client costs tens of milliseconds."""
+    import boto3
+
+    return boto3.client("events")
+
+
 class EventBridgePublisher:
     """PutEvents on the custom bus through boto3."""
 
     def __init__(self, bus_name: str, source: str, client: Any = None, *, max_attempts: int = 4,
                  base_delay: float = 0.1, sleep: Callable[[float], None] = time.sleep) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("events")
-        self.bus_name, self.source, self.client = bus_name, source, client
+        self.bus_name, self.source = bus_name, source
+        self.client = client if client is not None else events_client()
         self.max_attempts, self.base_delay, self.sleep = max_attempts, base_delay, sleep
 
     def publish(self, events: Sequence[DomainEvent]) -> list[str]:
