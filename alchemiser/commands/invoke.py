@@ -9,6 +9,7 @@ from typing import Any
 
 from alchemiser.commands.common import UsageError, add_state_dir, as_of_arg, dumps, fail, read_json_file
 from alchemiser.local.runtime import Hop, InvocationError, LocalRuntime
+from services.orchestrator.local_notifier import format_notification, new_notifications, notifications_offset
 from shared.events.catalog import FUNCTIONS
 
 OK_STATUSES = {"success", "skipped", "duplicate"}
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     quiet = args.json
     runtime = LocalRuntime(args.state_dir, as_of=args.as_of,
                            on_hop=None if quiet else (lambda hop: print(describe_hop(hop), file=sys.stderr)))
+    notified_from = notifications_offset(args.state_dir)
     try:
         hop, _ = runtime.invoke(args.function, event, follow=args.follow)
     except InvocationError as exc:
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print(dumps(response))
         if hop.published and not args.follow:
             print(f"published (not delivered; --follow routes them): {', '.join(hop.published)}", file=sys.stderr)
+        for notification in new_notifications(args.state_dir, notified_from):
+            print(format_notification(notification), file=sys.stderr)
     ok = isinstance(response, dict) and response.get("status", "success") in OK_STATUSES
     return 0 if ok else 1
 

@@ -1,12 +1,17 @@
-"""Orchestrator function entry point (the Handler in infra/template.yaml)."""
+"""Orchestrator function entry point (the Handler in infra/template.yaml).
+
+Nothing imported here loads alpaca-py: the P&L path imports it on first use.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.orchestrator import app
+from services.orchestrator.dependencies import dependencies
+from services.orchestrator.settings import OrchestratorSettings
 from shared.events.catalog import ORCHESTRATOR
 from shared.events.middleware import Incoming, event_middleware
-from shared.events.responses import handler_response
 from shared.runtime.observability import make_logger, make_metrics
 
 logger = make_logger("orchestrator")
@@ -17,5 +22,5 @@ metrics = make_metrics("orchestrator")
 @metrics.log_metrics
 @event_middleware(consumer=ORCHESTRATOR, logger=logger, metrics=metrics)
 def lambda_handler(incoming: Incoming, context: Any) -> dict[str, Any]:
-    return handler_response("failed", "the orchestrator service is not built yet",
-                            correlation_id=incoming.correlation_id, request_id=context.aws_request_id)
+    settings = OrchestratorSettings.from_env()
+    return app.handle(incoming, dependencies(settings), context=context, metrics=metrics)

@@ -1,0 +1,182 @@
+"""The orchestrator's use cases: track every workflow, end it, notify, answer commands.
+
+What arrives (`Incoming`):
+- a domain event through AllEventsToOrchestratorRule (every alchemiser.* event) and, for
+  TradeExecuted, a second time through TradeExecutedRule: duplicates by design;
+- a command (LambdaEvent): {"action": "pnl_analysis", ...} or {"action": "check_stuck_workflows"}
+  (see commands.py). Trading runs ({"mode": "trade"}) belong to the strategy function.
+
+For an event:
+1. it is recorded in the event log once per event id (a replay is noted on the entry);
+2. ErrorNotificationRequested is delivered exactly once (notifications.py) and nothing is published;
+3. the orchestrator's own other events (WorkflowCompleted, its WorkflowFailed) are recorded and
+   cause nothing;
+4. any other event is applied to the workflow record (workflow.py) in one conditional write with
+   the effects it owes, which are then carried out (effects.py: why the order is crash-safe).
+
+Responses: success (applied / delivered / recorded), duplicate (already applied or delivered; the
+DuplicatesSuppressed metric), skipped (the workflow had already ended: recorded without effect).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from services.orchestrator import report, workflow
+from services.orchestrator.dependencies import Dependencies
+from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, EffectRunner, Flushed
+from services.orchestrator.record import EquitySnapshot, EventEntry, WorkflowRecord
+from services.orchestrator.workflow import NEW_YORK, Options, Transition
+from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted
+from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
+from shared.events.middleware import Incoming
+from shared.events.responses import Status, handler_response
+from shared.runtime import metric_names
+from shared.runtime.observability import count
+
+logger = logging.getLogger("orchestrator")
+OWN_SOURCE = SOURCE_OF[ORCHESTRATOR]
+DEFAULT_LEASE_SECONDS = 120.0
+
+
+def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
+    if incoming.command is not None:
+        from services.orchestrator.commands import handle_command
+
+        return handle_command(incoming.command, deps, context=context, metrics=metrics)
+    if incoming.event is None:
+        raise ValueError("nothing to handle: neither an event nor a command")
+    return handle_event(incoming, deps, context=context, metrics=metrics)
+
+
+def runner_for(deps: Dependencies, context: Any) -> EffectRunner:
+    """The effect runner for this invocation; its lease ends with the invocation's deadline."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    seconds = remaining() / 1000 if callable(remaining) else DEFAULT_LEASE_SECONDS
+    request_id = str(getattr(context, "aws_request_id", "") or "unknown")
+    return EffectRunner(store=deps.store, publisher=deps.publisher_for(request_id), delivery=deps.delivery,
+                        owner=request_id, deadline=deps.wall_clock() + seconds, wall_clock=deps.wall_clock,
+                        context=context)
+
+
+def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
+    event = incoming.event
+    assert event is not None
+    delivery = incoming.delivery
+    replay_names = (delivery.replay_name,) if delivery.is_replay and delivery.replay_name else ()
+    first_sight = deps.store.record_event(EventEntry(
+        correlation_id=event.correlation_id, event_id=event.event_id, detail_type=event.detail_type,
+        source=delivery.source, occurred_at=event.occurred_at, received_at=deps.settings.now(),
+        delivery=delivery.kind, hop_count=event.hop_count, envelope_id=delivery.envelope_id,
+        replay_names=replay_names))
+    extra = {"event_id": event.event_id, "detail_type": event.detail_type, "replay": delivery.is_replay}
+    respond = _responder(event, context, extra)
+    if isinstance(event, ErrorNotificationRequested):
+        delivered = deps.delivery.deliver(report.error_notification(event), context=context)
+        if delivered.duplicate:
+            count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+            return respond("duplicate", f"error notification {event.event_id} was already delivered")
+        count(metrics, metric_names.NOTIFICATIONS_SENT)
+        logger.info("error notification delivered", extra={"event_id": event.event_id,
+                                                            "message_id": delivered.message_id})
+        return respond("success", f"error notification {event.event_id} delivered",
+                       notification_id=delivered.message_id)
+    if delivery.source == OWN_SOURCE:
+        if not first_sight:
+            count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+            return respond("duplicate", f"{event.detail_type} {event.event_id} already recorded")
+        return respond("success", f"{event.detail_type} {event.event_id} recorded (the orchestrator's own "
+                                  "event causes nothing further)")
+    return _advance(event, deps, context=context, metrics=metrics, respond=respond)
+
+
+class Respond(Protocol):
+    def __call__(self, status: Status, message: str, published: list[str] | None = None,
+                 **more: Any) -> dict[str, Any]: ...
+
+
+def _responder(event: DomainEvent, context: Any, extra: dict[str, Any]) -> Respond:
+    def respond(status: Status, message: str, published: list[str] | None = None, **more: Any) -> dict[str, Any]:
+        return handler_response(status, message, published=published or [], correlation_id=event.correlation_id,
+                                request_id=getattr(context, "aws_request_id", None), **extra, **more)
+
+    return respond
+
+
+def _advance(event: DomainEvent, deps: Dependencies, *, context: Any, metrics: Any, respond: Respond) -> dict[str, Any]:
+    store, settings = deps.store, deps.settings
+    runner = runner_for(deps, context)
+    transition: Transition | None = None
+    for _ in range(MAX_ATTEMPTS):
+        stored = store.load(event.correlation_id)
+        record = stored.record if stored is not None else None
+        options = Options(notify_on_completion=settings.notify_on_completion,
+                          previous_snapshot=_previous_snapshot(deps, record, event))
+        transition = workflow.apply(record, event, now=settings.now(), options=options)
+        if transition.record is None:
+            break
+        new = transition.record
+        if new.pending:
+            new = new.model_copy(update={"lease": runner.lease()})
+        if store.save(new, expected_version=stored.version if stored is not None else 0):
+            count_transition(metrics, transition, new, event)
+            log = logger.warning if transition.kind in ("failed", "skipped") else logger.info
+            log(transition.message, extra={"workflow_status": new.status, "event_id": event.event_id})
+            break
+    else:
+        raise ConcurrentUpdateError(f"workflow {event.correlation_id} kept changing; retry")
+    assert transition is not None
+    flushed = runner.flush(event.correlation_id)
+    if flushed.notified:
+        count(metrics, metric_names.NOTIFICATIONS_SENT, flushed.notified)
+    return _outcome(transition, flushed, respond, metrics)
+
+
+def _outcome(transition: Transition, flushed: Flushed, respond: Respond, metrics: Any) -> dict[str, Any]:
+    published = flushed.published
+    if transition.kind == "duplicate":
+        if flushed.anything:
+            return respond("success", f"{transition.message}; carried out the effects an interrupted attempt "
+                                      "left pending", published)
+        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+        busy = "; its effects are being carried out by another invocation" if flushed.busy else ""
+        return respond("duplicate", transition.message + busy)
+    if transition.kind == "late":
+        return respond("success" if flushed.anything else "skipped", transition.message, published)
+    record = transition.record
+    assert record is not None
+    return respond("success", transition.message, published, workflow_status=record.status,
+                   notifications_sent=flushed.notified)
+
+
+def _previous_snapshot(deps: Dependencies, record: WorkflowRecord | None, event: DomainEvent) -> EquitySnapshot | None:
+    if not isinstance(event, TradeExecuted) or (record is not None and record.terminal):
+        return None
+    day = (record.trading_date if record is not None and record.trading_date is not None
+           else event.started_at.astimezone(NEW_YORK).date())
+    mode = record.trading_mode if record is not None else event.trading_mode
+    earlier = deps.store.snapshots(mode, day - timedelta(days=31), day - timedelta(days=1))
+    return earlier[-1] if earlier else None
+
+
+def count_transition(metrics: Any, transition: Transition, record: WorkflowRecord,
+                     cause: DomainEvent | None = None) -> None:
+    """Workflow metrics, once per saved transition; equity and turnover when a TradeExecuted ends it.
+
+    Orders placed / filled / failed are the execution function's metrics (it emits them as it
+    places orders); the orchestrator does not count them a second time."""
+    if transition.created:
+        count(metrics, metric_names.WORKFLOWS_STARTED)
+    ended = {"completed": metric_names.WORKFLOWS_COMPLETED, "failed": metric_names.WORKFLOWS_FAILED,
+             "skipped": metric_names.WORKFLOWS_SKIPPED}
+    if transition.kind in ended:
+        count(metrics, ended[transition.kind])
+    if metrics is None or not (transition.ended and isinstance(cause, TradeExecuted)):
+        return
+    metrics.add_metric(name=metric_names.TURNOVER, unit=MetricUnit.NoUnit, value=float(cause.totals.turnover))
+    if cause.account_after is not None:
+        metrics.add_metric(name=metric_names.EQUITY, unit=MetricUnit.NoUnit, value=float(cause.account_after.equity))

@@ -1,0 +1,116 @@
+"""Commands sent straight to the orchestrator (LambdaEvent): the stuck check and the P&L report.
+
+- {"action": "check_stuck_workflows"} (an EventBridge Scheduler schedule): every open workflow with
+  no progress for longer than `stuck_after_minutes` is failed at the step it waits on, with a
+  WorkflowFailed and one ErrorNotificationRequested. It also carries out effects that an
+  interrupted invocation left pending (their lease expired): nothing owed is ever left behind.
+- {"action": "pnl_analysis", "pnl_period": "1M", "pnl_type": "weekly", "pnl_periods": 4,
+  "pnl_detailed": true} (console test): the P&L report, in the response.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from services.orchestrator import pnl, pnl_text, workflow
+from services.orchestrator.app import count_transition, runner_for
+from services.orchestrator.dependencies import Dependencies
+from services.orchestrator.effects import MAX_ATTEMPTS, EffectRunner
+from services.orchestrator.workflow import NEW_YORK
+from shared.events import LambdaEvent
+from shared.events.responses import handler_response
+from shared.runtime import metric_names
+from shared.runtime.observability import count
+
+logger = logging.getLogger("orchestrator")
+
+
+def handle_command(command: LambdaEvent, deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
+    request_id = getattr(context, "aws_request_id", None)
+    if command.action == "check_stuck_workflows":
+        return check_stuck_workflows(deps, context=context, metrics=metrics)
+    if command.action == "pnl_analysis":
+        return pnl_analysis(command, deps, request_id=request_id)
+    return handler_response(
+        "failed",
+        "the orchestrator takes {\"action\": \"pnl_analysis\"} (P&L report) or {\"action\": "
+        "\"check_stuck_workflows\"}; trading commands ({\"mode\": \"trade\"}) go to the strategy function",
+        correlation_id=command.correlation_id, request_id=request_id, mode=command.mode, action=command.action)
+
+
+def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
+    settings = deps.settings
+    now, after = settings.now(), timedelta(minutes=settings.stuck_after_minutes)
+    runner = runner_for(deps, context)
+    candidates = deps.store.open_workflows()  # an index, eventually consistent: each is re-read
+    stuck: list[str] = []
+    recovered: list[str] = []
+    published: list[str] = []
+    errors: list[Exception] = []
+    for candidate in candidates:
+        correlation_id = candidate.correlation_id
+        try:
+            if _fail_if_stuck(deps, runner, correlation_id, now, after, metrics):
+                stuck.append(correlation_id)
+            flushed = runner.flush(correlation_id)
+        except Exception as exc:  # one workflow's trouble must not hide the others
+            logger.exception("stuck check: workflow %s", correlation_id)
+            errors.append(exc)
+            continue
+        published.extend(flushed.published)
+        if flushed.notified:
+            count(metrics, metric_names.NOTIFICATIONS_SENT, flushed.notified)
+        if flushed.anything and correlation_id not in stuck:
+            recovered.append(correlation_id)
+    if errors:
+        raise errors[0]
+    message = (f"{len(candidates)} open workflow(s) checked; {len(stuck)} stuck (failed); "
+               f"{len(recovered)} with pending effects carried out")
+    return handler_response("success", message, published=published, correlation_id=None,
+                            request_id=getattr(context, "aws_request_id", None), action="check_stuck_workflows",
+                            checked=len(candidates), stuck=stuck, recovered=recovered,
+                            stuck_after_minutes=settings.stuck_after_minutes)
+
+
+def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str, now: Any, after: timedelta,
+                   metrics: Any) -> bool:
+    for _ in range(MAX_ATTEMPTS):
+        stored = deps.store.load(correlation_id)
+        if stored is None:
+            return False
+        transition = workflow.fail_stuck(stored.record, now=now, after=after)
+        if transition is None or transition.record is None:
+            return False
+        new = transition.record.model_copy(update={"lease": runner.lease()})
+        if deps.store.save(new, expected_version=stored.version):
+            count(metrics, metric_names.WORKFLOWS_STUCK)
+            count_transition(metrics, transition, new)
+            logger.warning(transition.message)
+            return True
+    return False
+
+
+def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | None) -> dict[str, Any]:
+    settings = deps.settings
+    try:
+        request = pnl.PnlRequest.of(period=command.pnl_period, pnl_type=command.pnl_type,
+                                    periods=command.pnl_periods, detailed=bool(command.pnl_detailed))
+        report = build_pnl_report(deps, request)
+    except (ValueError, pnl.PnlUnavailable) as exc:
+        return handler_response("failed", f"P&L report unavailable: {exc}", correlation_id=None,
+                                request_id=request_id, mode="pnl_analysis", trading_mode=settings.trading_mode)
+    return handler_response("success", pnl_text.headline(report), correlation_id=None, request_id=request_id,
+                            mode="pnl_analysis", trading_mode=settings.trading_mode,
+                            report=pnl_text.as_dict(report), text=pnl_text.render(report))
+
+
+def build_pnl_report(deps: Dependencies, request: pnl.PnlRequest) -> pnl.PnlReport:
+    settings = deps.settings
+    end = settings.now().astimezone(NEW_YORK).date()
+    history = deps.history()
+    points = history.daily_equity(period=request.period, end=end)
+    snapshots = deps.store.snapshots(settings.trading_mode, pnl.period_start(request.period, end), end)
+    return pnl.build_report(points, snapshots, request, source=history.source, trading_mode=settings.trading_mode,
+                            end=end, tolerance=settings.equity_mismatch_tolerance)

@@ -1,0 +1,108 @@
+"""Adapters for the orchestrator, built from settings once per container.
+
+AWS: DynamoDBWorkflowStore on the WorkflowTable, SnsNotifier on the NotificationTopic, notification
+claims as Powertools idempotency records in the IdempotencyTable (key prefix CLAIMS_OPERATION),
+P&L from Alpaca (keys from Secrets Manager, read on first use). Local: the embedded store, the
+local notifier, claims in the embedded store, P&L from our own snapshots.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+from services.orchestrator.local_notifier import LocalNotifier
+from services.orchestrator.notifications import NotificationDelivery
+from services.orchestrator.ports import RETENTION_DAYS, Notifier, PortfolioHistory, WorkflowStore
+from services.orchestrator.settings import OrchestratorSettings
+from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
+from shared.events.publisher import EventPublisher, make_publisher
+from shared.runtime.idempotency import IdempotentOperation, make_persistence
+from shared.runtime.settings import SettingsError
+
+CLAIMS_OPERATION = "orchestrator-notify"
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: OrchestratorSettings
+    store: WorkflowStore
+    delivery: NotificationDelivery
+    publisher_for: Callable[[str], EventPublisher]
+    """The publisher for one invocation (its request id names the local outbox)."""
+    history: Callable[[], PortfolioHistory]
+    """Built on first use: the Alpaca adapter reads a secret and imports alpaca-py."""
+    wall_clock: Callable[[], float] = time.time
+    """Real time for leases (process liveness), not the business clock `settings.now()`."""
+
+
+@dataclass(frozen=True)
+class _Adapters:
+    store: WorkflowStore
+    delivery: NotificationDelivery
+    history: Callable[[], PortfolioHistory]
+
+
+def dependencies(settings: OrchestratorSettings) -> Dependencies:
+    adapters = _adapters(settings.model_copy(update={"as_of": None}))
+
+    def publisher_for(request_id: str) -> EventPublisher:
+        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                              source=SOURCE_OF[ORCHESTRATOR], request_id=request_id)
+
+    return Dependencies(settings=settings, store=adapters.store, delivery=adapters.delivery,
+                        publisher_for=publisher_for, history=adapters.history)
+
+
+@lru_cache(maxsize=8)
+def _adapters(settings: OrchestratorSettings) -> _Adapters:
+    store: WorkflowStore
+    notifier: Notifier
+    if settings.local:
+        store = EmbeddedWorkflowStore(settings.state_dir / "state.sqlite")
+        notifier = LocalNotifier(settings.state_dir)
+    else:
+        if not settings.workflow_table or not settings.notification_topic_arn or not settings.idempotency_table:
+            raise SettingsError("ALCHEMISER_WORKFLOW_TABLE, ALCHEMISER_NOTIFICATION_TOPIC_ARN and "
+                                "ALCHEMISER_IDEMPOTENCY_TABLE are required in AWS")
+        from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
+        from services.orchestrator.sns_notifier import SnsNotifier
+
+        store = DynamoDBWorkflowStore(settings.workflow_table)
+        notifier = SnsNotifier(settings.notification_topic_arn)
+    layer = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir, local=settings.local)
+    claims = IdempotentOperation(CLAIMS_OPERATION, layer, expires_after_seconds=RETENTION_DAYS * 86400)
+    return _Adapters(store=store, delivery=NotificationDelivery(notifier, claims),
+                     history=_history_factory(settings, store))
+
+
+def _history_factory(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:
+    built: list[PortfolioHistory] = []
+
+    def history() -> PortfolioHistory:
+        if not built:
+            built.append(build_history(settings, store))
+        return built[0]
+
+    return history
+
+
+def build_history(settings: OrchestratorSettings, store: WorkflowStore) -> PortfolioHistory:
+    if settings.resolved_pnl_source == "local":
+        from services.orchestrator.snapshot_portfolio_history import SnapshotPortfolioHistory
+
+        return SnapshotPortfolioHistory(store, settings.trading_mode)
+    from services.orchestrator.alpaca_portfolio_history import AlpacaPortfolioHistory
+    from services.orchestrator.pnl import PnlUnavailable
+    from shared.broker.credentials import CredentialsError, load_alpaca_credentials
+
+    if not settings.alpaca_secret_name:
+        raise PnlUnavailable("P&L from Alpaca needs ALCHEMISER_ALPACA_SECRET_NAME (or ALCHEMISER_PNL_SOURCE=local)")
+    try:
+        keys = load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
+    except CredentialsError as exc:
+        raise PnlUnavailable(str(exc)) from exc
+    return AlpacaPortfolioHistory(keys, trading_url=settings.alpaca_trading_url)

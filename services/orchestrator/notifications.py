@@ -1,0 +1,42 @@
+"""Exactly-once delivery of a notification: claim, send, mark delivered - or release and raise.
+
+The claim is a Powertools idempotency record keyed on the notification's key (the event id of the
+ErrorNotificationRequested or of the WorkflowCompleted it reports): the first delivery claims it
+(conditional write) and sends; a repeat finds it delivered and sends nothing; a delivery while
+another holds the claim raises IdempotencyAlreadyInProgressError (Lambda retries it later). If the
+send fails, the claim is removed and the error is raised, so the retry sends it. A claim whose holder
+died expires with that invocation's remaining time. The only window for a second message is a
+crash between the notifier's acceptance and the claim being marked delivered.
+
+Nothing here publishes an event: a failing notifier raises, and the function's retries, DLQ and
+alarm take it (no error notification about an error notification).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.orchestrator.ports import Notifier
+from services.orchestrator.record import Notification
+from shared.runtime.idempotency import IdempotentOperation
+
+
+@dataclass(frozen=True)
+class Delivered:
+    message_id: str | None
+    duplicate: bool
+
+
+class NotificationDelivery:
+    def __init__(self, notifier: Notifier, claims: IdempotentOperation) -> None:
+        self.notifier, self.claims = notifier, claims
+
+    def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
+        def send() -> dict[str, Any]:
+            return {"message_id": self.notifier.send(notification.subject, notification.message),
+                    "kind": notification.kind}
+
+        once = self.claims.run(notification.key, send, context=context)
+        message_id = once.result.get("message_id")
+        return Delivered(message_id=str(message_id) if message_id else None, duplicate=once.duplicate)

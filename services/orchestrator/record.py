@@ -1,0 +1,149 @@
+"""What the orchestrator keeps about a workflow: plain data, no I/O (pydantic models).
+
+A workflow record holds the events that moved it (the whole validated events, so the daily report
+and the P&L attribution can read anything they carry), the time of each step, the outcome, and
+the effects still owed for its terminal transition (`pending`, see `effects.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events import RebalancePlanned, SignalGenerated, TradeExecuted, WorkflowStarted
+from shared.events.types import TradingMode
+
+WorkflowStatus = Literal["started", "signals", "planned", "completed", "failed", "skipped"]
+TERMINAL: Final[frozenset[str]] = frozenset({"completed", "failed", "skipped"})
+PROGRESS_RANK: Final[dict[str, int]] = {"started": 0, "signals": 1, "planned": 2}
+
+# The step a workflow waits on in each open status: where it stopped if it never moves again.
+WAITING_ON: Final[dict[str, Literal["strategy", "portfolio", "execution"]]] = {
+    "started": "strategy",
+    "signals": "portfolio",
+    "planned": "execution",
+}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Failure(Model):
+    """Why a workflow ended failed or skipped, and at which step."""
+
+    step: str
+    reason: str
+    error_type: str
+    event_id: str | None = None
+    """The event that reported it (None for a stuck workflow, found by the scheduled check)."""
+
+
+class StrategyWeights(Model):
+    allocation: Decimal
+    weights: dict[str, Decimal]
+
+
+class EquitySnapshot(Model):
+    """Our own record of the account's equity at a completed workflow (for P&L cross-checks)."""
+
+    trading_mode: TradingMode
+    trading_date: date
+    correlation_id: str
+    recorded_at: datetime
+    equity_before: Decimal | None = None
+    equity_after: Decimal
+    prices: dict[str, Decimal] = {}
+    """Prices seen that day: fills first, then the plan's position and reference prices."""
+    strategies: dict[str, StrategyWeights] = {}
+    """Each strategy's allocation and own target weights (per-strategy P&L estimates)."""
+    attribution: dict[str, Decimal] = {}
+    """Strategy -> signed dollars it asked to trade that day (buys positive)."""
+
+
+class Notification(Model):
+    """A message for the user; `key` makes its delivery exactly-once."""
+
+    key: str
+    kind: Literal["report", "error"]
+    subject: str
+    message: str
+
+
+class Effect(Model):
+    """Something owed for a terminal transition; removed from `pending` once done."""
+
+    effect_id: str
+    kind: Literal["publish", "snapshot", "notify"]
+    detail_type: str | None = None
+    detail: str | None = None
+    """The event to publish, as JSON: republished byte for byte after an interrupted attempt."""
+    snapshot: EquitySnapshot | None = None
+    notification: Notification | None = None
+
+
+class Lease(Model):
+    """Who is carrying out the pending effects, until when (wall-clock epoch seconds)."""
+
+    owner: str
+    until: float
+
+
+class WorkflowRecord(Model):
+    correlation_id: str
+    trading_mode: TradingMode
+    status: WorkflowStatus
+    trading_date: date | None = None
+    created_at: datetime
+    last_progress_at: datetime
+    """The orchestrator's clock when an event last moved or enriched the workflow (stuck check)."""
+    steps: dict[str, datetime] = {}
+    """started / signals / planned / executed: when the event happened; completed / failed /
+    skipped: the orchestrator's clock at the transition."""
+    applied: tuple[str, ...] = ()
+    """Ids of the events applied to this record (dedupe, atomic with the transition)."""
+    last_event_id: str
+    last_hop: int
+    started: WorkflowStarted | None = None
+    signals: SignalGenerated | None = None
+    plan: RebalancePlanned | None = None
+    execution: TradeExecuted | None = None
+    failure: Failure | None = None
+    outcome_event_id: str | None = None
+    """The WorkflowCompleted / WorkflowFailed / ErrorNotificationRequested that ended it."""
+    pending: tuple[Effect, ...] = ()
+    lease: Lease | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """In the open-workflows index: not finished, or finished with effects still owed."""
+        return not self.terminal or bool(self.pending)
+
+
+class StoredWorkflow(Model):
+    """A record as loaded, with the version that a conditional save must match."""
+
+    record: WorkflowRecord
+    version: int
+
+
+class EventEntry(Model):
+    """One event as the orchestrator saw it: recorded once per event id; replays are noted on it."""
+
+    correlation_id: str
+    event_id: str
+    detail_type: str
+    source: str | None
+    occurred_at: datetime
+    received_at: datetime
+    delivery: str
+    hop_count: int
+    envelope_id: str | None = None
+    replay_names: tuple[str, ...] = ()

@@ -1,0 +1,194 @@
+"""The messages a user reads: the daily report after a completed workflow, and error notifications.
+
+Plain text (an SNS email subscription shows it as is). Subjects are ASCII, one line, at most 100
+characters, as SNS requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from services.orchestrator.record import EquitySnapshot, Notification, WorkflowRecord
+from shared.events import ErrorNotificationRequested, OrderResult, WorkflowCompleted
+
+MAX_SUBJECT = 100
+MAX_EXPLANATION_LINES = 40
+"""Per strategy in the daily report; the workflow record keeps them all."""
+STEP_ORDER = ("signals", "planned", "executed", "completed")
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def signed_money(value: Decimal) -> str:
+    return ("+" if value >= 0 else "") + money(value)
+
+
+def percent(value: Decimal | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    hundred = value * 100
+    text = f"{hundred:.2f}%" if hundred == 0 or abs(hundred) >= Decimal("0.01") else f"{hundred:.4f}%"
+    return ("+" + text) if signed and value >= 0 else text
+
+
+def ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
+    return numerator / denominator if denominator else None
+
+
+def when(moment: datetime | None) -> str:
+    return "n/a" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def subject_line(text: str) -> str:
+    """SNS subject rules: printable ASCII, no line breaks, at most 100 characters."""
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in " ".join(text.split()))
+    return clean if len(clean) <= MAX_SUBJECT else clean[: MAX_SUBJECT - 3] + "..."
+
+
+def weights_text(weights: Mapping[str, Decimal]) -> str:
+    ordered = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{symbol} {percent(weight)}" for symbol, weight in ordered) or "all cash"
+
+
+# ------------------------------------------------------------------ daily report
+
+
+def daily_report(record: WorkflowRecord, completed: WorkflowCompleted,
+                 previous: EquitySnapshot | None) -> Notification:
+    summary = completed.summary
+    day = completed.trading_date.isoformat() if completed.trading_date else "unknown date"
+    after = summary.equity_after
+    headline = f"equity {money(after)}" if after is not None else "equity n/a"
+    if after is not None and previous is not None:
+        headline += f" ({percent(ratio(after - previous.equity_after, previous.equity_after), signed=True)})"
+    subject = subject_line(f"Alchemiser [{record.trading_mode}] {day}: completed, {summary.orders_filled} filled, "
+                           f"{headline}")
+    lines = [
+        f"The Alchemiser - daily report for {day} ({record.trading_mode})",
+        f"Workflow {record.correlation_id} completed at {when(completed.completed_at)}.",
+        "",
+        *_equity_section(completed, previous),
+        "",
+        *_strategy_section(record),
+        "",
+        *_plan_section(record),
+        "",
+        *_orders_section(record, completed),
+        "",
+        "STEP TIMES (seconds since the previous step)",
+        "  " + (", ".join(f"{step} {summary.step_seconds[step]:.1f} s" for step in STEP_ORDER
+                          if step in summary.step_seconds) or "n/a (earlier steps not seen)"),
+        "",
+        f"Event {completed.event_id}",
+    ]
+    return Notification(key=f"report:{completed.event_id}", kind="report", subject=subject,
+                        message="\n".join(lines) + "\n")
+
+
+def _equity_section(completed: WorkflowCompleted, previous: EquitySnapshot | None) -> list[str]:
+    before, after = completed.summary.equity_before, completed.summary.equity_after
+    lines = ["EQUITY AND P&L", f"  before trading   {money(before)}"]
+    if after is None:
+        return [*lines, "  after trading    n/a (execution reported no account)"]
+    trading = ""
+    if before is not None:
+        trading = f"  ({signed_money(after - before)}, {percent(ratio(after - before, before), signed=True)} "\
+                  "while trading)"
+    lines.append(f"  after trading    {money(after)}{trading}")
+    if previous is None:
+        lines.append("  day P&L          n/a (no earlier completed workflow recorded)")
+    else:
+        change = after - previous.equity_after
+        lines.append(f"  day P&L          {signed_money(change)} "
+                     f"({percent(ratio(change, previous.equity_after), signed=True)}) since "
+                     f"{money(previous.equity_after)} on {previous.trading_date.isoformat()}")
+    return lines
+
+
+def _strategy_section(record: WorkflowRecord) -> list[str]:
+    lines = ["WHAT THE STRATEGIES CHOSE, AND WHY"]
+    signals = record.signals
+    if signals is None:
+        return [*lines, "  not recorded (SignalGenerated was not seen for this workflow)"]
+    for strategy in signals.strategies:
+        lines.append(f"  {strategy.name} ({percent(strategy.allocation)} of the portfolio) -> "
+                     f"{weights_text(strategy.weights)}")
+        lines.extend(f"      {line}" for line in strategy.explanation[:MAX_EXPLANATION_LINES])
+        if len(strategy.explanation) > MAX_EXPLANATION_LINES:
+            lines.append(f"      ... {len(strategy.explanation) - MAX_EXPLANATION_LINES} more line(s)")
+    lines.append(f"  Net target: {weights_text(signals.target_weights)} (data as of {signals.data_as_of.isoformat()})")
+    return lines
+
+
+def _plan_section(record: WorkflowRecord) -> list[str]:
+    plan = record.plan
+    if plan is None:
+        return ["PLAN", "  not recorded (RebalancePlanned was not seen for this workflow)"]
+    lines = [f"PLAN {plan.plan_id}", f"  {plan.summary}"]
+    if plan.scaling is not None:
+        lines.append(f"  buys scaled by {plan.scaling.factor}: {plan.scaling.reason}")
+    lines.extend(f"  skipped {s.side} {s.symbol} {money(s.estimated_value)}: {s.reason}" for s in plan.skipped)
+    return lines
+
+
+def _order_line(order: OrderResult) -> str:
+    asked = (f"{order.requested_qty} sh" if order.requested_qty is not None
+             else f"{money(order.requested_notional)} notional")
+    fill = (f"filled {order.filled_qty} @ {money(order.avg_fill_price)}" if order.avg_fill_price is not None
+            else "nothing filled")
+    error = f" - {order.error}" if order.error else ""
+    return f"  {order.side.upper():<4} {order.symbol:<6} {asked:<22} {fill:<32} {order.status}{error}"
+
+
+def _orders_section(record: WorkflowRecord, completed: WorkflowCompleted) -> list[str]:
+    execution = record.execution
+    lines = ["ORDERS AND FILLS"]
+    if execution is None:
+        return [*lines, "  not recorded"]
+    lines.extend(_order_line(order) for order in execution.orders)
+    if not execution.orders:
+        lines.append("  no orders: the account was already at its target")
+    t = execution.totals
+    lines.append(f"  {t.orders_placed} placed, {t.orders_filled} filled, {t.orders_partially_filled} partially filled, "
+                 f"{t.orders_failed} failed, {t.orders_skipped} skipped; turnover {money(t.turnover)} "
+                 f"(buys {money(t.buy_value)}, sells {money(t.sell_value)})")
+    if execution.status != "executed":
+        lines.append(f"  execution status: {execution.status}" + (f" ({execution.reason})" if execution.reason else ""))
+    return lines
+
+
+# ------------------------------------------------------------------ error notifications
+
+
+def error_notification(event: ErrorNotificationRequested) -> Notification:
+    mode = event.trading_mode or "n/a"
+    subject = subject_line(f"Alchemiser [{mode}] {event.severity.upper()}: {event.error_type} "
+                           f"in {event.correlation_id}")
+    lines = [
+        f"The Alchemiser - {event.severity} notification",
+        "",
+        f"Workflow:      {event.correlation_id}",
+        f"Error:         {event.error_type}",
+        f"Step:          {event.step or 'n/a'}",
+        f"Trading mode:  {mode}",
+        f"When:          {when(event.occurred_at)}",
+        "",
+        "What happened:",
+        *(f"  {line}" for line in event.error_message.splitlines() or [""]),
+        *_details(event.details.items()),
+        "",
+        f"Event {event.event_id}",
+    ]
+    return Notification(key=f"error:{event.event_id}", kind="error", subject=subject, message="\n".join(lines) + "\n")
+
+
+def _details(items: Iterable[tuple[str, str]]) -> list[str]:
+    rows = [f"  {key}: {value}" for key, value in sorted(items)]
+    return ["", "Details:", *rows] if rows else []

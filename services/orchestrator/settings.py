@@ -1,0 +1,36 @@
+"""OrchestratorSettings: every knob of the orchestrator function, read from ALCHEMISER_* at the edge."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from shared.runtime.settings import CommonSettings
+
+
+class OrchestratorSettings(CommonSettings):
+    workflow_table: str | None = None
+    """The WorkflowTable (ALCHEMISER_WORKFLOW_TABLE); required in AWS."""
+    notification_topic_arn: str | None = None
+    """The NotificationTopic (ALCHEMISER_NOTIFICATION_TOPIC_ARN); required in AWS."""
+    alpaca_secret_name: str | None = None
+    """The Secrets Manager secret with the Alpaca keys (P&L from Alpaca's portfolio history)."""
+    alpaca_trading_url: str | None = None
+    """Point the Alpaca client elsewhere (a fake server in tests); unset: Alpaca itself."""
+    stuck_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    """An open workflow with no progress for longer than this is failed by the scheduled check."""
+    notify_on_completion: bool = True
+    """Send the daily report after each completed workflow."""
+    pnl_source: Literal["alpaca", "local"] | None = None
+    """Where P&L equity comes from; unset: Alpaca in AWS, our own snapshots locally."""
+    equity_mismatch_tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    """A day's Alpaca equity and our snapshot may differ by this fraction before the P&L report
+    flags it (they are taken at different times of the day: close vs. just after trading)."""
+
+    @property
+    def resolved_pnl_source(self) -> Literal["alpaca", "local"]:
+        if self.pnl_source is not None:
+            return self.pnl_source
+        return "local" if self.local else "alpaca"
