@@ -25,17 +25,19 @@ def trading_day(moment: datetime) -> date:
 
 
 def alpaca_keys(settings: BrokerSettings) -> AlpacaKeys:
-    """Keys from the environment for local runs, else from the stage's secret (fails closed)."""
+    """Locally: keys from the environment only (a laptop never reaches into a deployed stage's secret).
+    In AWS: the stage's secret, with live keys only for a live stage (fails closed)."""
     from shared.broker.credentials import AlpacaKeys, CredentialsError, load_alpaca_credentials
 
-    if settings.local and settings.alpaca_api_key and settings.alpaca_secret_key:
+    if settings.local:
+        if not (settings.alpaca_api_key and settings.alpaca_secret_key):
+            raise CredentialsError("no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (paper keys)")
         if settings.trading_mode == "live":
             raise CredentialsError("live trading from a laptop's environment keys is refused; use a deployed stage")
         return AlpacaKeys(settings.alpaca_api_key.get_secret_value(), settings.alpaca_secret_key.get_secret_value(),
                           paper=True)
     if not settings.alpaca_secret_name:
-        raise CredentialsError("no Alpaca keys: set ALCHEMISER_ALPACA_SECRET_NAME (AWS) or APCA_API_KEY_ID and "
-                               "APCA_API_SECRET_KEY (local runs)")
+        raise CredentialsError("no Alpaca secret configured: set ALCHEMISER_ALPACA_SECRET_NAME")
     return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
 
 

@@ -1,0 +1,48 @@
+"""The broker factory: which broker and which keys, for local runs and for AWS."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.broker.credentials import CredentialsError
+from shared.broker.factory import alpaca_keys, make_broker
+from shared.broker.settings import BrokerSettings
+
+
+def local(**env: str) -> BrokerSettings:
+    return BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", **env})
+
+
+def test_local_runs_never_read_a_stages_secret_even_when_its_name_is_set():
+    settings = local(ALCHEMISER_ALPACA_SECRET_NAME="alchemiser/dev/alpaca", ALCHEMISER_BROKER="alpaca")
+    with pytest.raises(CredentialsError, match="APCA_API_KEY_ID"):
+        alpaca_keys(settings)
+
+
+def test_local_keys_from_the_environment_are_paper_keys():
+    keys = alpaca_keys(local(ALCHEMISER_ALPACA_API_KEY="PKTESTKEY123", ALCHEMISER_ALPACA_SECRET_KEY="s3cr3t"))
+    assert keys.paper and keys.api_key == "PKTESTKEY123"
+    assert "PKTESTKEY123" not in repr(keys) and "s3cr3t" not in repr(keys)
+
+
+def test_live_mode_with_laptop_keys_is_refused():
+    with pytest.raises(CredentialsError, match="refused"):
+        alpaca_keys(local(ALCHEMISER_ALPACA_API_KEY="k", ALCHEMISER_ALPACA_SECRET_KEY="s",
+                          ALCHEMISER_TRADING_MODE="live"))
+
+
+def test_keys_in_the_environment_are_refused_in_aws():
+    with pytest.raises(ValueError, match="refused outside local mode"):
+        BrokerSettings.from_env({"ALCHEMISER_ALPACA_API_KEY": "k", "ALCHEMISER_ALPACA_SECRET_KEY": "s"})
+
+
+def test_aws_without_a_secret_name_fails_closed():
+    with pytest.raises(CredentialsError, match="ALCHEMISER_ALPACA_SECRET_NAME"):
+        alpaca_keys(BrokerSettings.from_env({}))
+
+
+def test_the_simulated_broker_is_the_local_default(tmp_path):
+    broker = make_broker(local(ALCHEMISER_STATE_DIR=str(tmp_path), ALCHEMISER_AS_OF="2026-11-25T10:00:00-05:00"))
+    assert type(broker).__name__ == "SimulatedBroker"
+    assert broker.get_account().cash == 100000
+    assert set(broker.get_assets(["SPY", "NOTATICKER"])) == {"SPY"}
