@@ -12,7 +12,13 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS = {
+    "run": "Trade a whole day locally: strategies, plan, orders, report (no keys, no network).",
+    "send": "Put an event on the bus (locally, or on a deployed stage with --stage), like the console's Send events.",
+    "replay": "Replay archived events; consumers are idempotent, so nothing executes twice.",
+    "dlq": "List, show and redrive the dead-letter queue.",
     "invoke": "Run one function's handler on an event file, like `sam local invoke` (no Docker).",
+    "signals": "Evaluate the strategies and show the target weights with the explanation of each decision.",
+    "pnl": "The P&L report from the local equity snapshots (or Alpaca paper with --source alpaca).",
 }
 
 

@@ -1,12 +1,19 @@
-"""Strategy function entry point (the Handler in infra/template.yaml)."""
+"""Strategy function entry point (the Handler in infra/template.yaml).
+
+The Scheduler (or a person: the Lambda console, `aws lambda invoke`, `alchemiser invoke`) sends a
+LambdaEvent, directly or in an EventBridge envelope: `{"mode": "trade"}` starts the day's run,
+`{"mode": "signal"}` evaluates without trading. See app.py for the order of operations.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.strategy import app
+from services.strategy.dependencies import dependencies
+from services.strategy.settings import StrategySettings
 from shared.events.catalog import STRATEGY
 from shared.events.middleware import Incoming, event_middleware
-from shared.events.responses import handler_response
 from shared.runtime.observability import make_logger, make_metrics
 
 logger = make_logger("strategy")
@@ -17,5 +24,5 @@ metrics = make_metrics("strategy")
 @metrics.log_metrics
 @event_middleware(consumer=STRATEGY, logger=logger, metrics=metrics)
 def lambda_handler(incoming: Incoming, context: Any) -> dict[str, Any]:
-    return handler_response("failed", "the strategy service is not built yet",
-                            correlation_id=incoming.correlation_id, request_id=context.aws_request_id)
+    settings = StrategySettings.from_env()
+    return app.handle(incoming, dependencies(settings), context=context, metrics=metrics)

@@ -1,0 +1,151 @@
+"""The strategy function's adapters, built once per container per configuration.
+
+- market data: `market_data_for(settings)` (offline locally, Alpaca bars behind the S3 cache in AWS);
+- calendar: the offline NYSE calendar locally, Alpaca's calendar in AWS (`settings.calendar_source`);
+- the strategy portfolio: parsed on first use, then kept for the container's life (a failed
+  load is not kept: the next invocation reads the files again and fails with the same reason);
+- the idempotency operation for runs (one per container, as Powertools wants);
+- a publisher per invocation (the local outbox is per request id).
+
+Adapters that import heavy libraries (alpaca-py, exchange_calendars, pandas) are imported here,
+inside functions, so importing the handler module stays light.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.strategy.portfolio_config import StrategyPortfolio, load_portfolio
+from services.strategy.settings import StrategySettings
+from shared.broker.factory import alpaca_keys, market_data_for
+from shared.events.catalog import SOURCE_OF, STRATEGY
+from shared.events.publisher import EventPublisher, make_publisher
+from shared.marketdata.port import MarketCalendar, MarketData
+from shared.runtime.idempotency import IdempotentOperation, make_persistence
+
+OPERATION = "strategy-run"
+CACHED_CONTAINERS = 8
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: StrategySettings
+    """The settings of this invocation (the clock included); the adapters below are shared."""
+    calendar: MarketCalendar
+    market_data: MarketData
+    portfolio: Callable[[], StrategyPortfolio]
+    """The configured strategies, parsed once; raises PortfolioConfigError / StrategyError."""
+    idempotency: IdempotentOperation
+    publisher_for: Callable[[str], EventPublisher]
+    """request id -> the publisher for that invocation."""
+
+
+def build(
+    settings: StrategySettings,
+    *,
+    calendar: MarketCalendar | None = None,
+    market_data: MarketData | None = None,
+    portfolio: Callable[[], StrategyPortfolio] | None = None,
+    idempotency: IdempotentOperation | None = None,
+    publisher_for: Callable[[str], EventPublisher] | None = None,
+) -> Dependencies:
+    """Adapters for `settings`; tests pass fakes for any of them."""
+    if idempotency is None:
+        persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
+                                       local=settings.local)
+        idempotency = IdempotentOperation(OPERATION, persistence,
+                                          expires_after_seconds=settings.run_idempotency_seconds)
+    return Dependencies(
+        settings=settings,
+        calendar=calendar if calendar is not None else make_calendar(settings),
+        market_data=market_data if market_data is not None else market_data_for(settings),
+        portfolio=portfolio or portfolio_loader(settings.strategy_config),
+        idempotency=idempotency,
+        publisher_for=publisher_for or _publisher_factory(settings),
+    )
+
+
+def make_calendar(settings: StrategySettings) -> MarketCalendar:
+    """Alpaca's trading calendar (holidays and early closes as the broker has them) or the offline one."""
+    if settings.calendar_source == "alpaca":
+        # Built directly rather than through make_broker: a local run may use the simulated
+        # broker with Alpaca's calendar, and the simulated broker has no exchange calendar.
+        from shared.broker.alpaca import AlpacaBroker
+        from shared.broker.alpaca_calendar import AlpacaCalendar
+
+        broker = AlpacaBroker.from_keys(alpaca_keys(settings), trading_url=settings.alpaca_trading_url,
+                                        data_url=settings.alpaca_data_url, data_feed=settings.alpaca_data_feed)
+        return AlpacaCalendar(broker)
+    from shared.marketdata.calendar import ExchangeCalendar
+
+    return ExchangeCalendar()
+
+
+def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
+    """Load (parse every strategy file) on the first call; later calls return the same portfolio."""
+    loaded: list[StrategyPortfolio] = []
+    lock = threading.Lock()
+
+    def load() -> StrategyPortfolio:
+        with lock:
+            if not loaded:
+                loaded.append(load_portfolio(path))
+            return loaded[0]
+
+    return load
+
+
+def _publisher_factory(settings: StrategySettings) -> Callable[[str], EventPublisher]:
+    client: list[Any] = []
+
+    def publisher_for(request_id: str) -> EventPublisher:
+        if not settings.local and not client:
+            import boto3
+
+            client.append(boto3.client("events"))
+        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                              source=SOURCE_OF[STRATEGY], request_id=request_id,
+                              client=client[0] if client else None)
+
+    return publisher_for
+
+
+class _Keyed:
+    """Settings made hashable for the cache: their JSON without the clock (no adapter depends on
+    it, so a local run that moves the clock keeps its parsed strategies), plus a digest of the
+    secrets that the JSON masks (two key pairs never share adapters); the secrets are not kept."""
+
+    def __init__(self, settings: StrategySettings) -> None:
+        self.settings = settings
+        secrets = [s.get_secret_value() if s is not None else "" for s in
+                   (settings.alpaca_api_key, settings.alpaca_secret_key)]
+        digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
+        self.key = f"{settings.model_dump_json(exclude={'as_of'})}|{digest}"
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Keyed) and other.key == self.key
+
+
+@functools.lru_cache(maxsize=CACHED_CONTAINERS)
+def _cached(keyed: _Keyed) -> Dependencies:
+    return build(keyed.settings)
+
+
+def dependencies(settings: StrategySettings) -> Dependencies:
+    """Adapters once per container per configuration, with this invocation's settings (its clock)."""
+    return dataclasses.replace(_cached(_Keyed(settings)), settings=settings)
+
+
+def clear_cache() -> None:
+    """Forget every container's adapters (tests)."""
+    _cached.cache_clear()

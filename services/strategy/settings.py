@@ -1,0 +1,40 @@
+"""Strategy settings: which strategies run, which calendar decides trading days, how long a run is remembered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from shared.broker.settings import BrokerSettings
+from shared.events.signal_generated import MAX_EXPLANATION_LINES
+
+SECONDS_PER_DAY = 86_400
+PACKAGED_CONFIG = Path(__file__).resolve().parent / "strategies" / "portfolio.toml"
+"""The portfolio shipped with the function (services/strategy/strategies/portfolio.toml)."""
+
+
+class StrategySettings(BrokerSettings):
+    strategy_config: Path = PACKAGED_CONFIG
+    """The portfolio TOML (strategy files and their allocations). Unset: the packaged one, found
+    next to this module wherever the package lives (/var/task in Lambda). A relative path is read
+    from the working directory: the project root locally, the artifact root (/var/task) in Lambda,
+    which has the same layout."""
+    calendar: Literal["exchange", "alpaca"] | None = None
+    """Which market calendar says whether today is a trading day. Unset: "exchange" (the offline
+    NYSE calendar of `exchange_calendars`) locally, "alpaca" (Alpaca's /v2/calendar) in AWS."""
+    run_idempotency_days: int = Field(default=400, ge=1, le=3650)
+    """How long a started run (its correlation id) is remembered: a second invocation with the
+    same correlation id within this time is a duplicate that publishes nothing."""
+    max_explanation_lines: int = Field(default=80, ge=1, le=MAX_EXPLANATION_LINES)
+    """Per strategy, the explanation lines SignalGenerated carries (fewer if the event would
+    come near EventBridge's 256 KB limit)."""
+
+    @property
+    def calendar_source(self) -> Literal["exchange", "alpaca"]:
+        return self.calendar or ("exchange" if self.local else "alpaca")
+
+    @property
+    def run_idempotency_seconds(self) -> int:
+        return self.run_idempotency_days * SECONDS_PER_DAY

@@ -1,0 +1,88 @@
+"""The strategy handler as deployed: AWS mode on moto (the template's idempotency table, the bus
+delivering to a queue, the Alpaca secret) with Alpaca's calendar served by the fake Alpaca server."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from services.strategy.dependencies import clear_cache
+from services.strategy.handler import lambda_handler
+from tests.conftest import LambdaContextStub, load_test_event
+from tests.fakes.aws_from_template import create_table
+from tests.fakes.fake_alpaca import FakeAlpaca
+
+BUS = "alchemiser-trading-events-test"
+SECRET = "alchemiser/test/alpaca"
+
+
+@dataclass
+class Aws:
+    table: str
+    queue: str
+
+    def delivered(self) -> list[dict[str, Any]]:
+        sqs, out = boto3.client("sqs"), []
+        while batch := sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages"):
+            out += [json.loads(m["Body"]) for m in batch]
+            for m in batch:
+                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
+        return out
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, state_dir, fake_alpaca: FakeAlpaca) -> Iterator[Aws]:
+    with mock_aws():
+        table = create_table("IdempotencyTable")
+        boto3.client("secretsmanager").create_secret(
+            Name=SECRET, SecretString=json.dumps({"api_key": fake_alpaca.api_key, "secret_key": "fake-secret"}))
+        events, sqs = boto3.client("events"), boto3.client("sqs")
+        events.create_event_bus(Name=BUS)
+        url = sqs.create_queue(QueueName="published")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["alchemiser.strategy"]}))
+        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+        for name, value in {"ALCHEMISER_BACKEND": "aws", "ALCHEMISER_STATE_DIR": str(state_dir),
+                            "ALCHEMISER_IDEMPOTENCY_TABLE": table, "ALCHEMISER_EVENT_BUS_NAME": BUS,
+                            "ALCHEMISER_ALPACA_SECRET_NAME": SECRET,
+                            "ALCHEMISER_ALPACA_TRADING_URL": fake_alpaca.url,
+                            "ALCHEMISER_MARKET_DATA": "offline",  # bars: the offline history (no data server here)
+                            "ALCHEMISER_AS_OF": "2026-11-25T09:35:00-05:00"}.items():
+            monkeypatch.setenv(name, value)
+        yield Aws(table, url)
+
+
+def test_a_scheduled_run_publishes_on_the_bus_and_a_cold_container_sees_it_as_a_duplicate(aws, fake_alpaca):
+    event = load_test_event("eventbridge-scheduler-trade.json")
+    first = lambda_handler(copy.deepcopy(event), LambdaContextStub())
+    assert (first["status"], first["mode"], first["trading_mode"]) == ("success", "trade", "paper")
+    envelopes = aws.delivered()
+    assert [e["detail-type"] for e in envelopes] == ["WorkflowStarted", "SignalGenerated"]
+    assert {e["source"] for e in envelopes} == {"alchemiser.strategy"}
+    assert envelopes[1]["detail"]["data_as_of"] == "2026-11-24"
+    assert fake_alpaca.requests_to("GET /v2/calendar")  # the trading day came from Alpaca's calendar
+
+    [item] = boto3.client("dynamodb").scan(TableName=aws.table)["Items"]
+    assert item["id"]["S"].startswith("strategy-run#") and item["status"]["S"] == "COMPLETED"
+    assert json.loads(item["data"]["S"])["correlation_id"] == "run-2026-11-25-paper"
+
+    clear_cache()
+    again = lambda_handler(load_test_event("direct-trade-event.json"), LambdaContextStub())
+    assert again["status"] == "duplicate" and again["published"] == []
+    assert aws.delivered() == []
+
+
+def test_in_aws_a_holiday_on_alpacas_calendar_skips_the_run(aws, fake_alpaca):
+    fake_alpaca.set_holiday(date(2026, 11, 25))  # a session for the offline calendar: Alpaca's answer wins
+    response = lambda_handler(load_test_event("eventbridge-scheduler-trade.json"), LambdaContextStub())
+    assert response["status"] == "skipped"
+    assert response["message"].startswith("market closed on 2026-11-25 (Wednesday): holiday")
+    assert aws.delivered() == []
