@@ -1,12 +1,14 @@
-"""Execution function entry point (the Handler in infra/template.yaml)."""
+"""Execution function entry point (the Handler in infra/template.yaml): RebalancePlanned -> TradeExecuted."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.execution import app
+from services.execution.dependencies import dependencies
+from services.execution.settings import ExecutionSettings
 from shared.events.catalog import EXECUTION
 from shared.events.middleware import Incoming, event_middleware
-from shared.events.responses import handler_response
 from shared.runtime.observability import make_logger, make_metrics
 
 logger = make_logger("execution")
@@ -17,5 +19,5 @@ metrics = make_metrics("execution")
 @metrics.log_metrics
 @event_middleware(consumer=EXECUTION, logger=logger, metrics=metrics)
 def lambda_handler(incoming: Incoming, context: Any) -> dict[str, Any]:
-    return handler_response("failed", "the execution service is not built yet",
-                            correlation_id=incoming.correlation_id, request_id=context.aws_request_id)
+    settings = ExecutionSettings.from_env()
+    return app.handle(incoming, dependencies(settings), context=context, metrics=metrics)

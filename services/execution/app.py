@@ -1,0 +1,188 @@
+"""The execution use case: a RebalancePlanned in, each of its orders placed once, a TradeExecuted out.
+
+Idempotency, in three layers, because each covers what the one before cannot:
+
+1. The plan (`IdempotentOperation` keyed on plan_id, kept `plan_idempotency_days`). A redelivery
+   after the run completed returns the first run's response as `duplicate`, places and publishes
+   nothing. A delivery while a run is in progress raises IdempotencyAlreadyInProgressError; the
+   handler raises, Lambda retries later and then sees `duplicate`. The in-progress record expires
+   at the Lambda deadline, so a run killed mid-plan is retried, and the retry resumes (layer 3).
+   Runs that place nothing (halted, market closed, stale or risk-rejected plan, another plan owns
+   the workflow) raise inside the operation so that no record is kept: a resend of a plan that
+   never executed executes it once. They still publish their TradeExecuted (except the last case).
+2. The workflow (`workflow_guard.py`): one plan executes per correlation id, claimed by a
+   conditional write right before the first order and marked done after publishing. A second,
+   different plan for the workflow places nothing (`skipped`, DuplicatesSuppressed); a replay of
+   this plan after its layer-1 record expired is recognised as done (`duplicate`).
+3. The broker: every order has a deterministic client order id and is looked up before it could
+   be submitted; Alpaca refuses a second order with the same id (422), which we adopt. Whatever
+   layers 1 and 2 miss (a crash, an expired record, two runs at once), no order is placed twice.
+
+Crash argument — the process may die at any point; the next delivery (Lambda's retry once the
+in-progress record expires, or a redelivery) then:
+- before the claim: finds no claim, re-checks every gate and runs fresh;
+- after the claim, before/after/while any submission: finds the claim (resume), looks every leg
+  up and adopts what exists, submits only what does not; an order whose POST reached the broker
+  but whose reply was lost is found by its id, and one whose POST never arrived is placed once;
+- after publishing, before the guard is marked done or the record completed: redoes the
+  look-ups (all adopted) and republishes TradeExecuted with the same event id (consumers dedupe).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from services.execution import results as res
+from services.execution.kill_switch import KillSwitch
+from services.execution.placer import Placer, Timing
+from services.execution.plan_run import Blocked, RunDeps, RunReport, WorkflowTaken, execute
+from services.execution.risk import RiskLimits
+from services.execution.workflow_guard import WorkflowGuard
+from shared.broker.port import Account, Broker
+from shared.events.base import EventContext
+from shared.events.middleware import Incoming
+from shared.events.publisher import EventPublisher
+from shared.events.rebalance_planned import RebalancePlanned
+from shared.events.responses import handler_response
+from shared.events.trade_executed import AccountSummary, OrderResult, TradeExecuted
+from shared.events.types import TradingMode, utc_now
+from shared.runtime import metric_names
+from shared.runtime.idempotency import IdempotentOperation
+from shared.runtime.observability import count, make_logger
+
+logger = make_logger("execution")
+MAX_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    broker: Broker
+    kill_switch: KillSwitch
+    guard: WorkflowGuard
+    plan_once: IdempotentOperation
+    publisher_for: Callable[[str], EventPublisher]
+    """request id -> the publisher for that invocation."""
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    timing: Timing = field(default_factory=Timing)
+    trading_mode: TradingMode = "paper"
+    buying_power_margin: Decimal = Decimal("0.001")
+    now: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+
+
+class NotExecuted(Exception):
+    """Nothing was placed: leave no idempotency record, answer with `response`."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__(response.get("message"))
+        self.response = response
+
+
+def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
+    plan = incoming.event
+    if not isinstance(plan, RebalancePlanned):
+        raise TypeError(f"the execution function takes RebalancePlanned, got {type(plan).__name__}")
+    request_id = getattr(context, "aws_request_id", None)
+    logger.append_keys(plan_id=plan.plan_id)
+    try:
+        once = deps.plan_once.run(plan.plan_id, lambda: _run(plan, deps, request_id, metrics), context=context)
+    except NotExecuted as stop:
+        return stop.response
+    if once.duplicate:
+        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+        logger.info("plan already executed; duplicate delivery suppressed")
+        return handler_response("duplicate", f"plan {plan.plan_id} was already executed: nothing placed, "
+                                "nothing published", correlation_id=plan.correlation_id, request_id=request_id,
+                                plan_id=plan.plan_id, first_response=once.result)
+    return once.result
+
+
+def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, metrics: Any) -> dict[str, Any]:
+    started = deps.now()
+    placer = Placer(deps.broker, deps.timing, sleep=deps.sleep, monotonic=deps.monotonic)
+    run_deps = RunDeps(deps.broker, deps.kill_switch, deps.guard, placer, deps.limits, deps.trading_mode,
+                       deps.buying_power_margin)
+    common: dict[str, Any] = {"correlation_id": plan.correlation_id, "request_id": request_id,
+                              "plan_id": plan.plan_id}
+    try:
+        report = execute(plan, run_deps)
+    except Blocked as blocked:
+        if blocked.metric:
+            count(metrics, blocked.metric)
+        logger.warning("plan not executed", extra={"execution_status": blocked.status, "reason": blocked.reason})
+        event = TradeExecuted.create(
+            EventContext.caused_by(plan), key=f"{plan.plan_id}:not-executed:{blocked.status}", occurred_at=deps.now(),
+            plan_id=plan.plan_id, success=False, status=blocked.status, reason=blocked.reason,
+            kill_switch=blocked.switch.state, orders=(), totals=res.nothing_placed(len(plan.orders)),
+            started_at=started, finished_at=deps.now())
+        published = deps.publisher_for(request_id or "local").publish([event])
+        raise NotExecuted(handler_response("failed", blocked.reason, published=published, **common,
+                                           execution_status=blocked.status, kill_switch=blocked.switch.state,
+                                           event_id=event.event_id)) from None
+    except WorkflowTaken as taken:
+        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+        message = (f"workflow {plan.correlation_id} already belongs to plan {taken.claim.plan_id}: "
+                   f"plan {plan.plan_id} places nothing (one plan per workflow)")
+        logger.warning(message)
+        raise NotExecuted(handler_response("skipped", message, **common, held_by_plan=taken.claim.plan_id)) from None
+
+    if report.already_done is not None:
+        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+        return handler_response("duplicate", f"plan {plan.plan_id} was already executed ({report.already_done.status}"
+                                "; workflow guard): nothing placed, nothing published", **common)
+    return _report(plan, deps, report, started, request_id, metrics, common)
+
+
+def _summary(account: Account | None) -> AccountSummary | None:
+    if account is None:
+        return None
+    return AccountSummary(equity=account.equity, cash=account.cash, buying_power=account.buying_power)
+
+
+def _reason(report: RunReport, results: list[OrderResult]) -> str | None:
+    if report.empty:
+        return "the plan has no orders: already balanced"
+    parts = list(report.notes)
+    parts += [f"{r.side} {r.symbol} {r.status}: {(r.error or '')[:MAX_ERROR_CHARS]}"
+              for r in results if r.status != "filled"]
+    return "; ".join(parts) or None
+
+
+def _count_orders(metrics: Any, report: RunReport, results: list[OrderResult]) -> None:
+    count(metrics, metric_names.ORDERS_PLACED, sum(1 for p in report.placements if p.how == "submitted"))
+    count(metrics, metric_names.ORDERS_ADOPTED, sum(1 for p in report.placements if p.how == "adopted"))
+    count(metrics, metric_names.ORDERS_FILLED, sum(1 for r in results if r.status == "filled"))
+    count(metrics, metric_names.ORDERS_FAILED,
+          sum(1 for r in results if r.status in ("failed", "rejected", "canceled", "open")))
+    if report.switch.state != "active" and any(p.how == "skipped" for p in report.placements):
+        count(metrics, metric_names.KILL_SWITCH_BLOCKS)
+
+
+def _report(plan: RebalancePlanned, deps: Dependencies, report: RunReport, started: datetime,
+            request_id: str | None, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
+    results = [res.order_result(p) for p in report.placements]
+    status, success = res.verdict(results, len(plan.orders))
+    totals = res.totals(results, len(plan.orders))
+    _count_orders(metrics, report, results)
+    finished = deps.now()
+    event = TradeExecuted.create(
+        EventContext.caused_by(plan), key=f"{plan.plan_id}:executed", occurred_at=finished,
+        plan_id=plan.plan_id, success=success, status=status, reason=_reason(report, results),
+        kill_switch=report.switch.state, orders=tuple(results), totals=totals,
+        account_before=_summary(report.account_before), account_after=_summary(report.account_after),
+        started_at=started, finished_at=finished)
+    published = deps.publisher_for(request_id or "local").publish([event])
+    deps.guard.finish(plan.correlation_id, plan.plan_id, status)
+    message = (f"plan {plan.plan_id} {status}: {totals.orders_filled} of {totals.orders_planned} orders filled "
+               f"(bought ${totals.buy_value:,.2f}, sold ${totals.sell_value:,.2f})")
+    log = logger.info if success else logger.warning
+    log(message, extra={"execution_status": status, "resumed": report.resumed})
+    return handler_response("success" if success else "failed", message, published=published, **common,
+                            execution_status=status, success=success, kill_switch=report.switch.state,
+                            resumed=report.resumed, event_id=event.event_id, totals=totals.model_dump(mode="json"))

@@ -1,0 +1,113 @@
+"""Adapters for the execution function, built from its settings once per container.
+
+Cached per distinct settings (a small LRU keyed on their JSON, secrets by digest): in AWS the
+settings never change, so the broker, its rate limiter and the idempotency layer live as long as
+the container; locally each new `as_of` (the simulated clock) builds a fresh set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from services.execution.app import Dependencies
+from services.execution.kill_switch import FileKillSwitch, KillSwitch, SsmKillSwitch, UnconfiguredKillSwitch
+from services.execution.placer import Timing
+from services.execution.risk import RiskLimits
+from services.execution.settings import ExecutionSettings
+from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
+from shared.events.catalog import EXECUTION, SOURCE_OF
+from shared.events.publisher import EventPublisher, make_publisher
+from shared.runtime.idempotency import IdempotentOperation, make_persistence
+
+if TYPE_CHECKING:
+    from shared.broker.port import Broker
+
+PLAN_OPERATION = "execution-plan"
+DAY_SECONDS = 86_400
+_CACHE_SIZE = 4
+_cache: OrderedDict[str, Dependencies] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _fingerprint(settings: ExecutionSettings) -> str:
+    data = settings.model_dump(mode="json")
+    for name in ("alpaca_api_key", "alpaca_secret_key"):
+        secret = getattr(settings, name)
+        data[name] = None if secret is None else hashlib.sha256(secret.get_secret_value().encode()).hexdigest()
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def kill_switch_for(settings: ExecutionSettings) -> KillSwitch:
+    if settings.local:
+        return FileKillSwitch(settings.kill_switch_file)
+    if settings.kill_switch_parameter:
+        return SsmKillSwitch(settings.kill_switch_parameter)
+    return UnconfiguredKillSwitch()
+
+
+def guard_for(settings: ExecutionSettings) -> WorkflowGuard:
+    ttl = settings.workflow_guard_days * DAY_SECONDS
+    if settings.local:
+        return SqliteWorkflowGuard(settings.state_dir / "state.sqlite", ttl_seconds=ttl)
+    if not settings.idempotency_table:
+        raise ValueError("ALCHEMISER_IDEMPOTENCY_TABLE is required outside local mode (it holds the workflow guard)")
+    from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
+
+    return DynamoDbWorkflowGuard(settings.idempotency_table, ttl_seconds=ttl)
+
+
+def broker_for(settings: ExecutionSettings) -> Broker:
+    from shared.broker.factory import make_broker
+
+    return make_broker(settings)
+
+
+def build(settings: ExecutionSettings) -> Dependencies:
+    def publisher_for(request_id: str) -> EventPublisher:
+        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                              source=SOURCE_OF[EXECUTION], request_id=request_id)
+
+    persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
+                                   local=settings.local)
+    return Dependencies(
+        broker=broker_for(settings),
+        kill_switch=kill_switch_for(settings),
+        guard=guard_for(settings),
+        plan_once=IdempotentOperation(PLAN_OPERATION, persistence,
+                                      expires_after_seconds=settings.plan_idempotency_days * DAY_SECONDS),
+        publisher_for=publisher_for,
+        limits=RiskLimits(
+            max_order_equity_fraction=settings.max_order_equity_fraction,
+            max_turnover_equity_fraction=settings.max_turnover_equity_fraction,
+            max_position_weight=settings.max_position_weight,
+            max_orders_per_run=settings.max_orders_per_run,
+        ),
+        timing=Timing(
+            fill_wait_seconds=settings.fill_wait_seconds,
+            poll_interval_seconds=settings.poll_interval_seconds,
+            post_lookup_attempts=settings.post_lookup_attempts,
+            post_lookup_delay_seconds=settings.post_lookup_delay_seconds,
+        ),
+        trading_mode=settings.trading_mode,
+        buying_power_margin=settings.buying_power_margin,
+        now=settings.now,
+    )
+
+
+def dependencies(settings: ExecutionSettings) -> Dependencies:
+    """The container's dependencies for these settings (built on first use)."""
+    key = _fingerprint(settings)
+    with _lock:
+        deps = _cache.get(key)
+        if deps is not None:
+            _cache.move_to_end(key)
+            return deps
+        deps = build(settings)
+        _cache[key] = deps
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+        return deps

@@ -1,0 +1,106 @@
+"""The kill switch: `active` (trade), `reducing` (sells only), `halted` (no orders).
+
+Read on every invocation, never cached, so flipping it takes effect on the next plan. In AWS it
+is an SSM parameter (`ALCHEMISER_KILL_SWITCH_PARAMETER`); locally the file `<state_dir>/kill-switch`
+(no file: active). Anything we cannot read or do not understand — a missing parameter, an
+access error, an empty file, a typo — fails closed as `halted`, and the reading says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from shared.events.trade_executed import KillSwitchState
+
+STATES: tuple[KillSwitchState, ...] = ("active", "reducing", "halted")
+
+
+@dataclass(frozen=True)
+class KillSwitchReading:
+    state: KillSwitchState
+    source: str
+    detail: str | None = None
+    """Why the state is what it is when it was not read cleanly (fail-closed cases)."""
+
+    def describe(self) -> str:
+        text = f"kill switch {self.state} ({self.source})"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+class KillSwitch(Protocol):
+    def read(self) -> KillSwitchReading: ...
+
+
+def parse(raw: str, source: str) -> KillSwitchReading:
+    """The state a raw value names; anything else is `halted`, saying what was found."""
+    value = raw.strip().lower()
+    for state in STATES:
+        if value == state:
+            return KillSwitchReading(state, source)
+    return KillSwitchReading(
+        "halted", source, f"unknown value {raw.strip()[:40]!r} (expected one of {', '.join(STATES)}); failing closed"
+    )
+
+
+def halted(source: str, why: str) -> KillSwitchReading:
+    return KillSwitchReading("halted", source, f"{why}; failing closed")
+
+
+class FileKillSwitch:
+    """Local mode: the first line of a file; a missing file means active."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> KillSwitchReading:
+        source = f"file {self.path}"
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return KillSwitchReading("active", source, None)
+        except (OSError, UnicodeDecodeError) as exc:
+            return halted(source, f"unreadable ({type(exc).__name__}: {exc})")
+        lines = text.splitlines()
+        return parse(lines[0] if lines else "", source)
+
+
+class SsmKillSwitch:
+    """AWS: an SSM String parameter, read with GetParameter on every call (no cache)."""
+
+    def __init__(self, parameter_name: str, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("ssm")
+        self.parameter_name = parameter_name
+        self.client = client
+
+    def read(self) -> KillSwitchReading:
+        source = f"SSM parameter {self.parameter_name}"
+        try:
+            response = self.client.get_parameter(Name=self.parameter_name, WithDecryption=True)
+            value = response["Parameter"]["Value"]
+        except Exception as exc:  # not found, access denied, throttled, network: all fail closed
+            return halted(source, f"unreadable ({type(exc).__name__}: {exc})")
+        if not isinstance(value, str):
+            return halted(source, f"unexpected value type {type(value).__name__}")
+        return parse(value, source)
+
+
+class UnconfiguredKillSwitch:
+    """AWS without ALCHEMISER_KILL_SWITCH_PARAMETER: nothing says trading is allowed, so it is not."""
+
+    def read(self) -> KillSwitchReading:
+        return halted("configuration", "ALCHEMISER_KILL_SWITCH_PARAMETER is not set")
+
+
+class FixedKillSwitch:
+    """For tests and tools: always the given state."""
+
+    def __init__(self, state: KillSwitchState = "active") -> None:
+        self.state: KillSwitchState = state
+
+    def read(self) -> KillSwitchReading:
+        return KillSwitchReading(self.state, "fixed")

@@ -1,0 +1,214 @@
+"""Running one plan at the broker: the gates, then sells, wait, cancel, buys, wait, cancel.
+
+A *fresh* run (the workflow guard has no claim for this plan yet) passes every gate before its
+first order, in this order, and otherwise raises `Blocked` (nothing placed, nothing claimed):
+  kill switch halted -> trading mode mismatch -> market closed (broker clock) -> stale plan
+  (planned for another trading day) -> empty plan (reported `empty`) -> account blocked ->
+  risk limits -> kill switch reducing with no sells in the plan.
+Then it claims the workflow (layer 2) and places orders.
+
+A *resumed* run (this plan already claimed the workflow: an earlier run crashed or was cut off)
+does not re-check the plan's risk: it passed before the first order, and the account now holds
+that run's fills, so re-checking would count them twice. It still reads the kill switch, the
+clock and the date: if any now forbids trading it only adopts what exists and places nothing new.
+
+Every leg is looked up before it could be submitted (placer.py), in both kinds of run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from services.execution import risk
+from services.execution.kill_switch import KillSwitch, KillSwitchReading
+from services.execution.legs import Leg, build_legs, fit_to_budget, planned_value
+from services.execution.placer import Placement, Placer
+from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
+from shared.broker.factory import trading_day
+from shared.broker.port import Account, Broker
+from shared.events.rebalance_planned import RebalancePlanned
+from shared.events.trade_executed import ExecutionStatus
+from shared.runtime import metric_names
+
+
+class Blocked(Exception):
+    """The plan is not executed now: nothing was placed and the workflow was not claimed."""
+
+    def __init__(self, status: ExecutionStatus, cause: str, switch: KillSwitchReading,
+                 *, metric: str | None = None) -> None:
+        super().__init__(cause)
+        self.status, self.cause, self.switch, self.metric = status, cause, switch, metric
+
+    @property
+    def reason(self) -> str:
+        return f"{self.cause}; nothing placed"
+
+
+class WorkflowTaken(Exception):
+    """Another plan already executed (or is executing) this workflow."""
+
+    def __init__(self, claim: WorkflowClaim) -> None:
+        super().__init__(f"workflow {claim.correlation_id} is held by plan {claim.plan_id}")
+        self.claim = claim
+
+
+@dataclass
+class RunReport:
+    placements: list[Placement]
+    switch: KillSwitchReading
+    account_before: Account | None = None
+    account_after: Account | None = None
+    notes: list[str] = field(default_factory=list)
+    resumed: bool = False
+    already_done: WorkflowClaim | None = None
+    """Set when the guard says this plan already finished: nothing was done."""
+    empty: bool = False
+
+
+@dataclass(frozen=True)
+class RunDeps:
+    broker: Broker
+    kill_switch: KillSwitch
+    guard: WorkflowGuard
+    placer: Placer
+    limits: risk.RiskLimits
+    trading_mode: str
+    buying_power_margin: Decimal
+
+
+def _gate(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading) -> Blocked | None:
+    if switch.state == "halted":
+        return Blocked("halted", switch.describe(), switch,
+                       metric=metric_names.KILL_SWITCH_BLOCKS)
+    if plan.trading_mode != deps.trading_mode:
+        return Blocked("rejected", f"the plan is for {plan.trading_mode} trading but this stage trades "
+                                   f"{deps.trading_mode}", switch)
+    clock = deps.broker.get_clock()
+    if not clock.is_open:
+        return Blocked("market_closed", f"market closed at {clock.timestamp.isoformat()} (next open "
+                                        f"{clock.next_open.isoformat()})", switch)
+    today: date = trading_day(clock.timestamp)
+    if plan.trading_date != today:
+        return Blocked("rejected", f"stale plan: planned for {plan.trading_date}, the broker's date is {today}",
+                       switch)
+    return None
+
+
+def _prices(plan: RebalancePlanned, broker: Broker) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """(prices, position market values) from the broker; prices only where an amount needs one."""
+    positions = broker.get_positions()
+    prices = {p.symbol: p.current_price for p in positions if p.current_price > 0}
+    values = {p.symbol: p.market_value for p in positions}
+    needed = sorted({o.symbol for o in plan.orders
+                     if (o.qty is not None or not o.fractionable) and o.symbol not in prices})
+    if needed:
+        prices.update(broker.get_latest_prices(needed))
+    return prices, values
+
+
+def _check_fresh(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading,
+                 account: Account, legs: Sequence[Leg], prices: dict[str, Decimal],
+                 values: dict[str, Decimal]) -> None:
+    if account.trading_blocked or account.account_blocked or account.status.upper() != "ACTIVE":
+        raise Blocked("failed", f"the broker account is not tradable (status {account.status}, trading_blocked "
+                                f"{account.trading_blocked}, account_blocked {account.account_blocked})", switch)
+    exposures = [risk.Exposure(o.symbol, o.side, planned_value(o, prices.get(o.symbol, o.reference_price)))
+                 for o in plan.orders]
+    breaches = risk.check(exposures, equity=account.equity, positions=values, limits=deps.limits)
+    if breaches:
+        raise Blocked("rejected", risk.describe(breaches), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+    if switch.state == "reducing" and not any(leg.side == "sell" for leg in legs):
+        raise Blocked("halted", f"{switch.describe()}: sells only, and the plan has no sells", switch,
+                      metric=metric_names.KILL_SWITCH_BLOCKS)
+
+
+def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
+    """Run the plan (see the module docstring); raises Blocked or WorkflowTaken when nothing may be placed."""
+    held = deps.guard.peek(plan.correlation_id)
+    if held is not None and held.held_by_other(plan.plan_id):
+        raise WorkflowTaken(held)
+    switch = deps.kill_switch.read()
+    if held is not None and held.done:
+        return RunReport([], switch, already_done=held)
+    resumed = held is not None
+    blocked = _gate(plan, deps, switch)
+    if blocked is not None and not resumed:
+        raise blocked
+    if not plan.orders:
+        claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
+        if claim.held_by_other(plan.plan_id):
+            raise WorkflowTaken(claim)
+        return RunReport([], switch, empty=True)
+
+    account = deps.broker.get_account()
+    prices, values = _prices(plan, deps.broker)
+    legs, unplaceable = build_legs(plan, prices)
+    if not resumed:
+        _check_fresh(plan, deps, switch, account, legs, prices, values)
+        claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
+        if claim.held_by_other(plan.plan_id):
+            raise WorkflowTaken(claim)
+
+    report = RunReport([], switch, account_before=account, resumed=resumed)
+    if blocked is not None:
+        report.notes.append(f"resumed after an interruption, but now {blocked.cause}: orders already at the broker "
+                            "were adopted, the others not placed")
+    may_sell = blocked is None
+    may_buy = may_sell and switch.state == "active"
+    if may_sell and not may_buy:
+        report.notes.append(f"{switch.describe()}: sells only, buys skipped")
+
+    sells = [_place_or_skip(deps.placer, leg, may_sell, _why_not(blocked, switch)) for leg in legs
+             if leg.side == "sell"]
+    deps.placer.wait(sells)
+    deps.placer.cancel_open(sells)
+
+    buys = _buys(deps, [leg for leg in legs if leg.side == "buy"], may_buy, _why_not(blocked, switch), report)
+    deps.placer.wait(buys)
+    deps.placer.cancel_open(buys)
+    report.account_after = deps.broker.get_account()
+
+    # A leg too small for one whole share now may have been placed by an earlier run at another price.
+    skipped = [deps.placer.find(s.leg) or Placement(s.leg, "skipped", error=s.reason) for s in unplaceable]
+    report.placements = sorted([*sells, *buys, *skipped], key=lambda p: p.leg.index)
+    return report
+
+
+def _why_not(blocked: Blocked | None, switch: KillSwitchReading) -> str:
+    if blocked is not None:
+        return f"not placed: {blocked.cause}"
+    return f"not placed: {switch.describe()} (sells only)"
+
+
+def _place_or_skip(placer: Placer, leg: Leg, allowed: bool, why_not: str) -> Placement:
+    found = placer.find(leg)
+    if found is not None:
+        return found
+    return placer.submit(leg) if allowed else Placement(leg, "skipped", error=why_not)
+
+
+def _buys(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str, report: RunReport) -> list[Placement]:
+    """Adopt the buys that exist; fit the rest to the buying power left now, and submit them."""
+    placements: list[Placement] = []
+    missing: list[Leg] = []
+    for leg in legs:
+        found = deps.placer.find(leg)
+        if found is not None:
+            placements.append(found)
+        elif allowed:
+            missing.append(leg)
+        else:
+            placements.append(Placement(leg, "skipped", error=why_not))
+    if not missing:
+        return placements
+    account = deps.broker.get_account()
+    budget = (account.buying_power * (1 - deps.buying_power_margin)).quantize(Decimal("0.01"))
+    fit = fit_to_budget(missing, budget)
+    if fit.note:
+        report.notes.append(fit.note)
+    placements.extend(Placement(s.leg, "skipped", error=s.reason) for s in fit.skipped)
+    placements.extend(deps.placer.submit(leg) for leg in fit.legs)
+    return placements

@@ -1,0 +1,105 @@
+"""Layer 2 of idempotency: one plan executes per workflow (correlation id), durably.
+
+The portfolio derives a plan id from the workflow and its inputs, so a portfolio run repeated
+after the orders moved the account yields a *different* plan for the same workflow. Layer 1
+(keyed on the plan id) cannot see that; this guard can. Right before its first order a plan
+claims its workflow with a conditional write (absent -> claimed by this plan); a later plan for
+the same workflow finds it held by another plan and places nothing. When the run has published
+its TradeExecuted the claim is marked done, so a replay of the same plan long after its
+idempotency record expired is still recognised as executed.
+
+Adapters: the embedded store locally (here) and the IdempotencyTable in DynamoDB
+(`dynamodb_workflow_guard.py`, keys prefixed `execution-workflow#`). Both share a contract test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from shared.runtime.sqlite_store import Document, SqliteTable
+
+KEY_PREFIX = "execution-workflow#"
+
+
+@dataclass(frozen=True)
+class WorkflowClaim:
+    correlation_id: str
+    plan_id: str
+    done: bool = False
+    status: str | None = None
+    """The execution status once done."""
+
+    def held_by_other(self, plan_id: str) -> bool:
+        return self.plan_id != plan_id
+
+
+class WorkflowGuard(Protocol):
+    def peek(self, correlation_id: str) -> WorkflowClaim | None:
+        """The live claim on the workflow, if any."""
+        ...
+
+    def claim(self, correlation_id: str, plan_id: str) -> WorkflowClaim:
+        """Claim the workflow for `plan_id` unless already claimed; returns the claim that holds it."""
+        ...
+
+    def finish(self, correlation_id: str, plan_id: str, status: str) -> None:
+        """Mark this plan's claim done (no-op if another plan holds the workflow)."""
+        ...
+
+
+def guard_key(correlation_id: str) -> str:
+    return KEY_PREFIX + correlation_id
+
+
+def claim_from(correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
+    return WorkflowClaim(correlation_id, str(item["plan_id"]), item.get("state") == "done",
+                         None if item.get("status") is None else str(item["status"]))
+
+
+class SqliteWorkflowGuard:
+    """The embedded store (state_dir/state.sqlite), with DynamoDB's conditional-write semantics."""
+
+    def __init__(self, path: Path, *, ttl_seconds: int, wall_clock: Callable[[], float] = time.time) -> None:
+        self._table = SqliteTable(path, "execution_workflows")
+        self._ttl = ttl_seconds
+        self._wall_clock = wall_clock
+
+    def _live(self, item: Document | None) -> Document | None:
+        if item is None or int(item.get("expiration") or 0) < int(self._wall_clock()):
+            return None
+        return item
+
+    def peek(self, correlation_id: str) -> WorkflowClaim | None:
+        item = self._live(self._table.get(guard_key(correlation_id)))
+        return None if item is None else claim_from(correlation_id, item)
+
+    def claim(self, correlation_id: str, plan_id: str) -> WorkflowClaim:
+        now = self._wall_clock()
+        held: list[Document] = []
+
+        def claim_if_free(old: Document | None) -> Document | None:
+            live = self._live(old)
+            if live is not None:
+                held.append(live)
+                return None
+            item: Document = {"plan_id": plan_id, "state": "claimed", "claimed_at": int(now),
+                              "expiration": int(now) + self._ttl}
+            held.append(item)
+            return item
+
+        self._table.transact(guard_key(correlation_id), claim_if_free)
+        return claim_from(correlation_id, held[0])
+
+    def finish(self, correlation_id: str, plan_id: str, status: str) -> None:
+        now = self._wall_clock()
+
+        def mark_done(old: Document | None) -> Document | None:
+            if old is None or old.get("plan_id") != plan_id:
+                return None
+            return {**old, "state": "done", "status": status, "finished_at": int(now)}
+
+        self._table.transact(guard_key(correlation_id), mark_done)

@@ -1,0 +1,349 @@
+"""The execution use case on the simulated broker: gates, sells before buys, idempotency in layers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from services.execution import app
+from services.execution.kill_switch import FixedKillSwitch
+from services.execution.risk import RiskLimits
+from shared.broker.simulated_faults import Fault, SimFaults
+from shared.events.publisher import InMemoryPublisher, PublishError
+from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
+from tests.unit.execution.support import (
+    NOW,
+    ClosedCalendar,
+    Context,
+    Crash,
+    FaultyBroker,
+    buy,
+    incoming,
+    make_deps,
+    make_plan,
+    published,
+    seed_positions,
+    sell,
+    sim_broker,
+)
+
+D = Decimal
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def add_metric(self, name: str, unit: object, value: float) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+
+def deliver(plan, deps, *, ctx=None, metrics=None):
+    return app.handle(incoming(plan), deps, context=ctx or Context(), metrics=metrics)
+
+
+def coids(broker):
+    return [o.client_order_id for o in broker.list_orders() if not o.client_order_id.startswith("seed-")]
+
+
+@pytest.fixture
+def broker(tmp_path):
+    inner = sim_broker(tmp_path / "sim")
+    seed_positions(inner, {"SPY": "40", "QQQ": "50"})
+    return inner
+
+
+ROTATION = [sell("SPY", "40"), buy("TLT", notional="20000"), sell("QQQ", "20"), buy("GLD", notional="15000")]
+
+
+def test_a_plan_is_placed_sells_first_and_reported_from_the_broker(tmp_path, broker):
+    faulty = FaultyBroker(broker)
+    deps = make_deps(faulty, tmp_path)
+    metrics = Metrics()
+    response = deliver(make_plan(ROTATION), deps, metrics=metrics)
+
+    assert response["status"] == "success" and response["published"] == ["TradeExecuted"]
+    assert faulty.posts == ["alch-plan-test-1-SPY-sell-0", "alch-plan-test-1-QQQ-sell-0",
+                            "alch-plan-test-1-TLT-buy-0", "alch-plan-test-1-GLD-buy-0"]
+    [event] = published(deps)
+    assert (event.plan_id, event.status, event.success, event.kill_switch) == (
+        "plan-test-1", "executed", True, "active")
+    assert [r.client_order_id for r in event.orders] == [
+        "alch-plan-test-1-SPY-sell-0", "alch-plan-test-1-TLT-buy-0", "alch-plan-test-1-QQQ-sell-0",
+        "alch-plan-test-1-GLD-buy-0"]  # plan order
+    for result in event.orders:
+        order = broker.get_order_by_client_id(result.client_order_id)
+        assert (result.broker_order_id, result.filled_qty, result.avg_fill_price, result.status) == (
+            order.broker_order_id, order.filled_qty, order.filled_avg_price, "filled")
+    assert event.totals.orders_planned == event.totals.orders_placed == event.totals.orders_filled == 4
+    assert D("34999.00") <= event.totals.buy_value <= D("35000.00")
+    assert event.totals.sell_value == sum(r.filled_qty * r.avg_fill_price for r in event.orders
+                                          if r.side == "sell").quantize(D("0.01"))
+    assert event.account_before.equity == D("100000") and event.account_after is not None
+    assert event.correlation_id == "wf-test-1" and event.causation_id == "evt-plan-test-1"
+    assert metrics.counts["OrdersPlaced"] == 4 and metrics.counts["OrdersFilled"] == 4
+
+
+def test_a_redelivery_after_completion_is_a_duplicate_that_places_and_publishes_nothing(tmp_path, broker):
+    faulty = FaultyBroker(broker)
+    deps = make_deps(faulty, tmp_path)
+    first = deliver(make_plan(ROTATION), deps)
+    metrics = Metrics()
+    again = deliver(make_plan(ROTATION), deps, metrics=metrics)
+
+    assert again["status"] == "duplicate" and again["published"] == []
+    assert again["first_response"] == first
+    assert len(faulty.posts) == 4 and len(published(deps)) == 1
+    assert metrics.counts == {"DuplicatesSuppressed": 1}
+
+
+def test_concurrent_deliveries_place_each_order_once(tmp_path, broker):
+    faulty = FaultyBroker(broker)
+    deps = make_deps(faulty, tmp_path)
+    plan = make_plan(ROTATION)
+    barrier = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(deliver(plan, deps)["status"])
+        except IdempotencyAlreadyInProgressError:
+            outcomes.append("in progress")
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("success") == 1 and set(outcomes) <= {"success", "in progress", "duplicate"}
+    assert deliver(plan, deps)["status"] == "duplicate"  # Lambda's retry of the refused ones
+    assert sorted(coids(broker)) == sorted(set(coids(broker))) and len(coids(broker)) == 4
+
+
+@pytest.mark.parametrize("crash_after", [1, 2, 3, 4])
+def test_a_crash_after_any_submission_is_resumed_by_the_retry_without_duplicates(tmp_path, broker, crash_after):
+    publisher = InMemoryPublisher("alchemiser.execution")
+    dying = make_deps(FaultyBroker(broker, crash_after_submissions=crash_after), tmp_path, publisher=publisher)
+    with pytest.raises(Crash):
+        deliver(make_plan(ROTATION), dying, ctx=Context(remaining_ms=0))
+    assert len(coids(broker)) == crash_after and published(dying) == []
+
+    retry = make_deps(FaultyBroker(broker), tmp_path, publisher=publisher)
+    response = deliver(make_plan(ROTATION), retry)
+    assert response["status"] == "success" and response["resumed"] is True
+    assert sorted(coids(broker)) == sorted({*coids(broker)}) and len(coids(broker)) == 4
+    [event] = published(retry)
+    assert event.totals.orders_filled == 4
+    assert deliver(make_plan(ROTATION), retry)["status"] == "duplicate"
+
+
+def test_an_empty_plan_succeeds_as_already_balanced(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
+    response = deliver(make_plan([]), deps)
+    assert response["status"] == "success" and response["execution_status"] == "empty"
+    [event] = published(deps)
+    assert (event.status, event.success, event.orders, event.reason) == (
+        "empty", True, (), "the plan has no orders: already balanced")
+
+
+def test_market_closed_fails_closed_then_a_resend_when_open_executes_once(tmp_path):
+    closed = sim_broker(tmp_path / "sim", calendar=ClosedCalendar())
+    deps = make_deps(closed, tmp_path)
+    plan = make_plan([buy("TLT", notional="1000")])
+    response = deliver(plan, deps)
+    assert response["status"] == "failed" and response["execution_status"] == "market_closed"
+    [event] = published(deps)
+    assert (event.status, event.success, event.orders) == ("market_closed", False, ())
+    assert "market closed" in event.reason and event.totals.orders_skipped == 1
+    assert closed.list_orders() == []
+
+    opened = make_deps(sim_broker(tmp_path / "sim"), tmp_path)
+    assert deliver(plan, opened)["status"] == "success"
+    assert deliver(plan, opened)["status"] == "duplicate"
+    assert len(coids(opened.broker)) == 1
+
+
+def test_halted_places_nothing_and_a_resend_after_reactivation_executes_once(tmp_path, broker):
+    switch = FixedKillSwitch("halted")
+    deps = make_deps(broker, tmp_path, kill_switch=switch)
+    metrics = Metrics()
+    response = deliver(make_plan(ROTATION), deps, metrics=metrics)
+    assert response["status"] == "failed" and response["execution_status"] == "halted"
+    [event] = published(deps)
+    assert (event.status, event.success, event.kill_switch, event.orders) == ("halted", False, "halted", ())
+    assert coids(broker) == [] and metrics.counts == {"KillSwitchBlocks": 1}
+
+    switch.state = "active"
+    assert deliver(make_plan(ROTATION), deps)["status"] == "success"
+    assert len(coids(broker)) == 4
+
+
+def test_reducing_places_the_sells_and_reports_the_buys_skipped(tmp_path, broker):
+    deps = make_deps(broker, tmp_path, kill_switch=FixedKillSwitch("reducing"))
+    metrics = Metrics()
+    response = deliver(make_plan(ROTATION), deps, metrics=metrics)
+    assert response["status"] == "failed"
+    [event] = published(deps)
+    assert (event.status, event.success, event.kill_switch) == ("partial", False, "reducing")
+    assert {r.symbol: r.status for r in event.orders} == {"SPY": "filled", "QQQ": "filled", "TLT": "skipped",
+                                                          "GLD": "skipped"}
+    assert all("reducing" in r.error for r in event.orders if r.status == "skipped")
+    assert sorted(coids(broker)) == ["alch-plan-test-1-QQQ-sell-0", "alch-plan-test-1-SPY-sell-0"]
+    assert metrics.counts["KillSwitchBlocks"] == 1
+
+
+def test_reducing_with_a_buy_only_plan_places_nothing(tmp_path, broker):
+    deps = make_deps(broker, tmp_path, kill_switch=FixedKillSwitch("reducing"))
+    response = deliver(make_plan([buy("TLT", notional="1000")]), deps)
+    assert response["execution_status"] == "halted"
+    [event] = published(deps)
+    assert event.kill_switch == "reducing" and "sells only" in event.reason and coids(broker) == []
+
+
+def test_a_risk_breach_places_nothing_and_names_the_limit(tmp_path, broker):
+    deps = make_deps(broker, tmp_path, limits=RiskLimits(max_order_equity_fraction=D("0.1")))
+    metrics = Metrics()
+    response = deliver(make_plan(ROTATION), deps, metrics=metrics)
+    assert response["status"] == "failed" and response["execution_status"] == "rejected"
+    [event] = published(deps)
+    assert event.status == "rejected" and event.orders == ()
+    assert "largest single order: sell SPY $20,000.00 is 20.0% of equity $100,000.00 (limit 10.0%)" in event.reason
+    assert coids(broker) == [] and metrics.counts == {"RiskLimitBreaches": 1}
+
+
+def test_a_stale_plan_is_refused(tmp_path, broker):
+    from datetime import date
+
+    deps = make_deps(broker, tmp_path)
+    response = deliver(make_plan(ROTATION, trading_date=date(2026, 11, 24)), deps)
+    assert response["execution_status"] == "rejected" and "stale plan" in response["message"]
+    assert coids(broker) == []
+
+
+def test_a_plan_for_another_trading_mode_is_refused(tmp_path, broker):
+    deps = make_deps(broker, tmp_path, trading_mode="live")
+    response = deliver(make_plan(ROTATION), deps)
+    assert response["execution_status"] == "rejected" and "paper trading but this stage trades live" in \
+        response["message"]
+    assert coids(broker) == []
+
+
+def test_a_blocked_account_places_nothing(tmp_path, broker):
+    class Blocked(FaultyBroker):
+        def get_account(self):
+            return replace(self.inner.get_account(), trading_blocked=True)
+
+    deps = make_deps(Blocked(broker), tmp_path)
+    response = deliver(make_plan(ROTATION), deps)
+    assert response["execution_status"] == "failed" and "not tradable" in response["message"]
+    assert coids(broker) == []
+
+
+def test_a_second_plan_for_an_executed_workflow_places_nothing(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
+    deliver(make_plan(ROTATION, plan_id="plan-a"), deps)
+    metrics = Metrics()
+    response = deliver(make_plan([buy("BIL", notional="1000")], plan_id="plan-b"), deps, metrics=metrics)
+    assert response["status"] == "skipped" and response["held_by_plan"] == "plan-a"
+    assert "one plan per workflow" in response["message"] and response["published"] == []
+    assert not any("plan-b" in c for c in coids(broker))
+    assert len(published(deps)) == 1 and metrics.counts == {"DuplicatesSuppressed": 1}
+
+
+def test_a_replay_after_the_idempotency_record_expired_is_recognised_by_the_workflow_guard(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
+    deliver(make_plan(ROTATION), deps)
+    forgetful = replace(deps, plan_once=IdempotentOperation(
+        "execution-plan", SqlitePersistenceLayer(tmp_path / "other.sqlite"), expires_after_seconds=60))
+    response = deliver(make_plan(ROTATION), forgetful)
+    assert response["status"] == "duplicate" and "workflow guard" in response["message"]
+    assert len(coids(broker)) == 4 and len(published(deps)) == 1
+
+
+def test_buys_are_scaled_to_the_buying_power_left_after_partly_filled_sells(tmp_path):
+    faults = SimFaults(by_client_order_id={"alch-plan-test-1-SPY-sell-0": Fault("partial", steps=(D("0.5"),))})
+    inner = sim_broker(tmp_path / "sim", cash="60000", faults=faults)
+    seed_positions(inner, {"SPY": "80"})  # cash 20,000 left, equity 60,000
+    plan = make_plan([sell("SPY", "80"), buy("TLT", notional="30000"), buy("GLD", notional="29000")])
+    deps = make_deps(inner, tmp_path, limits=RiskLimits(max_order_equity_fraction=D("1"), max_position_weight=D("1")))
+    response = deliver(plan, deps)
+    assert response["status"] == "failed"
+    [event] = published(deps)
+    sold = {r.symbol: r for r in event.orders}["SPY"]
+    assert (sold.status, sold.filled_qty) == ("partially_filled", D("40"))
+    buys = [r for r in event.orders if r.side == "buy"]
+    assert all(r.status == "filled" for r in buys)
+    assert sum(r.requested_notional for r in buys) <= D("40000")
+    assert "buys scaled by" in event.reason and event.status == "partial"
+    assert inner.get_account().cash >= 0
+
+
+def test_partial_failure_is_reported_as_such(tmp_path, broker):
+    faulty = FaultyBroker(broker, submit_faults={"alch-plan-test-1-TLT-buy-0": "reject",
+                                                 "alch-plan-test-1-GLD-buy-0": "refused"})
+    deps = make_deps(faulty, tmp_path)
+    response = deliver(make_plan(ROTATION), deps)
+    assert response["status"] == "failed" and response["execution_status"] == "partial"
+    [event] = published(deps)
+    statuses = {r.symbol: (r.status, r.error) for r in event.orders}
+    assert statuses["TLT"][0] == "rejected" and "403" in statuses["TLT"][1]
+    assert statuses["GLD"][0] == "failed" and "outcome unknown" in statuses["GLD"][1]
+    assert event.totals.orders_failed == 2 and event.totals.orders_filled == 2
+    assert faulty.posts.count("alch-plan-test-1-GLD-buy-0") == 1
+
+
+def test_a_resumed_run_under_a_halted_switch_only_adopts(tmp_path, broker):
+    publisher = InMemoryPublisher("alchemiser.execution")
+    dying = make_deps(FaultyBroker(broker, crash_after_submissions=1), tmp_path, publisher=publisher)
+    with pytest.raises(Crash):
+        deliver(make_plan(ROTATION), dying, ctx=Context(remaining_ms=0))
+    retry = make_deps(FaultyBroker(broker), tmp_path, publisher=publisher, kill_switch=FixedKillSwitch("halted"))
+    deliver(make_plan(ROTATION), retry)
+    [event] = published(retry)
+    assert [r.status for r in event.orders] == ["filled", "skipped", "skipped", "skipped"]
+    assert "resumed after an interruption" in event.reason and len(coids(broker)) == 1
+
+
+def test_a_publish_failure_keeps_no_record_and_the_retry_republishes_the_same_event(tmp_path, broker):
+    failing = make_deps(broker, tmp_path, publisher=InMemoryPublisher(fail_with=PublishError("down", [])))
+    with pytest.raises(PublishError):
+        deliver(make_plan(ROTATION), failing)
+    deps = make_deps(broker, tmp_path)
+    response = deliver(make_plan(ROTATION), deps)
+    assert response["status"] == "success" and len(coids(broker)) == 4
+    [event] = published(deps)
+    assert all(r.status == "filled" for r in event.orders)
+
+
+def test_event_ids_are_deterministic_per_plan_and_outcome(tmp_path, broker):
+    first = make_deps(broker, tmp_path / "a")
+    deliver(make_plan(ROTATION), first)
+    second = make_deps(broker, tmp_path / "b")
+    deliver(make_plan(ROTATION), second)
+    assert published(first)[0].event_id == published(second)[0].event_id
+    assert published(first)[0].occurred_at == NOW
+
+
+def test_a_whole_share_buy_too_small_now_is_still_adopted_if_an_earlier_run_placed_it(tmp_path, broker):
+    from shared.broker.port import OrderRequest
+
+    plan = make_plan([buy("BRK.A", notional="500", fractionable=False, price="400")])
+    broker.submit_order(OrderRequest("alch-plan-test-1-BRK.A-buy-0", "BRK.A", "buy", qty=D("1")))  # at 400 it fit
+    deps = make_deps(broker, tmp_path)
+    deps.guard.claim("wf-test-1", "plan-test-1")  # that earlier run claimed the workflow, then died
+    deliver(plan, deps)
+    [event] = published(deps)
+    assert [(r.status, r.filled_qty) for r in event.orders] == [("filled", D("1"))]
+
+
+def test_a_whole_share_buy_too_small_is_skipped_with_the_reason(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
+    deliver(make_plan([buy("BRK.A", notional="500", fractionable=False)]), deps)
+    [event] = published(deps)
+    assert event.orders[0].status == "skipped" and "less than one share" in event.orders[0].error
+    assert coids(broker) == []

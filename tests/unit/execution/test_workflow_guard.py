@@ -1,0 +1,101 @@
+"""One plan per workflow: the embedded and DynamoDB guards honour the same contract.
+
+The DynamoDB side runs on moto with the IdempotencyTable built from infra/template.yaml.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
+from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowClaim
+from tests.fakes.aws_from_template import create_table
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["embedded", "dynamodb"])
+def make_guard(request, tmp_path) -> Iterator:
+    clock = WallClock()
+    if request.param == "embedded":
+        yield (lambda ttl=3600: SqliteWorkflowGuard(tmp_path / "state.sqlite", ttl_seconds=ttl,
+                                                    wall_clock=clock)), clock
+        return
+    with mock_aws():
+        name = create_table("IdempotencyTable")
+        yield (lambda ttl=3600: DynamoDbWorkflowGuard(name, ttl_seconds=ttl, wall_clock=clock)), clock
+
+
+def test_the_first_plan_claims_the_workflow(make_guard):
+    make, _ = make_guard
+    guard = make()
+    assert guard.peek("wf-1") is None
+    assert guard.claim("wf-1", "plan-a") == WorkflowClaim("wf-1", "plan-a")
+    assert guard.peek("wf-1") == WorkflowClaim("wf-1", "plan-a")
+
+
+def test_the_same_plan_claims_again_and_another_plan_finds_it_held(make_guard):
+    make, _ = make_guard
+    guard = make()
+    guard.claim("wf-1", "plan-a")
+    assert guard.claim("wf-1", "plan-a").plan_id == "plan-a"
+    held = guard.claim("wf-1", "plan-b")
+    assert held.plan_id == "plan-a" and held.held_by_other("plan-b")
+    assert guard.claim("wf-2", "plan-b").plan_id == "plan-b"
+
+
+def test_finish_marks_the_claim_done_only_for_its_plan(make_guard):
+    make, _ = make_guard
+    guard = make()
+    guard.claim("wf-1", "plan-a")
+    guard.finish("wf-1", "plan-b", "executed")
+    assert guard.peek("wf-1").done is False
+    guard.finish("wf-1", "plan-a", "partial")
+    assert guard.peek("wf-1") == WorkflowClaim("wf-1", "plan-a", done=True, status="partial")
+    assert make().peek("wf-1").done  # a new container sees it
+
+
+def test_an_expired_claim_is_free_again(make_guard):
+    make, clock = make_guard
+    guard = make(ttl=60)
+    guard.claim("wf-1", "plan-a")
+    clock.now += 61
+    assert guard.peek("wf-1") is None
+    assert guard.claim("wf-1", "plan-b").plan_id == "plan-b"
+
+
+def test_concurrent_claims_by_two_plans_give_the_workflow_to_exactly_one(make_guard):
+    make, _ = make_guard
+    guard = make()
+    barrier = threading.Barrier(6)
+    winners: list[str] = []
+
+    def claim(plan: str) -> None:
+        barrier.wait()
+        winners.append(guard.claim("wf-race", plan).plan_id)
+
+    threads = [threading.Thread(target=claim, args=(f"plan-{i % 2}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(winners)) == 1
+
+
+def test_dynamodb_items_use_a_prefix_of_their_own():
+    with mock_aws():
+        name = create_table("IdempotencyTable")
+        DynamoDbWorkflowGuard(name, ttl_seconds=60).claim("wf-1", "plan-a")
+        item = boto3.client("dynamodb").get_item(TableName=name, Key={"id": {"S": "execution-workflow#wf-1"}})["Item"]
+        assert item["plan_id"] == {"S": "plan-a"} and "expiration" in item
