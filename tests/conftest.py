@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +16,28 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TEST_EVENTS = PROJECT_ROOT / "test-events"
 TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
+
+
+def _make_moto_dynamodb_writes_atomic() -> None:
+    """DynamoDB applies each conditional write atomically; moto 5.2.5 checks the condition and then
+    writes with no lock, so two threads can both pass `attribute_not_exists`. Serialising moto's
+    write operations restores DynamoDB's guarantee, so concurrency tests exercise our code, not a
+    race that only exists in moto."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+
+
+_make_moto_dynamodb_writes_atomic()
 
 
 @pytest.fixture(autouse=True)
