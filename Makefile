@@ -32,4 +32,58 @@ lint: $(STAMP)
 check: lint test
 
 clean:
-	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam infra/.aws-sam build .pytest_cache .mypy_cache .ruff_cache
+
+# ---------------------------------------------------------------- build and deploy (SAM)
+# `make build` runs `sam build` in infra/ (template.yaml, samconfig.toml); for each function SAM
+# calls the build-<LogicalId> target below in this directory with ARTIFACTS_DIR set. An artifact
+# holds services/<name>/, the shared/ packages that function imports, the third-party packages of
+# services/<name>/requirements.txt (Linux x86_64 wheels for CPython 3.12, versions pinned by
+# requirements/dev.lock; never boto3, which the runtime has), and bytecode compiled by python3.12.
+# tests/infra/test_build.py checks these lists against the code's imports.
+SAM := $(abspath $(BIN))/sam
+SHARED_strategy := events runtime marketdata broker
+SHARED_portfolio := events runtime broker marketdata
+SHARED_execution := events runtime broker marketdata
+SHARED_orchestrator := events runtime broker
+LAMBDA_WHEELS := --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
+	--implementation cp --python-version 3.12 --only-binary=:all:
+# A python3.12 that runs: on PATH, or under pyenv (a pyenv shim on PATH may not run).
+PYTHON312 ?= $(shell for p in "$$(command -v python3.12)" "$$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12 \
+	"$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 \
+	&& { echo "$$p"; break; }; done)
+
+build: $(STAMP)
+	cd infra && SAM_CLI_TELEMETRY=0 $(SAM) build
+
+deploy: build
+	cd infra && SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(STAGE)
+
+.PHONY: build-StrategyFunction build-PortfolioFunction build-ExecutionFunction build-OrchestratorFunction
+build-StrategyFunction:
+	$(call lambda_artifact,strategy)
+build-PortfolioFunction:
+	$(call lambda_artifact,portfolio)
+build-ExecutionFunction:
+	$(call lambda_artifact,execution)
+build-OrchestratorFunction:
+	$(call lambda_artifact,orchestrator)
+
+define lambda_artifact
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: run 'make build' (sam build calls this target)" >&2; exit 1; }
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or pyenv): Lambda's bytecode must be compiled by 3.12;" \
+		"install it (pyenv install 3.12) or pass PYTHON312=/path/to/python3.12" >&2; exit 1; }
+	mkdir -p "$(ARTIFACTS_DIR)/services" "$(ARTIFACTS_DIR)/shared"
+	cp services/__init__.py "$(ARTIFACTS_DIR)/services/"
+	cp -R services/$(1) "$(ARTIFACTS_DIR)/services/"
+	rm -f "$(ARTIFACTS_DIR)/services/$(1)/requirements.txt"
+	cp shared/__init__.py shared/py.typed "$(ARTIFACTS_DIR)/shared/"
+	cp -R $(addprefix shared/,$(SHARED_$(1))) "$(ARTIFACTS_DIR)/shared/"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) \
+		--target "$(ARTIFACTS_DIR)" -r services/$(1)/requirements.txt -c requirements/dev.lock
+	find "$(ARTIFACTS_DIR)" -depth -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf "$(ARTIFACTS_DIR)/bin" "$(ARTIFACTS_DIR)/pandas/tests"
+	find "$(ARTIFACTS_DIR)/numpy" -depth -type d -name tests -exec rm -rf {} + 2>/dev/null || true
+	"$(PYTHON312)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"
+endef

@@ -3,7 +3,8 @@
 Only what the local runtime needs is resolved: each function's handler and environment, each
 rule's pattern and targets (retry policy, dead-letter queue), each schedule's target and input.
 Intrinsics are resolved against parameter defaults and resource names (`!Ref`, `!Sub`,
-`!GetAtt`), which is enough for names and ARNs used locally.
+`!GetAtt`, `!Join`, and `!If` on the template's Conditions), which is enough for names and
+ARNs used locally.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class _Resolver:
 
     def __init__(self, raw: dict[str, Any], overrides: dict[str, str]) -> None:
         self.resources: dict[str, Any] = raw.get("Resources", {})
+        self.conditions: dict[str, Any] = raw.get("Conditions", {})
         self.params = {name: str(spec.get("Default", "")) for name, spec in raw.get("Parameters", {}).items()}
         self.params.update(overrides)
         self.pseudo = {"AWS::Region": LOCAL_REGION, "AWS::AccountId": LOCAL_ACCOUNT,
@@ -156,9 +158,35 @@ class _Resolver:
         if set(value) == {"Fn::Join"}:
             sep, parts = value["Fn::Join"]
             return sep.join(str(self.resolve(p)) for p in parts)
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if self.condition(name) else when_false)
         if len(value) == 1 and next(iter(value)).startswith("Fn::"):
             return json.dumps(value)  # conditions etc.: not needed locally, kept visible
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def condition(self, name: str) -> bool:
+        """The value of the template's condition `name` under the current parameters."""
+        if name not in self.conditions:
+            raise TemplateError(f"unknown condition '{name}'")
+        return self._truth(self.conditions[name])
+
+    def _truth(self, expr: Any) -> bool:
+        if not isinstance(expr, dict) or len(expr) != 1:
+            raise TemplateError(f"not a condition: {expr!r}")
+        function, args = next(iter(expr.items()))
+        if function == "Fn::Equals":
+            left, right = args
+            return str(self.resolve(left)) == str(self.resolve(right))
+        if function == "Fn::Not":
+            return not self._truth(args[0])
+        if function == "Fn::And":
+            return all(self._truth(a) for a in args)
+        if function == "Fn::Or":
+            return any(self._truth(a) for a in args)
+        if function in ("Condition", "Fn::Condition"):
+            return self.condition(args)
+        raise TemplateError(f"condition function '{function}' is not supported locally")
 
     def _sub_name(self, name: str) -> str:
         if "." in name:

@@ -33,6 +33,15 @@ def test_sam_validate_is_clean(extra):
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("config_env", ["default", "dev", "prod"])
+def test_sam_validate_is_clean_as_users_run_sam_from_infra_with_its_samconfig(config_env):
+    env = dict(os.environ, SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION="us-east-1")
+    result = subprocess.run([str(BIN / "sam"), "validate", "--config-file", "samconfig.toml",
+                             "--config-env", config_env], cwd=TEMPLATE.parent, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{TEMPLATE} is a valid SAM Template" in result.stdout + result.stderr
+
+
 def test_there_is_one_function_per_service_with_an_importable_handler():
     assert sorted(f.service for f in TPL.functions.values()) == ["execution", "orchestrator", "portfolio", "strategy"]
     for spec in TPL.functions.values():

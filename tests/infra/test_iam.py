@@ -1,0 +1,248 @@
+"""Least privilege, per function, on the template as deployed (after the SAM transform).
+
+Each function has its own role: exactly the grants listed below, and the general rules hold for
+any future grant too: no wildcard actions, `"*"` only where AWS has no resource-level permission
+(and then with a condition), and every resource a grant names is one the function is configured
+with (its environment), its own log group, or its on-failure destination.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from shared.runtime.metric_names import NAMESPACE
+from tests.infra import cfn
+from tests.infra.code_imports import module_file, reachable
+
+ROLE = "AWS::IAM::Role"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+# Actions AWS offers no resource-level permission for; each must carry a condition.
+NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
+# Grants not tied to a client the code builds: the runtime writes the logs, Lambda sends failed
+# asynchronous invocations to the DLQ with the function's role, EMF metrics go through the logs.
+PLATFORM_SERVICES = {"logs", "sqs", "cloudwatch"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    condition: dict[str, Any]
+    origin: str
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(document: dict[str, Any], origin: str) -> list[Statement]:
+    out = []
+    for stmt in document["Statement"]:
+        assert stmt["Effect"] == "Allow", f"{origin}: only Allow statements are expected in a role"
+        assert not {"NotAction", "NotResource"} & set(stmt), f"{origin}: NotAction/NotResource are too broad"
+        out.append(Statement(tuple(_listed(stmt["Action"])), tuple(cfn.text(r) for r in _listed(stmt["Resource"])),
+                             stmt.get("Condition", {}), f"{origin}/{stmt.get('Sid', '?')}"))
+    return out
+
+
+def role_statements(role_id: str, template: dict[str, Any]) -> list[Statement]:
+    props = template["Resources"][role_id]["Properties"]
+    found = [s for p in props.get("Policies", []) for s in _statements(p["PolicyDocument"], role_id)]
+    for arn in props.get("ManagedPolicyArns", []):
+        assert isinstance(arn, dict) and "Ref" in arn, f"{role_id}: AWS managed policy {arn} (grant explicitly)"
+        policy = template["Resources"][arn["Ref"]]
+        assert policy["Type"] == MANAGED_POLICY
+        found += _statements(policy["Properties"]["PolicyDocument"], arn["Ref"])
+    return found
+
+
+def grants(statements: list[Statement]) -> set[tuple[str, str]]:
+    return {(a, r) for s in statements for a in s.actions for r in s.resources}
+
+
+def _pairs(actions: list[str], *resources: str) -> set[tuple[str, str]]:
+    return {(a, r) for a in actions for r in resources}
+
+
+BUS, IDEMPOTENCY, DLQ = "${EventBus.Arn}", "${IdempotencyTable.Arn}", "${EventDLQ.Arn}"
+BARS = "${BarsBucket.Arn}"
+KILL_SWITCH = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${KillSwitchParameter}"
+SECRET_NAME = "If(DefaultAlpacaSecretName, alchemiser/${Stage}/alpaca, ${AlpacaSecretName})"
+SECRET = f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{SECRET_NAME}-??????"
+COMMON = (
+    _pairs(["events:PutEvents"], BUS)
+    | _pairs(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], IDEMPOTENCY)
+    | _pairs(["sqs:SendMessage"], DLQ)
+    | _pairs(["cloudwatch:PutMetricData"], "*")
+)
+ALPACA = _pairs(["secretsmanager:GetSecretValue"], SECRET)
+
+
+def _logs(prefix: str) -> set[tuple[str, str]]:
+    return _pairs(["logs:CreateLogStream", "logs:PutLogEvents"], f"${{{prefix}LogGroup.Arn}}")
+
+
+EXPECTED = {
+    "strategy": COMMON | ALPACA | _logs("Strategy")
+    | _pairs(["s3:GetObject", "s3:PutObject"], f"{BARS}/bars/*") | _pairs(["s3:ListBucket"], BARS),
+    "portfolio": COMMON | ALPACA | _logs("Portfolio"),
+    "execution": COMMON | ALPACA | _logs("Execution")
+    | _pairs(["ssm:GetParameter"], KILL_SWITCH),
+    "orchestrator": COMMON | ALPACA | _logs("Orchestrator")
+    | _pairs(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], "${WorkflowTable.Arn}")
+    | _pairs(["dynamodb:Query"], "${WorkflowTable.Arn}/index/open-workflows")
+    | _pairs(["sns:Publish"], "${NotificationTopic}"),
+}
+
+
+@pytest.fixture(scope="module")
+def deployed() -> dict[str, Any]:
+    return cfn.transformed()
+
+
+def _function(template: dict[str, Any], service: str) -> tuple[str, dict[str, Any]]:
+    for lid, res in template["Resources"].items():
+        if res["Type"] == "AWS::Lambda::Function" and res["Properties"]["Handler"].startswith(f"services.{service}."):
+            return lid, res
+    raise KeyError(service)
+
+
+def _role_of(template: dict[str, Any], service: str) -> str:
+    _, fn = _function(template, service)
+    role = fn["Properties"]["Role"]
+    assert set(role) == {"Fn::GetAtt"} and role["Fn::GetAtt"][1] == "Arn", f"{service}: Role must be !GetAtt <Role>.Arn"
+    return str(role["Fn::GetAtt"][0])
+
+
+def _environment(template: dict[str, Any], service: str) -> dict[str, Any]:
+    _, fn = _function(template, service)
+    variables: dict[str, Any] = fn["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def test_each_function_has_its_own_role_and_sam_adds_none():
+    deployed_roles = set(cfn.resources(ROLE, cfn.transformed()))
+    assert deployed_roles == set(cfn.resources(ROLE)), "the SAM transform created or dropped a role"
+    roles = [_role_of(cfn.transformed(), s) for s in cfn.SERVICES]
+    assert len(set(roles)) == len(roles)
+    for service in cfn.SERVICES:
+        _, fn = cfn.function_of(service)
+        assert "Policies" not in fn["Properties"], f"{service}: grants belong on its role, not SAM policy templates"
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_each_function_has_exactly_the_grants_it_needs(deployed, service):
+    actual = grants(role_statements(_role_of(deployed, service), deployed))
+    expected = EXPECTED[service]
+    assert actual == expected, {"unexpected": sorted(actual - expected), "missing": sorted(expected - actual)}
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_no_wildcard_actions_and_star_resources_only_where_aws_offers_nothing_narrower(deployed, service):
+    for stmt in role_statements(_role_of(deployed, service), deployed):
+        for action in stmt.actions:
+            assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action), f"{stmt.origin}: wildcard action {action}"
+        if "*" in stmt.resources:
+            assert set(stmt.actions) <= set(NO_RESOURCE_LEVEL), f"{stmt.origin}: {stmt.actions} on '*'"
+            for action in stmt.actions:
+                key = NO_RESOURCE_LEVEL[action]
+                assert any(key in block for block in stmt.condition.values()), f"{stmt.origin}: needs {key}"
+
+
+def test_metrics_may_be_put_only_in_the_alchemiser_namespace(deployed):
+    for service in cfn.SERVICES:
+        for stmt in role_statements(_role_of(deployed, service), deployed):
+            if "cloudwatch:PutMetricData" in stmt.actions:
+                assert stmt.condition == {"StringEquals": {"cloudwatch:namespace": NAMESPACE}}, stmt.origin
+
+
+def _own_resources(template: dict[str, Any], service: str) -> set[str]:
+    """Logical ids a function may be granted: what its environment names, its log group, its DLQ."""
+    env = _environment(template, service)
+    named = {ref for value in env.values() for ref in cfn.refs_in(value)} - {"AWS"}
+    fn_id, _ = _function(template, service)
+    config = template["Resources"][f"{fn_id}EventInvokeConfig"]["Properties"]
+    destination = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    log_group = template["Resources"][fn_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    return named | {destination, log_group}
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_grants_name_only_resources_the_function_is_configured_with(deployed, service):
+    allowed = _own_resources(deployed, service) | {"AWS", "AlpacaSecretName", "DefaultAlpacaSecretName", "Stage"}
+    for stmt in role_statements(_role_of(deployed, service), deployed):
+        for resource in stmt.resources:
+            named = set(re.findall(r"\$\{([A-Za-z0-9]+)", resource)) | set(re.findall(r"If\((\w+)", resource))
+            assert named <= allowed, f"{stmt.origin}: {resource} names {named - allowed}, not in {service}'s config"
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_every_resource_a_function_is_configured_with_is_granted(deployed, service):
+    env = _environment(deployed, service)
+    granted = " ".join(r for _, r in grants(role_statements(_role_of(deployed, service), deployed)))
+    for name, value in env.items():
+        for ref in cfn.refs_in(value) & set(deployed["Resources"]):
+            assert f"${{{ref}" in granted, f"{service}: {name} names {ref} but the role grants nothing on it"
+    secret_name = cfn.text(env["ALCHEMISER_ALPACA_SECRET_NAME"]) if "ALCHEMISER_ALPACA_SECRET_NAME" in env else None
+    if secret_name is not None and ("secretsmanager:GetSecretValue", SECRET) in EXPECTED[service]:
+        assert secret_name == SECRET_NAME, "the secret the role may read is not the one the function is told to read"
+
+
+def _aws_clients(service: str) -> set[str]:
+    """AWS services the function's code builds a boto3 client for (Powertools idempotency: DynamoDB)."""
+    found: set[str] = set()
+    for module in reachable(service):
+        path = module_file(module)
+        text = path.read_text(encoding="utf-8") if path is not None else ""
+        found |= set(re.findall(r"""boto3\.client\(\s*["']([a-z0-9-]+)["']""", text))
+        if "DynamoDBPersistenceLayer" in text:
+            found.add("dynamodb")
+    return found
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_every_grant_is_for_an_aws_service_the_functions_code_calls(deployed, service):
+    prefixes = {a.split(":")[0] for a, _ in grants(role_statements(_role_of(deployed, service), deployed))}
+    unused = prefixes - PLATFORM_SERVICES - _aws_clients(service)
+    assert not unused, f"{service} is granted {sorted(unused)} but its code builds no such client"
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_the_alpaca_secret_is_readable_exactly_by_the_functions_whose_code_reads_it(deployed, service):
+    reads_secret = "shared.broker.credentials" in reachable(service)
+    may_read = any(a.startswith("secretsmanager:") for a, _ in grants(role_statements(_role_of(deployed, service),
+                                                                                       deployed)))
+    assert may_read == reads_secret, f"{service}: reads the secret: {reads_secret}, may read it: {may_read}"
+
+
+def test_the_kill_switch_is_readable_by_execution_alone_and_nothing_may_write_it(deployed):
+    for service in cfn.SERVICES:
+        actions = {a for a, _ in grants(role_statements(_role_of(deployed, service), deployed))}
+        ssm = {a for a in actions if a.startswith("ssm:")}
+        assert ssm == ({"ssm:GetParameter"} if service == "execution" else set()), service
+
+
+def test_the_scheduler_role_invokes_exactly_the_scheduled_functions_and_dead_letters_to_the_dlq(deployed):
+    schedules = cfn.resources("AWS::Scheduler::Schedule", deployed).values()
+    targets = {cfn.text(s["Properties"]["Target"]["Arn"]) for s in schedules}
+    (role,) = {s["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0] for s in schedules}
+    assert grants(role_statements(role, deployed)) == _pairs(["lambda:InvokeFunction"], *targets) | \
+        _pairs(["sqs:SendMessage"], DLQ)
+    trust = deployed["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [t["Condition"] for t in trust] == [{"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}]
+
+
+def test_the_alpaca_secret_is_referenced_never_created():
+    assert not cfn.resources("AWS::SecretsManager::Secret")
+    assert "${AlpacaSecretName}" in SECRET
+
+
+def test_no_role_has_a_fixed_name_so_capability_iam_suffices():
+    for lid, res in cfn.resources(ROLE).items():
+        assert "RoleName" not in res["Properties"], lid
+    for lid, res in cfn.resources(MANAGED_POLICY).items():
+        assert "ManagedPolicyName" not in res["Properties"], lid
