@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", type=as_of_arg, metavar="ISO-DATETIME", help="first event time")
     parser.add_argument("--to", dest="end", type=as_of_arg, metavar="ISO-DATETIME", help="last event time")
     parser.add_argument("--name", help="the replay's name (default: generated)")
+    parser.add_argument("--as-of", type=as_of_arg, metavar="ISO-DATETIME",
+                        help="the local clock the handlers see while replaying (default: now)")
     parser.add_argument("--stage", help="start an EventBridge archive replay on the deployed stage")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true")
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or f"replay-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     if args.stage:
         return _replay_on_aws(args, name)
-    runtime = LocalRuntime(args.state_dir, on_hop=None if args.json else (lambda hop: print(hop_line(hop))))
+    runtime = LocalRuntime(args.state_dir, as_of=args.as_of,
+                           on_hop=None if args.json else (lambda hop: print(hop_line(hop))))
     events = runtime.archive.events(args.start, args.end)
     if not events:
         return fail("no archived events in that window", code=1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alchemiser.local.chaos import Chaos
 from alchemiser.local.runtime import Hop, LocalRuntime, iso_z
 from alchemiser.local.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleSpec, Template, load_template
 
@@ -116,15 +117,22 @@ def runtime_env(options: DayOptions) -> dict[str, str]:
 
 
 def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
-            template: Template | None = None, now: datetime | None = None) -> DayResult:
-    """Start the day as the Scheduler would and let the chain run until it is quiet."""
+            template: Template | None = None, now: datetime | None = None, chaos: Chaos | None = None,
+            setup: Callable[[LocalRuntime], None] | None = None) -> DayResult:
+    """Start the day as the Scheduler would and let the chain run until it is quiet.
+
+    `chaos` injects delivery faults; `setup` may queue more deliveries (e.g. a poison event) that
+    then mix with the day's own.
+    """
     template = template or load_template()
     schedule = strategy_schedule(template)
     as_of = options.as_of or default_as_of(now or datetime.now(ZoneInfo("UTC")), schedule_time(schedule))
     runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options),
-                           on_hop=on_hop)
+                           on_hop=on_hop, chaos=chaos)
     dlq_before = len(runtime.dlq.messages())
     runtime.invoke_async("strategy", scheduler_envelope(as_of, schedule), schedule.target if schedule else None)
+    if setup is not None:
+        setup(runtime)
     hops = runtime.run_until_quiet()
     result = DayResult(as_of, "incomplete", "", None, hops, runtime.published,
                        dead_lettered=len(runtime.dlq.messages()) - dlq_before)
@@ -133,22 +141,26 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
 
 
 def _judge(result: DayResult) -> None:
-    """Read the day's outcome from the strategy's response and the published events."""
-    start = next((h for h in result.hops if h.function == "strategy" and h.error is None), None)
-    if start is None:
-        result.reason = "the strategy function failed on every attempt (see the dead-letter queue)"
-        return
-    response = start.response if isinstance(start.response, dict) else {}
-    result.correlation_id = response.get("correlation_id")
-    if start.status in ("skipped", "duplicate"):
-        result.status, result.reason = start.status, str(response.get("message", ""))
-        return
+    """Read the day's outcome from the published events and the strategy's responses.
+
+    A strategy invocation may have run its effects and still been retried (its response lost), so
+    the events decide first; the responses only explain a day that published nothing.
+    """
+    started = result.last("WorkflowStarted")
+    answers = [h.response for h in result.hops
+               if h.function == "strategy" and h.error is None and isinstance(h.response, dict)]
+    result.correlation_id = started["correlation_id"] if started else next(
+        (a.get("correlation_id") for a in answers if a.get("correlation_id")), None)
     completed = result.last("WorkflowCompleted")
     failed = result.last("WorkflowFailed")
     if completed is not None:
         result.status, result.reason = "completed", "workflow completed"
     elif failed is not None:
         result.status, result.reason = "failed", f"{failed['step']}: {failed['reason']}"
+    elif started is None and answers and answers[0].get("status") in ("skipped", "duplicate"):
+        result.status, result.reason = str(answers[0]["status"]), str(answers[0].get("message", ""))
+    elif not answers:
+        result.reason = "the strategy function failed on every attempt (see the dead-letter queue)"
     else:
         result.reason = "the chain went quiet before the workflow completed (see the dead-letter queue)"
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alchemiser.local.chaos import Chaos
 from alchemiser.local.context import FakeLambdaContext
 from alchemiser.local.patterns import Pattern, compile_pattern
 from alchemiser.local.storage import Archive, DeadLetterQueue
@@ -48,6 +49,10 @@ class InvocationError(RuntimeError):
     def __init__(self, hop: Hop) -> None:
         super().__init__(hop.error or "invocation failed")
         self.hop = hop
+
+
+class TransientFault(RuntimeError):
+    """Injected by a Chaos policy: the kind of failure Lambda retries."""
 
 
 class ChainDidNotQuiesce(RuntimeError):
@@ -96,6 +101,7 @@ class LocalRuntime:
         env: dict[str, str] | None = None,
         on_hop: Callable[[Hop], None] | None = None,
         max_deliveries: int = 1000,
+        chaos: Chaos | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.template = template or load_template()
@@ -103,6 +109,7 @@ class LocalRuntime:
         self.env = dict(env or {})
         self.on_hop = on_hop
         self.max_deliveries = max_deliveries
+        self.chaos = chaos
         self.archive = Archive(self.state_dir)
         self.dlq = DeadLetterQueue(self.state_dir)
         self.queue: deque[Pending] = deque()
@@ -154,8 +161,9 @@ class LocalRuntime:
         for rule, pattern in self._patterns:
             if pattern.matches(delivered):
                 for target in rule.targets:
-                    self.queue.append(Pending(rule.logical_id, target, copy.deepcopy(delivered)))
-                    queued += 1
+                    for _ in range(self.chaos.copies() if self.chaos else 1):
+                        self.queue.append(Pending(rule.logical_id, target, copy.deepcopy(delivered)))
+                        queued += 1
         return queued
 
     def matching_rules(self, envelope: dict[str, Any]) -> list[str]:
@@ -168,14 +176,21 @@ class LocalRuntime:
         while self.queue:
             if len(self.hops) >= self.max_deliveries:
                 raise ChainDidNotQuiesce(f"more than {self.max_deliveries} deliveries; stopping")
+            if self.chaos is not None:
+                self.queue.rotate(-self.chaos.pick(len(self.queue)))
+                if len(self.queue) > 1 and self.chaos.delay():
+                    self.queue.rotate(-1)  # this one goes to the back: delivered late
+                    continue
             hops.append(self.deliver(self.queue.popleft()))
         return hops
 
     def deliver(self, pending: Pending) -> Hop:
         """One asynchronous invocation: on failure retry per the target's policy, then dead-letter."""
         spec = self.template.functions[pending.target.function]
+        retries_left = pending.target.retry_attempts - pending.attempt
+        fault = self.chaos.fault(pending.attempt, retries_left) if self.chaos else None
         hop = self._invoke(spec, pending.envelope, trigger=pending.envelope.get("detail-type", "?"),
-                           rule=pending.rule, attempt=pending.attempt)
+                           rule=pending.rule, attempt=pending.attempt, fault=fault)
         if hop.error is not None:
             if pending.attempt < pending.target.retry_attempts:
                 self.queue.append(Pending(pending.rule, pending.target, pending.envelope, pending.attempt + 1))
@@ -211,7 +226,8 @@ class LocalRuntime:
         env.update(self.env)
         return env
 
-    def _invoke(self, spec: FunctionSpec, event: Any, *, trigger: str, rule: str | None, attempt: int) -> Hop:
+    def _invoke(self, spec: FunctionSpec, event: Any, *, trigger: str, rule: str | None, attempt: int,
+                fault: str | None = None) -> Hop:
         context = FakeLambdaContext.for_function(spec)
         is_replay = isinstance(event, dict) and "replay-name" in event
         hop = Hop(len(self.hops) + 1, spec.service, trigger, rule, attempt, context.aws_request_id, is_replay)
