@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.runtime.sqlite_store import Document, SqliteTable
+if TYPE_CHECKING:
+    from shared.runtime.sqlite_store import Document
 
 KEY_PREFIX = "execution-workflow#"
 
@@ -64,6 +65,8 @@ class SqliteWorkflowGuard:
     """The embedded store (state_dir/state.sqlite), with DynamoDB's conditional-write semantics."""
 
     def __init__(self, path: Path, *, ttl_seconds: int, wall_clock: Callable[[], float] = time.time) -> None:
+        from shared.runtime.sqlite_store import SqliteTable  # local only: AWS never loads sqlite3
+
         self._table = SqliteTable(path, "execution_workflows")
         self._ttl = ttl_seconds
         self._wall_clock = wall_clock

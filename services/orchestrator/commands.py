@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.orchestrator import pnl, pnl_text, workflow
+from services.orchestrator import workflow
 from services.orchestrator.app import count_transition, runner_for
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, EffectRunner
@@ -23,6 +23,9 @@ from shared.events import LambdaEvent
 from shared.events.responses import handler_response
 from shared.runtime import metric_names
 from shared.runtime.observability import count
+
+if TYPE_CHECKING:
+    from services.orchestrator import pnl
 
 logger = logging.getLogger("orchestrator")
 
@@ -93,6 +96,8 @@ def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str
 
 
 def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | None) -> dict[str, Any]:
+    from services.orchestrator import pnl, pnl_text  # the P&L report only: the stuck check never loads it
+
     settings = deps.settings
     try:
         request = pnl.PnlRequest.of(period=command.pnl_period, pnl_type=command.pnl_type,
@@ -107,6 +112,8 @@ def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | 
 
 
 def build_pnl_report(deps: Dependencies, request: pnl.PnlRequest) -> pnl.PnlReport:
+    from services.orchestrator import pnl
+
     settings = deps.settings
     end = settings.now().astimezone(NEW_YORK).date()
     history = deps.history()

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
-from services.orchestrator.local_notifier import LocalNotifier
 from services.orchestrator.notifications import NotificationDelivery
 from services.orchestrator.ports import RETENTION_DAYS, Notifier, PortfolioHistory, WorkflowStore
 from services.orchestrator.settings import OrchestratorSettings
@@ -62,6 +60,9 @@ def _adapters(settings: OrchestratorSettings) -> _Adapters:
     store: WorkflowStore
     notifier: Notifier
     if settings.local:
+        from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+        from services.orchestrator.local_notifier import LocalNotifier
+
         store = EmbeddedWorkflowStore(settings.state_dir / "state.sqlite")
         notifier = LocalNotifier(settings.state_dir)
     else:

@@ -53,7 +53,6 @@ from shared.events.rebalance_planned import (
 )
 from shared.events.responses import handler_response
 from shared.events.signal_generated import SignalGenerated
-from shared.events.workflow_failed import WorkflowFailed
 from shared.runtime import metric_names
 from shared.runtime.observability import count
 
@@ -194,6 +193,8 @@ def to_event(signal: SignalGenerated, plan: Plan, account: Account,
 def _fail_closed(signal: SignalGenerated, rejection: Rejection, deps: Dependencies,
                  request_id: str | None) -> dict[str, Any]:
     """Publish WorkflowFailed with the reason; nothing is planned."""
+    from shared.events.workflow_failed import WorkflowFailed  # the failure path only
+
     event = WorkflowFailed.create(
         EventContext.caused_by(signal), occurred_at=deps.settings.now(), step="portfolio",
         reason=rejection.reason, error_type=rejection.error_type, failed_event_id=signal.event_id,

@@ -53,7 +53,6 @@ from shared.events.middleware import Incoming
 from shared.events.publisher import EventTooLargeError
 from shared.events.responses import Status, handler_response
 from shared.events.signal_generated import SignalGenerated, StrategySignal
-from shared.events.workflow_failed import WorkflowFailed
 from shared.events.workflow_started import StrategyRef, WorkflowStarted
 from shared.marketdata.port import MarketData, MarketDataError
 from shared.runtime import metric_names
@@ -321,6 +320,8 @@ def _record_evaluation(metrics: Any, signals: Signals) -> None:
 def _fail_closed(run: Run, failure: Failure, portfolio: StrategyPortfolio | None,
                  deps: Dependencies) -> dict[str, Any]:
     """Publish WorkflowStarted + WorkflowFailed with the reason; nothing else happens today."""
+    from shared.events.workflow_failed import WorkflowFailed  # the failure path only
+
     settings = deps.settings
     started = started_event(run, portfolio, settings)
     failed = WorkflowFailed.create(run.context, occurred_at=run.now, step="strategy", reason=failure.reason,

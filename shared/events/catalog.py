@@ -2,21 +2,19 @@
 
 The SAM template's rule patterns and the local runtime's routing are both checked against this
 table by tests (tests/infra), so code, template and documentation cannot drift apart.
+
+Each route names its model's module; the model is imported when a route's `model` is first read,
+so a function that imports the table builds only the event models it actually handles.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-from shared.events.base import DomainEvent
-from shared.events.error_notification_requested import ErrorNotificationRequested
-from shared.events.rebalance_planned import RebalancePlanned
-from shared.events.signal_generated import SignalGenerated
-from shared.events.trade_executed import TradeExecuted
-from shared.events.workflow_completed import WorkflowCompleted
-from shared.events.workflow_failed import WorkflowFailed
-from shared.events.workflow_started import WorkflowStarted
+if TYPE_CHECKING:
+    from shared.events.base import DomainEvent
 
 STRATEGY: Final = "strategy"
 PORTFOLIO: Final = "portfolio"
@@ -42,11 +40,19 @@ COMMAND_CONSUMERS: Final = frozenset({STRATEGY, ORCHESTRATOR})
 @dataclass(frozen=True)
 class Route:
     detail_type: str
-    model: type[DomainEvent]
+    module: str
+    """The module under shared/events/ that defines the model named `detail_type`."""
     producers: tuple[str, ...]
     rules: tuple[str, ...]
     consumers: tuple[str, ...]
     note: str
+
+    @functools.cached_property
+    def model(self) -> type[DomainEvent]:
+        # __import__ (not importlib.import_module) so that `python -X importtime` reports the module
+        module = __import__(f"shared.events.{self.module}", fromlist=[self.detail_type])
+        model: type[DomainEvent] = getattr(module, self.detail_type)
+        return model
 
     @property
     def sources(self) -> frozenset[str]:
@@ -58,24 +64,32 @@ _ALL = "AllEventsToOrchestratorRule"
 ROUTES: Final[dict[str, Route]] = {
     r.detail_type: r
     for r in (
-        Route("WorkflowStarted", WorkflowStarted, (STRATEGY,), (_ALL,), (ORCHESTRATOR,),
+        Route("WorkflowStarted", "workflow_started", (STRATEGY,), (_ALL,), (ORCHESTRATOR,),
               "a run began; the orchestrator opens the workflow record"),
-        Route("SignalGenerated", SignalGenerated, (STRATEGY,), ("SignalGeneratedRule", _ALL),
+        Route("SignalGenerated", "signal_generated", (STRATEGY,), ("SignalGeneratedRule", _ALL),
               (PORTFOLIO, ORCHESTRATOR), "target weights; the portfolio plans from them"),
-        Route("RebalancePlanned", RebalancePlanned, (PORTFOLIO,), ("RebalancePlannedRule", _ALL),
+        Route("RebalancePlanned", "rebalance_planned", (PORTFOLIO,), ("RebalancePlannedRule", _ALL),
               (EXECUTION, ORCHESTRATOR), "the orders to place; execution places them"),
-        Route("TradeExecuted", TradeExecuted, (EXECUTION,), ("TradeExecutedRule", _ALL),
+        Route("TradeExecuted", "trade_executed", (EXECUTION,), ("TradeExecutedRule", _ALL),
               (ORCHESTRATOR,), "what happened at the broker; arrives twice at the orchestrator"),
-        Route("WorkflowCompleted", WorkflowCompleted, (ORCHESTRATOR,), (_ALL,), (ORCHESTRATOR,),
+        Route("WorkflowCompleted", "workflow_completed", (ORCHESTRATOR,), (_ALL,), (ORCHESTRATOR,),
               "terminal: recorded by the orchestrator, causes nothing further"),
-        Route("WorkflowFailed", WorkflowFailed, FUNCTIONS, (_ALL,), (ORCHESTRATOR,),
+        Route("WorkflowFailed", "workflow_failed", FUNCTIONS, (_ALL,), (ORCHESTRATOR,),
               "any step may fail the workflow; the orchestrator records it and notifies once"),
-        Route("ErrorNotificationRequested", ErrorNotificationRequested, (ORCHESTRATOR,), (_ALL,),
+        Route("ErrorNotificationRequested", "error_notification_requested", (ORCHESTRATOR,), (_ALL,),
               (ORCHESTRATOR,), "delivered by the notifier; every other consumer skips it"),
     )
 }
 
-EVENT_TYPES: Final[dict[type[DomainEvent], Route]] = {r.model: r for r in ROUTES.values()}
+if TYPE_CHECKING:
+    EVENT_TYPES: dict[type[DomainEvent], Route]
+    """Model -> route, built on first use (it imports every model: for tests and tools, not handlers)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EVENT_TYPES":
+        return {r.model: r for r in ROUTES.values()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def route_for(detail_type: str) -> Route | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from pydantic import BaseModel, ValidationError
@@ -26,10 +26,12 @@ from pydantic import BaseModel, ValidationError
 from shared.events.base import MAX_HOPS, DomainEvent
 from shared.events.catalog import COMMAND_CONSUMERS, NOTIFIER, SOURCE_PREFIX, route_for
 from shared.events.envelope import Delivery, InvalidEventError, open_envelope
-from shared.events.lambda_event import LambdaEvent
 from shared.events.responses import circuit_breaker_response
 from shared.runtime import metric_names
 from shared.runtime.observability import count
+
+if TYPE_CHECKING:
+    from shared.events.lambda_event import LambdaEvent
 
 
 class HopLimitExceeded(InvalidEventError):
@@ -93,6 +95,8 @@ def parse_delivery(delivery: Delivery, consumer: str) -> Incoming:
                 f"the {consumer} function takes EventBridge events, not direct commands "
                 f"(got a {delivery.kind} payload with keys: {keys})"
             )
+        from shared.events.lambda_event import LambdaEvent  # only the functions that take commands build it
+
         return Incoming(delivery, command=_validate(LambdaEvent, delivery.detail, "LambdaEvent"))
 
     detail_type = delivery.detail_type or ""

@@ -7,19 +7,18 @@
 - anything else: a directory of SYMBOL.csv files.
 
 Adapters import their heavy libraries on first use, so calling this at a Lambda's cold start
-costs nothing measurable.
+costs nothing measurable; each source's modules are imported only when that source is chosen (in
+AWS the offline generator and the CSV reader are never loaded).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shared.marketdata.alpaca_bars import FEEDS, AlpacaMarketData
-from shared.marketdata.bar_store import BarStore, DirectoryBarStore, S3BarStore
-from shared.marketdata.cache import CachedMarketData
-from shared.marketdata.csv_files import CsvDirectoryMarketData
-from shared.marketdata.offline import OfflineMarketData
-from shared.marketdata.port import MarketData
+if TYPE_CHECKING:
+    from shared.marketdata.bar_store import BarStore
+    from shared.marketdata.port import MarketData
 
 
 def make_market_data(
@@ -32,8 +31,14 @@ def make_market_data(
 ) -> MarketData:
     kind = source.strip()
     if kind.lower() == "offline":
+        from shared.marketdata.offline import OfflineMarketData
+
         return OfflineMarketData()
     if kind.lower() == "alpaca":
+        from shared.marketdata.alpaca_bars import FEEDS, AlpacaMarketData
+        from shared.marketdata.bar_store import DirectoryBarStore, S3BarStore
+        from shared.marketdata.cache import CachedMarketData
+
         if alpaca_keys is None or not all(alpaca_keys):
             raise ValueError("market data source 'alpaca' needs Alpaca API keys (key id and secret)")
         if feed not in FEEDS:
@@ -44,6 +49,8 @@ def make_market_data(
         else:
             store = DirectoryBarStore(Path(state_dir) / "bars" / f"alpaca-{feed}")
         return CachedMarketData(AlpacaMarketData(alpaca_keys[0], alpaca_keys[1], feed=feed), store)
+    from shared.marketdata.csv_files import CsvDirectoryMarketData
+
     directory = Path(kind).expanduser()
     if not kind or not directory.is_dir():
         raise ValueError(

@@ -24,10 +24,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
-from shared.runtime.sqlite_store import Document, SqliteTable
-
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotentHookFunction
+
+    from shared.runtime.sqlite_store import Document
 
 _DUPLICATE = "__idempotent_replay__"
 
@@ -36,6 +36,8 @@ class SqlitePersistenceLayer(BasePersistenceLayer):
     """A Powertools persistence layer on the embedded store, with DynamoDB's conditions."""
 
     def __init__(self, path: Path, table: str = "idempotency") -> None:
+        from shared.runtime.sqlite_store import SqliteTable  # local only: AWS never loads sqlite3
+
         super().__init__()  # type: ignore[no-untyped-call]
         self._table = SqliteTable(path, table)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from decimal import Decimal
 from types import MappingProxyType
@@ -26,6 +25,8 @@ def pos_of(form: Form) -> Pos:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # error messages only
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
