@@ -60,6 +60,12 @@ build: $(STAMP)
 deploy: build
 	cd infra && SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(STAGE)
 
+# `make bench`: cold imports, bundle sizes, warm latency, strategy evaluation, planning and the local
+# chain, each against its target, in one table printed and written to docs/benchmarks.md
+# (bench/run.py). It runs `make build` first unless the artifacts are newer than the sources.
+bench: $(STAMP)
+	BENCH_COMMAND="make bench" PYTHON312="$(PYTHON312)" $(BIN)/python bench/run.py
+
 .PHONY: build-StrategyFunction build-PortfolioFunction build-ExecutionFunction build-OrchestratorFunction
 build-StrategyFunction:
 	$(call lambda_artifact,strategy)

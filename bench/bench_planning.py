@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Row  # noqa: E402
 from services.portfolio.app import to_event  # noqa: E402
 from services.portfolio.planner import (  # noqa: E402
     AccountView,
@@ -95,17 +97,25 @@ def build() -> tuple[PlanInputs, SignalGenerated, Account, list[Position]]:
     return inputs, signal, account, positions
 
 
-def median_ms(run: Callable[[], object]) -> float:
+def median_ms(run: Callable[[], object], runs: int = RUNS) -> float:
     run()  # warm up
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Result:
+    planner_ms: float
+    path_ms: float
+    event_bytes: int
+    kinds: str
+
+
+def measure(runs: int = RUNS) -> Result:
     inputs, signal, account, positions = build()
     settings = PortfolioSettings()
     result = plan(inputs)
@@ -116,11 +126,28 @@ def main() -> int:
         check_plan(planned, inputs)
         return to_event(signal, planned, account, positions, settings, now=AT).model_dump_json()
 
-    planner_ms = median_ms(lambda: plan(inputs))
-    path_ms = median_ms(whole_path)
+    planner_ms = median_ms(lambda: plan(inputs), runs)
+    path_ms = median_ms(whole_path, runs)
     size = len(whole_path().encode())
     kinds = (f"{sum(o.full_exit for o in result.orders)} full exits, {len(result.sells)} sells, "
              f"{len(result.buys)} buys, {len(result.skipped)} skipped")
+    return Result(planner_ms, path_ms, size, kinds)
+
+
+def rows(runs: int = RUNS) -> list[Row]:
+    """This benchmark's rows for bench/run.py's table."""
+    r = measure(runs)
+    return [
+        Row("planning", f"plan {POSITIONS} positions against {TARGETS} targets (Decimal, median of {runs})",
+            f"{r.planner_ms:.1f} ms", target=f"≤ {TARGET_MS:g} ms", met=r.planner_ms <= TARGET_MS),
+        Row("planning", f"plan + safety check + RebalancePlanned event + JSON ({r.event_bytes / 1024:.0f} KB)",
+            f"{r.path_ms:.1f} ms"),
+    ]
+
+
+def main() -> int:
+    r = measure()
+    planner_ms, path_ms, size, kinds = r.planner_ms, r.path_ms, r.event_bytes, r.kinds
     print(f"Python {sys.version.split()[0]}; {POSITIONS} positions x {TARGETS} targets, {STRATEGIES} strategies; "
           f"plan: {kinds}; median of {RUNS} runs")
     print(f"RebalancePlanned JSON: {size / 1024:.0f} KB (EventBridge limit 256 KB: "

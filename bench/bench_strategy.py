@@ -24,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Row  # noqa: E402
 from bench.strategy_generator import generate, tickers  # noqa: E402
 from services.strategy.language import IndicatorCache, evaluate, parse_text  # noqa: E402
 from services.strategy.portfolio_config import load_portfolio  # noqa: E402
@@ -54,12 +55,17 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
-def main() -> int:
+Result = tuple[str, float, float, str]
+"""(case, measured, target, unit)"""
+
+
+def measure(lines: int = 10_000, symbols: int = 200, years: int = 10, repeat: int = 5) -> tuple[list[Result], str]:
+    """The rows, and a line saying which data they ran on (smaller arguments: a smoke test)."""
     portfolio = load_portfolio(ROOT / "services" / "strategy" / "strategies" / "portfolio.toml")
     shipped = [entry.symphony for entry in portfolio.strategies]
-    generated_text = generate(lines=10_000, symbols=200, seed=0)
-    symbols = sorted({*portfolio.symbols, *tickers(200)})
-    ten_years, source = history(symbols, 10 * YEAR)
+    generated_text = generate(lines=lines, symbols=symbols, seed=0)
+    universe = sorted({*portfolio.symbols, *tickers(symbols)})
+    ten_years, source = history(universe, years * YEAR)
     one_year = PriceHistory(ten_years.dates[-YEAR:], {s: v[-YEAR:] for s, v in ten_years.closes.items()})
 
     def run_shipped(h: PriceHistory) -> None:
@@ -71,23 +77,38 @@ def main() -> int:
         evaluate(parse_text(generated_text, "generated.clj"), ten_years)
 
     rows = [
-        (f"{len(shipped)} shipped strategies, 1 year", best_of(5, lambda: run_shipped(one_year)), 0.2, "s"),
-        (f"{len(shipped)} shipped strategies, 10 years", best_of(5, lambda: run_shipped(ten_years)), 0.2, "s"),
-        ("generated 10,000 lines / 200 symbols, 10 years (parse + evaluate)", best_of(3, run_generated), 2.0, "s"),
+        (f"{len(shipped)} shipped strategies, 1 year", best_of(repeat, lambda: run_shipped(one_year)), 0.2, "s"),
+        (f"{len(shipped)} shipped strategies, {years} years", best_of(repeat, lambda: run_shipped(ten_years)), 0.2,
+         "s"),
+        (f"generated {lines:,} lines / {symbols} symbols, {years} years (parse + evaluate)",
+         best_of(max(1, repeat - 2), run_generated), 2.0, "s"),
     ]
     tracemalloc.start()
     run_generated()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     rows.append(("generated strategy, peak memory (tracemalloc)", peak, 500.0, "MB"))
+    return rows, f"Data: {source}, {len(ten_years.dates)} days to {ten_years.as_of}; Python {sys.version.split()[0]}"
 
-    print(f"Data: {source}, {len(ten_years.dates)} days to {ten_years.as_of}; Python {sys.version.split()[0]}\n")
+
+def shown(value: float, unit: str) -> str:
+    return f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
+
+
+def rows(**sizes: int) -> list[Row]:
+    """This benchmark's rows for bench/run.py's table (`sizes`: measure's arguments)."""
+    return [Row("strategy evaluation", name, shown(value, unit), target=f"≤ {target:g} {unit}", met=value <= target)
+            for name, value, target, unit in measure(**sizes)[0]]
+
+
+def main() -> int:
+    results, data = measure()
+    print(f"{data}\n")
     print("| case | measured | target | met |")
     print("|---|---:|---:|---|")
-    for name, value, target, unit in rows:
-        shown = f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
-        print(f"| {name} | {shown} | ≤ {target:g} {unit} | {'met' if value <= target else 'NOT MET'} |")
-    return 0 if all(value <= target for _, value, target, _ in rows) else 1
+    for name, value, target, unit in results:
+        print(f"| {name} | {shown(value, unit)} | ≤ {target:g} {unit} | {'met' if value <= target else 'NOT MET'} |")
+    return 0 if all(value <= target for _, value, target, _ in results) else 1
 
 
 if __name__ == "__main__":
