@@ -115,15 +115,11 @@ The function's own modules (mostly pydantic models and dataclasses built at impo
 15 % of its floor. Whatever in them the function's every invocation does not use can be imported on
 its own path; what every invocation uses is the function's real cost.""",
     ("warm latency", "middleware"): """\
-The middleware's own work beyond validation is dominated by opening the envelope: `open_envelope`
-serialises the whole event (`json.dumps`) to enforce the 256 KB limit, which costs about as much as
-validating it (the "of which" row); then the route checks, the envelope defaults, the hop check, the
-Logger's correlation keys and Powertools' decorator. What it would take: skip the re-serialising size
-check for rule deliveries (EventBridge refuses a PutEvents entry over 256 KB, so a delivered envelope
-cannot exceed it) and keep it for direct and Scheduler payloads, which brings the ratio to about the
-target (the evidence below); trimming the rest (the Logger's keys, the envelope-defaults copy) would
-add the margin. It changes what is checked where, so it is left to the maintainers.""",
-}
+Beyond validation the middleware opens the envelope, checks the route (known detail-type, consumer,
+source), fills the original error event's defaults, checks the hop count, and sets the Logger's
+correlation keys inside Powertools' decorator. The 256 KB size check serialises the event, so it
+runs only on direct payloads: an envelope came through PutEvents or the Scheduler, which refuse
+anything larger. Trimming further would mean dropping the Logger's keys or the defaults copy.""",}
 
 
 def _why(row: Row) -> str:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import gc
 import json
 import os
@@ -152,14 +151,11 @@ class MiddlewareTimes:
     """event_middleware around a no-op handler, seconds per event."""
     bare: float
     """SignalGenerated.model_validate(detail) alone."""
-    size_check: float
-    """The envelope's 256 KB size check alone (it serialises the whole event), a part of `wrapped`."""
 
 
 def middleware_times(calls: int = 5000, batches: int = 20) -> MiddlewareTimes:
     """Median seconds per call over alternating batches."""
     from shared.events.catalog import PORTFOLIO
-    from shared.events.envelope import _check_size
     from shared.events.middleware import Incoming, event_middleware
     from shared.events.signal_generated import SignalGenerated
     from shared.runtime.observability import make_logger
@@ -176,7 +172,6 @@ def middleware_times(calls: int = 5000, batches: int = 20) -> MiddlewareTimes:
     candidates: dict[str, Callable[[], object]] = {
         "wrapped": lambda: no_op(envelope, None),
         "bare": lambda: SignalGenerated.model_validate(detail),
-        "size_check": lambda: _check_size(envelope),
     }
     times: dict[str, list[float]] = {name: [] for name in candidates}
     for run in candidates.values():  # warm each
@@ -206,11 +201,4 @@ def rows(invocations: int = 1000, middleware_calls: int = 5000) -> list[Row]:
     out.append(Row(SECTION, "middleware on the sample SignalGenerated envelope (no-op handler), per event",
                    ms(mw.wrapped), f"{ms(mw.bare)} (bare SignalGenerated.model_validate)", value,
                    f"≤ {MIDDLEWARE_TARGET:g}", value <= MIDDLEWARE_TARGET))
-    without = (mw.wrapped - mw.size_check) / mw.bare
-    out[-1] = dataclasses.replace(out[-1], detail=(
-        f"of its {ms(mw.wrapped)} per event, the 256 KB size check (json.dumps of the whole event) takes "
-        f"{ms(mw.size_check)}; without it the middleware would cost about {without:.2f} times a bare validation"))
-    out.append(Row(SECTION, "of which: the envelope's 256 KB size check (serialises the whole event)",
-                   ms(mw.size_check), f"{ms(mw.bare)} (bare SignalGenerated.model_validate)",
-                   mw.size_check / mw.bare))
     return out

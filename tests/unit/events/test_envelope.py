@@ -77,3 +77,11 @@ def test_oversize_event_is_rejected_with_its_size():
     event = {"mode": "trade", "padding": "x" * MAX_EVENT_BYTES}
     with pytest.raises(InvalidEventError, match=r"bytes; the EventBridge limit is 262144"):
         open_envelope(event)
+
+
+def test_a_delivered_envelope_is_not_reserialised_for_size():
+    # PutEvents and the Scheduler refuse anything over 256 KB, so a delivered envelope cannot exceed
+    # it; only direct payloads, which nothing upstream bounds at 256 KB, are measured.
+    event = load_test_event("signal-generated.json")
+    event["detail"]["symbols"] = ["SPY"] * (MAX_EVENT_BYTES // 4)
+    assert open_envelope(event).detail_type == "SignalGenerated"
