@@ -7,10 +7,6 @@ the container; locally each new `as_of` (the simulated clock) builds a fresh set
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from services.execution.app import Dependencies
@@ -21,6 +17,7 @@ from services.execution.settings import ExecutionSettings
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
+from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 
 if TYPE_CHECKING:
@@ -29,16 +26,6 @@ if TYPE_CHECKING:
 PLAN_OPERATION = "execution-plan"
 DAY_SECONDS = 86_400
 _CACHE_SIZE = 4
-_cache: OrderedDict[str, Dependencies] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _fingerprint(settings: ExecutionSettings) -> str:
-    data = settings.model_dump(mode="json")
-    for name in ("alpaca_api_key", "alpaca_secret_key"):
-        secret = getattr(settings, name)
-        data[name] = None if secret is None else hashlib.sha256(secret.get_secret_value().encode()).hexdigest()
-    return json.dumps(data, sort_keys=True, default=str)
 
 
 def kill_switch_for(settings: ExecutionSettings) -> KillSwitch:
@@ -100,14 +87,7 @@ def build(settings: ExecutionSettings) -> Dependencies:
 
 def dependencies(settings: ExecutionSettings) -> Dependencies:
     """The container's dependencies for these settings (built on first use)."""
-    key = _fingerprint(settings)
-    with _lock:
-        deps = _cache.get(key)
-        if deps is not None:
-            _cache.move_to_end(key)
-            return deps
-        deps = build(settings)
-        _cache[key] = deps
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-        return deps
+    return _cached(settings)
+
+
+_cached: PerConfiguration[ExecutionSettings, Dependencies] = PerConfiguration(build, maxsize=_CACHE_SIZE)

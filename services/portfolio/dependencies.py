@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +10,7 @@ from services.portfolio.settings import PortfolioSettings
 from shared.broker.port import BrokerReader
 from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
+from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 
 OPERATION = "portfolio-plan"
@@ -55,34 +54,15 @@ def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPubl
     return publisher_for
 
 
-class _Keyed:
-    """Settings made hashable for the cache: their JSON, plus a digest of the secrets that the
-    JSON masks (so two key pairs never share a broker); the secrets themselves are not kept."""
-
-    def __init__(self, settings: PortfolioSettings) -> None:
-        self.settings = settings
-        secrets = [s.get_secret_value() if s is not None else "" for s in
-                   (settings.alpaca_api_key, settings.alpaca_secret_key)]
-        digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
-        self.key = f"{settings.model_dump_json()}|{digest}"
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Keyed) and other.key == self.key
-
-
-@functools.lru_cache(maxsize=CACHED_CONTAINERS)
-def _cached(keyed: _Keyed) -> Dependencies:
-    return build(keyed.settings)
+_cached: PerConfiguration[PortfolioSettings, Dependencies] = PerConfiguration(build,
+                                                                           maxsize=CACHED_CONTAINERS)
 
 
 def dependencies(settings: PortfolioSettings) -> Dependencies:
     """Once per container per configuration (a local run that moves the clock gets fresh ones)."""
-    return _cached(_Keyed(settings))
+    return _cached(settings)
 
 
 def clear_cache() -> None:
     """Forget every container's adapters (tests)."""
-    _cached.cache_clear()
+    _cached.clear()

@@ -14,8 +14,6 @@ inside functions, so importing the handler module stays light.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from shared.broker.factory import alpaca_keys, market_data_for
 from shared.events.catalog import SOURCE_OF, STRATEGY
 from shared.events.publisher import EventPublisher, make_publisher
 from shared.marketdata.port import MarketCalendar, MarketData
+from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 
 OPERATION = "strategy-run"
@@ -117,35 +116,17 @@ def _publisher_factory(settings: StrategySettings) -> Callable[[str], EventPubli
     return publisher_for
 
 
-class _Keyed:
-    """Settings made hashable for the cache: their JSON without the clock (no adapter depends on
-    it, so a local run that moves the clock keeps its parsed strategies), plus a digest of the
-    secrets that the JSON masks (two key pairs never share adapters); the secrets are not kept."""
-
-    def __init__(self, settings: StrategySettings) -> None:
-        self.settings = settings
-        secrets = [s.get_secret_value() if s is not None else "" for s in
-                   (settings.alpaca_api_key, settings.alpaca_secret_key)]
-        digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
-        self.key = f"{settings.model_dump_json(exclude={'as_of'})}|{digest}"
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Keyed) and other.key == self.key
-
-
-@functools.lru_cache(maxsize=CACHED_CONTAINERS)
-def _cached(keyed: _Keyed) -> Dependencies:
-    return build(keyed.settings)
+# The clock is not part of the key: no adapter depends on it, so a local run that moves the clock
+# keeps its parsed strategies; each invocation gets its own settings (its clock) back.
+_cached: PerConfiguration[StrategySettings, Dependencies] = PerConfiguration(build, ignore={"as_of"},
+                                                                          maxsize=CACHED_CONTAINERS)
 
 
 def dependencies(settings: StrategySettings) -> Dependencies:
     """Adapters once per container per configuration, with this invocation's settings (its clock)."""
-    return dataclasses.replace(_cached(_Keyed(settings)), settings=settings)
+    return dataclasses.replace(_cached(settings), settings=settings)
 
 
 def clear_cache() -> None:
     """Forget every container's adapters (tests)."""
-    _cached.cache_clear()
+    _cached.clear()

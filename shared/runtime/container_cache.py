@@ -1,0 +1,54 @@
+"""Adapters built once per container per configuration.
+
+A Lambda container reuses its clients across invocations; a local run may change the settings
+between invocations (another state directory, a moved clock), and then needs fresh adapters. The
+key is the settings' JSON; secrets, which the JSON masks, enter as a digest so two key pairs never
+share a client, and the secrets themselves are not kept in the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, SecretStr
+
+S = TypeVar("S", bound=BaseModel)
+T = TypeVar("T")
+
+
+def configuration_key(settings: BaseModel, ignore: Collection[str] = ()) -> str:
+    secrets = [value.get_secret_value() for name in type(settings).model_fields
+               if isinstance(value := getattr(settings, name), SecretStr)]
+    digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()
+    return f"{settings.model_dump_json(exclude=set(ignore))}|{digest}"
+
+
+class PerConfiguration(Generic[S, T]):
+    """`build(settings)` once per distinct configuration, least recently used evicted."""
+
+    def __init__(self, build: Callable[[S], T], *, ignore: Collection[str] = (), maxsize: int = 4) -> None:
+        self._build, self._ignore, self._maxsize = build, frozenset(ignore), maxsize
+        self._cache: OrderedDict[str, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, settings: S) -> T:
+        key = configuration_key(settings, self._ignore)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        built = self._build(settings)  # outside the lock: building may do I/O
+        with self._lock:
+            self._cache.setdefault(key, built)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._maxsize:
+                self._cache.popitem(last=False)
+            return self._cache[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
