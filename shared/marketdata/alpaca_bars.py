@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from shared.broker.alpaca_http import install_timeout
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, assemble, lookback_start, unique_symbols
 
@@ -80,7 +81,7 @@ class AlpacaMarketData:
             client = StockHistoricalDataClient(
                 api_key=self._api_key, secret_key=self._secret_key, url_override=self._url_override
             )
-            _install_timeout(client, self._timeout)
+            install_timeout(client, self._timeout)
             self._client = client
         return self._client
 
@@ -134,33 +135,6 @@ class AlpacaMarketData:
         return [
             (symbol, bar_day(bar.timestamp), float(bar.close)) for symbol, bars in result.data.items() for bar in bars
         ]
-
-
-def _install_timeout(client: StockHistoricalDataClient, limit: float) -> None:
-    """Mount a requests adapter on alpaca-py's private `_session` that gives every request a timeout."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    session = getattr(client, "_session", None)
-    if not isinstance(session, requests.Session):
-        raise RuntimeError("alpaca-py's RESTClient no longer keeps a requests Session in _session")
-
-    class TimeoutAdapter(HTTPAdapter):
-        def send(
-            self,
-            request: requests.PreparedRequest,
-            stream: bool = False,
-            timeout: float | tuple[float | None, float | None] | None = None,
-            verify: bool | str = True,
-            cert: str | tuple[str, str] | None = None,
-            proxies: dict[str, str] | None = None,
-        ) -> requests.Response:
-            chosen = (min(limit, 5.0), limit) if timeout is None else timeout
-            return super().send(request, stream=stream, timeout=chosen, verify=verify, cert=cert, proxies=proxies)
-
-    adapter = TimeoutAdapter()
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
 
 
 def _names(symbols: list[str]) -> str:
