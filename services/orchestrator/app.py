@@ -22,21 +22,24 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from services.orchestrator import report, workflow
+from services.orchestrator import workflow
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, EffectRunner, Flushed
 from services.orchestrator.record import EquitySnapshot, EventEntry, WorkflowRecord
 from services.orchestrator.workflow import NEW_YORK, Options, Transition
-from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
 from shared.events.middleware import Incoming
 from shared.events.responses import Status, handler_response
 from shared.runtime import metric_names
 from shared.runtime.observability import count
+
+if TYPE_CHECKING:
+    from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted
+    from shared.events.publisher import EventPublisher
 
 logger = logging.getLogger("orchestrator")
 OWN_SOURCE = SOURCE_OF[ORCHESTRATOR]
@@ -54,11 +57,16 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
 
 
 def runner_for(deps: Dependencies, context: Any) -> EffectRunner:
-    """The effect runner for this invocation; its lease ends with the invocation's deadline."""
+    """The effect runner for this invocation; its lease ends with the invocation's deadline. The
+    publisher is built when there is something to publish (in AWS it builds the EventBridge client)."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     seconds = remaining() / 1000 if callable(remaining) else DEFAULT_LEASE_SECONDS
     request_id = str(getattr(context, "aws_request_id", "") or "unknown")
-    return EffectRunner(store=deps.store, publisher=deps.publisher_for(request_id), delivery=deps.delivery,
+
+    def publisher() -> EventPublisher:
+        return deps.publisher_for(request_id)
+
+    return EffectRunner(store=deps.store, publisher=publisher, delivery=deps.delivery,
                         owner=request_id, deadline=deps.wall_clock() + seconds, wall_clock=deps.wall_clock,
                         context=context)
 
@@ -75,8 +83,11 @@ def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metric
         replay_names=replay_names))
     extra = {"event_id": event.event_id, "detail_type": event.detail_type, "replay": delivery.is_replay}
     respond = _responder(event, context, extra)
-    if isinstance(event, ErrorNotificationRequested):
-        delivered = deps.delivery.deliver(report.error_notification(event), context=context)
+    if event.detail_type == "ErrorNotificationRequested":
+        from services.orchestrator import report  # the notification paths only
+
+        notification = report.error_notification(cast("ErrorNotificationRequested", event))
+        delivered = deps.delivery.deliver(notification, context=context)
         if delivered.duplicate:
             count(metrics, metric_names.DUPLICATES_SUPPRESSED)
             return respond("duplicate", f"error notification {event.event_id} was already delivered")
@@ -154,11 +165,12 @@ def _outcome(transition: Transition, flushed: Flushed, respond: Respond, metrics
 
 
 def _previous_snapshot(deps: Dependencies, record: WorkflowRecord | None, event: DomainEvent) -> EquitySnapshot | None:
-    if not isinstance(event, TradeExecuted) or (record is not None and record.terminal):
+    if event.detail_type != "TradeExecuted" or (record is not None and record.terminal):
         return None
+    executed = cast("TradeExecuted", event)
     day = (record.trading_date if record is not None and record.trading_date is not None
-           else event.started_at.astimezone(NEW_YORK).date())
-    mode = record.trading_mode if record is not None else event.trading_mode
+           else executed.started_at.astimezone(NEW_YORK).date())
+    mode = record.trading_mode if record is not None else executed.trading_mode
     earlier = deps.store.snapshots(mode, day - timedelta(days=31), day - timedelta(days=1))
     return earlier[-1] if earlier else None
 
@@ -175,8 +187,10 @@ def count_transition(metrics: Any, transition: Transition, record: WorkflowRecor
              "skipped": metric_names.WORKFLOWS_SKIPPED}
     if transition.kind in ended:
         count(metrics, ended[transition.kind])
-    if metrics is None or not (transition.ended and isinstance(cause, TradeExecuted)):
+    if metrics is None or cause is None or not (transition.ended and cause.detail_type == "TradeExecuted"):
         return
-    metrics.add_metric(name=metric_names.TURNOVER, unit=MetricUnit.NoUnit, value=float(cause.totals.turnover))
-    if cause.account_after is not None:
-        metrics.add_metric(name=metric_names.EQUITY, unit=MetricUnit.NoUnit, value=float(cause.account_after.equity))
+    executed = cast("TradeExecuted", cause)
+    metrics.add_metric(name=metric_names.TURNOVER, unit=MetricUnit.NoUnit, value=float(executed.totals.turnover))
+    if executed.account_after is not None:
+        metrics.add_metric(name=metric_names.EQUITY, unit=MetricUnit.NoUnit,
+                           value=float(executed.account_after.equity))

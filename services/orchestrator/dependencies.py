@@ -4,22 +4,31 @@ AWS: DynamoDBWorkflowStore on the WorkflowTable, SnsNotifier on the Notification
 claims as Powertools idempotency records in the IdempotencyTable (key prefix CLAIMS_OPERATION),
 P&L from Alpaca (keys from Secrets Manager, read on first use). Local: the embedded store, the
 local notifier, claims in the embedded store, P&L from our own snapshots.
+
+The store is built with the adapters (every invocation uses it); the notification delivery (the
+notifier and the claims, with Powertools idempotency) on the first notification, and the P&L
+history on the first P&L report.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from services.orchestrator.notifications import NotificationDelivery
-from services.orchestrator.ports import RETENTION_DAYS, Notifier, PortfolioHistory, WorkflowStore
+from services.orchestrator.record import RETENTION_DAYS
 from services.orchestrator.settings import OrchestratorSettings
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
-from shared.events.publisher import EventPublisher, make_publisher
-from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.settings import SettingsError
+
+if TYPE_CHECKING:
+    from services.orchestrator.notifications import Delivered, Deliverer, NotificationDelivery
+    from services.orchestrator.ports import Notifier, PortfolioHistory, WorkflowStore
+    from services.orchestrator.record import Notification
+    from shared.events.publisher import EventPublisher
 
 CLAIMS_OPERATION = "orchestrator-notify"
 
@@ -28,7 +37,7 @@ CLAIMS_OPERATION = "orchestrator-notify"
 class Dependencies:
     settings: OrchestratorSettings
     store: WorkflowStore
-    delivery: NotificationDelivery
+    delivery: Deliverer
     publisher_for: Callable[[str], EventPublisher]
     """The publisher for one invocation (its request id names the local outbox)."""
     history: Callable[[], PortfolioHistory]
@@ -37,10 +46,9 @@ class Dependencies:
     """Real time for leases (process liveness), not the business clock `settings.now()`."""
 
 
-@dataclass(frozen=True)
-class _Adapters:
+class _Adapters(NamedTuple):
     store: WorkflowStore
-    delivery: NotificationDelivery
+    delivery: Deliverer
     history: Callable[[], PortfolioHistory]
 
 
@@ -48,6 +56,8 @@ def dependencies(settings: OrchestratorSettings) -> Dependencies:
     adapters = _adapters(settings.model_copy(update={"as_of": None}))
 
     def publisher_for(request_id: str) -> EventPublisher:
+        from shared.events.publisher import make_publisher  # only an invocation that publishes builds one
+
         return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
                               source=SOURCE_OF[ORCHESTRATOR], request_id=request_id)
 
@@ -58,26 +68,54 @@ def dependencies(settings: OrchestratorSettings) -> Dependencies:
 @lru_cache(maxsize=8)
 def _adapters(settings: OrchestratorSettings) -> _Adapters:
     store: WorkflowStore
-    notifier: Notifier
     if settings.local:
         from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
-        from services.orchestrator.local_notifier import LocalNotifier
 
         store = EmbeddedWorkflowStore(settings.state_dir / "state.sqlite")
-        notifier = LocalNotifier(settings.state_dir)
     else:
         if not settings.workflow_table or not settings.notification_topic_arn or not settings.idempotency_table:
             raise SettingsError("ALCHEMISER_WORKFLOW_TABLE, ALCHEMISER_NOTIFICATION_TOPIC_ARN and "
                                 "ALCHEMISER_IDEMPOTENCY_TABLE are required in AWS")
         from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
-        from services.orchestrator.sns_notifier import SnsNotifier
 
         store = DynamoDBWorkflowStore(settings.workflow_table)
+    return _Adapters(store=store, delivery=_DeliveryOnFirstUse(settings), history=_history_factory(settings, store))
+
+
+class _DeliveryOnFirstUse:
+    """The container's NotificationDelivery, built by the first notification (build_delivery)."""
+
+    def __init__(self, settings: OrchestratorSettings) -> None:
+        self._settings = settings
+        self._built: NotificationDelivery | None = None
+        self._lock = threading.Lock()
+
+    def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
+        with self._lock:
+            if self._built is None:
+                self._built = build_delivery(self._settings)
+            delivery = self._built
+        return delivery.deliver(notification, context=context)
+
+
+def build_delivery(settings: OrchestratorSettings) -> NotificationDelivery:
+    """The notifier and its exactly-once claims (notifications.py)."""
+    from services.orchestrator.notifications import NotificationDelivery
+    from shared.runtime.idempotency import IdempotentOperation, make_persistence
+
+    notifier: Notifier
+    if settings.local:
+        from services.orchestrator.local_notifier import LocalNotifier
+
+        notifier = LocalNotifier(settings.state_dir)
+    else:
+        from services.orchestrator.sns_notifier import SnsNotifier
+
+        assert settings.notification_topic_arn is not None  # checked by _adapters
         notifier = SnsNotifier(settings.notification_topic_arn)
     layer = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir, local=settings.local)
     claims = IdempotentOperation(CLAIMS_OPERATION, layer, expires_after_seconds=RETENTION_DAYS * 86400)
-    return _Adapters(store=store, delivery=NotificationDelivery(notifier, claims),
-                     history=_history_factory(settings, store))
+    return NotificationDelivery(notifier, claims)
 
 
 def _history_factory(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:

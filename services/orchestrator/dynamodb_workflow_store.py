@@ -24,8 +24,7 @@ import zlib
 from datetime import date
 from typing import Any
 
-from services.orchestrator.ports import RETENTION_DAYS
-from services.orchestrator.record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
+from services.orchestrator.record import RETENTION_DAYS, EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
 
 OPEN_INDEX = "open-workflows"
 OPEN = "OPEN"

@@ -28,13 +28,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.orchestrator.notifications import NotificationDelivery
-from services.orchestrator.ports import WorkflowStore
 from services.orchestrator.record import Effect, Lease, StoredWorkflow
-from shared.events import DomainEvent, route_for
-from shared.events.publisher import EventPublisher
+from shared.events.catalog import route_for
+
+if TYPE_CHECKING:
+    from services.orchestrator.notifications import Deliverer
+    from services.orchestrator.ports import WorkflowStore
+    from shared.events.base import DomainEvent
+    from shared.events.publisher import EventPublisher
 
 logger = logging.getLogger("orchestrator")
 MAX_ATTEMPTS = 8
@@ -68,12 +71,14 @@ def stored_event(effect: Effect) -> DomainEvent:
 @dataclass
 class EffectRunner:
     store: WorkflowStore
-    publisher: EventPublisher
-    delivery: NotificationDelivery
+    publisher: Callable[[], EventPublisher]
+    """Builds this invocation's publisher, once, when there is first something to publish."""
+    delivery: Deliverer
     owner: str
     deadline: float
     wall_clock: Callable[[], float]
     context: Any = None
+    _built: EventPublisher | None = field(default=None, init=False, repr=False)
 
     def lease(self) -> Lease:
         return Lease(owner=self.owner, until=self.deadline)
@@ -87,7 +92,7 @@ class EffectRunner:
         try:
             publish = [e for e in pending if e.kind == "publish"]
             if publish:
-                out.published.extend(self.publisher.publish([stored_event(e) for e in publish]))
+                out.published.extend(self._publisher().publish([stored_event(e) for e in publish]))
                 self._done(correlation_id, publish)
             for effect in pending:
                 if effect.kind == "snapshot" and effect.snapshot is not None:
@@ -102,6 +107,11 @@ class EffectRunner:
             self._release(correlation_id)
             raise
         return out
+
+    def _publisher(self) -> EventPublisher:
+        if self._built is None:
+            self._built = self.publisher()
+        return self._built
 
     def _claim(self, correlation_id: str, out: Flushed) -> StoredWorkflow | None:
         for _ in range(MAX_ATTEMPTS):

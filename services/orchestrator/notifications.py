@@ -10,22 +10,32 @@ crash between the notifier's acceptance and the claim being marked delivered.
 
 Nothing here publishes an event: a failing notifier raises, and the function's retries, DLQ and
 alarm take it (no error notification about an error notification).
+
+Most invocations deliver nothing (a progress event, the stuck check), so dependencies.py builds the
+delivery on first use: this module, the claims (Powertools idempotency on DynamoDB) and the notifier
+(its SNS client) are loaded by the invocation that first delivers a notification.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from services.orchestrator.ports import Notifier
-from services.orchestrator.record import Notification
-from shared.runtime.idempotency import IdempotentOperation
+if TYPE_CHECKING:
+    from services.orchestrator.ports import Notifier
+    from services.orchestrator.record import Notification
+    from shared.runtime.idempotency import IdempotentOperation
 
 
 @dataclass(frozen=True)
 class Delivered:
     message_id: str | None
     duplicate: bool
+
+
+class Deliverer(Protocol):
+    def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
+        """Send `notification` once per key; `duplicate` when it was already delivered."""
 
 
 class NotificationDelivery:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.orchestrator.pnl import Bucket, DayFigure, PnlReport
-from services.orchestrator.report import money, percent, signed_money
+from services.orchestrator.text import money, percent, signed_money
 
 
 def _s(value: Decimal | None) -> str | None:

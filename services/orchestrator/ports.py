@@ -9,10 +9,6 @@ from typing import Protocol
 
 from services.orchestrator.record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
 
-RETENTION_DAYS = 400
-"""Workflow records and event entries outlive the bus archive (365 days), so a replay of any
-archived event still finds its workflow finished and changes nothing."""
-
 
 class WorkflowStore(Protocol):
     """Workflow records (versioned, conditional writes), the event log and equity snapshots."""

@@ -1,20 +1,29 @@
 """What the orchestrator keeps about a workflow: plain data, no I/O (pydantic models).
 
-A workflow record holds the events that moved it (the whole validated events, so the daily report
-and the P&L attribution can read anything they carry), the time of each step, the outcome, and
-the effects still owed for its terminal transition (`pending`, see `effects.py`).
+A workflow record holds the events that moved it, the time of each step, the outcome, and the
+effects still owed for its terminal transition (`pending`, see `effects.py`).
+
+Each event is kept whole, as its JSON-compatible dict (`EventData`: the event exactly as the
+middleware validated it, dumped with `model_dump(mode="json")`), so the daily report and the P&L
+attribution can read anything it carries. They read it typed through `recorded.RecordedEvents`,
+which validates it back into its model on the terminal path; loading or saving a record builds no
+event model, so a progress event's invocation pays only for its own event's model. The stored JSON
+is the same as when the record held the models (each event as its JSON object).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic reads these annotations as they are instead of
+# evaluating strings, which takes a millisecond off every cold start.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
-
-from shared.events import RebalancePlanned, SignalGenerated, TradeExecuted, WorkflowStarted
+from shared.events.base import Frozen  # the events' base: immutable, an unknown field is an error
 from shared.events.types import TradingMode
+
+RETENTION_DAYS: Final = 400
+"""Workflow records and event entries outlive the bus archive (365 days), so a replay of any
+archived event still finds its workflow finished and changes nothing."""
 
 WorkflowStatus = Literal["started", "signals", "planned", "completed", "failed", "skipped"]
 TERMINAL: Final[frozenset[str]] = frozenset({"completed", "failed", "skipped"})
@@ -28,11 +37,11 @@ WAITING_ON: Final[dict[str, Literal["strategy", "portfolio", "execution"]]] = {
 }
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+EventData = dict[str, Any]
+"""An event as `event.model_dump(mode="json")`: what the record keeps of each event it applied."""
 
 
-class Failure(Model):
+class Failure(Frozen):
     """Why a workflow ended failed or skipped, and at which step."""
 
     step: str
@@ -42,12 +51,12 @@ class Failure(Model):
     """The event that reported it (None for a stuck workflow, found by the scheduled check)."""
 
 
-class StrategyWeights(Model):
+class StrategyWeights(Frozen):
     allocation: Decimal
     weights: dict[str, Decimal]
 
 
-class EquitySnapshot(Model):
+class EquitySnapshot(Frozen):
     """Our own record of the account's equity at a completed workflow (for P&L cross-checks)."""
 
     trading_mode: TradingMode
@@ -64,7 +73,7 @@ class EquitySnapshot(Model):
     """Strategy -> signed dollars it asked to trade that day (buys positive)."""
 
 
-class Notification(Model):
+class Notification(Frozen):
     """A message for the user; `key` makes its delivery exactly-once."""
 
     key: str
@@ -73,7 +82,7 @@ class Notification(Model):
     message: str
 
 
-class Effect(Model):
+class Effect(Frozen):
     """Something owed for a terminal transition; removed from `pending` once done."""
 
     effect_id: str
@@ -85,14 +94,14 @@ class Effect(Model):
     notification: Notification | None = None
 
 
-class Lease(Model):
+class Lease(Frozen):
     """Who is carrying out the pending effects, until when (wall-clock epoch seconds)."""
 
     owner: str
     until: float
 
 
-class WorkflowRecord(Model):
+class WorkflowRecord(Frozen):
     correlation_id: str
     trading_mode: TradingMode
     status: WorkflowStatus
@@ -107,10 +116,14 @@ class WorkflowRecord(Model):
     """Ids of the events applied to this record (dedupe, atomic with the transition)."""
     last_event_id: str
     last_hop: int
-    started: WorkflowStarted | None = None
-    signals: SignalGenerated | None = None
-    plan: RebalancePlanned | None = None
-    execution: TradeExecuted | None = None
+    started: EventData | None = None
+    """The WorkflowStarted (as EventData; likewise the three below)."""
+    signals: EventData | None = None
+    """The SignalGenerated."""
+    plan: EventData | None = None
+    """The RebalancePlanned."""
+    execution: EventData | None = None
+    """The TradeExecuted."""
     failure: Failure | None = None
     outcome_event_id: str | None = None
     """The WorkflowCompleted / WorkflowFailed / ErrorNotificationRequested that ended it."""
@@ -127,14 +140,14 @@ class WorkflowRecord(Model):
         return not self.terminal or bool(self.pending)
 
 
-class StoredWorkflow(Model):
+class StoredWorkflow(NamedTuple):
     """A record as loaded, with the version that a conditional save must match."""
 
     record: WorkflowRecord
     version: int
 
 
-class EventEntry(Model):
+class EventEntry(Frozen):
     """One event as the orchestrator saw it: recorded once per event id; replays are noted on it."""
 
     correlation_id: str

@@ -1,66 +1,34 @@
 """The messages a user reads: the daily report after a completed workflow, and error notifications.
 
 Plain text (an SNS email subscription shows it as is). Subjects are ASCII, one line, at most 100
-characters, as SNS requires.
+characters, as SNS requires (text.py).
+
+Nothing here builds an event model: the daily report reads the record's events through
+`RecordedEvents` (validated on the terminal path, recorded.py), and an error notification reads the
+ErrorNotificationRequested the middleware validated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from services.orchestrator.record import EquitySnapshot, Notification, WorkflowRecord
-from shared.events import ErrorNotificationRequested, OrderResult, WorkflowCompleted
+from services.orchestrator.text import money, percent, ratio, signed_money, subject_line, weights_text, when
 
-MAX_SUBJECT = 100
+if TYPE_CHECKING:
+    from services.orchestrator.recorded import RecordedEvents
+    from shared.events import ErrorNotificationRequested, OrderResult, WorkflowCompleted
+
 MAX_EXPLANATION_LINES = 40
 """Per strategy in the daily report; the workflow record keeps them all."""
 STEP_ORDER = ("signals", "planned", "executed", "completed")
 
 
-def money(value: Decimal | None) -> str:
-    if value is None:
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
-
-
-def signed_money(value: Decimal) -> str:
-    return ("+" if value >= 0 else "") + money(value)
-
-
-def percent(value: Decimal | None, *, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    hundred = value * 100
-    text = f"{hundred:.2f}%" if hundred == 0 or abs(hundred) >= Decimal("0.01") else f"{hundred:.4f}%"
-    return ("+" + text) if signed and value >= 0 else text
-
-
-def ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
-    return numerator / denominator if denominator else None
-
-
-def when(moment: datetime | None) -> str:
-    return "n/a" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def subject_line(text: str) -> str:
-    """SNS subject rules: printable ASCII, no line breaks, at most 100 characters."""
-    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in " ".join(text.split()))
-    return clean if len(clean) <= MAX_SUBJECT else clean[: MAX_SUBJECT - 3] + "..."
-
-
-def weights_text(weights: Mapping[str, Decimal]) -> str:
-    ordered = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
-    return ", ".join(f"{symbol} {percent(weight)}" for symbol, weight in ordered) or "all cash"
-
-
 # ------------------------------------------------------------------ daily report
 
 
-def daily_report(record: WorkflowRecord, completed: WorkflowCompleted,
+def daily_report(record: WorkflowRecord, events: RecordedEvents, completed: WorkflowCompleted,
                  previous: EquitySnapshot | None) -> Notification:
     summary = completed.summary
     day = completed.trading_date.isoformat() if completed.trading_date else "unknown date"
@@ -76,11 +44,11 @@ def daily_report(record: WorkflowRecord, completed: WorkflowCompleted,
         "",
         *_equity_section(completed, previous),
         "",
-        *_strategy_section(record),
+        *_strategy_section(events),
         "",
-        *_plan_section(record),
+        *_plan_section(events),
         "",
-        *_orders_section(record, completed),
+        *_orders_section(events),
         "",
         "STEP TIMES (seconds since the previous step)",
         "  " + (", ".join(f"{step} {summary.step_seconds[step]:.1f} s" for step in STEP_ORDER
@@ -112,9 +80,9 @@ def _equity_section(completed: WorkflowCompleted, previous: EquitySnapshot | Non
     return lines
 
 
-def _strategy_section(record: WorkflowRecord) -> list[str]:
+def _strategy_section(events: RecordedEvents) -> list[str]:
     lines = ["WHAT THE STRATEGIES CHOSE, AND WHY"]
-    signals = record.signals
+    signals = events.signals
     if signals is None:
         return [*lines, "  not recorded (SignalGenerated was not seen for this workflow)"]
     for strategy in signals.strategies:
@@ -127,8 +95,8 @@ def _strategy_section(record: WorkflowRecord) -> list[str]:
     return lines
 
 
-def _plan_section(record: WorkflowRecord) -> list[str]:
-    plan = record.plan
+def _plan_section(events: RecordedEvents) -> list[str]:
+    plan = events.plan
     if plan is None:
         return ["PLAN", "  not recorded (RebalancePlanned was not seen for this workflow)"]
     lines = [f"PLAN {plan.plan_id}", f"  {plan.summary}"]
@@ -147,8 +115,8 @@ def _order_line(order: OrderResult) -> str:
     return f"  {order.side.upper():<4} {order.symbol:<6} {asked:<22} {fill:<32} {order.status}{error}"
 
 
-def _orders_section(record: WorkflowRecord, completed: WorkflowCompleted) -> list[str]:
-    execution = record.execution
+def _orders_section(events: RecordedEvents) -> list[str]:
+    execution = events.execution
     lines = ["ORDERS AND FILLS"]
     if execution is None:
         return [*lines, "  not recorded"]

@@ -1,6 +1,6 @@
 """OrchestratorSettings: every knob of the orchestrator function, read from ALCHEMISER_* at the edge."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic reads the annotations as they are (cold start).
 
 from decimal import Decimal
 from typing import Literal

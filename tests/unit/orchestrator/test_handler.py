@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -85,3 +86,28 @@ def test_the_handlers_cold_start_does_not_import_alpaca():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_progress_event_loads_no_other_event_model_nor_the_notification_path(tmp_path):
+    """A cold WorkflowStarted builds its own model only: the record keeps events as JSON, and the report,
+    the terminal transitions, the publisher and the notification delivery (Powertools idempotency) load
+    when a workflow ends or a notification is sent."""
+    code = ("import json, sys\n"
+            "from services.orchestrator.handler import lambda_handler\n"
+            "from tests.conftest import LambdaContextStub, load_test_event\n"
+            "status = lambda_handler(load_test_event('workflow-started.json'), LambdaContextStub())['status']\n"
+            "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith(('shared.', 'services.', "
+            "'aws_lambda_powertools.utilities')))]), file=sys.stderr)\n")
+    env = {**os.environ, "ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60, check=True, env=env)
+    status, loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    assert status == "success"
+    assert "shared.events.workflow_started" in loaded
+    not_needed = {f"shared.events.{m}" for m in ("signal_generated", "rebalance_planned", "trade_executed",
+                                                 "workflow_completed", "workflow_failed",
+                                                 "error_notification_requested", "publisher")}
+    not_needed |= {f"services.orchestrator.{m}" for m in ("report", "terminal", "recorded", "notifications",
+                                                          "local_notifier", "commands", "pnl")}
+    not_needed |= {"shared.runtime.idempotency", "aws_lambda_powertools.utilities.idempotency"}
+    assert sorted(not_needed & set(loaded)) == []

@@ -11,6 +11,7 @@ import pytest
 from services.orchestrator import workflow
 from services.orchestrator.effects import stored_event
 from services.orchestrator.record import EquitySnapshot
+from services.orchestrator.recorded import RecordedEvents
 from services.orchestrator.workflow import Options, apply, fail_stuck
 from shared.events import (
     ErrorNotificationRequested,
@@ -66,9 +67,22 @@ def test_each_progress_event_moves_the_status_forward(events, status):
 
 def test_signal_generated_records_the_explanations_and_weights_for_the_report():
     record, _ = run(STARTED, SIGNALS)
-    assert record.signals.strategies[0].explanation[0].startswith("if current-price(SPY)")
-    assert record.signals.target_weights["TQQQ"] == Decimal("0.5")
+    signals = RecordedEvents(record).signals
+    assert signals.strategies[0].explanation[0].startswith("if current-price(SPY)")
+    assert signals.target_weights["TQQQ"] == Decimal("0.5")
     assert record.steps["signals"] == SIGNALS.occurred_at
+
+
+def test_the_record_keeps_each_event_as_its_json_and_reads_it_back_as_the_same_event():
+    record, _ = run(STARTED, SIGNALS, PLANNED)
+    kept = {"started": STARTED, "signals": SIGNALS, "plan": PLANNED}
+    for field, event in kept.items():
+        assert getattr(record, field) == json.loads(event.model_dump_json())  # what the store has always held
+    events = RecordedEvents(record)
+    assert (events.signals, events.plan, events.execution) == (SIGNALS, PLANNED, None)
+    done, _ = run(STARTED, SIGNALS, PLANNED, EXECUTED)
+    assert done.execution == json.loads(EXECUTED.model_dump_json())
+    assert RecordedEvents(done).execution == EXECUTED
 
 
 def test_trade_executed_success_completes_and_owes_completed_event_snapshot_and_report():

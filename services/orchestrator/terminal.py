@@ -1,0 +1,174 @@
+"""The terminal transitions of a workflow (see workflow.py): completed, failed, skipped, stuck.
+
+Imported by workflow.py when a workflow ends - once per workflow, never for a progress event. Each
+transition builds the models of the events it publishes (WorkflowCompleted, WorkflowFailed,
+ErrorNotificationRequested) where it creates them, and the completion reads the record's events
+typed (`RecordedEvents`: the plan and the signals are validated back from their JSON here) for the
+summary, the equity snapshot and the daily report.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from services.orchestrator import report
+from services.orchestrator.record import (
+    WAITING_ON,
+    Effect,
+    EquitySnapshot,
+    Failure,
+    Notification,
+    StrategyWeights,
+    WorkflowRecord,
+    WorkflowStatus,
+)
+from services.orchestrator.recorded import RecordedEvents
+from services.orchestrator.text import when
+from services.orchestrator.workflow import Options, Transition, step_seconds, trading_date_of
+from shared.events.base import EventContext
+
+if TYPE_CHECKING:
+    from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted, WorkflowFailed
+
+
+def stuck(record: WorkflowRecord, now: datetime) -> Transition:
+    """Fail `record` (open, and found stuck by workflow.fail_stuck) at the step it waits on."""
+    from shared.events.workflow_failed import WorkflowFailed
+
+    step = WAITING_ON[record.status]
+    minutes = int((now - record.last_progress_at).total_seconds() // 60)
+    ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, record.last_hop + 1)
+    failed = WorkflowFailed.create(
+        ctx, key="stuck", occurred_at=now, step=step, error_type="WorkflowStuck",
+        reason=(f"no progress for {minutes} minutes: last step '{record.status}' at "
+                f"{when(record.last_progress_at)}, still waiting for the {step} function"),
+        details={"status": record.status, "last_event_id": record.last_event_id,
+                 "last_progress_at": record.last_progress_at.isoformat()},
+    )
+    notice = _error_request(failed, now)
+    new = _end(record, "failed", now, outcome=failed.event_id,
+               failure=Failure(step=step, reason=failed.reason, error_type="WorkflowStuck"),
+               pending=(_publish(failed), _publish(notice)))
+    return Transition("failed", new, False, f"workflow {record.correlation_id} stuck at {step}: {failed.reason}")
+
+
+def service_failed(record: WorkflowRecord, event: WorkflowFailed, now: datetime, created: bool) -> Transition:
+    notice = _error_request(event, now)
+    new = _end(record, "failed", now, outcome=notice.event_id,
+               failure=Failure(step=event.step, reason=event.reason, error_type=event.error_type,
+                               event_id=event.event_id),
+               pending=(_publish(notice),))
+    return Transition("failed", new, created,
+                      f"workflow {record.correlation_id} failed at {event.step}: {event.reason}")
+
+
+def executed(record: WorkflowRecord, event: TradeExecuted, now: datetime, options: Options,
+             created: bool) -> Transition:
+    record = record.model_copy(update={"execution": event.model_dump(mode="json"),
+                                       "steps": {**record.steps, "executed": event.occurred_at}})
+    if event.success:
+        return _complete(record, event, now, options, created)
+    from shared.events.error_notification_requested import ErrorNotificationRequested
+    from shared.events.workflow_failed import WorkflowFailed
+
+    ctx = EventContext.caused_by(event)
+    reason = event.reason or f"execution ended with status {event.status}"
+    if event.status == "market_closed":
+        notice = ErrorNotificationRequested.create(
+            ctx, occurred_at=now, error_type="MarketClosed", step="execution", severity="warning",
+            error_message=f"Workflow {event.correlation_id} skipped at execution: {reason}",
+            details={"trade_executed_event_id": event.event_id, "plan_id": event.plan_id},
+        )
+        new = _end(record, "skipped", now, outcome=notice.event_id, pending=(_publish(notice),),
+                   failure=Failure(step="execution", reason=reason, error_type="MarketClosed", event_id=event.event_id))
+        return Transition("skipped", new, created, f"workflow {record.correlation_id} skipped: {reason}")
+    error_type = "Execution" + event.status.title().replace("_", "")
+    failed = WorkflowFailed.create(
+        ctx, occurred_at=now, step="execution", reason=reason, error_type=error_type, failed_event_id=event.event_id,
+        details={"plan_id": event.plan_id, "status": event.status, "kill_switch": event.kill_switch,
+                 "orders_failed": str(event.totals.orders_failed)},
+    )
+    notice = _error_request(failed, now)
+    new = _end(record, "failed", now, outcome=failed.event_id, pending=(_publish(failed), _publish(notice)),
+               failure=Failure(step="execution", reason=reason, error_type=error_type, event_id=event.event_id))
+    return Transition("failed", new, created, f"workflow {record.correlation_id} failed at execution: {reason}")
+
+
+# ------------------------------------------------------------------ internals
+
+
+def _end(record: WorkflowRecord, status: WorkflowStatus, now: datetime, *, outcome: str,
+         failure: Failure | None, pending: tuple[Effect, ...]) -> WorkflowRecord:
+    return record.model_copy(update={
+        "status": status, "failure": failure, "outcome_event_id": outcome, "pending": pending,
+        "steps": {**record.steps, status: now}, "trading_date": trading_date_of(record),
+    })
+
+
+def _publish(event: DomainEvent) -> Effect:
+    return Effect(effect_id=f"publish:{event.event_id}", kind="publish", detail_type=event.detail_type,
+                  detail=event.model_dump_json())
+
+
+def _notify(notification: Notification) -> Effect:
+    return Effect(effect_id=f"notify:{notification.key}", kind="notify", notification=notification)
+
+
+def _error_request(failed: WorkflowFailed, now: datetime) -> ErrorNotificationRequested:
+    from shared.events.error_notification_requested import ErrorNotificationRequested
+
+    return ErrorNotificationRequested.create(
+        EventContext.caused_by(failed), occurred_at=now, error_type=failed.error_type,
+        error_message=f"Workflow {failed.correlation_id} failed at {failed.step}: {failed.reason}",
+        step=failed.step, severity="error", details={"failed_event_id": failed.event_id},
+    )
+
+
+def _complete(record: WorkflowRecord, event: TradeExecuted, now: datetime, options: Options,
+              created: bool) -> Transition:
+    from shared.events.workflow_completed import WorkflowCompleted, WorkflowSummary
+
+    events = RecordedEvents(record, execution=event)
+    steps = {**record.steps, "completed": now}
+    before = event.account_before.equity if event.account_before is not None else (
+        events.plan.account.equity if events.plan is not None else None)
+    after = event.account_after.equity if event.account_after is not None else None
+    totals = event.totals
+    summary = WorkflowSummary(orders_placed=totals.orders_placed, orders_filled=totals.orders_filled,
+                              orders_failed=totals.orders_failed, turnover=totals.turnover,
+                              equity_before=before, equity_after=after, step_seconds=step_seconds(steps))
+    day = trading_date_of(record)
+    completed = WorkflowCompleted.create(EventContext.caused_by(event), occurred_at=now, trading_date=day,
+                                         plan_id=event.plan_id, summary=summary,
+                                         started_at=record.steps.get("started"), completed_at=now)
+    effects = [_publish(completed)]
+    if after is not None and day is not None:
+        effects.append(Effect(effect_id=f"snapshot:{record.correlation_id}", kind="snapshot",
+                              snapshot=_snapshot(record, events, day, now, before, after)))
+    ended = _end(record, "completed", now, outcome=completed.event_id, failure=None, pending=())
+    if options.notify_on_completion:
+        effects.append(_notify(report.daily_report(ended, events, completed, options.previous_snapshot)))
+    new = ended.model_copy(update={"pending": tuple(effects)})
+    return Transition("completed", new, created, f"workflow {record.correlation_id} completed")
+
+
+def _snapshot(record: WorkflowRecord, events: RecordedEvents, day: date, now: datetime,
+              before: Decimal | None, after: Decimal) -> EquitySnapshot:
+    prices: dict[str, Decimal] = {}
+    attribution: dict[str, Decimal] = {}
+    plan, execution, signals = events.plan, events.execution, events.signals
+    if plan is not None:
+        prices.update({o.symbol: o.reference_price for o in plan.orders})
+        prices.update({p.symbol: p.price for p in plan.account.positions})
+        for order in plan.orders:
+            for name, dollars in order.attribution.items():
+                attribution[name] = attribution.get(name, Decimal(0)) + dollars
+    if execution is not None:
+        prices.update({o.symbol: o.avg_fill_price for o in execution.orders if o.avg_fill_price is not None})
+    strategies = {} if signals is None else {
+        s.name: StrategyWeights(allocation=s.allocation, weights=dict(s.weights)) for s in signals.strategies}
+    return EquitySnapshot(trading_mode=record.trading_mode, trading_date=day, correlation_id=record.correlation_id,
+                          recorded_at=now, equity_before=before, equity_after=after, prices=prices,
+                          strategies=strategies, attribution=attribution)
