@@ -66,8 +66,9 @@ AWS_COLD_PATH: dict[str, tuple[str, ...]] = {
                   "aws_lambda_powertools.utilities.idempotency"),
     "execution": ("shared.broker.factory", "shared.broker.alpaca", "shared.broker.credentials",
                   "services.execution.dynamodb_workflow_guard", "aws_lambda_powertools.utilities.idempotency"),
-    "orchestrator": ("services.orchestrator.dynamodb_workflow_store", "services.orchestrator.sns_notifier",
-                     "aws_lambda_powertools.utilities.idempotency"),
+    # A progress event or the stuck check touches only the workflow table; the notifier and its
+    # idempotency claims are built on the first notification (a completed or failed workflow).
+    "orchestrator": ("services.orchestrator.dynamodb_workflow_store",),
 }
 
 
