@@ -31,16 +31,16 @@ import contextlib
 import copy
 import gc
 import json
-import os
 import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alchemiser.local.runtime import environment
 from bench.common import ROOT, Row, median, ms, percentile
 
 SECTION = "warm latency"
@@ -103,15 +103,6 @@ def cases() -> list[Case]:
     ]
 
 
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def time_handler(case: Case, invocations: int, state_dir: Path) -> list[float]:

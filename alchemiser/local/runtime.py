@@ -235,7 +235,7 @@ class LocalRuntime:
         started = time.perf_counter()
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        with _environment(self.function_env(spec)), \
+        with environment(self.function_env(spec)), \
                 (logs / f"{spec.service}.log").open("a", encoding="utf-8") as log_fh, \
                 (logs / "metrics.jsonl").open("a", encoding="utf-8") as metrics_fh, \
                 redirect_stdout(metrics_fh), redirect_stderr(log_fh):
@@ -271,7 +271,8 @@ def resolve_handler(dotted: str) -> Callable[[Any, Any], Any]:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block (what a Lambda container's env is)."""
     saved = dict(os.environ)
     os.environ.update(values)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from services.portfolio.settings import PortfolioSettings
 from shared.broker.port import BrokerReader
@@ -40,16 +39,10 @@ def build(settings: PortfolioSettings, *, broker: BrokerReader | None = None,
 
 
 def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPublisher]:
-    client: list[Any] = []
-
     def publisher_for(request_id: str) -> EventPublisher:
-        if not settings.local and not client:
-            import boto3
-
-            client.append(boto3.client("events"))
+        # make_publisher reuses one EventBridge client per container (shared.events.publisher.events_client)
         return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[PORTFOLIO], request_id=request_id,
-                              client=client[0] if client else None)
+                              source=SOURCE_OF[PORTFOLIO], request_id=request_id)
 
     return publisher_for
 

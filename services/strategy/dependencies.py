@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from services.strategy.portfolio_config import StrategyPortfolio, load_portfolio
 from services.strategy.settings import StrategySettings
@@ -102,16 +101,10 @@ def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
 
 
 def _publisher_factory(settings: StrategySettings) -> Callable[[str], EventPublisher]:
-    client: list[Any] = []
-
     def publisher_for(request_id: str) -> EventPublisher:
-        if not settings.local and not client:
-            import boto3
-
-            client.append(boto3.client("events"))
+        # make_publisher reuses one EventBridge client per container (shared.events.publisher.events_client)
         return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[STRATEGY], request_id=request_id,
-                              client=client[0] if client else None)
+                              source=SOURCE_OF[STRATEGY], request_id=request_id)
 
     return publisher_for
 
