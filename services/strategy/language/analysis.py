@@ -149,6 +149,16 @@ def rebalance_threshold_of(options: Mapping[str, Any]) -> Decimal | None:
     return value
 
 
+def corridor_width_of(options: Mapping[str, Any]) -> Decimal | None:
+    """`:rebalance-corridor-width` as a Decimal in (0, 1), or None (Composer: only with `:rebalance :none`)."""
+    value = options.get("rebalance-corridor-width")
+    if value is None:
+        return None
+    if not isinstance(value, Decimal) or not 0 < value < 1:
+        raise ValueError(f":rebalance-corridor-width must be a number between 0 and 1 (0.05 = 5 points), got {value}")
+    return value
+
+
 def equal_split(children: tuple[Node, ...], pos: Pos) -> Node:
     """One node for a vector of children: itself if alone, else an equal-weight block."""
     return children[0] if len(children) == 1 else WeightEqual(children, pos)

@@ -8,9 +8,16 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from services.strategy.language.analysis import lookback_of, node_problem, rebalance_threshold_of, symbols_of
+from services.strategy.language.analysis import (
+    corridor_width_of,
+    lookback_of,
+    node_problem,
+    rebalance_threshold_of,
+    symbols_of,
+)
 from services.strategy.language.errors import StrategyError
 from services.strategy.language.nodes import Node, Pos, iter_nodes, structurally_equal
+from services.strategy.rebalance import Frequency, parse_frequency
 
 _SUPPORTED_ASSET_CLASSES = ("EQUITIES",)
 _START = Pos(1, 1)
@@ -31,6 +38,10 @@ class Symphony:
     lookback_days: int
     """Trading days of history (ending on the evaluation day) to fetch, warm-up included."""
     pos: Pos = _START
+    rebalance_frequency: Frequency = "daily"
+    """`:rebalance-frequency` (services/strategy/rebalance.py): on which sessions targets are decided."""
+    corridor_width: Decimal | None = None
+    """`:rebalance-corridor-width` as written (a fraction: 0.05 = 5 points), or None."""
 
     @classmethod
     def build(
@@ -48,8 +59,12 @@ class Symphony:
         where = options_pos or pos
         try:
             threshold = rebalance_threshold_of(opts)
+            frequency = parse_frequency(opts.get("rebalance-frequency"))
+            corridor = corridor_width_of(opts)
         except ValueError as exc:
             raise StrategyError(source_file, where.line, where.column, str(exc)) from None
+        if threshold is None:
+            threshold = corridor  # Composer's threshold mode: the corridor is the drift that triggers a trade
         asset_class = opts.get("asset-class")
         if asset_class is not None and asset_class not in _SUPPORTED_ASSET_CLASSES:
             raise StrategyError(
@@ -63,7 +78,8 @@ class Symphony:
             if problem:
                 at, message = problem
                 raise StrategyError(source_file, at.line, at.column, message)
-        return cls(name, opts, threshold, source_file, body, symbols_of(body), lookback_of(body), pos)
+        return cls(name, opts, threshold, source_file, body, symbols_of(body), lookback_of(body), pos,
+                   frequency, corridor)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Symphony):
