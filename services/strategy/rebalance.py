@@ -50,8 +50,9 @@ def parse_frequency(value: Any) -> Frequency:
     name = getattr(value, "name", value)
     if isinstance(name, str):
         text = name.strip().lower().removeprefix(":")
-        if text in FREQUENCIES:
-            return cast(Frequency, text)
+        for frequency in FREQUENCIES:
+            if text == frequency:
+                return frequency
     raise ValueError(f"unknown rebalance frequency {value!s}; expected one of "
                      + ", ".join(f":{f}" for f in FREQUENCIES))
 
