@@ -55,6 +55,10 @@ class TransientFault(RuntimeError):
     """Injected by a Chaos policy: the kind of failure Lambda retries."""
 
 
+CRASHED_AFTER_EFFECTS = "CrashedAfterEffects"
+"""The error a hop records when a Chaos policy lost its response after the handler's effects."""
+
+
 class ChainDidNotQuiesce(RuntimeError):
     """More deliveries than any workflow needs: a loop the hop limit did not stop."""
 
@@ -77,6 +81,8 @@ class Hop:
     error: str | None = None
     seconds: float = 0.0
     correlation_id: str | None = None
+    event_id: str | None = None
+    """The delivered envelope's id (None for a direct invocation without one): retries share it."""
 
 
 @dataclass
@@ -231,6 +237,7 @@ class LocalRuntime:
         context = FakeLambdaContext.for_function(spec)
         is_replay = isinstance(event, dict) and "replay-name" in event
         hop = Hop(len(self.hops) + 1, spec.service, trigger, rule, attempt, context.aws_request_id, is_replay)
+        hop.event_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
         handler = resolve_handler(spec.handler)
         started = time.perf_counter()
         logs = self.state_dir / "logs"
@@ -240,6 +247,8 @@ class LocalRuntime:
                 (logs / "metrics.jsonl").open("a", encoding="utf-8") as metrics_fh, \
                 redirect_stdout(metrics_fh), redirect_stderr(log_fh):
             try:
+                if fault == "transient":  # throttled, or the container died before the handler's first line
+                    raise TransientFault("injected: the invocation failed before the handler ran")
                 hop.response = handler(copy.deepcopy(event), context)
                 hop.status = str(hop.response.get("status", "success")) if isinstance(hop.response, dict) else "success"
             except Exception as exc:
@@ -249,6 +258,9 @@ class LocalRuntime:
         if isinstance(hop.response, dict):
             hop.correlation_id = hop.response.get("correlation_id")
         hop.published = self._collect_outbox(context.aws_request_id)
+        if fault == "crash_after" and hop.error is None:  # effects done, events published, the answer lost
+            hop.status = "error"
+            hop.error = f"{CRASHED_AFTER_EFFECTS}: injected: the response was lost after the handler's effects"
         self.hops.append(hop)
         if self.on_hop is not None:
             self.on_hop(hop)
