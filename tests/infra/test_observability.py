@@ -196,7 +196,7 @@ def _alarms() -> dict[str, dict[str, Any]]:
 def test_every_alarm_notifies_the_topic_directly():
     for lid, props in _alarms().items():
         assert props["AlarmActions"] == [{"Ref": "NotificationTopic"}], lid
-        assert props.get("OKActions", [{"Ref": "NotificationTopic"}]) == [{"Ref": "NotificationTopic"}], lid
+        assert props.get("OKActions") == [{"Ref": "NotificationTopic"}], f"{lid}: the operator hears when it clears too"
     assert not cfn.resources("AWS::SNS::Topic")["NotificationTopic"]["Properties"].get("KmsMasterKeyId"), \
         "CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key"
 
@@ -205,11 +205,25 @@ def test_every_alarm_notifies_the_topic_directly():
     ("the dead-letter queue is not empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     ("a workflow failed", NS, metric_names.WORKFLOWS_FAILED),
     ("a workflow is stuck", NS, metric_names.WORKFLOWS_STUCK),
+    ("orders reached the broker for a terminal workflow", NS, metric_names.EXECUTIONS_AFTER_TERMINAL),
+    ("a plan was refused because another plan claimed its workflow", NS, metric_names.PLAN_CONFLICTS),
+    ("a signal or plan failed its causation check", NS, metric_names.UNVERIFIED_EVENTS),
 ])
 def test_there_is_an_alarm_when(what, namespace, metric):
     matching = [p for p in _alarms().values() if (p.get("Namespace"), p.get("MetricName")) == (namespace, metric)]
     assert matching, what
     assert all(p["ComparisonOperator"] == "GreaterThanThreshold" and p["Threshold"] == 0 for p in matching)
+    if namespace == NS:
+        alarmed = {str(cfn.resolver().resolve(d["Value"])) for p in matching for d in p["Dimensions"]}
+        assert alarmed >= emitters(metric), f"{what}: every function that emits {metric} needs its alarm"
+
+
+def test_every_alarm_is_on_the_dashboards_alarm_widget():
+    (widget,) = [w for w in _dashboard()["widgets"] if w["type"] == "alarm"]
+    shown = set(widget["properties"]["alarms"])
+    resolve = cfn.resolver().resolve
+    for lid in _alarms():
+        assert resolve({"Fn::GetAtt": [lid, "Arn"]}) in shown, f"{lid} is not on the dashboard's alarm widget"
 
 
 def test_there_is_an_errors_alarm_for_every_function():
