@@ -81,12 +81,18 @@ def to_account(raw: Raw, captured_at: datetime) -> Account:
 
 def to_position(raw: Raw) -> Position:
     symbol = str(raw["symbol"])
+    short = raw.get("side") == "short"
     qty = dec(raw.get("qty"), f"{symbol} qty")
-    if raw.get("side") == "short" and qty > 0:
+    if short and qty > 0:
         qty = -qty
+    # What is free to sell (qty less open sell orders). Missing: fail loudly rather than guess.
+    available = dec(raw.get("qty_available"), f"{symbol} qty_available")
+    if short and available > 0:
+        available = -available
     return Position(
         symbol=symbol,
         qty=qty,
+        qty_available=available,
         market_value=dec(raw.get("market_value"), f"{symbol} market_value"),
         current_price=dec(raw.get("current_price"), f"{symbol} current_price"),
         avg_entry_price=dec_or_none(raw.get("avg_entry_price"), f"{symbol} avg_entry_price"),

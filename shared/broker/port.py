@@ -40,6 +40,14 @@ class Position:
     market_value: Decimal
     current_price: Decimal
     avg_entry_price: Decimal | None = None
+    qty_available: Decimal = None  # type: ignore[assignment]  # None -> all of qty (see __post_init__)
+    """Shares free to sell now: `qty` less what open sell orders already hold (Alpaca's
+    `qty_available`). A sell above it would be refused by the broker or, on a margin account with
+    shorting, open a short. Constructors that omit it get `qty` (nothing held for orders)."""
+
+    def __post_init__(self) -> None:
+        if self.qty_available is None:
+            object.__setattr__(self, "qty_available", self.qty)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ from shared.broker.simulated_ledger import (
     fill,
     floor_qty,
     notional_of,
+    open_orders,
+    remaining,
     text_or_none,
     to_order,
 )
@@ -268,6 +270,7 @@ class SimulatedBroker:
         positions = []
         for symbol, held in sorted(doc["positions"].items()):
             qty = Decimal(held["qty"])
+            on_order = sum((remaining(o) for o in open_orders(doc, "sell", symbol)), Decimal(0))
             price = self._price_or_none(symbol) or Decimal(held["last_price"])
             positions.append(
                 Position(
@@ -276,6 +279,7 @@ class SimulatedBroker:
                     market_value=(qty * price).quantize(CENT),
                     current_price=price,
                     avg_entry_price=(Decimal(held["cost"]) / qty).quantize(PRICE_STEP),
+                    qty_available=qty - on_order,
                 )
             )
         return positions

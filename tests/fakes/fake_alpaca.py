@@ -470,7 +470,7 @@ class FakeAlpaca:
             "asset_class": "us_equity",
             "asset_marginable": True,
             "qty": _num(qty),
-            "qty_available": _num(qty),
+            "qty_available": _num(qty - self._held_for_sells(symbol)),
             "avg_entry_price": _num(avg),
             "side": "long",
             "market_value": _num(qty * price),
@@ -483,6 +483,17 @@ class FakeAlpaca:
             "lastday_price": _num(price),
             "change_today": "0",
         }
+
+    def _held_for_sells(self, symbol: str) -> Decimal:
+        """What open sell orders of `symbol` still hold (Alpaca's `held_for_orders`)."""
+        held = Decimal(0)
+        for order in self._orders.values():
+            data = order.data
+            if data["symbol"] != symbol or data["side"] != "sell" or data["status"] in TERMINAL:
+                continue
+            if data["qty"] is not None:
+                held += Decimal(data["qty"]) - Decimal(data["filled_qty"])
+        return held
 
     def _asset_json(self, symbol: str) -> tuple[int, Any]:
         if symbol not in self.assets:
@@ -639,15 +650,17 @@ class FakeAlpaca:
                 }
         else:
             held = self.positions.get(str(symbol), {}).get("qty", Decimal(0))
+            on_order = self._held_for_sells(str(symbol))
+            available = held - on_order
             wanted = amount / price if notional is not None else amount
-            if wanted > held:
+            if wanted > available:
                 return 403, {
                     "code": 40310000,
                     "symbol": symbol,
                     "existing_qty": str(held),
-                    "available": str(held),
-                    "message": f"insufficient qty available for order (requested: {wanted}, available: {held})",
-                    "held_for_orders": "0",
+                    "available": str(available),
+                    "message": f"insufficient qty available for order (requested: {wanted}, available: {available})",
+                    "held_for_orders": str(on_order),
                 }
         return None
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from shared.broker.alpaca import AlpacaBroker
-from shared.broker.port import BrokerError, OrderNotFound, OrderRequest
+from shared.broker.port import BrokerError, OrderNotFound, OrderRejected, OrderRequest
 from tests.fakes.fake_alpaca import FakeAlpaca
 
 
@@ -40,6 +40,17 @@ def test_positions_map_to_decimal_with_fractional_quantities(
     assert positions["SPY"].current_price == Decimal("500")
     assert positions["SPY"].avg_entry_price == Decimal("450.25")
     assert all(isinstance(p.qty, Decimal) and isinstance(p.market_value, Decimal) for p in positions.values())
+
+
+def test_qty_available_comes_from_alpaca_net_of_open_sells(fake_alpaca: FakeAlpaca, broker: AlpacaBroker) -> None:
+    fake_alpaca.set_position("SPY", "10", avg_entry_price="450")
+    fake_alpaca.fill_mode("SPY", "stall")
+    assert {p.symbol: p.qty_available for p in broker.get_positions()} == {"SPY": Decimal("10")}
+    broker.submit_order(OrderRequest("s-open", "SPY", "sell", qty=Decimal("4")))  # open: holds 4
+    [spy] = broker.get_positions()
+    assert (spy.qty, spy.qty_available) == (Decimal("10"), Decimal("6"))
+    with pytest.raises(OrderRejected, match="available: 6"):  # the fake refuses a sell above it, as Alpaca does
+        broker.submit_order(OrderRequest("s-more", "SPY", "sell", qty=Decimal("7")))
 
 
 def test_get_assets_returns_only_known_symbols_with_flags(

@@ -76,9 +76,27 @@ def test_short_positions_are_negative() -> None:
             "market_value": "-1000",
             "current_price": "500",
             "avg_entry_price": "510",
+            "qty_available": "2",
         }
     )
-    assert position.qty == Decimal("-2")
+    assert position.qty == Decimal("-2") and position.qty_available == Decimal("-2")
+
+
+def test_qty_available_is_read_from_alpaca_and_required() -> None:
+    raw = {"symbol": "TLT", "qty": "10", "side": "long", "market_value": "920", "current_price": "92",
+           "qty_available": "6.5"}
+    position = to_position(raw)
+    assert (position.qty, position.qty_available) == (Decimal("10"), Decimal("6.5"))
+    with pytest.raises(BrokerError, match="qty_available"):
+        to_position({k: v for k, v in raw.items() if k != "qty_available"})
+
+
+def test_a_position_built_without_qty_available_has_all_of_qty_free() -> None:
+    from shared.broker.port import Position
+
+    assert Position("SPY", Decimal("3"), Decimal("1500"), Decimal("500")).qty_available == Decimal("3")
+    assert Position("SPY", Decimal("3"), Decimal("1500"), Decimal("500"), qty_available=Decimal("1")).qty_available \
+        == Decimal("1")
 
 
 def test_order_payload_is_a_market_day_order_with_exact_strings() -> None:

@@ -226,6 +226,19 @@ def test_oversell_is_rejected_counting_open_sells(tmp_path: Path) -> None:
         broker.submit_order(sell("s-none", "QQQ"))
 
 
+def test_qty_available_is_the_position_less_open_sells(tmp_path: Path) -> None:
+    broker = make(tmp_path, faults=SimFaults(by_client_order_id={"s-open": Fault("stall")}))
+    broker.submit_order(buy("b", qty=Decimal("3")))
+    [position] = broker.get_positions()
+    assert (position.qty, position.qty_available) == (Decimal("3"), Decimal("3"))
+    broker.submit_order(sell("s-open", qty=Decimal("2")))  # stays open, holds 2
+    [position] = broker.get_positions()
+    assert (position.qty, position.qty_available) == (Decimal("3"), Decimal("1"))
+    broker.cancel_order(broker.get_order_by_client_id("s-open").broker_order_id)  # type: ignore[union-attr]
+    [position] = broker.get_positions()
+    assert position.qty_available == Decimal("3")
+
+
 def test_buys_over_buying_power_are_rejected_counting_open_buys(tmp_path: Path) -> None:
     broker = make(
         tmp_path, starting_cash=Decimal("1200"), faults=SimFaults(by_client_order_id={"open": Fault("stall")})
