@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +21,18 @@ from tests.infra.code_imports import module_file, reachable
 
 ROLE = "AWS::IAM::Role"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
-# Actions AWS offers no resource-level permission for; each must carry a condition.
-NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
+# Actions AWS offers no resource-level permission for; each must carry a condition (None: AWS
+# offers no condition key that narrows it either).
+NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData": "cloudwatch:namespace",
+                     "xray:PutTraceSegments": None, "xray:PutTelemetryRecords": None}
 # Grants not tied to a client the code builds: the runtime writes the logs, Lambda sends failed
-# asynchronous invocations to the DLQ with the function's role, EMF metrics go through the logs.
-PLATFORM_SERVICES = {"logs", "sqs", "cloudwatch"}
+# asynchronous invocations to the DLQ with the function's role, EMF metrics go through the logs,
+# the Lambda runtime sends the X-Ray segments (Tracing=Active).
+PLATFORM_SERVICES = {"logs", "sqs", "cloudwatch", "xray"}
+# Template parameters that change what a role is granted (tests/infra/test_iam.py checks each).
+TRACING = {"Tracing": "Active"}
+NO_ALPACA_STRATEGY = {"StrategyMarketData": "offline", "TradingCalendar": "exchange"}
+LOCAL_PNL = {"PnlSource": "local"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +57,17 @@ def _statements(document: dict[str, Any], origin: str) -> list[Statement]:
     return out
 
 
-def role_statements(role_id: str, template: dict[str, Any]) -> list[Statement]:
+def role_statements(role_id: str, template: dict[str, Any],
+                    parameters: dict[str, str] | None = None) -> list[Statement]:
+    """The role's statements as deployed with `parameters` (template defaults for the rest)."""
     props = template["Resources"][role_id]["Properties"]
     found = [s for p in props.get("Policies", []) for s in _statements(p["PolicyDocument"], role_id)]
     for arn in props.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and set(arn) == {"Fn::If"}:
+            condition, when_true, when_false = arn["Fn::If"]
+            arn = when_true if cfn.resolver(parameters).condition(condition) else when_false
+            if arn == {"Ref": "AWS::NoValue"}:
+                continue
         assert isinstance(arn, dict) and "Ref" in arn, f"{role_id}: AWS managed policy {arn} (grant explicitly)"
         policy = template["Resources"][arn["Ref"]]
         assert policy["Type"] == MANAGED_POLICY
@@ -73,9 +88,10 @@ BARS = "${BarsBucket.Arn}"
 KILL_SWITCH = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${KillSwitchParameter}"
 SECRET_NAME = "If(DefaultAlpacaSecretName, alchemiser/${Stage}/alpaca, ${AlpacaSecretName})"
 SECRET = f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{SECRET_NAME}-??????"
+RECORD_RW = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 COMMON = (
     _pairs(["events:PutEvents"], BUS)
-    | _pairs(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], IDEMPOTENCY)
+    | _pairs(RECORD_RW, IDEMPOTENCY)
     | _pairs(["sqs:SendMessage"], DLQ)
     | _pairs(["cloudwatch:PutMetricData"], "*")
 )
@@ -150,7 +166,8 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_offers_nothing_na
             assert set(stmt.actions) <= set(NO_RESOURCE_LEVEL), f"{stmt.origin}: {stmt.actions} on '*'"
             for action in stmt.actions:
                 key = NO_RESOURCE_LEVEL[action]
-                assert any(key in block for block in stmt.condition.values()), f"{stmt.origin}: needs {key}"
+                if key is not None:
+                    assert any(key in block for block in stmt.condition.values()), f"{stmt.origin}: needs {key}"
 
 
 def test_metrics_may_be_put_only_in_the_alchemiser_namespace(deployed):
@@ -211,12 +228,126 @@ def test_every_grant_is_for_an_aws_service_the_functions_code_calls(deployed, se
     assert not unused, f"{service} is granted {sorted(unused)} but its code builds no such client"
 
 
+def _may_read_alpaca(deployed: dict[str, Any], service: str, parameters: dict[str, str]) -> bool:
+    return ("secretsmanager:GetSecretValue", SECRET) in grants(role_statements(_role_of(deployed, service), deployed,
+                                                                               parameters))
+
+
 @pytest.mark.parametrize("service", cfn.SERVICES)
 def test_the_alpaca_secret_is_readable_exactly_by_the_functions_whose_code_reads_it(deployed, service):
     reads_secret = "shared.broker.credentials" in reachable(service)
-    may_read = any(a.startswith("secretsmanager:") for a, _ in grants(role_statements(_role_of(deployed, service),
-                                                                                       deployed)))
-    assert may_read == reads_secret, f"{service}: reads the secret: {reads_secret}, may read it: {may_read}"
+    assert _may_read_alpaca(deployed, service, {}) == reads_secret, f"{service}: reads the secret: {reads_secret}"
+
+
+@pytest.mark.parametrize(("parameters", "readers"), [
+    ({}, {"strategy", "portfolio", "execution", "orchestrator"}),
+    (NO_ALPACA_STRATEGY, {"portfolio", "execution", "orchestrator"}),
+    ({"StrategyMarketData": "offline"}, {"strategy", "portfolio", "execution", "orchestrator"}),
+    ({"TradingCalendar": "exchange"}, {"strategy", "portfolio", "execution", "orchestrator"}),
+    (LOCAL_PNL, {"strategy", "portfolio", "execution"}),
+    ({**NO_ALPACA_STRATEGY, **LOCAL_PNL}, {"portfolio", "execution"}),
+])
+def test_the_alpaca_secret_goes_only_to_the_functions_that_call_alpaca_on_their_configured_path(
+        deployed, parameters, readers):
+    """The strategy calls Alpaca for bars (StrategyMarketData) or the calendar (TradingCalendar), the
+    orchestrator for P&L (PnlSource); portfolio and execution always (the broker)."""
+    assert {s for s in cfn.SERVICES if _may_read_alpaca(deployed, s, parameters)} == readers
+
+
+@pytest.mark.parametrize(("service", "parameter", "setting", "variable"), [
+    ("strategy", "StrategyMarketData", "market_data_source", "ALCHEMISER_MARKET_DATA"),
+    ("strategy", "TradingCalendar", "calendar_source", "ALCHEMISER_CALENDAR"),
+    ("orchestrator", "PnlSource", "resolved_pnl_source", "ALCHEMISER_PNL_SOURCE"),
+])
+def test_the_parameters_that_decide_the_secret_grant_are_the_settings_the_code_obeys(service, parameter, setting,
+                                                                                     variable):
+    from services.orchestrator.settings import OrchestratorSettings
+    from services.strategy.settings import StrategySettings
+
+    settings_type = {"strategy": StrategySettings, "orchestrator": OrchestratorSettings}[service]
+    _, fn = cfn.function_of(service)
+    assert fn["Properties"]["Environment"]["Variables"][variable] == {"Ref": parameter}
+    for value in cfn.raw()["Parameters"][parameter]["AllowedValues"]:
+        settings = settings_type.from_env({variable: value, "ALCHEMISER_BACKEND": "aws"})
+        assert getattr(settings, setting) == value, f"{variable}={value} is not what the code reads"
+
+
+# ------------------------------------------------------------------ the IdempotencyTable, per key prefix
+def _expected_prefixes() -> dict[str, dict[str, set[str]]]:
+    """Per function: the key prefixes it writes (read-write) and the ones it only reads, from the code."""
+    from services.execution.dependencies import PLAN_OPERATION
+    from services.execution.workflow_guard import KEY_PREFIX as EXECUTION_GUARD
+    from services.orchestrator.dependencies import CLAIMS_OPERATION
+    from services.portfolio.dependencies import OPERATION as PORTFOLIO_OPERATION
+    from services.strategy.dependencies import OPERATION as STRATEGY_OPERATION
+
+    # Workflow facts (shared/runtime/workflow_facts.py, fact_key): `<kind>-workflow#<correlation id>`.
+    strategy_fact, portfolio_fact = "strategy-workflow#", "portfolio-workflow#"
+    return {
+        "strategy": {"rw": {f"{STRATEGY_OPERATION}#", strategy_fact}, "read": set()},
+        "portfolio": {"rw": {f"{PORTFOLIO_OPERATION}#", portfolio_fact}, "read": {strategy_fact}},
+        "execution": {"rw": {f"{PLAN_OPERATION}#", EXECUTION_GUARD}, "read": {portfolio_fact}},
+        "orchestrator": {"rw": {f"{CLAIMS_OPERATION}#"}, "read": set()},
+    }
+
+
+def _table_grants(statements: list[Statement]) -> set[tuple[str, str]]:
+    """(action, key pattern) for every IdempotencyTable grant; each must be scoped by LeadingKeys."""
+    out = set()
+    for stmt in statements:
+        if IDEMPOTENCY not in stmt.resources:
+            continue
+        assert stmt.resources == (IDEMPOTENCY,), stmt.origin
+        assert set(stmt.condition) == {"ForAllValues:StringLike"}, f"{stmt.origin}: table grant without LeadingKeys"
+        (key, patterns), = stmt.condition["ForAllValues:StringLike"].items()
+        assert key == "dynamodb:LeadingKeys", stmt.origin
+        out |= {(a, p) for a in stmt.actions for p in _listed(patterns)}
+    return out
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_each_function_writes_only_the_table_keys_it_owns_and_reads_only_its_upstream_facts(deployed, service):
+    expected = _expected_prefixes()[service]
+    want = {(a, f"{p}*") for p in expected["rw"] for a in RECORD_RW} | \
+        {("dynamodb:GetItem", f"{p}*") for p in expected["read"]}
+    assert _table_grants(role_statements(_role_of(deployed, service), deployed)) == want
+
+
+def test_no_two_functions_may_write_the_same_table_keys():
+    owned = [(s, p) for s, e in _expected_prefixes().items() for p in e["rw"]]
+    for service, prefix in owned:
+        for other, other_prefix in owned:
+            if other != service:
+                assert not prefix.startswith(other_prefix) and not other_prefix.startswith(prefix), \
+                    f"{service} {prefix!r} and {other} {other_prefix!r} overlap"
+
+
+def test_powertools_idempotency_keys_start_with_the_operation_name(monkeypatch):
+    """The LeadingKeys grants assume Powertools writes `<operation>#<hash>`; check it on DynamoDB."""
+    import boto3
+    from moto import mock_aws
+
+    from shared.runtime.idempotency import IdempotentOperation, make_persistence
+    from tests.fakes.aws_from_template import create_table
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        table = create_table("IdempotencyTable")
+        persistence = make_persistence(table_name=table, state_dir=Path("unused"), local=False)
+        persistence.client = boto3.client("dynamodb")  # not the container's cached client (outside moto)
+        IdempotentOperation("execution-plan", persistence, expires_after_seconds=60).run("k", lambda: {"ok": 1})
+        ids = [i["id"]["S"] for i in boto3.client("dynamodb").scan(TableName=table)["Items"]]
+    assert ids and all(i.startswith("execution-plan#") for i in ids), ids
+
+
+# ------------------------------------------------------------------ optional grants
+def test_tracing_adds_only_the_xray_segment_grants_and_only_when_active(deployed):
+    for service in cfn.SERVICES:
+        role = _role_of(deployed, service)
+        off = grants(role_statements(role, deployed))
+        on = grants(role_statements(role, deployed, TRACING))
+        assert not any(a.startswith("xray:") for a, _ in off), service
+        assert on - off == _pairs(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"), service
 
 
 def test_the_kill_switch_is_readable_by_execution_alone_and_nothing_may_write_it(deployed):
