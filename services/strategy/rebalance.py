@@ -21,6 +21,7 @@ Stable API (the backtest imports it):
     is_rebalance_day(frequency, day, sessions)   day is the first session of its period
     rebalance_day(frequency, day, sessions)      the most recent rebalance day on or before day
     rebalance_mask(frequency, sessions)          a bool per session: is it a rebalance day
+    MAX_SESSIONS_PER_PERIOD[frequency]           extra history that reaches back past a period's start
 
 `sessions` is an ascending sequence of session days (`datetime.date` or numpy datetime64[D])
 that covers the period of `day` from its start (for yearly: from the first session of the year);
@@ -41,6 +42,10 @@ Frequency: TypeAlias = Literal["none", "daily", "weekly", "monthly", "quarterly"
 FREQUENCIES: tuple[Frequency, ...] = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
 DEFAULT_FREQUENCY: Frequency = "daily"
 """A symphony without `:rebalance-frequency` decides every session (what this project always did)."""
+MAX_SESSIONS_PER_PERIOD: dict[Frequency, int] = {"none": 0, "daily": 0, "weekly": 6, "monthly": 24,
+                                                 "quarterly": 67, "yearly": 255}
+"""More sessions than any period holds (plus one): a history this much longer than a strategy's
+lookback reaches back past the start of the period of its last day."""
 
 
 def parse_frequency(value: Any) -> Frequency:

@@ -2,19 +2,19 @@
 
 No I/O here: these take the clock, the calendar's answers and the delivery, and say what they mean.
 
-Which day's data a run reads
-----------------------------
-A run for trading date D evaluates the strategies on the closes of the last session strictly
-before D (`calendar.previous_session(D)`), whatever the time of day:
-- at the scheduled 09:35 New York, D's own bar is incomplete (and Alpaca's daily bar for D is
-  provisional until after the close);
-- it makes the run deterministic per trading date: a Lambda retry, a redelivery or a second
-  attempt after an infrastructure error at 17:00 reads the same closes as the 09:35 attempt, so
-  the events it republishes under the same ids carry the same weights;
-- on a day without a session (weekend, holiday) the same rule gives the most recent session,
-  which is exactly the data the next trading day's run will read, so a signal-only evaluation
-  on a Saturday answers "what would Monday's run hold?".
-Data that ends before that session is stale: the run fails closed, it never trades on it.
+Which day's data a run reads (`data_day`, the same rule for run, signals, backtest and the Lambdas)
+---------------------------------------------------------------------------------------------------
+The data day of a moment is the last session whose close is at or before that moment:
+- the scheduled 09:35 New York run on D reads the closes of D-1 (D's bar is incomplete, and
+  Alpaca's daily bar for D is provisional until after the close);
+- a run (or `signals --as-of`) at or after D's close reads D: "as of 4 pm on the 24th" means the
+  24th's closes; an early-close day (13:00) counts from 13:00;
+- on a weekend or holiday it is the most recent session, which is what the next trading day's
+  09:35 run reads, so a Saturday evaluation answers "what would Monday's run hold?".
+The moment of a trading run is its command's time: the Scheduler's (or the bus's) `time` of the
+delivery when it has one, else the clock. Redeliveries keep that time, so a retry of the 09:35
+run at 17:00 reads the same closes and republishes the same weights under the same event ids.
+Data that ends before the data day is stale: the run fails closed, it never trades on it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from shared.events.envelope import DeliveryKind
+from shared.marketdata.port import MarketCalendar, Session
 
 NEW_YORK = ZoneInfo("America/New_York")
 Trigger = Literal["schedule", "manual", "replay"]
@@ -40,6 +41,44 @@ def trading_date(moment: datetime) -> date:
     if moment.tzinfo is None:
         raise ValueError(f"trading_date needs an aware datetime, got {moment.isoformat()}")
     return moment.astimezone(NEW_YORK).date()
+
+
+def data_session(calendar: MarketCalendar, at: datetime) -> Session:
+    """The last session whose close is at or before `at` (an aware datetime)."""
+    if at.tzinfo is None:
+        raise ValueError(f"data_session needs an aware datetime, got {at.isoformat()}")
+    day = trading_date(at)
+    today = calendar.session(day)
+    if today is not None and today.close <= at:
+        return today
+    return calendar.previous_session(day)
+
+
+def data_day(calendar: MarketCalendar, at: datetime) -> date:
+    """The data day of the moment `at`: see the module doc. Stable name (the backtest uses it)."""
+    return data_session(calendar, at).date
+
+
+def command_moment(delivery_time: str | None, clock: datetime) -> datetime:
+    """When the command was issued: the delivery's ISO `time` (kept across redeliveries) when it is
+    on the clock's New York date and not after the clock, else the clock (a console test event
+    written on another day, a direct invocation)."""
+    if delivery_time:
+        try:
+            moment = datetime.fromisoformat(delivery_time.replace("Z", "+00:00"))
+        except ValueError:
+            return clock
+        if moment.tzinfo is not None and moment <= clock and trading_date(moment) == trading_date(clock):
+            return moment
+    return clock
+
+
+def data_through(day: date, *, latest: datetime | None = None, synthetic: bool = False) -> str:
+    """How every output names the data: "data through 2026-11-24 close" (or latest trades)."""
+    text = f"data through {day.isoformat()} close"
+    if latest is not None:
+        text = f"data through {latest.astimezone(NEW_YORK):%Y-%m-%d %H:%M} New York (latest trades as today's bar)"
+    return text + (" — SYNTHETIC offline prices, not real market data" if synthetic else "")
 
 
 def run_correlation_id(day: date, trading_mode: str) -> str:
@@ -80,7 +119,7 @@ def stale_reason(data_as_of: date, needed: date) -> str | None:
     if data_as_of >= needed:
         return None
     return (f"market data is stale: it ends on {data_as_of.isoformat()}, but the run needs the closes of "
-            f"{needed.isoformat()} (the previous trading session); refusing to trade on old prices")
+            f"{needed.isoformat()} (the last session closed before the run); refusing to trade on old prices")
 
 
 def equal_allocations(count: int) -> list[Decimal]:

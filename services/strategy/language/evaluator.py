@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
+import numpy as np
+
 from services.strategy.language.cache import IndicatorCache
 from services.strategy.language.context import EvalContext
 from services.strategy.language.errors import StrategyError
@@ -85,8 +87,11 @@ def _check_symbols(symphony: Symphony, cache: IndicatorCache) -> None:
         )
 
 
-def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | None = None) -> Evaluation:
-    """Weights on the history's last day. Pass one `cache` to every strategy of a run."""
+def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | None = None, *,
+             on: date | None = None) -> Evaluation:
+    """Weights on the history's last day (or on the last day on or before `on`, as a strategy that
+    rebalances monthly holds the targets of its rebalance day). Pass one `cache` to every strategy
+    of a run: indicator values at a day use only closes up to that day."""
     if history.dates.shape[0] == 0:
         raise StrategyError(
             symphony.source_file,
@@ -100,10 +105,19 @@ def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | 
     _check_symbols(symphony, cache)
     ctx = EvalContext(symphony.source_file, cache)
     ctx.probe = lambda node, t: walk(node, ctx, t)
-    raw, top = walk(symphony.body, ctx, history.dates.shape[0] - 1)
+    t = history.dates.shape[0] - 1
+    if on is not None:
+        t = int(np.searchsorted(history.dates, np.datetime64(on, "D"), side="right")) - 1
+        if t < 0:
+            raise StrategyError(symphony.source_file, symphony.pos.line, symphony.pos.column,
+                                f"the price history starts after {on}: nothing to evaluate on")
+    raw, top = walk(symphony.body, ctx, t)
     weights = to_decimal_weights(raw)
-    as_of = history.as_of
+    as_of: date = history.dates[t].astype(date)
     header = f"{symphony.name} ({symphony.source_file}) on {as_of}: {targets_text(weights)}"
+    if as_of != history.as_of:
+        header += (f" (rebalances {symphony.rebalance_frequency}: the targets decided on {as_of}, "
+                   f"held through {history.as_of})")
     facts = {"name": symphony.name, "as_of": as_of, "weights": dict(weights)}
     root = Builder("symphony", header, 1.0, symphony.pos, facts, top.children)
     return Evaluation(symphony.name, symphony.source_file, as_of, weights, freeze(root))
