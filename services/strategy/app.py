@@ -41,6 +41,9 @@ from services.strategy.workflow import (
     Trigger,
     closed_reason,
     command_id,
+    command_moment,
+    data_session,
+    data_through,
     display_file,
     run_correlation_id,
     stale_reason,
@@ -94,12 +97,21 @@ class Signals:
     data_as_of: date
     """The last day of the history actually read (== data_day unless stale data was allowed)."""
     outcomes: tuple[StrategyOutcome, ...]
-    net: NetAllocation
+    net: NetAllocation | None
+    """None when some strategy failed (`failures`, collected only when asked): nothing to net."""
     evaluation_ms: float
+    failures: tuple[StrategyFailure, ...] = ()
+    synthetic: bool = False
+    """The prices are generated (offline data), not real market data: every output says so."""
 
     @property
     def weights(self) -> dict[str, Decimal]:
-        return self.net.weights
+        return self.net.weights if self.net is not None else {}
+
+    @property
+    def data_through(self) -> str:
+        """"data through 2026-11-24 close" (with the synthetic label when it applies)."""
+        return data_through(self.data_as_of, synthetic=self.synthetic)
 
     def as_dict(self, max_lines: int | None = None) -> dict[str, Any]:
         """JSON-ready: {"weights", "strategies": {name: {...}}, "as_of", "symbols"}; decimals as strings."""
@@ -116,28 +128,96 @@ class Signals:
                 for o in self.outcomes
             },
             "as_of": self.data_as_of.isoformat(),
+            "data_through": self.data_through,
+            "synthetic": self.synthetic,
             "symbols": list(self.portfolio.symbols),
+            **({"errors": {f.name: {"file": f.file, "error": f.reason} for f in self.failures}}
+               if self.failures else {}),
         }
 
 
-def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data_day: date, *,
-                     require_fresh: bool = True) -> Signals:
-    """One PriceHistory for the union of symbols (the longest lookback) ending on `data_day`, every
-    strategy evaluated on one shared IndicatorCache, then netted.
+@dataclass(frozen=True)
+class StrategyFailure:
+    """One strategy that could not be evaluated (collected by `signals`, beside the others)."""
 
-    Raises StrategyError, MarketDataError, StaleMarketData (unless `require_fresh` is off).
+    name: str
+    file: str
+    reason: str
+
+
+def _rebalance_margin(portfolio: StrategyPortfolio) -> int:
+    """Extra sessions of history so that each strategy's period start is inside the history."""
+    from services.strategy.rebalance import MAX_SESSIONS_PER_PERIOD
+
+    return max(MAX_SESSIONS_PER_PERIOD[e.symphony.rebalance_frequency] for e in portfolio.strategies)
+
+
+def _evaluation_day(entry: StrategyEntry, dates: Any) -> date | None:
+    """The day the strategy decides on: its most recent rebalance day (None: the last day)."""
+    frequency = entry.symphony.rebalance_frequency
+    if frequency in ("daily", "none"):
+        return None
+    from services.strategy.rebalance import rebalance_day
+
+    return rebalance_day(frequency, dates[-1], dates)
+
+
+def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data_day: date, *,
+                     require_fresh: bool = True, collect_errors: bool = False,
+                     failures: Iterable[StrategyFailure] = ()) -> Signals:
+    """One PriceHistory for the union of symbols (the longest lookback) ending on `data_day`, every
+    strategy evaluated on one shared IndicatorCache, then netted. A strategy with a rebalance
+    frequency other than daily is evaluated as of its most recent rebalance day
+    (services/strategy/rebalance.py), on the same history.
+
+    Raises StrategyError, MarketDataError, StaleMarketData (unless `require_fresh` is off). With
+    `collect_errors` (the `signals` command), a strategy's StrategyError or MarketDataError is
+    recorded in `Signals.failures` beside the others' results (`failures` adds those found while
+    loading) and nothing is netted when any failed.
     """
-    history = market_data.history(portfolio.symbols, data_day, portfolio.lookback_days)
-    if require_fresh and history.as_of < data_day:
-        raise StaleMarketData(history.as_of, data_day)
-    started = time.perf_counter()
-    cache = IndicatorCache()
     base = portfolio.source.parent
-    outcomes = tuple(StrategyOutcome(entry, display_file(entry.file, base), evaluate(entry.symphony, history, cache))
-                     for entry in portfolio.strategies)
-    net = net_allocations([(o.entry.name, o.entry.allocation, o.evaluation) for o in outcomes])
+    found = list(failures)
+    lookback = portfolio.lookback_days + _rebalance_margin(portfolio) if portfolio.strategies else 1
+    try:
+        history = market_data.history(portfolio.symbols, data_day, lookback)
+        histories = dict.fromkeys((e.name for e in portfolio.strategies), history)
+    except MarketDataError:
+        if not collect_errors:
+            raise
+        history, histories = None, {}
+        for entry in portfolio.strategies:  # one history per strategy: name the ones without data
+            try:
+                own = market_data.history(entry.symphony.symbols, data_day, lookback)
+            except MarketDataError as exc:
+                found.append(StrategyFailure(entry.name, display_file(entry.file, base), f"market data: {exc}"))
+                continue
+            histories[entry.name] = own
+            history = history or own
+    as_of = history.as_of if history is not None else data_day
+    if require_fresh and as_of < data_day:
+        raise StaleMarketData(as_of, data_day)
+    started = time.perf_counter()
+    caches: dict[int, IndicatorCache] = {}
+    outcomes: list[StrategyOutcome] = []
+    for entry in portfolio.strategies:
+        if entry.name not in histories:
+            continue
+        own = histories[entry.name]
+        cache = caches.setdefault(id(own), IndicatorCache())
+        try:
+            evaluation = evaluate(entry.symphony, own, cache, on=_evaluation_day(entry, own.dates))
+        except StrategyError as exc:
+            if not collect_errors:
+                raise
+            found.append(StrategyFailure(entry.name, display_file(entry.file, base), str(exc)))
+            continue
+        outcomes.append(StrategyOutcome(entry, display_file(entry.file, base), evaluation))
+    net = None
+    if not found:
+        net = net_allocations([(o.entry.name, o.entry.allocation, o.evaluation) for o in outcomes])
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return Signals(portfolio, data_day, history.as_of, outcomes, net, elapsed_ms)
+    synthetic = bool(getattr(market_data, "synthetic", False))
+    return Signals(portfolio, data_day, as_of, tuple(outcomes), net, elapsed_ms, tuple(found), synthetic)
 
 
 def _explanation(evaluation: Evaluation, max_lines: int | None) -> tuple[str, ...]:
@@ -250,7 +330,7 @@ def start_trading_day(incoming: Incoming, deps: Dependencies, *, context: Any, m
         return respond("skipped", "trade", settings, f"{reason}; no workflow started, nothing published",
                        request_id=request_id, correlation_id=command.correlation_id,
                        trading_date=day.isoformat(), reason=reason)
-    previous = deps.calendar.previous_session(day)
+    previous = data_session(deps.calendar, command_moment(incoming.delivery.time, now))
     correlation_id = command.correlation_id or run_correlation_id(day, settings.trading_mode)
     cause = command_id(incoming.delivery.envelope_id, request_id)
     run = Run(correlation_id, EventContext.for_command(correlation_id, cause, settings.trading_mode),
@@ -304,7 +384,7 @@ def run_workflow(run: Run, deps: Dependencies, metrics: Any = None) -> dict[str,
                                            "target_weights": _strings(weights), "strategies": len(signals.outcomes)})
     title = "Live" if settings.trading_mode == "live" else "Paper"
     message = (f"{title} trading workflow {run.correlation_id} started: {len(signals.outcomes)} strategies → "
-               f"{len(weights)} symbols on data as of {signals.data_as_of.isoformat()}; signal published")
+               f"{len(weights)} symbols on {signals.data_through}; signal published")
     return respond("success", "trade", settings, message, request_id=run.request_id,
                    correlation_id=run.correlation_id, published=published, trading_date=run.day.isoformat(),
                    data_as_of=signals.data_as_of.isoformat(), target_weights=_strings(weights),
@@ -373,8 +453,9 @@ def signal_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | N
                 metrics: Any = None) -> dict[str, Any]:
     """Evaluate as today's run would (any day), publish nothing."""
     settings = deps.settings
-    day = trading_date(settings.now())
-    data_day = deps.calendar.previous_session(day).date
+    now = settings.now()
+    day = trading_date(now)
+    data_day = data_session(deps.calendar, now).date
     try:
         signals = evaluate_signals(deps.portfolio(), deps.market_data, data_day)
     except Exception as exc:
@@ -387,6 +468,6 @@ def signal_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | N
     _record_evaluation(metrics, signals)
     body = signals.as_dict(settings.max_explanation_lines)
     message = (f"Signal only (nothing published): {len(signals.outcomes)} strategies → {len(signals.weights)} "
-               f"symbols on data as of {signals.data_as_of.isoformat()}")
+               f"symbols on {signals.data_through}")
     return respond("success", "signal", settings, message, request_id=request_id,
                    correlation_id=command.correlation_id, trading_date=day.isoformat(), **body)
