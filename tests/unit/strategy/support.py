@@ -29,6 +29,9 @@ WEDNESDAY = datetime(2026, 11, 25, 9, 35, tzinfo=NEW_YORK)
 THANKSGIVING = datetime(2026, 11, 26, 9, 35, tzinfo=NEW_YORK)
 SATURDAY = datetime(2026, 11, 28, 9, 35, tzinfo=NEW_YORK)
 DIRECT = {"mode": "trade"}
+SCHEDULER_TIME_EVENT = {"version": "0", "id": "scheduled-0935", "detail-type": "Scheduled Event",
+                        "source": "aws.scheduler", "account": "123456789012", "time": "2026-11-25T14:35:00Z",
+                        "region": "us-east-1", "resources": [], "detail": {"mode": "trade"}}
 
 
 def scheduler_envelope(envelope_id: str = "12345-test-event", detail: dict[str, Any] | None = None) -> dict[str, Any]:

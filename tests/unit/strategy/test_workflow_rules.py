@@ -78,3 +78,47 @@ def test_strategy_files_are_shown_relative_to_the_portfolio_folder(tmp_path):
     inside = tmp_path / "strategies" / "a.clj"
     assert display_file(inside, tmp_path) == "strategies/a.clj"
     assert display_file(Path("/elsewhere/b.clj"), tmp_path) == "/elsewhere/b.clj"
+
+
+# ---------------------------------------------------------------- the data day (as-of semantics)
+
+from datetime import timedelta  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from services.strategy.workflow import command_moment, data_day, data_through  # noqa: E402
+from shared.marketdata.calendar import ExchangeCalendar  # noqa: E402
+
+NY = ZoneInfo("America/New_York")
+
+
+def test_the_data_day_is_the_last_session_closed_at_or_before_the_moment():
+    cal = ExchangeCalendar()
+    assert data_day(cal, datetime(2026, 11, 24, 9, 35, tzinfo=NY)) == date(2026, 11, 23)
+    assert data_day(cal, datetime(2026, 11, 24, 15, 59, tzinfo=NY)) == date(2026, 11, 23)
+    assert data_day(cal, datetime(2026, 11, 24, 16, 0, tzinfo=NY)) == date(2026, 11, 24)
+    assert data_day(cal, datetime(2026, 11, 24, 21, 0, tzinfo=UTC)) == date(2026, 11, 24)
+    # Thanksgiving (closed) and the early close the day after (13:00)
+    assert data_day(cal, datetime(2026, 11, 26, 12, 0, tzinfo=NY)) == date(2026, 11, 25)
+    assert data_day(cal, datetime(2026, 11, 27, 12, 59, tzinfo=NY)) == date(2026, 11, 25)
+    assert data_day(cal, datetime(2026, 11, 27, 13, 0, tzinfo=NY)) == date(2026, 11, 27)
+    assert data_day(cal, datetime(2026, 11, 28, 10, 0, tzinfo=NY)) == date(2026, 11, 27)  # Saturday
+    with pytest.raises(ValueError, match="aware"):
+        data_day(cal, datetime(2026, 11, 24, 16, 0))
+
+
+def test_a_redelivery_keeps_the_commands_moment_but_a_stale_test_event_does_not():
+    clock = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)  # a retry at 17:00 New York
+    scheduled = "2026-11-24T14:35:00Z"
+    assert command_moment(scheduled, clock) == datetime(2026, 11, 24, 14, 35, tzinfo=UTC)
+    assert command_moment("2025-10-14T13:35:00Z", clock) == clock  # another day: the clock
+    assert command_moment(None, clock) == clock
+    assert command_moment("garbage", clock) == clock
+    assert command_moment("2026-11-24T23:00:00Z", clock) == clock  # after the clock
+    assert command_moment(scheduled, clock + timedelta(0)) != clock
+
+
+def test_every_output_names_its_data_day():
+    assert data_through(date(2026, 11, 24)) == "data through 2026-11-24 close"
+    assert "SYNTHETIC" in data_through(date(2026, 11, 24), synthetic=True)
+    latest = data_through(date(2026, 11, 23), latest=datetime(2026, 11, 24, 20, 50, tzinfo=UTC))
+    assert latest.startswith("data through 2026-11-24 15:50 New York")
