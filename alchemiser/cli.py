@@ -19,6 +19,7 @@ COMMANDS = {
     "invoke": "Run one function's handler on an event file, like `sam local invoke` (no Docker).",
     "signals": "Evaluate the strategies and show the target weights with the explanation of each decision.",
     "pnl": "The P&L report from the local equity snapshots (or Alpaca paper with --source alpaca).",
+    "backtest": "Run the strategies over past sessions on the chain's own code: metrics, JSON, HTML tearsheet.",
 }
 
 

@@ -1,0 +1,10 @@
+"""The backtest: the trading chain's own evaluator, netting, planner and execution rules, day after day.
+
+Never shipped in a Lambda bundle: it runs in the `alchemiser backtest` command and in tests.
+
+    engine.py     each session as the chain runs it (evaluate on D-1's closes, net, plan, fill)
+    fills.py      the simulated fill model: price, slippage, fee per share, sells before buys
+    metrics.py    returns, risk and trading statistics (checked against empyrical in tests)
+    report.py     the JSON document and the text summary
+    tearsheet.py  the self-contained HTML tearsheet and the PNG chart (matplotlib, imported lazily)
+"""

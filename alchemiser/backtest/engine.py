@@ -1,0 +1,452 @@
+"""The backtest engine: every session of a range run as the trading chain runs it.
+
+For each session D, in order:
+1. **Signals** — `services.strategy.app.evaluate_signals`, the strategy Lambda's own function, on
+   the data a 09:35 run on D reads (the closes through the previous session, `data_date`): every
+   strategy on one indicator cache, netted by allocation (services/strategy/netting.py).
+2. **Plan** — `services.portfolio.planner.plan`, the portfolio Lambda's planner, against the
+   simulated account valued at D's prices (drift bands and `:rebalance-threshold`, minimum trade,
+   cash reserve, whole shares where an asset is not fractionable, buys scaled to cash), then the
+   portfolio Lambda's safety check (`check_plan`) and the execution Lambda's risk limits
+   (`services.execution.risk.check`): a plan that breaks either places nothing that day, as in
+   the chain.
+3. **Fills** — sells first, then the buys fitted to the buying power left
+   (`services.execution.legs.fit_to_budget`, with the execution function's margin), each filled
+   by the fill model (fills.py) at D's open when the data has opens, else at D's close.
+4. **Equity** — cash + positions at D's close.
+
+What the backtest cannot apply (the live chain can): the kill switch (an operator's decision),
+broker rejections other than buying power / quantity (halts, asset status changes), partial
+fills, market-closed or stale-data failures (the range holds sessions only, the data is read
+through the same day), and the real broker's fill prices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from alchemiser.backtest.fills import CENT, Fill, FillModel, SimAccount
+
+if TYPE_CHECKING:
+    from services.execution.risk import RiskLimits
+    from services.portfolio.planner import Parameters, StrategyPart
+    from services.strategy.app import Signals
+    from services.strategy.portfolio_config import StrategyPortfolio
+    from shared.marketdata.port import MarketCalendar, MarketData
+
+Progress = Callable[[str, int, int], None]
+"""(phase, done, total)."""
+
+
+class BacktestError(Exception):
+    """The backtest cannot run as asked: a usage error (exit code 2), the message says what and where."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    portfolio: StrategyPortfolio
+    market_data: MarketData
+    calendar: MarketCalendar
+    start: date
+    end: date
+    capital: Decimal = Decimal("100000")
+    fills: FillModel = field(default_factory=FillModel)
+    parameters: Parameters | None = None
+    """The planner's knobs; default: the portfolio function's defaults (PortfolioSettings)."""
+    limits: RiskLimits | None = None
+    """The execution function's risk limits; default: its defaults (ExecutionSettings)."""
+    buying_power_margin: Decimal | None = None
+    benchmark: str | None = "SPY"
+    non_fractionable: frozenset[str] = frozenset()
+    attribution: bool = True
+    """Also run each strategy alone with its allocation of the capital."""
+
+
+@dataclass(frozen=True)
+class DayTarget:
+    """What the strategies decided for one session."""
+
+    trade_date: date
+    data_date: date
+    weights: dict[str, Decimal]
+    """The netted target (what SignalGenerated carries)."""
+    strategies: tuple[StrategyPart, ...]
+    """Each strategy's own answer (allocation, weights, rebalance threshold)."""
+
+
+@dataclass(frozen=True)
+class EquityRow:
+    trade_date: date
+    equity: Decimal
+    cash: Decimal
+    invested: Decimal
+
+
+@dataclass(frozen=True)
+class DayNote:
+    trade_date: date
+    text: str
+
+
+@dataclass
+class Simulation:
+    """One account's history over the range."""
+
+    capital: Decimal
+    equity: list[EquityRow] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    notes: list[DayNote] = field(default_factory=list)
+    traded_value: Decimal = Decimal(0)
+
+    @property
+    def fees(self) -> Decimal:
+        return sum((f.fee for f in self.fills), Decimal(0))
+
+    @property
+    def slippage(self) -> Decimal:
+        return sum((f.slippage for f in self.fills), Decimal(0))
+
+
+@dataclass
+class BacktestResult:
+    config: BacktestConfig
+    sessions: list[date]
+    targets: list[DayTarget]
+    portfolio: Simulation
+    strategies: dict[str, Simulation]
+    benchmark: list[tuple[date, Decimal]] | None
+    """(trade date, benchmark close) per session."""
+    fill_basis: str
+    """"open" or "close": the price orders fill at."""
+    seconds: dict[str, float]
+
+
+# ---------------------------------------------------------------------------------------- defaults
+
+
+def default_parameters() -> Parameters:
+    from services.portfolio.app import parameters_of
+    from services.portfolio.settings import PortfolioSettings
+
+    return parameters_of(PortfolioSettings.model_validate({"backend": "local"}))
+
+
+def default_limits() -> tuple[RiskLimits, Decimal]:
+    from services.execution.risk import RiskLimits
+    from services.execution.settings import ExecutionSettings
+
+    s = ExecutionSettings.model_validate({"backend": "local"})
+    return (RiskLimits(s.max_order_equity_fraction, s.max_turnover_equity_fraction, s.max_position_weight,
+                       s.max_orders_per_run), s.buying_power_margin)
+
+
+# ---------------------------------------------------------------------------------------- sessions
+
+
+def sessions_of(config: BacktestConfig) -> list[date]:
+    if config.end < config.start:
+        raise BacktestError(f"--from {config.start} is after --to {config.end}")
+    days = [d.astype(date) for d in _sessions_between(config.calendar, config.start, config.end)]
+    if not days:
+        raise BacktestError(f"no trading session between {config.start} and {config.end} "
+                            "(weekends and exchange holidays only); widen the range")
+    return days
+
+
+def _sessions_between(calendar: MarketCalendar, start: date, end: date) -> Any:
+    between = getattr(calendar, "sessions_between", None)
+    if between is None:
+        raise BacktestError("the calendar cannot list sessions")
+    try:
+        return between(start, end)
+    except ValueError as exc:
+        raise BacktestError(str(exc)) from exc
+
+
+def data_date_of(calendar: MarketCalendar, day: date) -> date:
+    """The session whose closes a 09:35 run on `day` reads (the strategy app's rule)."""
+    return calendar.previous_session(day).date
+
+
+# ---------------------------------------------------------------------------------------- signals
+
+
+def signals_for(config: BacktestConfig, day: date, data_date: date) -> Signals:
+    """The strategy Lambda's evaluation for a run on `day` (one call: the rebalance rule lives there)."""
+    from services.strategy.app import evaluate_signals
+
+    return evaluate_signals(config.portfolio, config.market_data, data_date)
+
+
+def check_history(config: BacktestConfig, first_data_date: date) -> None:
+    """The data must hold every strategy's lookback before the first session; else say from when it can run."""
+    from shared.marketdata.port import MarketDataError
+
+    portfolio = config.portfolio
+    try:
+        history = config.market_data.history(portfolio.symbols, first_data_date, portfolio.lookback_days)
+    except MarketDataError as exc:
+        raise BacktestError(f"market data: {exc}") from exc
+    found = int(history.dates.shape[0])
+    if history.as_of < first_data_date:
+        raise BacktestError(f"the market data ends on {history.as_of}, before {first_data_date} "
+                            f"(the closes the first session, {config.start}, trades on)")
+    if found < portfolio.lookback_days:
+        worst = max(portfolio.strategies, key=lambda e: e.symphony.lookback_days)
+        first = history.dates[0].astype(date)
+        raise BacktestError(
+            f"--from {config.start} is too early: strategy {worst.name!r} ({worst.file.name}) needs "
+            f"{worst.symphony.lookback_days} sessions of history before each day, but the data holds only "
+            f"{found} sessions up to {first_data_date} (it starts on {first}); start {portfolio.lookback_days - found} "
+            "sessions later or use data that reaches further back")
+
+
+def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
+                  progress: Progress | None = None) -> list[DayTarget]:
+    from services.portfolio.planner import StrategyPart
+    from services.strategy.language import StrategyError
+    from shared.marketdata.port import MarketDataError
+
+    targets: list[DayTarget] = []
+    files = {e.symphony.source_file: e.name for e in config.portfolio.strategies}
+    for index, day in enumerate(sessions):
+        data_date = data_date_of(config.calendar, day)
+        try:
+            signals = signals_for(config, day, data_date)
+        except StrategyError as exc:
+            name = files.get(exc.file, "?")
+            raise BacktestError(f"strategy {name!r} cannot be evaluated for {day} (closes of {data_date}): "
+                                f"{exc}") from exc
+        except MarketDataError as exc:
+            raise BacktestError(f"market data for {day} (closes of {data_date}): {exc}") from exc
+        except Exception as exc:
+            from services.strategy.app import StaleMarketData
+
+            if isinstance(exc, StaleMarketData):
+                raise BacktestError(f"{day}: {exc}") from exc
+            raise
+        parts = tuple(StrategyPart(o.entry.name, o.entry.allocation, dict(o.evaluation.weights),
+                                   o.entry.symphony.rebalance_threshold) for o in signals.outcomes)
+        targets.append(DayTarget(day, signals.data_as_of, dict(signals.weights), parts))
+        if progress is not None:
+            progress("evaluate", index + 1, len(sessions))
+    return targets
+
+
+# ---------------------------------------------------------------------------------------- prices
+
+
+class DayPrices:
+    """D's prices, read once per (day, symbol): the close the simulated broker fills at (its
+    `price_source`), or D's open when the market data has opens (`latest_open`)."""
+
+    def __init__(self, market_data: MarketData) -> None:
+        from shared.broker.factory import price_source
+
+        self._market_data = market_data
+        self._price_source = price_source
+        self._opens = getattr(market_data, "latest_open", None)
+        self._day: date | None = None
+        self._close: Any = None
+        self._closes: dict[str, Decimal] = {}
+        self._fills: dict[str, Decimal] = {}
+
+    @property
+    def basis(self) -> str:
+        return "open" if self._opens is not None else "close"
+
+    def on(self, day: date) -> DayPrices:
+        if day != self._day:
+            self._day, self._close = day, self._price_source(self._market_data, day)
+            self._closes, self._fills = {}, {}
+        return self
+
+    def close(self, symbol: str) -> Decimal:
+        price = self._closes.get(symbol)
+        if price is None:
+            price = self._closes[symbol] = Decimal(self._close(symbol))
+        return price
+
+    def fill(self, symbol: str) -> Decimal:
+        if self._opens is None:
+            return self.close(symbol)
+        price = self._fills.get(symbol)
+        if price is None:
+            price = self._fills[symbol] = Decimal(self._opens(symbol, self._day))
+        return price
+
+
+# ---------------------------------------------------------------------------------------- simulation
+
+
+@dataclass(frozen=True)
+class Rules:
+    parameters: Parameters
+    limits: RiskLimits | None
+    """None: no account-level risk limits (a strategy's solo run for attribution)."""
+    margin: Decimal
+    fills: FillModel
+    non_fractionable: frozenset[str]
+
+
+def rules_of(config: BacktestConfig) -> Rules:
+    limits, margin = default_limits()
+    return Rules(config.parameters or default_parameters(), config.limits or limits,
+                 margin if config.buying_power_margin is None else config.buying_power_margin,
+                 config.fills, config.non_fractionable)
+
+
+def simulate(targets: Sequence[DayTarget], capital: Decimal, rules: Rules, prices: DayPrices,
+             progress: Progress | None = None, phase: str = "simulate") -> Simulation:
+    sim = Simulation(capital)
+    account = SimAccount(capital)
+    for index, target in enumerate(targets):
+        trade_day(target, account, sim, rules, prices.on(target.trade_date))
+        closes = {s: prices.close(s) for s in account.positions}
+        equity = account.equity(closes)
+        sim.equity.append(EquityRow(target.trade_date, equity, account.cash, equity - account.cash))
+        if progress is not None:
+            progress(phase, index + 1, len(targets))
+    return sim
+
+
+def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Rules, prices: DayPrices) -> None:
+    """Plan against the account at D's fill prices, check, then fill sells and the fitted buys."""
+    from services.execution import risk
+    from services.portfolio.planner import AccountView, Holding, PlanInputs, Tradability, plan
+    from services.portfolio.validation import check_plan
+
+    day = target.trade_date
+    at = {s: prices.fill(s) for s in target.weights.keys() | account.positions.keys()}
+    holdings = {s: Holding(s, q, account.market_value(s, at[s]), at[s]) for s, q in account.positions.items()}
+    equity = account.cash + sum((h.market_value for h in holdings.values()), Decimal(0))
+    if equity <= 0:
+        sim.notes.append(DayNote(day, f"equity {equity}: nothing can be planned"))
+        return
+    captured = datetime(day.year, day.month, day.day, 14, 35, tzinfo=UTC)
+    inputs = PlanInputs(
+        correlation_id=f"backtest-{day.isoformat()}", signal_event_id=f"backtest-{day.isoformat()}",
+        target_weights=target.weights, strategies=target.strategies,
+        account=AccountView("ACTIVE", equity, account.cash, account.buying_power, captured),
+        holdings=holdings,
+        assets={s: Tradability(s not in rules.non_fractionable) for s in at},
+        prices={s: at[s] for s, w in target.weights.items() if w > 0 and s not in holdings},
+        parameters=rules.parameters,
+    )
+    planned = plan(inputs)
+    rejection = check_plan(planned, inputs)
+    if rejection is not None:
+        sim.notes.append(DayNote(day, f"plan failed closed ({rejection.error_type}): {rejection.reason}"))
+        return
+    if not planned.orders:
+        return
+    exposures = [risk.Exposure(o.symbol, o.side,
+                               o.qty * at[o.symbol] if o.qty is not None else o.notional or Decimal(0))
+                 for o in planned.orders]
+    values = {s: h.market_value for s, h in holdings.items()}
+    breaches = [] if rules.limits is None else risk.check(exposures, equity=equity, positions=values,
+                                                          limits=rules.limits)
+    if breaches:
+        sim.notes.append(DayNote(day, f"plan blocked by the execution risk limits: {risk.describe(breaches)}"))
+        return
+    stamp = day.isoformat()
+    for order in planned.sells:
+        assert order.qty is not None
+        _record(sim, account.sell(stamp, order.symbol, order.qty, at[order.symbol], rules.fills))
+    for leg in _fitted_buys(planned.buys, account, rules, at, sim, day):
+        _record(sim, account.buy(stamp, leg.symbol, leg.qty, leg.notional, at[leg.symbol], leg.fractionable,
+                                 rules.fills))
+
+
+def _fitted_buys(buys: Sequence[Any], account: SimAccount, rules: Rules, at: Mapping[str, Decimal],
+                 sim: Simulation, day: date) -> list[Any]:
+    """The planned buys as the execution function places them: whole shares where not fractionable,
+    then fitted to the buying power x (1 - margin) left after the sells."""
+    from services.execution.legs import Leg, fit_to_budget
+
+    legs = []
+    for index, order in enumerate(buys):
+        price = at[order.symbol]
+        leg = Leg(index, f"bt-{day:%Y%m%d}-{order.symbol}-buy", order.symbol, "buy", order.qty, order.notional,
+                  order.fractionable, price)
+        if not order.fractionable:
+            shares = (order.qty if order.qty is not None else (order.notional or Decimal(0)) / price)
+            whole = shares.to_integral_value(ROUND_DOWN)
+            if whole < 1:
+                sim.notes.append(DayNote(day, f"{order.symbol}: not fractionable, less than one share"))
+                continue
+            leg = Leg(index, leg.client_order_id, order.symbol, "buy", whole, None, False, price)
+        legs.append(leg)
+    if not legs:
+        return []
+    budget = (account.buying_power * (1 - rules.margin)).quantize(CENT)
+    fit = fit_to_budget(legs, budget)
+    if fit.note:
+        sim.notes.append(DayNote(day, fit.note))
+    for skip in fit.skipped:
+        sim.notes.append(DayNote(day, f"{skip.leg.symbol}: {skip.reason}"))
+    return list(fit.legs)
+
+
+def _record(sim: Simulation, fill: Fill) -> None:
+    sim.fills.append(fill)
+    if fill.rejected is not None:
+        sim.notes.append(DayNote(date.fromisoformat(fill.trade_date), f"{fill.symbol} {fill.side} rejected: "
+                                                                      f"{fill.rejected}"))
+    else:
+        sim.traded_value += fill.amount
+
+
+# ---------------------------------------------------------------------------------------- the whole run
+
+
+def solo_targets(targets: Sequence[DayTarget], name: str) -> list[DayTarget]:
+    """One strategy's own answers, as if it were the whole portfolio."""
+    out = []
+    for target in targets:
+        part = next(p for p in target.strategies if p.name == name)
+        out.append(DayTarget(target.trade_date, target.data_date, dict(part.weights),
+                             (replace(part, allocation=Decimal(1)),)))
+    return out
+
+
+def benchmark_closes(config: BacktestConfig, sessions: Sequence[date]) -> list[tuple[date, Decimal]] | None:
+    if not config.benchmark:
+        return None
+    from shared.marketdata.port import MarketDataError
+
+    prices = DayPrices(config.market_data)
+    try:
+        return [(day, prices.on(day).close(config.benchmark)) for day in sessions]
+    except MarketDataError as exc:
+        raise BacktestError(f"benchmark {config.benchmark}: {exc}") from exc
+
+
+def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> BacktestResult:
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    sessions = sessions_of(config)
+    check_history(config, data_date_of(config.calendar, sessions[0]))
+    benchmark = benchmark_closes(config, sessions)
+    seconds["setup"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    targets = evaluate_days(config, sessions, progress)
+    seconds["evaluate"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    rules = rules_of(config)
+    prices = DayPrices(config.market_data)
+    portfolio = simulate(targets, config.capital, rules, prices, progress, "simulate")
+    strategies: dict[str, Simulation] = {}
+    solo_rules = replace(rules, limits=None)  # the risk limits bound the whole account, not one strategy's share
+    if config.attribution:
+        for entry in config.portfolio.strategies:
+            capital = (config.capital * entry.allocation).quantize(CENT, ROUND_HALF_EVEN)
+            strategies[entry.name] = simulate(solo_targets(targets, entry.name), capital, solo_rules, prices,
+                                              progress, f"strategy {entry.name}")
+    seconds["simulate"] = time.perf_counter() - mark
+    return BacktestResult(config, sessions, targets, portfolio, strategies, benchmark, prices.basis, seconds)

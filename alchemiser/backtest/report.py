@@ -1,0 +1,227 @@
+"""The backtest's outputs: the JSON document (schema in docs/backtest.md) and the text summary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from alchemiser.backtest import metrics
+from alchemiser.backtest.engine import BacktestResult, Simulation
+
+LIMITS_NOT_APPLIED = (
+    "the kill switch (an operator's decision, not in the history)",
+    "broker rejections other than buying power and quantity held (halts, asset status changes)",
+    "partial fills and orders left open (every order fills in full or is rejected)",
+    "market-closed and stale-data failures (the range holds sessions only; the data is read through each day)",
+)
+
+
+def _floats(rows: Sequence[Any]) -> list[float]:
+    return [float(row.equity) for row in rows]
+
+
+def sim_returns(sim: Simulation) -> np.ndarray:
+    return metrics.returns_of(_floats(sim.equity), float(sim.capital))
+
+
+def benchmark_returns(result: BacktestResult) -> np.ndarray | None:
+    if result.benchmark is None:
+        return None
+    closes = [float(c) for _, c in result.benchmark]
+    return metrics.returns_of(closes[1:], closes[0]) if len(closes) > 1 else np.zeros(0)
+
+
+def _aligned_benchmark(result: BacktestResult) -> np.ndarray | None:
+    """The benchmark's daily returns on the portfolio's sessions (0 on the first: bought at its close)."""
+    b = benchmark_returns(result)
+    return None if b is None else np.concatenate([[0.0], b])
+
+
+def trading_stats(sim: Simulation, sessions: int) -> dict[str, Any]:
+    equity = [float(r.equity) for r in sim.equity]
+    exposure = [float(r.invested) / e if e > 0 else 0.0 for r, e in zip(sim.equity, equity, strict=True)]
+    mean_equity = sum(equity) / len(equity) if equity else math.nan
+    traded = float(sim.traded_value)
+    years = sessions / metrics.TRADING_DAYS
+    filled = [f for f in sim.fills if f.rejected is None]
+    return {
+        "orders": len(filled),
+        "rejected_orders": len(sim.fills) - len(filled),
+        "traded_value": str(sim.traded_value),
+        "turnover": traded / 2 / mean_equity / years if years > 0 and mean_equity > 0 else None,
+        "fees": str(sim.fees),
+        "slippage": str(sim.slippage),
+        "average_exposure": sum(exposure) / len(exposure) if exposure else None,
+        "final_equity": str(sim.equity[-1].equity) if sim.equity else str(sim.capital),
+    }
+
+
+def metrics_of(result: BacktestResult, sim: Simulation, rf: float) -> dict[str, Any]:
+    days = [row.trade_date for row in sim.equity]
+    out = metrics.summary(days, sim_returns(sim), rf_annual=rf, benchmark=_aligned_benchmark(result))
+    out.update(trading_stats(sim, len(days)))
+    return out
+
+
+def benchmark_metrics(result: BacktestResult, rf: float) -> dict[str, Any] | None:
+    b = _aligned_benchmark(result)
+    if b is None or result.benchmark is None:
+        return None
+    days = [d for d, _ in result.benchmark]
+    out = metrics.summary(days, b, rf_annual=rf)
+    out["symbol"] = result.config.benchmark
+    return out
+
+
+def _strings(weights: dict[str, Decimal]) -> dict[str, str]:
+    return {s: str(w) for s, w in sorted(weights.items())}
+
+
+def order_rows(sim: Simulation) -> list[dict[str, Any]]:
+    return [{
+        "date": f.trade_date, "symbol": f.symbol, "side": f.side,
+        "qty": str(f.qty), "notional": None if f.requested_notional is None else str(f.requested_notional),
+        "requested_qty": None if f.requested_qty is None else str(f.requested_qty),
+        "reference_price": str(f.reference_price), "fill_price": str(f.fill_price),
+        "amount": str(f.amount), "fee": str(f.fee), "slippage": str(f.slippage),
+        **({"rejected": f.rejected} if f.rejected else {}),
+    } for f in sim.fills]
+
+
+def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
+    config = result.config
+    portfolio = result.portfolio
+    final = float(portfolio.equity[-1].equity) if portfolio.equity else float(config.capital)
+    strategies: dict[str, Any] = {}
+    for entry in config.portfolio.strategies:
+        sim = result.strategies.get(entry.name)
+        body: dict[str, Any] = {"file": entry.file.as_posix(), "allocation": str(entry.allocation)}
+        if sim is not None:
+            end = float(sim.equity[-1].equity) if sim.equity else float(sim.capital)
+            body.update(capital=str(sim.capital), metrics=metrics_of(result, sim, rf),
+                        contribution=(end - float(sim.capital)) / float(config.capital),
+                        equity=[{"trade_date": r.trade_date.isoformat(), "equity": str(r.equity)}
+                                for r in sim.equity])
+        strategies[entry.name] = body
+    doc = {
+        "schema_version": 1,
+        "range": {"from": result.sessions[0].isoformat(), "to": result.sessions[-1].isoformat(),
+                  "sessions": len(result.sessions)},
+        "capital": str(config.capital),
+        "fill_model": {"price": result.fill_basis, "slippage_bps": str(config.fills.slippage_bps),
+                       "fee_per_share": str(config.fills.fee_per_share)},
+        "risk_free_rate": rf,
+        "not_applied": list(LIMITS_NOT_APPLIED),
+        "metrics": {**metrics_of(result, portfolio, rf), "net_profit": final - float(config.capital)},
+        "benchmark": benchmark_metrics(result, rf),
+        "strategies": strategies,
+        "equity": [{"trade_date": r.trade_date.isoformat(), "equity": str(r.equity), "cash": str(r.cash)}
+                   for r in portfolio.equity],
+        "benchmark_equity": None if result.benchmark is None else [
+            {"trade_date": d.isoformat(), "close": str(c)} for d, c in result.benchmark],
+        "allocations": [{"trade_date": t.trade_date.isoformat(), "data_date": t.data_date.isoformat(),
+                         "weights": _strings(t.weights)} for t in result.targets],
+        "orders": order_rows(portfolio),
+        "notes": [{"trade_date": n.trade_date.isoformat(), "note": n.text} for n in portfolio.notes],
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+    }
+    return metrics.finite(doc)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------------------- text
+
+
+def _pct(value: Any, places: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value * 100:.{places}f}%"
+
+
+def _num(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value:.2f}"
+
+
+ROWS: tuple[tuple[str, str, Any], ...] = (
+    ("Total return", "total_return", _pct),
+    ("CAGR", "cagr", _pct),
+    ("Volatility (ann.)", "volatility", _pct),
+    ("Sharpe", "sharpe", _num),
+    ("Sortino", "sortino", _num),
+    ("Max drawdown", "max_drawdown", _pct),
+    ("Calmar", "calmar", _num),
+    ("Longest under water", "longest_underwater_sessions", lambda v: f"{v} sessions"),
+    ("Beta", "beta", _num),
+    ("Correlation", "correlation", _num),
+)
+
+
+def metric_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, portfolio, benchmark) rows of the metrics table."""
+    m, b = doc["metrics"], doc["benchmark"] or {}
+    rows = []
+    for label, key, fmt in ROWS:
+        rows.append((label, fmt(m.get(key)), fmt(b[key]) if key in b else ""))
+    for label, key in (("Best day", "best_day"), ("Worst day", "worst_day")):
+        mine, theirs = m.get(key), b.get(key)
+        rows.append((label, f"{_pct(mine['return'])} ({mine['date']})" if mine else "—",
+                     f"{_pct(theirs['return'])} ({theirs['date']})" if theirs else ""))
+    rows += [
+        ("Orders", str(m["orders"]), ""),
+        ("Turnover (per year)", _pct(m["turnover"], 0), ""),
+        ("Fees paid", f"${Decimal(m['fees']):,.2f}", ""),
+        ("Slippage paid", f"${Decimal(m['slippage']):,.2f}", ""),
+        ("Average exposure", _pct(m["average_exposure"], 1), ""),
+    ]
+    return rows
+
+
+def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
+    r, fm = doc["range"], doc["fill_model"]
+    bench = doc["benchmark"]
+    lines = [
+        f"Backtest of {portfolio_name}: {r['from']} → {r['to']} ({r['sessions']} sessions), "
+        f"${Decimal(doc['capital']):,.0f} starting capital",
+        f"Fills at each session's {fm['price']}, slippage {fm['slippage_bps']} bps, fee ${fm['fee_per_share']}/share; "
+        f"final equity ${Decimal(doc['metrics']['final_equity']):,.2f}",
+        "",
+    ]
+    head = f"{'':<22}{'portfolio':>26}{(bench['symbol'] if bench else ''):>28}"
+    lines.append(head)
+    for label, mine, theirs in metric_rows(doc):
+        lines.append(f"  {label:<20}{mine:>26}{theirs:>28}")
+    m = doc["metrics"]
+    if m.get("trough"):
+        lines += ["", f"Deepest drawdown {_pct(m['max_drawdown'])}: peak {m['peak'] or r['from']}, trough "
+                      f"{m['trough']}, " + (f"recovered {m['recovery']}" if m["recovery"] else "not recovered")]
+    lines += ["", "Yearly returns:"]
+    bench_years = (bench or {}).get("yearly_returns", {})
+    for year, value in m["yearly_returns"].items():
+        other = f"   {bench['symbol']} {_pct(bench_years.get(year))}" if bench else ""
+        lines.append(f"  {year}  {_pct(value):>9}{other}")
+    if doc["strategies"]:
+        lines += ["", "Per strategy (each alone with its share of the capital):"]
+        for name, s in doc["strategies"].items():
+            sm = s.get("metrics")
+            if sm is None:
+                continue
+            lines.append(f"  {name:<24} allocation {_pct(float(s['allocation']), 1):>7}"
+                         f"  return {_pct(sm['total_return'])}"
+                         f"  CAGR {_pct(sm['cagr'])}  Sharpe {_num(sm['sharpe'])}  max DD {_pct(sm['max_drawdown'])}"
+                         f"  contribution {_pct(s['contribution'])}")
+    blocked = [n for n in doc["notes"] if "blocked" in n["note"] or "failed closed" in n["note"]]
+    if blocked:
+        lines += ["", f"{len(blocked)} session(s) placed nothing because the chain's checks stopped the plan; "
+                      f"first: {blocked[0]['trade_date']}: {blocked[0]['note']}"]
+    lines += ["", "Not applied by a backtest: " + "; ".join(doc["not_applied"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def first_day(doc: dict[str, Any]) -> date:
+    return date.fromisoformat(doc["range"]["from"])

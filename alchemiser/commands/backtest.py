@@ -1,0 +1,252 @@
+"""`alchemiser backtest`: how the strategies would have traded, day by day, on the chain's own code.
+
+    alchemiser backtest                                   the shipped portfolio, last 5 years, offline data
+    alchemiser backtest --strategy my.clj --from 2020-01-01 --to 2024-12-31
+    alchemiser backtest --json > bt.json                  metrics, benchmark, strategies, equity, allocations, orders
+    alchemiser backtest --html tearsheet.html --png equity.png
+
+Each session runs as the chain runs it (alchemiser/backtest/engine.py): the strategy function's
+evaluation on the previous session's closes, netting, the portfolio planner against the simulated
+account, sells before buys, fills at the session's open when the data has opens, else its close,
+with the slippage and fee model. Progress goes to stderr; the summary (or the JSON) to stdout.
+Usage errors (bad dates, an unknown ticker, not enough history...) exit with code 2.
+The JSON schema and what a backtest cannot apply: docs/backtest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alchemiser.commands.common import add_state_dir, dumps, fail
+
+if TYPE_CHECKING:
+    from alchemiser.backtest.engine import BacktestConfig
+    from services.strategy.portfolio_config import StrategyPortfolio
+
+DEFAULT_YEARS = 5
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD, e.g. 2021-01-04)") from exc
+
+
+def _decimal(minimum: Decimal, what: str) -> Any:
+    def parse(text: str) -> Decimal:
+        try:
+            value = Decimal(text)
+        except InvalidOperation as exc:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number ({what})") from exc
+        if not value.is_finite() or value < minimum:
+            raise argparse.ArgumentTypeError(f"'{text}' must be a number of at least {minimum} ({what})")
+        return value
+
+    return parse
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number (an annual rate, e.g. 0.04)") from exc
+    if not -1 < value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be an annual rate as a fraction, e.g. 0.04 for 4%")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strategy", action="append", type=Path, metavar="FILE", default=[],
+                        help="a strategy file (.clj); repeat for several, held with equal allocation "
+                             "(default: the strategies of the portfolio file)")
+    parser.add_argument("--config", type=Path, metavar="TOML",
+                        help="a portfolio file (default: services/strategy/strategies/portfolio.toml)")
+    parser.add_argument("--from", dest="start", type=_date, metavar="DATE",
+                        help=f"first trading day (default: {DEFAULT_YEARS} years before --to)")
+    parser.add_argument("--to", dest="end", type=_date, metavar="DATE",
+                        help="last trading day (default: the last session closed now)")
+    parser.add_argument("--data", default="offline", metavar="offline|DIR|alpaca",
+                        help="market data: generated offline history (default), a directory of SYMBOL.csv "
+                             "files, or Alpaca bars (keys in APCA_API_KEY_ID / APCA_API_SECRET_KEY)")
+    parser.add_argument("--capital", type=_decimal(Decimal(1), "dollars"), default=Decimal("100000"),
+                        metavar="DOLLARS", help="starting cash (default 100000)")
+    parser.add_argument("--benchmark", default="SPY", metavar="SYMBOL",
+                        help="compare with buying and holding this symbol (default SPY; 'none' for no benchmark)")
+    parser.add_argument("--slippage-bps", type=_decimal(Decimal(0), "basis points"), default=Decimal("0"),
+                        metavar="N", help="each fill moved against the trader by N basis points (default 0)")
+    parser.add_argument("--fee-per-share", type=_decimal(Decimal(0), "dollars per share"), default=Decimal("0"),
+                        metavar="X", help="commission per share filled (default 0, as at Alpaca)")
+    parser.add_argument("--risk-free", type=_rate, default=0.0, metavar="RATE",
+                        help="annual risk-free rate for Sharpe and Sortino (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (schema: docs/backtest.md)")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML tearsheet")
+    parser.add_argument("--png", type=Path, metavar="FILE", help="write the equity and drawdown chart as a PNG")
+    parser.add_argument("--log-scale", action="store_true", help="the tearsheet's equity chart on a log scale")
+    parser.add_argument("--compare-account", action="store_true",
+                        help="overlay the paper account's recorded equity (from --state-dir) on the same days")
+    parser.add_argument("--no-attribution", action="store_true",
+                        help="skip the per-strategy runs (each strategy alone with its allocation)")
+    add_state_dir(parser)
+
+
+class Progress:
+    """Days done, elapsed and ETA on stderr: one updating line on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, total_steps: int, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total = max(1, total_steps)
+        self.done_before = 0
+        self.started = time.monotonic()
+        self.last_shown = -1
+        self.phase = ""
+        self._phase_total = 0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            if self.phase:
+                self.done_before += self._phase_total
+            self.phase, self._phase_total = phase, total
+        steps = self.done_before + done
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / steps * (self.total - steps) if steps else 0.0
+        tenth = steps * 10 // self.total
+        if self.tty:
+            if done == total or done % 25 == 0:
+                print(f"\r{phase}: day {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta:5.1f}s   ",
+                      end="", file=self.stream, flush=True)
+                if done == total:
+                    print(file=self.stream)
+        elif tenth != self.last_shown or done == total:
+            self.last_shown = tenth
+            print(f"{phase}: day {done}/{total}, elapsed {elapsed:.1f}s, ETA {eta:.1f}s", file=self.stream, flush=True)
+
+
+def portfolio_of(args: argparse.Namespace) -> StrategyPortfolio:
+    from alchemiser.commands.signals import files_portfolio
+    from services.strategy.dependencies import portfolio_loader
+
+    if args.strategy:
+        return files_portfolio(args.strategy)
+    path = args.config.resolve() if args.config is not None else None
+    if path is None:
+        from services.strategy.settings import StrategySettings
+
+        path = StrategySettings.model_validate({"backend": "local"}).strategy_config
+    return portfolio_loader(path)()
+
+
+def market_data_of(args: argparse.Namespace) -> Any:
+    from shared.marketdata.factory import make_market_data
+
+    keys = None
+    if args.data.strip().lower() == "alpaca":
+        key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
+        if not (key and secret):
+            raise ValueError("--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
+        keys = (key, secret)
+    return make_market_data(args.data, state_dir=args.state_dir, alpaca_keys=keys)
+
+
+def default_range(calendar: Any, now: datetime, start: date | None, end: date | None) -> tuple[date, date]:
+    """--to: the last session closed at `now`; --from: DEFAULT_YEARS years before it."""
+    if end is None:
+        latest = calendar.latest_session(now)
+        end = latest.date if latest.close <= now else calendar.previous_session(latest.date).date
+    if start is None:
+        try:
+            start = end.replace(year=end.year - DEFAULT_YEARS) + timedelta(days=1)
+        except ValueError:  # 29 February
+            start = end.replace(year=end.year - DEFAULT_YEARS, day=28) + timedelta(days=1)
+    return start, end
+
+
+def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
+    from alchemiser.backtest.engine import BacktestConfig, BacktestError
+    from alchemiser.backtest.fills import FillModel
+    from services.strategy.language import StrategyError
+    from services.strategy.portfolio_config import PortfolioConfigError
+    from shared.marketdata.calendar import ExchangeCalendar
+
+    if args.strategy and args.config is not None:
+        raise BacktestError("give either --strategy files or --config, not both")
+    try:
+        portfolio = portfolio_of(args)
+    except (StrategyError, PortfolioConfigError) as exc:
+        raise BacktestError(str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise BacktestError(f"{exc.filename}: no such file") from exc
+    try:
+        market_data = market_data_of(args)
+    except ValueError as exc:
+        raise BacktestError(str(exc)) from exc
+    calendar = ExchangeCalendar()
+    try:
+        start, end = default_range(calendar, now, args.start, args.end)
+    except ValueError as exc:
+        raise BacktestError(str(exc)) from exc
+    benchmark = None if args.benchmark.strip().lower() in ("", "none") else args.benchmark.strip().upper()
+    return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital,
+                          fills=FillModel(args.slippage_bps, args.fee_per_share), benchmark=benchmark,
+                          attribution=not args.no_attribution)
+
+
+def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, Decimal]]:
+    """The paper account's equity recorded at each completed local day (what `alchemiser pnl` reads)."""
+    from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+
+    database = state_dir / "state.sqlite"
+    if not database.exists():
+        return []
+    latest: dict[date, Decimal] = {}
+    for snapshot in EmbeddedWorkflowStore(database).snapshots("paper", start, end):  # sorted: the last one wins
+        latest[snapshot.trading_date] = snapshot.equity_after
+    return sorted(latest.items())
+
+
+def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
+    from alchemiser.backtest.engine import BacktestError, run_backtest
+    from alchemiser.backtest.report import render_text, to_json
+
+    moment = now or datetime.now(UTC)
+    try:
+        config = config_of(args, moment)
+        from alchemiser.backtest.engine import sessions_of
+
+        sessions = len(sessions_of(config))
+        steps = sessions * (2 + (0 if args.no_attribution else len(config.portfolio.strategies)))
+        result = run_backtest(config, Progress(steps))
+    except BacktestError as exc:
+        return fail(str(exc))
+    doc = to_json(result, args.risk_free)
+    if args.compare_account:
+        recorded = account_equity(args.state_dir, result.sessions[0], result.sessions[-1])
+        doc["account_equity"] = [{"trade_date": d.isoformat(), "equity": str(e)} for d, e in recorded]
+        if not recorded:
+            print(f"note: no recorded paper equity in {args.state_dir} between {result.sessions[0]} and "
+                  f"{result.sessions[-1]} (run `alchemiser run` days first)", file=sys.stderr)
+    name = "the given strategies" if args.strategy else str(config.portfolio.source.name)
+    if args.html is not None or args.png is not None:
+        try:
+            from alchemiser.backtest import tearsheet
+        except ImportError as exc:
+            return fail(f"--html/--png need matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
+        if args.html is not None:
+            tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale)
+            print(f"tearsheet written to {args.html}", file=sys.stderr)
+        if args.png is not None:
+            tearsheet.write_png(doc, args.png, title=f"Backtest — {name}", log_scale=args.log_scale)
+            print(f"chart written to {args.png}", file=sys.stderr)
+    if args.json:
+        print(dumps(doc))
+    else:
+        sys.stdout.write(render_text(doc, name))
+    return 0
