@@ -78,6 +78,7 @@ def build(settings: ExecutionSettings) -> Dependencies:
             poll_interval_seconds=settings.poll_interval_seconds,
             post_lookup_attempts=settings.post_lookup_attempts,
             post_lookup_delay_seconds=settings.post_lookup_delay_seconds,
+            post_attempts=settings.post_attempts,
         ),
         trading_mode=settings.trading_mode,
         buying_power_margin=settings.buying_power_margin,

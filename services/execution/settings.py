@@ -34,6 +34,9 @@ class ExecutionSettings(BrokerSettings):
     """After an order POST with an unknown outcome: how many times to look the order up."""
     post_lookup_delay_seconds: float = Field(default=1.0, ge=0)
     """The first wait before such a look-up (doubling after each)."""
+    post_attempts: int = Field(default=3, ge=1, le=10)
+    """POSTs per order at most: a failed POST whose order a look-up confirmed absent is resubmitted with the
+    same client order id (honouring Retry-After / the rate-limit reset) while this and the deadline allow."""
     buying_power_margin: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
     """Buys are scaled to fit buying power x (1 - margin), a cushion for qty orders' price moves."""
 

@@ -5,10 +5,12 @@ Decisions (see also alpaca_http.py):
 - Reads (account, positions, assets, orders, clock, calendar, prices, cancels) retry 429,
   408, 5xx, timeouts and connection errors with exponential backoff (a 429's reset header
   is honoured), then raise BrokerUnavailable.
-- An order POST is sent exactly once. 422 "client_order_id must be unique" raises
-  DuplicateClientOrderId (the order exists: look it up); a timeout, connection error, 5xx or
-  429 raises BrokerUnavailable (the outcome is unknown: look it up by client_order_id);
-  any other 4xx raises OrderRejected with the broker's message.
+- `submit_order` sends one POST per call (never retried here). 422 "client_order_id must be
+  unique" raises DuplicateClientOrderId (the order exists: look it up); a timeout, connection
+  error, 5xx or 429 raises BrokerUnavailable (the outcome is unknown: look it up by
+  client_order_id) carrying the broker's Retry-After / rate-limit reset as `retry_after`; any
+  other 4xx raises OrderRejected with the broker's message. Resubmitting (with the same client
+  order id, after a look-up found nothing) is the placer's decision: services/execution/placer.py.
 - Every request (reads and POSTs) first takes a token from a RateLimiter, keeping the
   adapter under Alpaca's 200 requests/minute per account. The data API has its own limiter.
 - alpaca-py is imported lazily (the TradingClient import costs ~0.5 s); keys are never stored
@@ -301,7 +303,8 @@ def _post_error(coid: str, failure: Failure) -> BrokerError:
         return DuplicateClientOrderId(f"order {coid} already exists at the broker ({failure.describe()})")
     if failure.kind == "transient":
         return BrokerUnavailable(
-            f"order {coid}: {failure.describe()}; outcome unknown, look it up by client_order_id"
+            f"order {coid}: {failure.describe()}; outcome unknown, look it up by client_order_id",
+            retry_after=failure.wait_hint,
         )
     return OrderRejected(f"order {coid} rejected: {failure.describe()}")
 

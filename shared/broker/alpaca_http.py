@@ -78,7 +78,7 @@ class Failure:
     status: int | None
     message: str
     wait_hint: float | None = None
-    """Seconds until the rate limit resets, from a 429's headers."""
+    """Seconds the broker asked us to wait: Retry-After, or a 429's X-RateLimit-Reset."""
 
     def describe(self) -> str:
         return f"HTTP {self.status}: {self.message}" if self.status else self.message
@@ -95,17 +95,41 @@ def _api_message(raw: str) -> str:
     return raw.strip()[:300]
 
 
-def _wait_hint(response: Any, wall_clock: Callable[[], float]) -> float | None:
+MAX_WAIT_HINT = 60.0
+
+
+def _seconds_from(name: str, value: str, wall_clock: Callable[[], float]) -> float | None:
+    """Retry-After: delta-seconds or an HTTP-date; X-RateLimit-Reset: a Unix time in seconds."""
+    try:
+        number = float(value)
+    except ValueError:
+        if name != "Retry-After":
+            return None
+        from email.utils import parsedate_to_datetime
+
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return moment.timestamp() - wall_clock() if moment.tzinfo is not None else None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return number if name == "Retry-After" else number - wall_clock()
+
+
+def _wait_hint(response: Any, wall_clock: Callable[[], float], *, rate_limited: bool) -> float | None:
+    """Seconds the broker asks us to wait (0 to MAX_WAIT_HINT), or None when it did not say.
+
+    Retry-After counts on any transient answer (a 503 may carry it); X-RateLimit-Reset only on a
+    429 (Alpaca sends the rate-limit headers on every answer; the reset matters when we hit it)."""
     headers = getattr(response, "headers", None) or {}
-    for name, relative in (("Retry-After", True), ("X-RateLimit-Reset", False)):
+    for name in ("Retry-After", "X-RateLimit-Reset") if rate_limited else ("Retry-After",):
         value = headers.get(name)
         if value is None:
             continue
-        try:
-            seconds = float(value) if relative else float(value) - wall_clock()
-        except ValueError:
-            continue
-        return max(0.0, min(seconds, 60.0))
+        seconds = _seconds_from(name, str(value), wall_clock)
+        if seconds is not None:
+            return max(0.0, min(seconds, MAX_WAIT_HINT))
     return None
 
 
@@ -118,7 +142,7 @@ def classify(exc: BaseException, wall_clock: Callable[[], float]) -> Failure | N
         status = exc.status_code
         message = _api_message(str(exc))
         if status is None or status in TRANSIENT_STATUSES or status >= 500:
-            hint = _wait_hint(exc.response, wall_clock) if status == 429 else None
+            hint = _wait_hint(exc.response, wall_clock, rate_limited=status == 429)
             return Failure("transient", status, message, hint)
         if DUPLICATE_MESSAGE in message.lower():
             return Failure("duplicate", status, message)

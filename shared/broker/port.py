@@ -122,7 +122,14 @@ class DuplicateClientOrderId(BrokerError):
 
 
 class BrokerUnavailable(BrokerError):
-    """Timeout, connection error, 5xx or exhausted 429s: the outcome of a write is unknown."""
+    """Timeout, connection error, 5xx or exhausted 429s: the outcome of a write is unknown.
+
+    `retry_after`: seconds the broker asked us to wait before trying again (Retry-After, or the
+    rate-limit reset header of a 429), when it said so."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class OrderNotFound(BrokerError):

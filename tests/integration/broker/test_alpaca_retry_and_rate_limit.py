@@ -130,3 +130,21 @@ def test_no_3_second_alpaca_py_retry_on_reads_either(fake_alpaca: FakeAlpaca, si
     broker.get_account()
     assert time.monotonic() - started < 1.5
     assert len(fake_alpaca.requests_to("GET /v2/account")) == 3  # our retries, counted, not alpaca-py's
+
+
+@pytest.mark.parametrize("status,headers,expected", [
+    (429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000012"}, 12.0),
+    (503, {"Retry-After": "4"}, 4.0),
+    (503, {"Retry-After": "Tue, 14 Nov 2023 22:13:25 GMT"}, 5.0),  # an HTTP-date: 1700000005
+    (500, {"X-RateLimit-Remaining": "150", "X-RateLimit-Reset": "1700000030"}, None),  # not rate limited
+    (502, {}, None),
+])
+def test_a_failed_post_carries_the_brokers_retry_hint(
+    fake_alpaca: FakeAlpaca, sim_clock: SimClock, status: int, headers: dict[str, str], expected: float | None
+) -> None:
+    broker = make_broker(fake_alpaca, sim_clock, wall_clock=lambda: 1_700_000_000.0)
+    fake_alpaca.script_next("POST /v2/orders", status=status, headers=headers)
+    with pytest.raises(BrokerUnavailable) as raised:
+        broker.submit_order(OrderRequest("c-hint", "SPY", "buy", qty=Decimal("1")))
+    assert raised.value.retry_after == expected
+    assert fake_alpaca.order_posts() == 1  # the adapter itself never re-sends a POST

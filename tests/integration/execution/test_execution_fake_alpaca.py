@@ -108,14 +108,23 @@ def test_a_lost_reply_after_the_broker_accepted_is_adopted(h: Harness, fault):
     h.assert_exactly_once(ALL)
 
 
-def test_a_post_refused_before_creation_is_reported_failed_and_never_reposted(h: Harness):
-    h.fake.script_next("POST /v2/orders", status=503)
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_post_refused_before_creation_is_resubmitted_with_the_same_id(h: Harness, status: int):
+    h.fake.script_next("POST /v2/orders", status=status)
+    response = h.deliver(rotation(h))
+    assert response["status"] == "success"
+    assert posts(h).count(SELL_SPY) == 2 and len(posts(h)) == 5  # one resubmission, same id; nothing else twice
+    h.assert_exactly_once(ALL)
+
+
+def test_a_post_refused_every_time_is_reported_failed_after_the_bounded_resubmissions(h: Harness):
+    h.fake.script_next("POST /v2/orders", status=503, times=3)  # post_attempts (3) refusals for the first leg
     response = h.deliver(rotation(h))
     assert response["execution_status"] == "partial"
     [event] = h.events
     spy = next(r for r in event.orders if r.symbol == "SPY")
-    assert spy.status == "failed" and "outcome unknown" in spy.error and spy.broker_order_id is None
-    assert posts(h).count(SELL_SPY) == 1
+    assert spy.status == "failed" and "gave up after 3 POSTs" in spy.error and spy.broker_order_id is None
+    assert posts(h).count(SELL_SPY) == 3
     h.assert_exactly_once([SELL_QQQ, BUY_TLT, BUY_GLD])
 
 
@@ -127,15 +136,6 @@ def test_429_storms_on_reads_are_ridden_out(h: Harness):
     h.assert_exactly_once(ALL)
     assert sum(1 for r in h.fake.requests if r.status == 429) == 12
     assert h.clock.sleeps  # backed off (in simulated time)
-
-
-def test_a_429_on_an_order_post_is_an_unknown_outcome_never_reposted(h: Harness):
-    h.fake.script_next("POST /v2/orders", status=429)
-    h.deliver(rotation(h))
-    [event] = h.events
-    assert next(r for r in event.orders if r.symbol == "SPY").status == "failed"
-    assert posts(h).count(SELL_SPY) == 1
-    h.assert_exactly_once([SELL_QQQ, BUY_TLT, BUY_GLD])
 
 
 def test_polling_many_open_orders_stays_under_200_requests_a_minute(tmp_path):

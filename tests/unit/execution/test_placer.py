@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from services.execution.legs import Leg
-from services.execution.placer import Placer, Timing
-from shared.broker.port import OrderRequest
+from services.execution.placer import Placer, Timing, placing_deadline
+from shared.broker.port import BrokerUnavailable, OrderRequest
 from shared.broker.simulated_faults import Fault, SimFaults
-from tests.unit.execution.support import FaultyBroker, SimClock, seed_positions, sim_broker
+from tests.unit.execution.support import Context, FaultyBroker, SimClock, seed_positions, sim_broker
 
 D = Decimal
 
@@ -63,16 +63,109 @@ def test_a_lost_reply_is_recovered_by_looking_the_order_up(tmp_path, clock):
     assert clock.sleeps == [0.5]  # waited once before the look-up
 
 
-def test_a_refused_post_is_never_resubmitted_and_reported_outcome_unknown(tmp_path, clock):
+def test_a_refused_post_confirmed_absent_is_resubmitted_once_with_the_same_id(tmp_path, clock):
     inner = sim_broker(tmp_path)
     broker = FaultyBroker(inner, submit_faults={"alch-p1-SPY-buy-0": "refused"})
     placement = placer_for(broker, clock).place(leg())
-    assert placement.how == "failed"
-    assert "outcome unknown" in placement.error and "not resubmitted" in placement.error
-    assert "after 3 look-ups" in placement.error
-    assert broker.posts == ["alch-p1-SPY-buy-0"]
+    assert placement.how == "submitted" and placement.order.status == "filled"
+    assert broker.posts == ["alch-p1-SPY-buy-0", "alch-p1-SPY-buy-0"]  # the same id, never a new one
+    assert len(orders_with(inner, "alch-p1-SPY-buy-0")) == 1
+    assert clock.sleeps == [0.5]  # the look-up's wait; the resubmission was due 0.5 s after the failure
+
+
+def test_posts_failing_every_time_are_bounded_then_reported_failed(tmp_path, clock):
+    inner = sim_broker(tmp_path)
+    broker = FaultyBroker(inner, next_submit_faults=["refused"] * 5)
+    placement = placer_for(broker, clock, post_attempts=3).place(leg())
+    assert placement.how == "failed" and placement.order is None
+    assert "3 POSTs failed" in placement.error and "gave up after 3 POSTs" in placement.error
+    assert broker.posts == ["alch-p1-SPY-buy-0"] * 3
     assert orders_with(inner, "alch-p1-SPY-buy-0") == []
-    assert clock.sleeps == [0.5, 1.0, 2.0]  # bounded, growing
+    # a look-up after each failure; the 2nd resubmission is due 1 s after its failure (backoff 0.5 s x 2)
+    assert clock.sleeps == [0.5, 0.5, 0.5, 0.5]
+
+
+class RateLimitedPosts:
+    """Refuses the first `refusals` POSTs as a 429 would, asking to retry after `retry_after` seconds."""
+
+    def __init__(self, inner, refusals: int, retry_after: float | None) -> None:
+        self.inner, self.refusals, self.retry_after = inner, refusals, retry_after
+        self.posts: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def submit_order(self, request):
+        self.posts.append(request.client_order_id)
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise BrokerUnavailable(f"order {request.client_order_id}: HTTP 429: rate limit exceeded",
+                                    retry_after=self.retry_after)
+        return self.inner.submit_order(request)
+
+
+def test_a_resubmission_waits_for_the_brokers_retry_after(tmp_path, clock):
+    broker = RateLimitedPosts(sim_broker(tmp_path), refusals=2, retry_after=7.0)
+    started = clock.now
+    placement = placer_for(broker, clock).place(leg())
+    assert placement.how == "submitted"
+    assert broker.posts == ["alch-p1-SPY-buy-0"] * 3
+    assert clock.sleeps == [0.5, 6.5, 0.5, 6.5]  # look up, then the rest of the 7 s the broker asked for
+    assert clock.now - started == 14.0
+
+
+def test_no_resubmission_that_cannot_finish_before_the_deadline(tmp_path, clock):
+    inner = sim_broker(tmp_path)
+    broker = RateLimitedPosts(inner, refusals=1, retry_after=30.0)
+    placer = Placer(broker, Timing(post_lookup_delay_seconds=0.5, post_seconds=10.0), sleep=clock.sleep,
+                    monotonic=clock.monotonic, deadline=clock.now + 35.0)  # 30 s wait + 10 s POST > 35 s
+    placement = placer.place(leg())
+    assert placement.how == "failed" and "deadline" in placement.error
+    assert broker.posts == ["alch-p1-SPY-buy-0"] and orders_with(inner, "alch-p1-SPY-buy-0") == []
+    assert clock.sleeps == [0.5]  # looked up, then did not wait for a POST it would not make
+
+
+def test_a_resubmission_that_fits_the_deadline_is_made(tmp_path, clock):
+    broker = RateLimitedPosts(sim_broker(tmp_path), refusals=1, retry_after=20.0)
+    placer = Placer(broker, Timing(post_lookup_delay_seconds=0.5, post_seconds=10.0), sleep=clock.sleep,
+                    monotonic=clock.monotonic, deadline=clock.now + 35.0)
+    assert placer.place(leg()).how == "submitted" and len(broker.posts) == 2
+
+
+def test_the_placing_deadline_is_the_lambdas_less_what_the_run_needs_after_placing(clock):
+    timing = Timing(fill_wait_seconds=60, poll_interval_seconds=2)
+    assert timing.after_placing_seconds == 2 * (60 + 3 * 2) + 10
+    assert placing_deadline(Context(remaining_ms=300_000), timing, clock.monotonic) == clock.now + 300 - 142
+    assert placing_deadline(object(), timing, clock.monotonic) is None
+
+
+def test_a_post_whose_order_appears_after_all_is_adopted_not_duplicated(tmp_path, clock):
+    # The first POST timed out while in flight: the look-up finds nothing, the resubmission meets the
+    # order the first one created (the broker refuses the id twice) and adopts it.
+    inner = sim_broker(tmp_path)
+    broker = FaultyBroker(inner)
+    original = broker.get_order_by_client_id
+    calls = {"n": 0}
+
+    def late_lookup(coid):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the look-up right after the failed POST: not there yet
+            inner.submit_order(leg().request())  # ...and then the in-flight POST lands
+            return None
+        return original(coid)
+
+    broker.get_order_by_client_id = late_lookup  # type: ignore[method-assign]
+    broker.submit_faults["alch-p1-SPY-buy-0"] = "refused"
+    placement = placer_for(broker, clock).place(leg())
+    assert placement.how == "adopted"
+    assert len(orders_with(inner, "alch-p1-SPY-buy-0")) == 1
+
+
+def test_an_amount_no_broker_takes_is_rejected_without_a_post(tmp_path, clock):
+    broker = FaultyBroker(sim_broker(tmp_path))
+    bad = Leg(0, "x" * 129, "SPY", "buy", None, D("10"), True, D("500"))  # an id longer than 128
+    placement = placer_for(broker, clock).place(bad)
+    assert placement.how == "rejected" and "not sent" in placement.error and broker.posts == []
 
 
 def test_look_up_failures_during_recovery_are_retried_within_the_bound(tmp_path, clock):
@@ -105,8 +198,8 @@ def test_look_ups_failing_every_time_leave_the_order_failed_not_resubmitted(tmp_
 
     broker.submit_order = submit_then_fail_lookups  # type: ignore[method-assign]
     placement = placer.submit(leg())
-    assert placement.how == "failed" and "last look-up failed" in placement.error
-    assert broker.posts == ["alch-p1-SPY-buy-0"]
+    assert placement.how == "failed" and "did not answer" in placement.error and "not resubmitted" in placement.error
+    assert broker.posts == ["alch-p1-SPY-buy-0"]  # absence never confirmed: never resubmitted
 
 
 def test_a_duplicate_answer_is_adopted_at_once(tmp_path, clock):
