@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from services.strategy.language.indicators import INDICATORS, MAX_WINDOW
@@ -36,6 +36,28 @@ def _window_problem(call: IndicatorCall) -> str | None:
     return None
 
 
+WEIGHT_SUM_TOLERANCE = Decimal("1e-9")
+"""Composer writes float noise (0.8332999999999999 + 0.16670000000000001): a sum within this of 1
+is accepted and normalised exactly (`normalised_weights`); anything further off is an error."""
+_NORMAL_PLACES = Decimal("1e-20")
+
+
+def normalised_weights(weights: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+    """Weights summing to exactly 1 when they sum to 1 within WEIGHT_SUM_TOLERANCE; else unchanged.
+
+    Each is divided by the sum and rounded to 20 places; the residue goes to the largest (the
+    first of equals), so the result is exact and within 1e-19 of the written proportions."""
+    total = sum(weights, Decimal(0))
+    if total == 1 or not weights or abs(total - 1) > WEIGHT_SUM_TOLERANCE or any(w < 0 for w in weights):
+        return weights
+    with localcontext() as ctx:
+        ctx.prec = 40
+        scaled = [(w / total).quantize(_NORMAL_PLACES) for w in weights]
+        largest = max(range(len(scaled)), key=lambda i: (scaled[i], -i))
+        scaled[largest] += Decimal(1) - sum(scaled, Decimal(0))
+    return tuple(scaled)
+
+
 def _weights_problem(node: WeightSpecified) -> str | None:
     if len(node.weights) != len(node.children):
         return "weight-specified needs one weight per child"
@@ -45,7 +67,8 @@ def _weights_problem(node: WeightSpecified) -> str | None:
     if total != 1:
         shown = " + ".join(str(w) for w in node.weights) if len(node.weights) <= 6 else "they"
         hint = "; write fractions such as 0.6, not percentages" if total == 100 else ""
-        return f"the weights of weight-specified must sum to 1, but {shown} = {total}{hint}"
+        return ("the weights of weight-specified must sum to 1 (within 1e-9), "
+                f"but {shown} = {total}{hint}")
     return None
 
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import cast
 
 from services.strategy.language import arguments as arg
-from services.strategy.language.analysis import equal_split
+from services.strategy.language.analysis import equal_split, normalised_weights
 from services.strategy.language.errors import StrategyError
 from services.strategy.language.indicators import INDICATORS
 from services.strategy.language.nodes import (
+    CASH_PROXY,
     Asset,
     Filter,
     Group,
@@ -26,7 +27,14 @@ from services.strategy.language.nodes import (
 from services.strategy.language.reader import Atom, Form, Seq, describe
 from services.strategy.language.symphony import Symphony
 
-NODE_FORMS = ("asset", "group", "weight-equal", "weight-specified", "weight-inverse-volatility", "filter", "if")
+NODE_FORMS = ("asset", "group", "weight-equal", "weight-specified", "weight-inverse-volatility", "filter", "if",
+              "empty")
+FORM_ALIASES = {
+    "weight-inverse-vol": "weight-inverse-volatility",
+    "weight-cash-equal": "weight-equal",
+    "weight-cash-specified": "weight-specified",
+}
+"""Composer's other spellings (its exports write weight-inverse-vol; its JSON score wt-cash-*)."""
 _USAGE = {
     "asset": '(asset "SPY") or (asset "SPY" "SPDR S&P 500 ETF")',
     "group": '(group "name" [(weight-equal [...])])',
@@ -35,6 +43,7 @@ _USAGE = {
     "weight-inverse-volatility": "(weight-inverse-volatility 20 [child ...])",
     "filter": "(filter (rsi {:window 10}) (select-top 2) [child ...])",
     "if": '(if (> (rsi "SPY" {:window 10}) 70) [then ...] [else ...])',
+    "empty": "(empty)",
 }
 Slots = list[tuple[Node, ...]]
 
@@ -114,6 +123,7 @@ def _plan(seq: Seq, file: str) -> _Plan:
         raise arg.fail(
             file, seq, f'expected a node such as (asset "SPY") or (weight-equal [...]), found {describe(seq)}'
         )
+    head = FORM_ALIASES.get(head, head)
     if head not in NODE_FORMS:
         raise arg.fail(file, seq.items[0], _misplaced(head))
     return _PARSERS[head](seq, seq.items[1:], file)
@@ -131,7 +141,7 @@ def _misplaced(head: str) -> str:
         return f"({head} N) belongs inside a filter: {_USAGE['filter']}"
     if head == "defsymphony":
         return "defsymphony can only appear once, at the top of the file"
-    known = (*NODE_FORMS, *INDICATORS)
+    known = (*NODE_FORMS, *FORM_ALIASES, *INDICATORS)
     return f"unknown form '{head}'{arg.did_you_mean(head, known)}; expected one of {', '.join(NODE_FORMS)}"
 
 
@@ -148,6 +158,13 @@ def _asset(seq: Seq, args: list[Form], file: str) -> _Plan:
     if len(args) == 2 and not (isinstance(args[1], Atom) and args[1].text == "nil"):
         name = arg.expect_string(args[1], "the asset's name (or nil)", file)
     node = Asset(arg.ticker(args[0], file), name, arg.pos_of(seq))
+    return _Plan(lambda _: node, [])
+
+
+def _empty(seq: Seq, args: list[Form], file: str) -> _Plan:
+    if args and not (len(args) == 1 and isinstance(args[0], Atom) and args[0].text == "nil"):
+        raise _arity(seq, "empty", len(args), "no arguments", file)
+    node = Asset(CASH_PROXY, "cash (an empty block)", arg.pos_of(seq), cash=True)
     return _Plan(lambda _: node, [])
 
 
@@ -178,7 +195,7 @@ def _weight_specified(seq: Seq, args: list[Form], file: str) -> _Plan:
 
     def make(s: Slots) -> Node:
         kids = tuple(equal_split(nodes, at) for nodes, at in zip(s, positions, strict=True))
-        return WeightSpecified(tuple(weights), kids, arg.pos_of(seq))
+        return WeightSpecified(normalised_weights(tuple(weights)), kids, arg.pos_of(seq))
 
     return _Plan(make, slots)
 
@@ -228,4 +245,5 @@ _PARSERS: dict[str, Callable[[Seq, list[Form], str], _Plan]] = {
     "weight-inverse-volatility": _inverse_volatility,
     "filter": _filter,
     "if": _if,
+    "empty": _empty,
 }

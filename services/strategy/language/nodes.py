@@ -75,11 +75,19 @@ class Condition(_Shallow):
     pos: Pos = NO_POS
 
 
+CASH_PROXY = "BIL"
+"""What an `empty` block (Composer's cash node) holds: our targets are fully invested, and
+Composer's own schema says "return BIL instead of an empty block when trying to allocate to cash"."""
+
+
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
 class Asset(_Shallow):
+    """A ticker held; `cash` marks Composer's `empty` block, held as CASH_PROXY."""
+
     ticker: str
     name: str | None = None
     pos: Pos = NO_POS
+    cash: bool = False
 
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
@@ -115,13 +123,23 @@ class WeightInverseVolatility(_Shallow):
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
 class Filter(_Shallow):
-    """Rank `children` by `indicator` (no ticker) and hold the top or bottom `count`, equally."""
+    """Rank `children` by `indicator` (no ticker) and hold the top or bottom `count`, equally.
+
+    `children` are distinct: a candidate written twice (an identical subtree) is kept once, and
+    `duplicates` counts the copies dropped."""
 
     indicator: IndicatorCall
     select: Selection
     count: int
     children: tuple[Node, ...]
     pos: Pos = NO_POS
+    duplicates: int = 0
+
+    def __post_init__(self) -> None:
+        unique = distinct(self.children)
+        if len(unique) != len(self.children):
+            object.__setattr__(self, "duplicates", self.duplicates + len(self.children) - len(unique))
+            object.__setattr__(self, "children", unique)
 
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
@@ -163,7 +181,7 @@ def operand_key(operand: Operand) -> tuple[object, ...]:
 def shallow_key(node: Node) -> tuple[object, ...]:
     """Everything that identifies a node except its children and its position."""
     if isinstance(node, Asset):
-        return ("asset", node.ticker, node.name)
+        return ("empty",) if node.cash else ("asset", node.ticker, node.name)
     if isinstance(node, Group):
         return ("group", node.name, len(node.children))
     if isinstance(node, WeightEqual):
@@ -180,17 +198,33 @@ def shallow_key(node: Node) -> tuple[object, ...]:
     return ("if", key, len(node.then), len(node.otherwise))
 
 
-def structurally_equal(a: Node, b: Node) -> bool:
-    """Same forms, arguments and shape; positions ignored."""
+def _holding_key(node: Node) -> tuple[object, ...]:
+    if isinstance(node, Asset):
+        return ("asset", node.ticker)  # the display name does not change what is held
+    return shallow_key(node)
+
+
+def structurally_equal(a: Node, b: Node, *, ignore_names: bool = False) -> bool:
+    """Same forms, arguments and shape; positions ignored (and asset names, with `ignore_names`)."""
+    key = _holding_key if ignore_names else shallow_key
     stack: list[tuple[Node, Node]] = [(a, b)]
     while stack:
         x, y = stack.pop()
         if x is y:
             continue
-        if shallow_key(x) != shallow_key(y):
+        if key(x) != key(y):
             return False
         stack.extend(zip(child_nodes(x), child_nodes(y), strict=True))
     return True
+
+
+def distinct(children: tuple[Node, ...]) -> tuple[Node, ...]:
+    """`children` without later copies of an identical subtree (asset names ignored), in order."""
+    kept: list[Node] = []
+    for child in children:
+        if not any(structurally_equal(child, seen, ignore_names=True) for seen in kept):
+            kept.append(child)
+    return tuple(kept)
 
 
 def label(node: Node) -> str:

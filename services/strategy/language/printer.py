@@ -118,6 +118,8 @@ def _vector(children: tuple[Node, ...], col: int) -> list[Piece]:
 
 
 def _expand(node: Node, col: int) -> list[Piece]:
+    if isinstance(node, Asset) and node.cash:
+        return ["(empty)"]
     if isinstance(node, Asset):
         return [f"(asset {string(node.ticker)} {string(node.name) if node.name is not None else 'nil'})"]
     if isinstance(node, WeightEqual):

@@ -60,6 +60,8 @@ def _fmt(value: float) -> str:
 def _asset(node: Asset, share: float, ctx: EvalContext, t: int) -> Step:
     ctx.check_price(node, t)
     text = node.ticker + (f" ({node.name})" if node.name else "")
+    if node.cash:
+        text = f"empty (cash): held as {node.ticker}, the T-bill ETF Composer recommends for cash"
     return text, {"ticker": node.ticker}, []
 
 
@@ -116,6 +118,8 @@ def _filter(node: Filter, share: float, ctx: EvalContext, t: int) -> Step:
         f"filter {expression(call)} select-{node.select} {node.count} of {len(scores)}: holds "
         f"{', '.join(names[i] for i in chosen)}; ranked {ranking}"
     )
+    if node.duplicates:
+        text += f" ({node.duplicates} duplicate candidate{'s' * (node.duplicates != 1)} counted once)"
     facts = {
         "indicator": call.name,
         "window": call.window,

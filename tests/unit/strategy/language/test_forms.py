@@ -249,7 +249,7 @@ def test_wrong_argument_types_are_named(body: str, where: tuple[int, int], wordi
 def test_weight_specified_weights_must_sum_to_one() -> None:
     line, col, message = _body_error('(weight-specified 0.5 (asset "A") 0.4 (asset "B"))')
     assert (line, col) == (2, 3)
-    assert message == "the weights of weight-specified must sum to 1, but 0.5 + 0.4 = 0.9"
+    assert message == "the weights of weight-specified must sum to 1 (within 1e-9), but 0.5 + 0.4 = 0.9"
     _, _, message = _body_error('(weight-specified 60 (asset "A") 40 (asset "B"))')
     assert message.endswith("= 100; write fractions such as 0.6, not percentages")
     _, _, message = _body_error('(weight-specified 1.5 (asset "A") -0.5 (asset "B"))')
