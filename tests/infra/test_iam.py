@@ -210,7 +210,8 @@ def test_every_resource_a_function_is_configured_with_is_granted(deployed, servi
 
 
 def _aws_clients(service: str) -> set[str]:
-    """AWS services the function's code builds a boto3 client for (Powertools idempotency: DynamoDB)."""
+    """AWS services the function's code builds a boto3 client for (Powertools idempotency: DynamoDB;
+    Powertools Parameters: Secrets Manager and SSM)."""
     found: set[str] = set()
     for module in reachable(service):
         path = module_file(module)
@@ -218,6 +219,10 @@ def _aws_clients(service: str) -> set[str]:
         found |= set(re.findall(r"""boto3\.client\(\s*["']([a-z0-9-]+)["']""", text))
         if "DynamoDBPersistenceLayer" in text:
             found.add("dynamodb")
+        if re.search(r"\bSecretsProvider\(|\bget_secret\(", text):
+            found.add("secretsmanager")
+        if re.search(r"\bSSMProvider\(|\bget_parameter\(", text):
+            found.add("ssm")
     return found
 
 
@@ -266,10 +271,12 @@ def test_the_parameters_that_decide_the_secret_grant_are_the_settings_the_code_o
 
     settings_type = {"strategy": StrategySettings, "orchestrator": OrchestratorSettings}[service]
     _, fn = cfn.function_of(service)
-    assert fn["Properties"]["Environment"]["Variables"][variable] == {"Ref": parameter}
     for value in cfn.raw()["Parameters"][parameter]["AllowedValues"]:
-        settings = settings_type.from_env({variable: value, "ALCHEMISER_BACKEND": "aws"})
-        assert getattr(settings, setting) == value, f"{variable}={value} is not what the code reads"
+        passed = str(cfn.resolver({parameter: value}).resolve(fn["Properties"]["Environment"]["Variables"][variable]))
+        settings = settings_type.from_env({variable: passed, "ALCHEMISER_BACKEND": "aws"})
+        assert getattr(settings, setting) == value, f"{parameter}={value} passes {variable}={passed!r}"
+    default = str(cfn.resolver().resolve(fn["Properties"]["Environment"]["Variables"][variable]))
+    assert default == "", "with the default the local runtime (which reads the template) keeps its own default"
 
 
 # ------------------------------------------------------------------ the IdempotencyTable, per key prefix
