@@ -1,4 +1,9 @@
-"""Alpaca keys from AWS Secrets Manager: one secret per stage, read once per container.
+"""Alpaca keys from AWS Secrets Manager: one secret per stage, through Powertools Parameters.
+
+`load_alpaca_credentials` reads the secret with Powertools' `get_secret(name, transform="json",
+max_age=CREDENTIALS_MAX_AGE_SECONDS)`: a container reuses what it read for five minutes, then reads
+the secret again on its next call, so a rotated secret reaches every function that asks for its
+keys within five minutes (docs/deploy.md: how a client already built with the old keys moves on).
 
 The secret is a JSON object:
 
@@ -29,6 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TradingMode = Literal["paper", "live"]
+
+CREDENTIALS_MAX_AGE_SECONDS = 300
+"""How long a container reuses the secret it read (Powertools' cache) before reading it again."""
 
 
 class CredentialsError(RuntimeError):
@@ -80,43 +88,62 @@ class AlpacaCredentials:
         raise CredentialsError(f"unknown trading_mode {trading_mode!r} (expected 'paper' or 'live')")
 
 
-_cache: dict[str, AlpacaCredentials] = {}
-_cache_lock = threading.Lock()
+_parsed: dict[str, tuple[Any, AlpacaCredentials]] = {}
+"""Per secret name: the value Powertools last returned and what it parsed to (no re-parse while cached)."""
+_lock = threading.Lock()
+_providers: dict[int, Any] = {}
+"""A SecretsProvider per explicit client (tests); the default path uses Powertools' own provider."""
 
 
 def clear_credentials_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    """Forget every secret read (Powertools' cache included): the next call reads Secrets Manager."""
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    with _lock:
+        _parsed.clear()
+        _providers.clear()
+        clear_caches()  # type: ignore[no-untyped-call]
+        DEFAULT_PROVIDERS.pop("secrets", None)  # its boto3 client may belong to another test's mock
 
 
-def load_alpaca_credentials(secret_name: str, *, client: Any = None) -> AlpacaCredentials:
-    """Read and validate the stage's secret; cached per container by secret name."""
-    with _cache_lock:
-        cached = _cache.get(secret_name)
-    if cached is not None:
-        return cached
-    credentials = parse_secret(secret_name, _fetch(secret_name, client))
-    with _cache_lock:
-        return _cache.setdefault(secret_name, credentials)
+def load_alpaca_credentials(secret_name: str, *, client: Any = None,
+                            max_age: int = CREDENTIALS_MAX_AGE_SECONDS) -> AlpacaCredentials:
+    """Read and validate the stage's secret, cached `max_age` seconds per container by Powertools."""
+    data = _fetch(secret_name, client, max_age)
+    with _lock:
+        held = _parsed.get(secret_name)
+        if held is not None and held[0] is data:
+            return held[1]
+    credentials = parse_secret_data(secret_name, data)
+    with _lock:
+        _parsed[secret_name] = (data, credentials)
+    return credentials
 
 
-def _fetch(secret_name: str, client: Any) -> str:
-    if client is None:
-        import boto3
+def _fetch(secret_name: str, client: Any, max_age: int) -> Any:
+    from aws_lambda_powertools.utilities.parameters import (
+        GetParameterError,
+        SecretsProvider,
+        TransformParameterError,
+        get_secret,
+    )
 
-        client = boto3.client("secretsmanager")
     try:
-        response = client.get_secret_value(SecretId=secret_name)
-    except Exception as exc:
-        error = getattr(exc, "response", None)
+        if client is None:
+            return get_secret(secret_name, transform="json", max_age=max_age)
+        with _lock:
+            provider = _providers.setdefault(id(client), SecretsProvider(boto3_client=client))
+        return provider.get(secret_name, transform="json", max_age=max_age)
+    except TransformParameterError:
+        # never chain: the decoder's error may quote the secret's text
+        raise CredentialsError(f"secret {secret_name!r} is not valid JSON") from None
+    except GetParameterError as exc:
+        cause = exc.__cause__ or exc.__context__  # Powertools raises it inside its except block
+        error = getattr(cause, "response", None)
         code = error.get("Error", {}).get("Code") if isinstance(error, dict) else None
-        raise CredentialsError(f"cannot read secret {secret_name!r}: {code or type(exc).__name__}") from exc
-    text = response.get("SecretString")
-    if not isinstance(text, str):
         raise CredentialsError(
-            f"secret {secret_name!r} has no SecretString (binary secrets are not supported)"
-        )
-    return text
+            f"cannot read secret {secret_name!r}: {code or type(cause or exc).__name__}") from exc
 
 
 def _pair(
@@ -143,6 +170,11 @@ def parse_secret(secret_name: str, text: str) -> AlpacaCredentials:
     except ValueError:
         # never chain: the decoder's error carries the secret's text
         raise CredentialsError(f"secret {secret_name!r} is not valid JSON") from None
+    return parse_secret_data(secret_name, data)
+
+
+def parse_secret_data(secret_name: str, data: Any) -> AlpacaCredentials:
+    """Validate the secret's decoded JSON (see the module docstring for the layout)."""
     if not isinstance(data, dict):
         raise CredentialsError(f"secret {secret_name!r} must be a JSON object")
     if data.get("paper", True) is not True:

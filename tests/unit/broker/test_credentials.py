@@ -76,6 +76,59 @@ def test_cached_per_container_by_secret_name(secrets: Any) -> None:
     assert load_alpaca_credentials("a", client=secrets).keys_for_mode("paper").api_key == "PKNEW"
 
 
+class _Later:
+    """Powertools' cache clock (datetime.now in parameters.base), moved forward by `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        import datetime as real
+
+        self._real, self._shift = real.datetime, real.timedelta(seconds=seconds)
+
+    def now(self, tz: Any = None) -> Any:
+        return self._real.now(tz) + self._shift
+
+
+def test_a_rotated_secret_is_read_again_once_the_cache_age_passes(secrets: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities.parameters import base
+
+    from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS
+
+    put(secrets, "rotated", PAPER)
+    assert load_alpaca_credentials("rotated", client=secrets).keys_for_mode("paper").api_key == "PKPAPERKEY"
+    secrets.put_secret_value(SecretId="rotated", SecretString=json.dumps({"api_key": "PKROTATED", "secret_key": "r"}))
+    monkeypatch.setattr(base, "datetime", _Later(CREDENTIALS_MAX_AGE_SECONDS - 5))
+    assert load_alpaca_credentials("rotated", client=secrets).keys_for_mode("paper").api_key == "PKPAPERKEY"
+    monkeypatch.setattr(base, "datetime", _Later(CREDENTIALS_MAX_AGE_SECONDS + 1))
+    assert load_alpaca_credentials("rotated", client=secrets).keys_for_mode("paper").api_key == "PKROTATED"
+    assert 60 <= CREDENTIALS_MAX_AGE_SECONDS <= 900, "keys: minutes, as docs/deploy.md says"
+
+
+def test_the_default_path_reads_through_powertools_get_secret(secrets: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    calls: list[tuple[str, Any, Any]] = []
+    real = parameters.get_secret
+
+    def spy(name: str, **kwargs: Any) -> Any:
+        calls.append((name, kwargs.get("transform"), kwargs.get("max_age")))
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(parameters, "get_secret", spy)
+    put(secrets, "via-powertools", PAPER)
+    load_alpaca_credentials("via-powertools")
+    load_alpaca_credentials("via-powertools")
+    assert calls == [("via-powertools", "json", 300)] * 2
+    assert len(secrets.list_secret_version_ids(SecretId="via-powertools")["Versions"]) == 1
+
+
+def test_invalid_json_in_the_secret_is_refused_without_quoting_it(secrets: Any) -> None:
+    put(secrets, "bad", "not json PKPAPERKEY")
+    with pytest.raises(CredentialsError, match="not valid JSON") as caught:
+        load_alpaca_credentials("bad", client=secrets)
+    assert "PKPAPERKEY" not in str(caught.value) and caught.value.__cause__ is None
+
+
 def test_default_client_is_built_from_boto3(secrets: Any) -> None:
     put(secrets, "default-client", PAPER)
     assert load_alpaca_credentials("default-client").keys_for_mode("paper").api_key == "PKPAPERKEY"
