@@ -1,14 +1,22 @@
-"""Names of a deployed stage's resources, resolved from infra/template.yaml with Stage set."""
+"""Names of a deployed stage's resources (resolved from infra/template.yaml with Stage set), boto3
+clients that honour AWS_REGION as well as AWS_DEFAULT_REGION, and AWS errors as plain sentences."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from alchemiser.local.template import _Resolver, load_template
 
 
+class AwsProblem(Exception):
+    """An AWS call failed for a reason the user can fix; the message says how (exit code 1)."""
+
+
 def stage_names(stage: str) -> dict[str, str]:
-    """Bus, DLQ, archive and function names for `stage`, as the template names them."""
+    """Bus, DLQ, archive, rule and function names for `stage`, as the template names them."""
     template = load_template(parameters={"Stage": stage})
     resolver = _Resolver(template.raw, {"Stage": stage})
     names = {"bus": template.bus_name}
@@ -21,7 +29,59 @@ def stage_names(stage: str) -> dict[str, str]:
     return names
 
 
+def rule_names(stage: str) -> dict[str, str]:
+    """Logical id -> deployed name of each rule on the stage's bus that has an explicit Name."""
+    template = load_template(parameters={"Stage": stage})
+    resolver = _Resolver(template.raw, {"Stage": stage})
+    return {logical_id: resolver.name_of(logical_id) for logical_id, resource in template.raw["Resources"].items()
+            if resource.get("Type") == "AWS::Events::Rule"}
+
+
+def region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
 def client(service: str) -> Any:
     import boto3
 
+    where = region()
+    if where:
+        return boto3.client(service, region_name=where)  # type: ignore[call-overload]
     return boto3.client(service)  # type: ignore[call-overload]
+
+
+@contextmanager
+def aws_errors(stage: str) -> Iterator[None]:
+    """Turn botocore's exceptions into AwsProblem with a sentence that says what to do."""
+    try:
+        yield
+    except Exception as exc:
+        problem = describe(exc, stage)
+        if problem is None:
+            raise
+        raise AwsProblem(problem) from exc
+
+
+def describe(exc: Exception, stage: str) -> str | None:
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.NoRegionError):
+        return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), e.g. export AWS_REGION=us-east-1"
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return ("no AWS credentials: configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY)")
+    if isinstance(exc, bx.EndpointConnectionError):
+        return f"cannot reach AWS ({exc}); check the region and the network"
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+        if code in ("ResourceAlreadyExistsException",):
+            return f"{message or 'it already exists'} (choose another --name)"
+        if code in ("ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            where = region() or "this region"
+            return f"not found on stage {stage}: {message or code} (is the stage deployed in {where}?)"
+        if code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+                    "AccessDeniedException", "AccessDenied"):
+            return f"AWS refused the credentials: {code}: {message}"
+        return f"AWS error: {code}: {message}"
+    return None

@@ -66,3 +66,42 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 def fail(message: str, code: int = 2) -> int:
     print(f"alchemiser: {message}", file=sys.stderr)
     return code
+
+
+BUSY_EXIT = 75
+"""Exit code when another alchemiser process holds the state directory (EX_TEMPFAIL)."""
+
+
+def add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="if another alchemiser command holds the state dir, wait up to this long for it "
+                             f"(default: 0, exit {BUSY_EXIT} at once)")
+
+
+def data_arg(text: str) -> str:
+    """`offline`, `alpaca`, or an existing folder of CSV bars."""
+    if text in ("offline", "alpaca"):
+        return text
+    folder = Path(text)
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"'{text}' is not offline, alpaca or an existing folder of CSV files")
+    if not any(folder.glob("*.csv")):
+        raise argparse.ArgumentTypeError(f"folder '{text}' has no .csv files (one SYMBOL.csv per symbol)")
+    return str(folder.resolve())
+
+
+def stage_arg(text: str) -> str:
+    """A stage the template allows (its Stage parameter's AllowedValues)."""
+    from alchemiser.local.template import load_template
+
+    allowed = load_template().raw.get("Parameters", {}).get("Stage", {}).get("AllowedValues")
+    if allowed and text not in allowed:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a stage of the template (allowed: {', '.join(allowed)})")
+    return text
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return path.resolve()

@@ -40,6 +40,17 @@ def run(args: argparse.Namespace) -> int:
         event = read_json_file(args.event)
     except UsageError as exc:
         return fail(str(exc))
+    from alchemiser.commands.common import BUSY_EXIT
+    from alchemiser.local.statedir import StateDirBusy, exclusive
+
+    try:
+        with exclusive(args.state_dir):
+            return _invoke(args, event)
+    except StateDirBusy as exc:
+        return fail(str(exc), code=BUSY_EXIT)
+
+
+def _invoke(args: argparse.Namespace, event: Any) -> int:
     quiet = args.json
     runtime = LocalRuntime(args.state_dir, as_of=args.as_of,
                            on_hop=None if quiet else (lambda hop: print(describe_hop(hop), file=sys.stderr)))

@@ -1,28 +1,62 @@
-"""`alchemiser run`: trade a whole day locally, through the real handlers and the template's rules."""
+"""`alchemiser run`: trade a whole day locally, through the real handlers and the template's rules.
+
+One run at a time per state directory (a lock); a rerun of a day resumes its unfinished workflow,
+answers "nothing to do" for a completed one and, for one that ended failed or skipped, exits 1 with
+the command that starts a new run (`--retry`). See alchemiser/local/day.py for the resume rule.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alchemiser.commands.common import add_state_dir, as_of_arg, dumps, fail
-from alchemiser.commands.run_summary import hop_line, render
-from alchemiser.local.day import DayOptions, DayResult, run_day
+from alchemiser.commands.common import (
+    BUSY_EXIT,
+    add_state_dir,
+    add_wait,
+    as_of_arg,
+    data_arg,
+    dumps,
+    existing_file,
+    fail,
+)
 
-EXIT = {"completed": 0, "skipped": 0, "duplicate": 0, "failed": 1, "incomplete": 1}
+EXIT = {"completed": 0, "skipped": 0, "duplicate": 0, "failed": 1, "incomplete": 1, "ended": 1}
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=as_of_arg, metavar="ISO-DATETIME",
-                        help="the moment the Scheduler fires (default: the latest trading session at 09:35 ET)")
+                        help="the moment the Scheduler fires: 2026-11-25T09:35:00-05:00, or a date for 09:35 New "
+                             "York that day (default: the latest trading session at 09:35 ET)")
     add_state_dir(parser)
     parser.add_argument("--broker", choices=("sim", "alpaca"), default="sim",
-                        help="the simulated broker (default) or Alpaca paper (needs APCA_API_KEY_ID/SECRET_KEY)")
-    parser.add_argument("--data", default="offline", metavar="offline|alpaca|DIR",
-                        help="market data: generated offline history (default), Alpaca bars, or a CSV directory")
+                        help="the simulated broker (default) or Alpaca paper (needs APCA_API_KEY_ID/SECRET_KEY; "
+                             "trades today only, during market hours)")
+    parser.add_argument("--data", type=data_arg, default="offline", metavar="offline|alpaca|DIR",
+                        help="market data: generated offline history (default), Alpaca bars, or a folder of "
+                             "SYMBOL.csv files")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--config", type=existing_file, metavar="PORTFOLIO.toml",
+                       help="the portfolio file: strategies and their allocations (default: the packaged "
+                            "services/strategy/strategies/portfolio.toml)")
+    which.add_argument("--strategy", type=existing_file, metavar="FILE.clj",
+                       help="run this one strategy file with the whole account")
+    parser.add_argument("--retry", action="store_true",
+                        help="start a new, fully re-gated workflow for a day whose workflow ended failed or "
+                             "skipped (its id: run-<date>-<mode>-retry-<n>)")
+    parser.add_argument("--allow-synthetic-prices", action="store_true",
+                        help="with --broker alpaca, allow --data other than alpaca (orders sized on prices "
+                             "that are not the market's)")
+    parser.add_argument("--allow-backdated", action="store_true",
+                        help="trade a day earlier than the account's last activity (the simulated account "
+                             "would go back in time)")
+    add_wait(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
 
 
@@ -31,7 +65,7 @@ def alpaca_keys_from_env() -> tuple[str, str] | None:
     return (key, secret) if key and secret else None
 
 
-def portfolio_after(options: DayOptions, result: DayResult) -> dict[str, Any] | None:
+def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
     """Read the account after the day from the same broker the chain used."""
     from shared.broker.factory import make_broker
     from shared.broker.port import BrokerError
@@ -52,15 +86,21 @@ def portfolio_after(options: DayOptions, result: DayResult) -> dict[str, Any] | 
             "positions": [{"symbol": p.symbol, "qty": p.qty, "market_value": p.market_value} for p in positions]}
 
 
-def as_json(result: DayResult, after: dict[str, Any] | None) -> dict[str, Any]:
+def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
     trade = result.last("TradeExecuted")
+    split = result.placed_now_and_adopted
     return {
         "status": result.status,
         "reason": result.reason,
         "correlation_id": result.correlation_id,
         "as_of": result.as_of.isoformat(),
+        "resumed": result.resumed,
+        "retry_command": result.retry_command,
         "events": result.detail_types,
+        "redelivered": [e["detail-type"] for e in result.redelivered],
         "orders_placed": result.orders_placed,
+        "orders_placed_now": split[0] if split else None,
+        "orders_adopted": split[1] if split else None,
         "orders": trade["orders"] if trade else [],
         "duplicates_suppressed": result.duplicates_suppressed,
         "dead_lettered": result.dead_lettered,
@@ -70,23 +110,94 @@ def as_json(result: DayResult, after: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def single_strategy_config(state_dir: Path, strategy: Path) -> Path:
+    """A one-strategy portfolio file (the whole account) for `--strategy FILE`, kept in the state dir."""
+    folder = state_dir / "portfolios"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = strategy.stem.replace("_", "-")
+    path = folder / f"{name}.toml"
+    path.write_text(f'# written by `alchemiser run --strategy {strategy}`\n\n[[strategy]]\nname = "{name}"\n'
+                    f'file = "{strategy.as_posix()}"\nallocation = "1"\n', encoding="utf-8")
+    return path
+
+
+def _check_combination(args: argparse.Namespace) -> str | None:
+    if args.broker == "alpaca" and args.data != "alpaca" and not args.allow_synthetic_prices:
+        return (f"--broker alpaca with --data {args.data} would size real paper orders on prices that are not the "
+                "market's; use --data alpaca (or pass --allow-synthetic-prices if that is what you want)")
+    if args.broker == "alpaca" and args.as_of is not None:
+        today = datetime.now(NEW_YORK).date()
+        if args.as_of.astimezone(NEW_YORK).date() != today:
+            return "--broker alpaca trades today only (Alpaca fills at the market's current prices); drop --as-of"
+    return None
+
+
+def _backdated(args: argparse.Namespace, as_of: datetime) -> str | None:
+    """Refuse a day earlier than the simulated account's last order, unless allowed."""
+    if args.broker != "sim" or args.allow_backdated:
+        return None
+    from alchemiser.local.day import sim_orders
+
+    orders = sim_orders(args.state_dir, as_of) or []
+    times = [o.submitted_at for o in orders if o.submitted_at is not None]
+    if not times:
+        return None
+    last = max(times).astimezone(NEW_YORK)
+    if as_of.astimezone(NEW_YORK).date() >= last.date():
+        return None
+    return (f"the simulated account in {args.state_dir} last traded on {last.date().isoformat()}; "
+            f"--as-of {as_of.astimezone(NEW_YORK).date().isoformat()} would trade it backwards in time. "
+            f"Start a fresh state dir: alchemiser run --as-of {as_of.astimezone(NEW_YORK).date().isoformat()} "
+            f"--state-dir .alchemiser-{as_of.astimezone(NEW_YORK).date().isoformat()} "
+            "(or pass --allow-backdated)")
+
+
 def run(args: argparse.Namespace) -> int:
     keys = alpaca_keys_from_env()
     if "alpaca" in (args.broker, args.data) and keys is None:
         return fail("--broker alpaca / --data alpaca need Alpaca paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-    options = DayOptions(args.state_dir, args.as_of, args.broker, args.data, keys)
+    problem = _check_combination(args)
+    if problem:
+        return fail(problem)
+    from alchemiser.local.statedir import StateDirBusy, exclusive
+
+    try:
+        with exclusive(args.state_dir, wait=args.wait):
+            return _run_locked(args, keys)
+    except StateDirBusy as exc:
+        return fail(f"{exc}; try again when it ends (or --wait SECONDS)", code=BUSY_EXIT)
+
+
+def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
+    from alchemiser.commands.run_summary import hop_line, render
+    from alchemiser.local.day import DayOptions, default_as_of, schedule_time, strategy_schedule
+    from alchemiser.local.day import run_day as run_the_day
+    from alchemiser.local.statedir import display_path
+    from alchemiser.local.template import load_template
+
+    template = load_template()
+    as_of = args.as_of or default_as_of(datetime.now(ZoneInfo("UTC")), schedule_time(strategy_schedule(template)))
+    problem = _backdated(args, as_of)
+    if problem:
+        return fail(problem)
+    config = args.config
+    if args.strategy is not None:
+        config = single_strategy_config(args.state_dir, args.strategy)
+    options = DayOptions(args.state_dir, as_of, args.broker, args.data, keys, retry=args.retry,
+                         strategy_config=config)
     if not args.json:
-        where = f"{'Alpaca paper' if args.broker == 'alpaca' else 'simulated broker'}, {args.data} data"
-        print(f"The Alchemiser: a local trading day ({where}; state in {args.state_dir})", flush=True)
+        data = display_path(Path(args.data)) if args.data not in ("offline", "alpaca") else args.data
+        where = f"{'Alpaca paper' if args.broker == 'alpaca' else 'simulated broker'}, {data} data"
+        print(f"The Alchemiser: a local trading day ({where}; state in {display_path(args.state_dir)})", flush=True)
 
     def progress(hop: Any) -> None:
         print(hop_line(hop), flush=True)
 
-    result = run_day(options, on_hop=None if args.json else progress)
+    result = run_the_day(options, on_hop=None if args.json else progress, template=template)
     if not args.json:
-        local = result.as_of.astimezone(ZoneInfo("America/New_York"))
+        local = result.as_of.astimezone(NEW_YORK)
         print(f"  (as of {local:%Y-%m-%d %H:%M} New York)")
-    after = portfolio_after(options, result) if result.status not in ("skipped",) else None
+    after = portfolio_after(options, result) if result.status not in ("skipped", "ended") else None
     if args.json:
         print(dumps(as_json(result, after)))
     else:

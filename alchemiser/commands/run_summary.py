@@ -107,9 +107,26 @@ def render(result: DayResult, after: dict[str, Any] | None) -> str:
 
 def _status_line(result: DayResult) -> str:
     workflow = f"Workflow {result.correlation_id}" if result.correlation_id else "Workflow"
+    lines = []
+    if result.recovered:
+        r = result.recovered
+        lines.append(f"Recovered what a killed run left: {r.outbox_events} unpublished event(s) put on the bus, "
+                     f"{r.released} unfinished handler record(s) released"
+                     + (f", {r.torn} torn outbox line(s) skipped" if r.torn else ""))
+    if result.resumed:
+        split = result.placed_now_and_adopted
+        orders = f"; orders placed now {split[0]}, adopted (already at the broker) {split[1]}" if split else ""
+        lines.append(f"{workflow}: resumed ({len(result.redelivered)} archived event(s) redelivered){orders}")
     completed = result.last("WorkflowCompleted")
     if result.status == "completed" and completed is not None:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in completed["summary"]["step_seconds"].items())
-        return f"{workflow}: completed ({steps})"
-    extra = f"; {result.dead_lettered} delivery(ies) dead-lettered: alchemiser dlq list" if result.dead_lettered else ""
-    return f"{workflow}: {result.status} - {result.reason}{extra}"
+        lines.append(f"{workflow}: completed ({steps})")
+    elif result.status == "duplicate":
+        lines.append(f"{workflow}: already completed - nothing to do")
+    else:
+        extra = f"; {result.dead_lettered} delivery(ies) dead-lettered: alchemiser dlq list" \
+            if result.dead_lettered else ""
+        lines.append(f"{workflow}: {result.status} - {result.reason}{extra}")
+    if result.retry_command:
+        lines.append(f"To start a new, fully re-gated run of this day: {result.retry_command}")
+    return "\n".join(lines)

@@ -1,4 +1,8 @@
-"""`alchemiser send`: what the EventBridge console's "Send events" does, locally or on a stage."""
+"""`alchemiser send`: what the EventBridge console's "Send events" does, locally or on a stage.
+
+Locally the event's workflow is recorded with the broker and data it is sent with (unless it already
+has a run record), so a later replay or redrive uses the same ones.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,33 @@ import json
 import sys
 from pathlib import Path
 
-from alchemiser.commands.aws import client, stage_names
-from alchemiser.commands.common import UsageError, add_state_dir, as_of_arg, dumps, fail, read_json_file
-from alchemiser.commands.run_summary import hop_line
-from alchemiser.local.runtime import LocalRuntime
+from alchemiser.commands.aws import AwsProblem, aws_errors, client, stage_names
+from alchemiser.commands.common import (
+    BUSY_EXIT,
+    UsageError,
+    add_state_dir,
+    add_wait,
+    as_of_arg,
+    dumps,
+    fail,
+    read_json_file,
+    stage_arg,
+)
+from alchemiser.commands.runconfig import add_config_flags
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", required=True, help="e.g. alchemiser.strategy")
-    parser.add_argument("--detail-type", required=True, help="e.g. SignalGenerated")
+    parser.add_argument("--source", required=True, help="the event's source, e.g. alchemiser.strategy")
+    parser.add_argument("--detail-type", required=True, help="the event's detail-type, e.g. SignalGenerated")
     parser.add_argument("--detail", required=True, type=Path, metavar="FILE",
                         help="the detail JSON (or a whole EventBridge envelope: its 'detail' is used)")
-    parser.add_argument("--stage", help="send to the deployed stage's bus through boto3 instead of locally")
-    parser.add_argument("--as-of", type=as_of_arg, metavar="ISO-DATETIME", help="local clock")
+    parser.add_argument("--stage", type=stage_arg,
+                        help="send to the deployed stage's bus through boto3 instead of locally")
+    parser.add_argument("--as-of", type=as_of_arg, metavar="ISO-DATETIME", help="the clock the local handlers see")
+    add_config_flags(parser)
     add_state_dir(parser)
-    parser.add_argument("--json", action="store_true")
+    add_wait(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
 def load_detail(path: Path) -> dict[str, object]:
@@ -40,19 +56,53 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     entry = {"Source": args.source, "DetailType": args.detail_type, "Detail": json.dumps(detail)}
     if args.stage:
-        entry["EventBusName"] = stage_names(args.stage)["bus"]
-        response = client("events").put_events(Entries=[entry])
+        try:
+            with aws_errors(args.stage):
+                entry["EventBusName"] = stage_names(args.stage)["bus"]
+                response = client("events").put_events(Entries=[entry])
+        except AwsProblem as exc:
+            return fail(str(exc), code=1)
         print(dumps(response["Entries"][0]) if args.json else f"sent: {response['Entries'][0]}")
         return 1 if response.get("FailedEntryCount") else 0
-    runtime = LocalRuntime(args.state_dir, as_of=args.as_of,
+    from alchemiser.local.statedir import StateDirBusy, exclusive
+
+    try:
+        with exclusive(args.state_dir, wait=args.wait):
+            return _send_locally(args, entry, detail)
+    except StateDirBusy as exc:
+        return fail(str(exc), code=BUSY_EXIT)
+    except UsageError as exc:
+        return fail(str(exc))
+
+
+def _send_locally(args: argparse.Namespace, entry: dict[str, str], detail: dict[str, object]) -> int:
+    from alchemiser.commands import runconfig
+    from alchemiser.commands.run_summary import hop_line
+    from alchemiser.local.runtime import LocalRuntime
+    from alchemiser.local.statedir import read_run_record, recover, write_run_record
+
+    workflow = detail.get("correlation_id")
+    if isinstance(workflow, str) and read_run_record(args.state_dir, workflow) is not None:
+        broker, data = runconfig.resolve(args.state_dir, {workflow}, args.broker, args.data)
+    else:
+        broker, data = args.broker or "sim", args.data or "offline"
+    env = runconfig.runtime_env(broker, data)
+    runtime = LocalRuntime(args.state_dir, as_of=args.as_of, env=env,
                            on_hop=None if args.json else (lambda hop: print(hop_line(hop), flush=True)))
+    recover(runtime)
+    if isinstance(workflow, str):
+        write_run_record(args.state_dir, workflow, {"broker": broker, "data": data, "sent_by": "alchemiser send"})
+    dlq_before = len(runtime.dlq.messages())
     (envelope,) = runtime.put_events([{**entry, "EventBusName": runtime.template.bus_name}])
     rules = runtime.matching_rules(envelope)
     if not args.json:
         print(f"event {envelope['id']} matched {', '.join(rules) or 'no rule'}", file=sys.stderr)
     hops = runtime.run_until_quiet()
+    dead = len(runtime.dlq.messages()) - dlq_before
     if args.json:
-        print(dumps({"event_id": envelope["id"], "rules": rules,
+        print(dumps({"event_id": envelope["id"], "rules": rules, "dead_lettered": dead,
                      "deliveries": [{"function": h.function, "rule": h.rule, "status": h.status,
                                      "error": h.error, "published": h.published} for h in hops]}))
-    return 0 if all(h.error is None for h in hops) else 1
+    elif dead:
+        print(f"{dead} delivery(ies) dead-lettered: alchemiser dlq list", file=sys.stderr)
+    return 1 if dead else 0

@@ -2,7 +2,21 @@
 
 The Scheduler's envelope (`{"mode": "trade"}`) goes to the strategy function as an asynchronous
 invocation with the schedule's retry policy; every published event then flows through the
-template's rules until the chain is quiet. The outcome is read from what was published.
+template's rules until the chain is quiet. The outcome is what the orchestrator recorded for
+the workflow (its status and reason), explained by what was published.
+
+Rerunning a day (the resume rule):
+- the runtime first recovers what a killed process left (`statedir.recover`: outbox entries put
+  on the bus, IN_PROGRESS idempotency records released);
+- the day's workflow is `run-<date>-<mode>`, or its latest retry (`...-retry-<n>`, see below);
+- completed: the strategy answers `duplicate`; nothing to do;
+- not finished (or never recorded): resumed. Its archived events are redelivered to their
+  consumers in the order the bus accepted them (causal order), and the strategy command is sent
+  again: each handler either dedupes (it had completed) or runs again (it had died). Execution
+  looks every leg of a claimed plan up and places only what is missing;
+- ended failed or skipped: nothing is sent; the result says so and names the command that starts
+  a new, fully re-gated workflow: `alchemiser run --as-of <date> --retry`, whose strategy command
+  carries `correlation_id = run-<date>-<mode>-retry-<n>` (n = 1 + the retries already recorded).
 """
 
 from __future__ import annotations
@@ -18,6 +32,14 @@ from zoneinfo import ZoneInfo
 
 from alchemiser.local.chaos import Chaos
 from alchemiser.local.runtime import Hop, LocalRuntime, iso_z
+from alchemiser.local.statedir import (
+    Recovered,
+    current_workflow_id,
+    recover,
+    retries_recorded,
+    workflow_status,
+    write_run_record,
+)
 from alchemiser.local.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleSpec, Template, load_template
 
 DEFAULT_SCHEDULE = (time(9, 35), ZoneInfo("America/New_York"))
@@ -31,6 +53,10 @@ class DayOptions:
     data: str = "offline"
     alpaca_keys: tuple[str, str] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    retry: bool = False
+    """Start a new workflow for a day whose workflow ended failed or skipped."""
+    strategy_config: Path | None = None
+    """The portfolio TOML the strategy function reads (unset: the packaged one)."""
 
 
 @dataclass
@@ -44,6 +70,15 @@ class DayResult:
     events: list[dict[str, Any]]
     """Envelopes published during this run, in the order they reached the bus."""
     dead_lettered: int = 0
+    resumed: bool = False
+    """The day's workflow existed unfinished (or a killed run left work behind) and was resumed."""
+    redelivered: list[dict[str, Any]] = field(default_factory=list)
+    """Archived events of the workflow redelivered to resume it."""
+    recovered: Recovered | None = None
+    retry_command: str | None = None
+    """For a workflow that ended failed or skipped: the command that starts a new run."""
+    orders_before: frozenset[str] | None = None
+    """Client order ids the (simulated) broker held before the run, when it can be listed."""
 
     @property
     def detail_types(self) -> list[str]:
@@ -54,8 +89,23 @@ class DayResult:
         return sum(1 for hop in self.hops if hop.status == "duplicate")
 
     def last(self, detail_type: str) -> dict[str, Any] | None:
-        found = [e["detail"] for e in self.events if e["detail-type"] == detail_type]
-        return found[-1] if found else None
+        """The latest such event of this run: published now, else redelivered from the archive."""
+        for source in (self.events, self.redelivered):
+            found: list[dict[str, Any]] = [e["detail"] for e in source if e["detail-type"] == detail_type]
+            if found:
+                return found[-1]
+        return None
+
+    @property
+    def placed_now_and_adopted(self) -> tuple[int, int] | None:
+        """Of the orders the latest TradeExecuted reports, how many were new at the broker in this run
+        and how many it already held (adopted); None when the broker's orders cannot be listed."""
+        trade = self.last("TradeExecuted")
+        if trade is None or self.orders_before is None:
+            return None
+        ids = [o["client_order_id"] for o in trade["orders"] if o.get("broker_order_id")]
+        adopted = sum(1 for i in ids if i in self.orders_before)
+        return len(ids) - adopted, adopted
 
     @property
     def orders_placed(self) -> int:
@@ -93,9 +143,11 @@ def default_as_of(now: datetime, at: tuple[time, ZoneInfo]) -> datetime:
     return moment
 
 
-def scheduler_envelope(as_of: datetime, schedule: ScheduleSpec | None) -> dict[str, Any]:
+def scheduler_envelope(as_of: datetime, schedule: ScheduleSpec | None,
+                       payload: dict[str, Any] | None = None) -> dict[str, Any]:
     name = schedule.logical_id if schedule else "local"
-    payload = schedule.target.input if schedule and schedule.target.input else {"mode": "trade"}
+    if payload is None:
+        payload = schedule.target.input if schedule and schedule.target.input else {"mode": "trade"}
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -110,19 +162,60 @@ def scheduler_envelope(as_of: datetime, schedule: ScheduleSpec | None) -> dict[s
 
 
 def runtime_env(options: DayOptions) -> dict[str, str]:
-    env = {"ALCHEMISER_BROKER": options.broker, "ALCHEMISER_MARKET_DATA": options.data, **options.extra_env}
+    env = {"ALCHEMISER_BROKER": options.broker, "ALCHEMISER_MARKET_DATA": options.data}
+    if "alpaca" not in (options.broker, options.data):
+        env["ALCHEMISER_CALENDAR"] = "exchange"  # no keys locally: the bundled NYSE calendar, not Alpaca's
+    env.update(options.extra_env)
+    if options.strategy_config is not None:
+        env["ALCHEMISER_STRATEGY_CONFIG"] = str(options.strategy_config)
     if options.alpaca_keys is not None:
         env["ALCHEMISER_ALPACA_API_KEY"], env["ALCHEMISER_ALPACA_SECRET_KEY"] = options.alpaca_keys
     return env
 
 
+def trading_mode_of(template: Template) -> str:
+    strategy = template.function_for("strategy")
+    return strategy.environment.get("ALCHEMISER_TRADING_MODE", "paper") or "paper"
+
+
+def day_workflow_id(as_of: datetime, template: Template) -> str:
+    from services.strategy.workflow import run_correlation_id, trading_date
+
+    return run_correlation_id(trading_date(as_of), trading_mode_of(template))
+
+
+def retry_command(as_of: datetime) -> str:
+    """A date alone: the retry fires at the schedule's time that day (not before the open)."""
+    return f"alchemiser run --as-of {as_of.astimezone(ZoneInfo('America/New_York')).date().isoformat()} --retry"
+
+
+def sim_orders(state_dir: Path, as_of: datetime) -> list[Any] | None:
+    """The simulated broker's own persisted orders ([] before its first use; None if it cannot list them)."""
+    if not (Path(state_dir) / "broker").is_dir():
+        return []
+    from shared.broker.factory import make_broker
+    from shared.broker.settings import BrokerSettings
+
+    broker = make_broker(BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", "ALCHEMISER_AS_OF": as_of.isoformat(),
+                                                  "ALCHEMISER_STATE_DIR": str(state_dir)}))
+    lister = getattr(broker, "list_orders", None)
+    return None if lister is None else list(lister())
+
+
+def _broker_order_ids(options: DayOptions, as_of: datetime) -> frozenset[str] | None:
+    if options.broker != "sim":
+        return None
+    orders = sim_orders(options.state_dir, as_of)
+    return None if orders is None else frozenset(o.client_order_id for o in orders)
+
+
 def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
             template: Template | None = None, now: datetime | None = None, chaos: Chaos | None = None,
             setup: Callable[[LocalRuntime], None] | None = None) -> DayResult:
-    """Start the day as the Scheduler would and let the chain run until it is quiet.
+    """Start (or resume) the day as the Scheduler would and let the chain run until it is quiet.
 
-    `chaos` injects delivery faults; `setup` may queue more deliveries (e.g. a poison event) that
-    then mix with the day's own.
+    Call it while holding the state directory (`statedir.exclusive`). `chaos` injects delivery
+    faults; `setup` may queue more deliveries (e.g. a poison event) that then mix with the day's own.
     """
     template = template or load_template()
     schedule = strategy_schedule(template)
@@ -130,14 +223,76 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
     runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options),
                            on_hop=on_hop, chaos=chaos)
     dlq_before = len(runtime.dlq.messages())
-    runtime.invoke_async("strategy", scheduler_envelope(as_of, schedule), schedule.target if schedule else None)
+    base_id = day_workflow_id(as_of, template)
+    workflow_id = current_workflow_id(options.state_dir, base_id)
+    prior = workflow_status(options.state_dir, workflow_id)
+    ended = prior is not None and prior[0] in ("failed", "skipped")
+    explicit_id: str | None = None if workflow_id == base_id else workflow_id
+    if options.retry and ended:
+        explicit_id = f"{base_id}-retry-{len(retries_recorded(options.state_dir, base_id)) + 1}"
+        workflow_id, prior, ended = explicit_id, None, False
+    redelivered = [] if ended or (prior is not None and prior[0] == "completed") else \
+        runtime.archive.of_workflow(workflow_id)
+    orders_before = _broker_order_ids(options, as_of)
+    if not ended:
+        write_run_record(options.state_dir, workflow_id, run_record(options, as_of))
+        payload = dict(schedule.target.input or {"mode": "trade"}) if schedule else {"mode": "trade"}
+        if explicit_id is not None:
+            payload["correlation_id"] = explicit_id
+        runtime.invoke_async("strategy", scheduler_envelope(as_of, schedule, payload),
+                             schedule.target if schedule else None)
+        for envelope in redelivered:
+            runtime.route(envelope)
+    recovered = recover(runtime)
     if setup is not None:
         setup(runtime)
     hops = runtime.run_until_quiet()
-    result = DayResult(as_of, "incomplete", "", None, hops, runtime.published,
-                       dead_lettered=len(runtime.dlq.messages()) - dlq_before)
+    result = DayResult(as_of, "incomplete", "", workflow_id if (prior or redelivered) else None, hops,
+                       runtime.published, dead_lettered=len(runtime.dlq.messages()) - dlq_before,
+                       resumed=bool(redelivered) or (prior is not None and prior[0] not in ("completed",)) or
+                       bool(recovered.outbox_events or recovered.released),
+                       redelivered=redelivered, recovered=recovered, orders_before=orders_before)
+    if ended:
+        assert prior is not None
+        result.resumed = False
+        result.status = "ended"
+        result.correlation_id = workflow_id
+        result.reason = (f"workflow {workflow_id} already ended {prior[0]}" + (f" ({prior[1]})" if prior[1] else "")
+                         + "; nothing sent")
+        result.retry_command = retry_command(as_of)
+        return result
     _judge(result)
+    recorded = workflow_status(options.state_dir, result.correlation_id) if result.correlation_id else None
+    if recorded is not None:
+        _from_record(result, recorded)
+    if result.status in ("failed", "skipped") and recorded is not None:
+        result.retry_command = retry_command(as_of)
+    if result.status == "duplicate":
+        result.resumed = False
     return result
+
+
+def run_record(options: DayOptions, as_of: datetime) -> dict[str, Any]:
+    """What `replay` and `dlq redrive` need to run a workflow's events with the same configuration."""
+    return {"broker": options.broker, "data": options.data, "as_of": as_of.isoformat(),
+            "strategy_config": str(options.strategy_config) if options.strategy_config else None}
+
+
+def _from_record(result: DayResult, recorded: tuple[str, str]) -> None:
+    """The workflow's recorded status decides; the events only explain it."""
+    status, reason = recorded
+    if status in ("completed", "failed", "skipped"):
+        if result.status == "duplicate" and status == "completed":
+            return
+        result.status = status
+        result.reason = reason or ("workflow completed" if status == "completed" else status)
+    elif result.status not in ("duplicate",):
+        from services.orchestrator.record import WAITING_ON
+
+        step = WAITING_ON.get(status, status)
+        result.status = "incomplete"
+        result.reason = (f"the workflow is at '{status}', waiting on the {step} step"
+                         + (" (see the dead-letter queue)" if result.dead_lettered else ""))
 
 
 def _judge(result: DayResult) -> None:

@@ -41,7 +41,7 @@ def test_replaying_a_plan_that_never_executed_executes_it_once(state_dir):
                          "Detail": json.dumps(plan["detail"]), "EventBusName": runtime.template.bus_name}])
     runtime.queue.clear()
     assert broker_orders(state_dir) == []
-    same_day = ("--as-of", "2026-11-25T10:05:00-05:00")
+    same_day = ("--as-of", "2026-11-25T10:05:00-05:00", "--broker", "sim", "--data", "offline")
     first = alchemiser_json("replay", *same_day, "--state-dir", str(state_dir))
     placed = len(broker_orders(state_dir))
     second = alchemiser_json("replay", *same_day, "--state-dir", str(state_dir))
@@ -55,7 +55,8 @@ def test_a_stale_plan_replayed_on_a_later_day_places_nothing(state_dir):
     runtime.put_events([{"Source": plan["source"], "DetailType": plan["detail-type"],
                          "Detail": json.dumps(plan["detail"]), "EventBusName": runtime.template.bus_name}])
     runtime.queue.clear()
-    alchemiser_json("replay", "--as-of", "2026-11-27T10:05:00-05:00", "--state-dir", str(state_dir))
+    alchemiser_json("replay", "--as-of", "2026-11-27T10:05:00-05:00", "--broker", "sim", "--data", "offline",
+                    "--state-dir", str(state_dir))
     assert broker_orders(state_dir) == []
 
 
@@ -82,7 +83,10 @@ def test_a_dead_lettered_event_whose_cause_is_fixed_is_redriven_once(state_dir):
     runtime.dlq.send(load_test_event("signal-generated.json"), rule="SignalGeneratedRule",
                      target="PortfolioFunction", error="BrokerUnavailable: timed out", attempts=4,
                      failed_at=datetime(2026, 11, 25, 14, 36, tzinfo=UTC))
-    result = alchemiser("dlq", "redrive", "--all", "--state-dir", str(state_dir))
+    refused = alchemiser("dlq", "redrive", "--all", "--state-dir", str(state_dir))
+    assert refused.returncode == 2 and "give both --broker and --data" in refused.stderr  # no run record
+    result = alchemiser("dlq", "redrive", "--all", "--broker", "sim", "--data", "offline", "--state-dir", str(state_dir))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "using broker sim" in result.stdout
     assert "1 succeeded" in result.stdout
     assert alchemiser_json("dlq", "list", "--state-dir", str(state_dir)) == []
