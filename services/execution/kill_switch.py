@@ -1,9 +1,11 @@
 """The kill switch: `active` (trade), `reducing` (sells only), `halted` (no orders).
 
-Read on every invocation, never cached, so flipping it takes effect on the next plan. In AWS it
-is an SSM parameter (`ALCHEMISER_KILL_SWITCH_PARAMETER`); locally the file `<state_dir>/kill-switch`
-(no file: active). Anything we cannot read or do not understand — a missing parameter, an
-access error, an empty file, a typo — fails closed as `halted`, and the reading says why.
+Read fresh by every plan execution (services/execution/plan_run.py), never cached, so flipping it
+takes effect on the next plan. In AWS it is an SSM parameter (`ALCHEMISER_KILL_SWITCH_PARAMETER`)
+read through Powertools Parameters with `max_age=0` and `force_fetch=True`
+(KILL_SWITCH_MAX_AGE_SECONDS); locally the file `<state_dir>/kill-switch` (no file: active).
+Anything we cannot read or do not understand — a missing parameter, an access error, an empty file,
+a typo — fails closed as `halted`, and the reading says why.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Protocol
 from shared.events.trade_executed import KillSwitchState
 
 STATES: tuple[KillSwitchState, ...] = ("active", "reducing", "halted")
+KILL_SWITCH_MAX_AGE_SECONDS = 0
+"""The kill switch is never served from a cache: every read is a GetParameter call."""
 
 
 @dataclass(frozen=True)
@@ -67,23 +71,21 @@ class FileKillSwitch:
 
 
 class SsmKillSwitch:
-    """AWS: an SSM String parameter, read with GetParameter on every call (no cache)."""
+    """AWS: an SSM String parameter, read with Powertools' SSMProvider on every call (no cache)."""
 
     def __init__(self, parameter_name: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-            client = boto3.client("ssm")
         self.parameter_name = parameter_name
-        self.client = client
+        self.provider = SSMProvider(boto3_client=client) if client is not None else SSMProvider()
 
     def read(self) -> KillSwitchReading:
         source = f"SSM parameter {self.parameter_name}"
         try:
-            response = self.client.get_parameter(Name=self.parameter_name, WithDecryption=True)
-            value = response["Parameter"]["Value"]
+            value = self.provider.get(self.parameter_name, max_age=KILL_SWITCH_MAX_AGE_SECONDS, force_fetch=True)
         except Exception as exc:  # not found, access denied, throttled, network: all fail closed
-            return halted(source, f"unreadable ({type(exc).__name__}: {exc})")
+            cause = exc.__cause__ or exc.__context__ or exc  # Powertools wraps the boto3 error
+            return halted(source, f"unreadable ({type(cause).__name__}: {str(cause)[:200]})")
         if not isinstance(value, str):
             return halted(source, f"unexpected value type {type(value).__name__}")
         return parse(value, source)

@@ -113,3 +113,23 @@ def test_aws_mode_without_a_parameter_name_is_halted():
     assert isinstance(switch, UnconfiguredKillSwitch)
     reading = switch.read()
     assert reading.state == "halted" and "ALCHEMISER_KILL_SWITCH_PARAMETER" in reading.detail
+
+
+def test_ssm_reads_go_through_powertools_parameters_never_from_its_cache(ssm, monkeypatch):
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    calls = []
+    real_get = SSMProvider.get
+
+    def spy(self, name, *args, **kwargs):
+        calls.append((name, kwargs.get("max_age"), kwargs.get("force_fetch")))
+        return real_get(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(SSMProvider, "get", spy)
+    api_calls = []
+    ssm.meta.events.register("before-call.ssm.GetParameter", lambda **_: api_calls.append(1))
+    ssm.put_parameter(Name=PARAMETER, Value="active", Type="String")
+    switch = SsmKillSwitch(PARAMETER, ssm)
+    for _ in range(3):
+        assert switch.read().state == "active"
+    assert calls == [(PARAMETER, 0, True)] * 3 and len(api_calls) == 3
