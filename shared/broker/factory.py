@@ -51,7 +51,8 @@ def market_data_for(settings: BrokerSettings) -> MarketData:
         chosen = alpaca_keys(settings)
         keys = (chosen.api_key, chosen.secret_key)
     return make_market_data(source, state_dir=settings.state_dir, alpaca_keys=keys, feed=settings.alpaca_data_feed,
-                            s3_bucket=None if settings.local else settings.alpaca_bars_bucket)
+                            s3_bucket=None if settings.local else settings.alpaca_bars_bucket,
+                            data_url=settings.alpaca_data_url)
 
 
 def price_source(market_data: MarketData, day: date) -> object:

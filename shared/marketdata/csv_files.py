@@ -21,10 +21,19 @@ from pathlib import Path
 
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, assemble, unique_symbols
+from shared.marketdata.symbols import csv_stems
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T].*)?$")
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$")
 _MISSING = {"", "null", "nan", "na", "n/a"}
+
+
+CSV_LAYOUT = ("a directory of SYMBOL.csv files (BRK.B: BRK.B.csv, BRK_B.csv or BRK-B.csv), each with a "
+              "header row and the columns date,close (YYYY-MM-DD, adjusted close; extra columns ignored) "
+              "or a Yahoo Finance export (Date,...,Adj Close,...)")
+HOW_TO_GET_DATA = (f"for real data use --data alpaca (with APCA_API_KEY_ID and APCA_API_SECRET_KEY) "
+                   f"or --data DIR: {CSV_LAYOUT}")
+"""What every "no data" error says (the offline source and the CSV directory alike)."""
 
 
 class CsvFormatError(MarketDataError):
@@ -103,13 +112,17 @@ class CsvDirectoryMarketData:
     def _path(self, symbol: str) -> Path:
         if not _SYMBOL.match(symbol):
             raise MarketDataError(f"invalid symbol {symbol!r}")
-        for name in (f"{symbol}.csv", f"{symbol.upper()}.csv", f"{symbol.lower()}.csv"):
-            candidate = self.directory / name
-            if candidate.is_file():
-                return candidate
+        stems = csv_stems(symbol)
+        for stem in stems:
+            for name in (f"{stem}.csv", f"{stem.upper()}.csv", f"{stem.lower()}.csv"):
+                candidate = self.directory / name
+                if candidate.is_file():
+                    return candidate
         if not self.directory.is_dir():
-            raise MarketDataError(f"no data for {symbol}: CSV directory {self.directory} does not exist")
-        raise MarketDataError(f"no data for {symbol}: {symbol}.csv not found in {self.directory}")
+            raise MarketDataError(f"no data for {symbol}: CSV directory {self.directory} does not exist; "
+                                  f"{HOW_TO_GET_DATA}")
+        tried = " or ".join(f"{stem}.csv" for stem in stems)
+        raise MarketDataError(f"no data for {symbol}: {tried} not found in {self.directory}; {HOW_TO_GET_DATA}")
 
     def load(self, symbol: str) -> Closes:
         path = self._path(symbol)

@@ -28,7 +28,10 @@ def make_market_data(
     alpaca_keys: tuple[str, str] | None = None,
     feed: str = "iex",
     s3_bucket: str | None = None,
+    data_url: str | None = None,
 ) -> MarketData:
+    """`data_url` (ALCHEMISER_ALPACA_DATA_URL) points every alpaca-py data client elsewhere (a fake
+    Alpaca in tests, a proxy); None is Alpaca's own https://data.alpaca.markets."""
     kind = source.strip()
     if kind.lower() == "offline":
         from shared.marketdata.offline import OfflineMarketData
@@ -48,7 +51,8 @@ def make_market_data(
             store = S3BarStore(s3_bucket, prefix=f"bars/alpaca-{feed}")
         else:
             store = DirectoryBarStore(Path(state_dir) / "bars" / f"alpaca-{feed}")
-        return CachedMarketData(AlpacaMarketData(alpaca_keys[0], alpaca_keys[1], feed=feed), store)
+        alpaca = AlpacaMarketData(alpaca_keys[0], alpaca_keys[1], feed=feed, url_override=data_url or None)
+        return CachedMarketData(alpaca, store)
     from shared.marketdata.csv_files import CsvDirectoryMarketData
 
     directory = Path(kind).expanduser()

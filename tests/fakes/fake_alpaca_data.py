@@ -83,6 +83,8 @@ class FakeAlpacaDataServer:
     """Answers to give, in order, before serving normally again: (status, body)."""
     delay_seconds: float = 0.0
     """Wait this long before answering (to exercise client timeouts)."""
+    latest_trades: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`GET /v2/stocks/trades/latest`: symbol -> trade (`set_latest_trade`)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -97,6 +99,14 @@ class FakeAlpacaDataServer:
     def set_bars(self, symbol: str, bars: Sequence[Mapping[str, Any]]) -> None:
         with self._lock:
             self.bars[symbol] = [dict(bar) for bar in bars]
+
+    def set_latest_trade(self, symbol: str, price: float, at: datetime) -> None:
+        """The latest trade Alpaca reports for `symbol` (price, aware timestamp)."""
+        with self._lock:
+            self.latest_trades[symbol] = {
+                "t": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "x": "V", "p": price, "s": 100,
+                "c": ["@"], "i": 1, "z": "B",
+            }
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -144,6 +154,13 @@ class FakeAlpacaDataServer:
                 return self.failures.pop(0)
         if not authenticated:
             return 401, {"message": "unauthorized."}
+        if path == "/v2/stocks/trades/latest":
+            wanted = [s for s in params.get("symbols", "").split(",") if s]
+            if not wanted:
+                return 400, {"message": "missing symbols"}
+            with self._lock:
+                trades = {s: dict(self.latest_trades[s]) for s in wanted if s in self.latest_trades}
+            return 200, {"trades": trades}
         if path != "/v2/stocks/bars":
             return 404, {"message": "Not Found"}
         try:

@@ -78,14 +78,20 @@ def expect_window(form: Form, owner: str, file: str) -> int:
 
 
 def ticker(form: Form, file: str) -> str:
-    """A ticker string; Composer's long form EQUITIES::SPY//USD is read as SPY."""
+    """A ticker string in its canonical spelling (shared/marketdata/symbols.py): Composer's long
+    form EQUITIES::SPY//USD is read as SPY, its share class BRK/B as BRK.B."""
+    from shared.marketdata.symbols import SymbolError, canonical
+
     value = expect_string(form, "a ticker", file)
     if value.startswith(_ASSET_PREFIX):
         value = value[len(_ASSET_PREFIX) :]
         value = value[: -len(_ASSET_SUFFIX)] if value.endswith(_ASSET_SUFFIX) else value
     if not value or any(c.isspace() for c in value) or "::" in value:
         raise fail(file, form, f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
-    return value
+    try:
+        return canonical(value)
+    except SymbolError as exc:
+        raise fail(file, form, str(exc)) from None
 
 
 def indicator(seq: Seq, file: str, *, with_ticker: bool) -> IndicatorCall:

@@ -158,3 +158,30 @@ def test_importing_and_constructing_does_not_import_alpaca_or_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_share_class_travels_in_alpacas_spelling(
+    fake_alpaca_data: FakeAlpacaDataServer, alpaca_data: AlpacaMarketData
+) -> None:
+    load(fake_alpaca_data, {"BRK.B": 480.0}, date(2026, 11, 2), date(2026, 11, 24))
+    history = alpaca_data.history(["BRK.B"], date(2026, 11, 24), 5)
+    assert history.closes["BRK.B"][-1] == 480.0 + 0.25 * 16
+    assert fake_alpaca_data.bar_requests[0].symbols == ["BRK.B"]
+
+
+def test_alchemiser_alpaca_data_url_reaches_the_bars_client(
+    fake_alpaca_data: FakeAlpacaDataServer, tmp_path: Path
+) -> None:
+    from services.strategy.settings import StrategySettings
+    from shared.broker.factory import market_data_for
+
+    load(fake_alpaca_data, {"SPY": 600.0}, date(2026, 11, 2), date(2026, 11, 24))
+    settings = StrategySettings.from_env({
+        "ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(tmp_path), "ALCHEMISER_MARKET_DATA": "alpaca",
+        "ALCHEMISER_ALPACA_DATA_URL": fake_alpaca_data.url,
+        "ALCHEMISER_ALPACA_API_KEY": fake_alpaca_data.api_key,
+        "ALCHEMISER_ALPACA_SECRET_KEY": fake_alpaca_data.secret_key})
+    assert settings.alpaca_data_url == fake_alpaca_data.url
+    history = market_data_for(settings).history(["SPY"], date(2026, 11, 24), 3)
+    assert history.closes["SPY"].tolist() == [603.5, 603.75, 604.0]
+    assert fake_alpaca_data.bar_requests and all(r.authenticated for r in fake_alpaca_data.bar_requests)
