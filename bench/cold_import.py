@@ -58,14 +58,18 @@ EXTRA_FLOOR: dict[str, tuple[str, ...]] = {
 }
 # Our modules the AWS adapters import lazily when the first invocation builds them
 # (services/<name>/dependencies.py in AWS mode: Alpaca broker/calendar/bars, DynamoDB, SNS, SSM).
+# Powertools Parameters: the Alpaca secret (shared/broker/credentials.py) and the kill switch
+# (services/execution/kill_switch.py) are read through it on every cold invocation that trades.
+PARAMETERS = "aws_lambda_powertools.utilities.parameters"
 AWS_COLD_PATH: dict[str, tuple[str, ...]] = {
     "strategy": ("shared.broker.alpaca", "shared.broker.alpaca_calendar", "shared.broker.credentials",
                  "shared.marketdata.factory", "shared.marketdata.alpaca_bars", "shared.marketdata.cache",
-                 "aws_lambda_powertools.utilities.idempotency"),
+                 "aws_lambda_powertools.utilities.idempotency", PARAMETERS),
     "portfolio": ("shared.broker.factory", "shared.broker.alpaca", "shared.broker.credentials",
-                  "aws_lambda_powertools.utilities.idempotency"),
+                  "aws_lambda_powertools.utilities.idempotency", PARAMETERS),
     "execution": ("shared.broker.factory", "shared.broker.alpaca", "shared.broker.credentials",
-                  "services.execution.dynamodb_workflow_guard", "aws_lambda_powertools.utilities.idempotency"),
+                  "services.execution.dynamodb_workflow_guard", "aws_lambda_powertools.utilities.idempotency",
+                  PARAMETERS),
     # A progress event or the stuck check touches only the workflow table; the notifier and its
     # idempotency claims are built on the first notification (a completed or failed workflow).
     "orchestrator": ("services.orchestrator.dynamodb_workflow_store",),
