@@ -191,7 +191,12 @@ def check_history(config: BacktestConfig, first_data_date: date) -> None:
     try:
         history = config.market_data.history(portfolio.symbols, first_data_date, portfolio.lookback_days)
     except MarketDataError as exc:
-        raise BacktestError(f"market data: {exc}") from exc
+        try:
+            config.market_data.history(portfolio.symbols, config.end, 1)
+        except MarketDataError:  # missing at the end too: a ticker the data does not have
+            raise BacktestError(_locate_missing(config, first_data_date) or f"market data: {exc}") from exc
+        raise BacktestError(f"--from {config.start} is before the market data starts: the first session trades "
+                            f"on the closes of {first_data_date}, and {exc}") from exc
     found = int(history.dates.shape[0])
     if history.as_of < first_data_date:
         raise BacktestError(f"the market data ends on {history.as_of}, before {first_data_date} "
@@ -204,6 +209,36 @@ def check_history(config: BacktestConfig, first_data_date: date) -> None:
             f"{worst.symphony.lookback_days} sessions of history before each day, but the data holds only "
             f"{found} sessions up to {first_data_date} (it starts on {first}); start {portfolio.lookback_days - found} "
             "sessions later or use data that reaches further back")
+
+
+def _mentions(symphony: Any, symbol: str) -> Any:
+    """Where a strategy first mentions `symbol` (held, or read by an indicator): a node with `pos`."""
+    from services.strategy.language.nodes import Asset, If, IndicatorCall, iter_nodes
+
+    for node in iter_nodes(symphony.body):
+        if isinstance(node, Asset) and node.ticker == symbol:
+            return node
+        if isinstance(node, If):
+            for operand in (node.condition.left, node.condition.right):
+                if isinstance(operand, IndicatorCall) and operand.symbol == symbol:
+                    return operand
+    return symphony
+
+
+def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:
+    """"strategy 'x' (file:line:col): no price data for ticker 'NOPE' ..." for the first symbol without data."""
+    from shared.marketdata.port import MarketDataError
+
+    for entry in config.portfolio.strategies:
+        for symbol in entry.symphony.symbols:
+            try:
+                config.market_data.history([symbol], data_date, 1)
+            except MarketDataError as exc:
+                at = _mentions(entry.symphony, symbol).pos
+                return (f"strategy {entry.name!r}: {entry.symphony.source_file}:{at.line}:{at.column}: no price data "
+                        f"for ticker '{symbol}' on {data_date} (the first session {config.start} trades on it): "
+                        f"{exc}")
+    return None
 
 
 def evaluate_days(config: BacktestConfig, sessions: Sequence[date],

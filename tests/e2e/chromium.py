@@ -1,0 +1,137 @@
+"""A headless Chromium driven over the DevTools protocol (websockets), for tearsheet tests.
+
+    with Chromium.launch() as browser:
+        page = browser.open(path)          # console errors, failed or outside requests, load time
+        page.evaluate("document.title")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@dataclass
+class Page:
+    socket: Any
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def call(self, method: str, params: dict[str, Any] | None = None, timeout: float = 30) -> dict[str, Any]:
+        ident = next(self._ids)
+        self.socket.send(json.dumps({"id": ident, "method": method, "params": params or {}}))
+        deadline = time.monotonic() + timeout
+        while True:
+            message = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self._event(message)
+
+    def wait_for(self, event: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            message = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self._event(message)
+            if message.get("method") == event:
+                return
+
+    def _event(self, message: dict[str, Any]) -> None:
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            self.console_errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
+        elif method == "Runtime.exceptionThrown":
+            self.console_errors.append(params["exceptionDetails"].get("text", "exception"))
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            self.console_errors.append(params["entry"].get("text", ""))
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(params["request"]["url"])
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"evaluate failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+
+class Chromium:
+    def __init__(self, process: subprocess.Popen[str], port: int, profile: tempfile.TemporaryDirectory[str]) -> None:
+        self.process, self.port, self.profile = process, port, profile
+        self._sockets = contextlib.ExitStack()
+
+    @classmethod
+    def launch(cls, executable: str | None = None) -> Chromium:
+        binary = executable or find_chromium()
+        if binary is None:
+            raise FileNotFoundError("no Chromium on PATH")
+        profile = tempfile.TemporaryDirectory(prefix="alchemiser-chromium-")
+        process = subprocess.Popen(
+            [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--no-default-browser-check", "--remote-debugging-port=0",
+             f"--user-data-dir={profile.name}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert process.stderr is not None
+        deadline = time.monotonic() + 60
+        port = None
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line and process.poll() is not None:
+                break
+            if "DevTools listening on ws://" in line:
+                port = int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                break
+        if port is None:
+            process.kill()
+            profile.cleanup()
+            raise RuntimeError("Chromium did not start its DevTools endpoint")
+        return cls(process, port, profile)
+
+    def open(self, path: Path, timeout: float = 60) -> Page:
+        import requests
+        from websockets.sync.client import connect
+
+        targets = requests.get(f"http://127.0.0.1:{self.port}/json/list", timeout=10).json()
+        page_target = next(t for t in targets if t.get("type") == "page")
+        socket = self._sockets.enter_context(
+            connect(page_target["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout))
+        page = Page(socket)
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            page.call(f"{domain}.enable")
+        page.call("Page.navigate", {"url": path.resolve().as_uri()})
+        page.wait_for("Page.loadEventFired", timeout)
+        return page
+
+    def close(self) -> None:
+        self._sockets.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.profile.cleanup()
+
+    def __enter__(self) -> Chromium:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

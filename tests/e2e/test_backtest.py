@@ -1,0 +1,180 @@
+"""`alchemiser backtest` as a user runs it: the summary, --json, --html in a real browser, --png, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.chromium import Chromium, find_chromium
+from tests.e2e.conftest import alchemiser
+
+RANGE = ("--from", "2025-01-02", "--to", "2025-06-30")
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("backtest")
+    html, png = folder / "tearsheet.html", folder / "equity.png"
+    result = alchemiser("backtest", *RANGE, "--slippage-bps", "5", "--fee-per-share", "0.005", "--json",
+                        "--html", str(html), "--png", str(png), "--log-scale")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), html, png, result.stderr
+
+
+def test_the_json_has_the_documented_sections(outputs):
+    doc, _, _, _ = outputs
+    for key in ("metrics", "benchmark", "strategies", "equity", "allocations", "orders"):
+        assert key in doc
+    sessions = doc["range"]["sessions"]
+    assert sessions == len(doc["equity"]) == len(doc["allocations"]) > 100
+    assert set(doc["equity"][0]) == {"trade_date", "equity", "cash"}
+    first = doc["allocations"][0]
+    assert (first["trade_date"], first["data_date"]) == ("2025-01-02", "2024-12-31")
+    for row in doc["allocations"]:
+        assert sum(Decimal(w) for w in row["weights"].values()) == 1
+        assert row["data_date"] < row["trade_date"]
+    order = doc["orders"][0]
+    assert {"date", "symbol", "side", "qty", "notional", "fill_price", "fee"} <= set(order)
+    assert Decimal(doc["metrics"]["fees"]) > 0 and Decimal(doc["metrics"]["slippage"]) > 0
+    assert doc["benchmark"]["symbol"] == "SPY" and "sharpe" in doc["benchmark"]
+    assert set(doc["strategies"]) == {"leveraged-trend", "momentum-rotation", "risk-parity"}
+    assert doc["fill_model"] == {"price": "close", "slippage_bps": "5", "fee_per_share": "0.005"}
+    assert any("kill switch" in text for text in doc["not_applied"])
+
+
+def test_progress_goes_to_stderr_with_elapsed_and_eta(outputs):
+    _, _, _, stderr = outputs
+    assert re.search(r"evaluate: day \d+/\d+, elapsed [\d.]+s, ETA [\d.]+s", stderr)
+    assert "tearsheet written to" in stderr
+
+
+def test_the_summary_is_readable():
+    result = alchemiser("backtest", "--from", "2025-03-03", "--to", "2025-04-30", "--no-attribution")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for text in ("Backtest of portfolio.toml: 2025-03-03 → 2025-04-30", "Sharpe", "Max drawdown", "CAGR",
+                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch"):
+        assert text in out
+    assert "evaluate: day" not in out  # progress is on stderr only
+
+
+def test_the_tearsheet_is_self_contained(outputs):
+    _, html, _, _ = outputs
+    text = html.read_text()
+    assert "<script" not in text and "<link" not in text and "@import" not in text and "<img" not in text
+    assert not re.findall(r"url\((?!#)", text)  # only references inside the page (SVG clip paths)
+    assert set(re.findall(r"https?://[^\"' <>]+", text)) <= {"http://www.w3.org/2000/svg",
+                                                           "http://www.w3.org/1999/xlink"}  # XML namespaces
+    for section in ('id="equity-chart"', 'id="drawdown-chart"', 'id="allocation-chart"', 'id="monthly-returns"',
+                    'id="metrics"', "Per strategy"):
+        assert section in text
+
+
+def test_the_png_is_an_image_of_the_equity_and_drawdown(outputs):
+    _, _, png, _ = outputs
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+CHART_CHECK = """(() => {
+  const out = {};
+  for (const id of ["equity-chart", "drawdown-chart", "allocation-chart", "monthly-returns", "metrics"]) {
+    const el = document.getElementById(id);
+    if (!el) { out[id] = null; continue; }
+    const box = el.getBoundingClientRect();
+    const svg = el.querySelector("svg");
+    const drawn = svg ? [...svg.querySelectorAll("path")].filter(p => {
+      const b = p.getBBox(); return b.width > 20 && b.height > 5; }).length : el.querySelectorAll("td").length;
+    out[id] = {width: box.width, height: box.height, drawn};
+  }
+  out.panels = document.querySelectorAll(".panel.strategy svg").length;
+  return out;
+})()"""
+
+
+def test_the_tearsheet_renders_in_headless_chromium_with_no_console_error(outputs):
+    if find_chromium() is None:
+        pytest.skip("NO CHROMIUM: the browser test of the tearsheet did NOT run. Install the distribution's "
+                    "package (apt-get install chromium; .ci/run does) to run it")
+    _, html, _, _ = outputs
+    with Chromium.launch() as browser:
+        page = browser.open(html)
+        charts = page.evaluate(CHART_CHECK)
+        assert page.console_errors == []
+        outside = [u for u in page.requests if not u.startswith(("file://", "data:", "about:"))]
+        assert outside == [], "the tearsheet must need no network"
+    for name in ("equity-chart", "drawdown-chart", "allocation-chart", "monthly-returns", "metrics"):
+        chart = charts[name]
+        assert chart is not None, name
+        assert chart["width"] > 300 and chart["height"] > (20 if name in ("monthly-returns", "metrics") else 80), \
+            (name, chart)
+        assert chart["drawn"] > 0, (name, chart)
+    assert charts["panels"] == 3
+
+
+def test_a_browser_check_that_finds_a_missing_chart_fails(tmp_path):
+    if find_chromium() is None:
+        pytest.skip("NO CHROMIUM: cannot check the browser check itself (apt-get install chromium)")
+    page_file = tmp_path / "empty.html"
+    page_file.write_text("<!DOCTYPE html><html><body><div id='equity-chart'></div>"
+                         "<script>console.error('boom')</script></body></html>")
+    with Chromium.launch() as browser:
+        page = browser.open(page_file)
+        charts = page.evaluate(CHART_CHECK)
+    assert page.console_errors == ["boom"]
+    assert charts["drawdown-chart"] is None and charts["equity-chart"]["drawn"] == 0
+
+
+# ---------------------------------------------------------------------------------------- bad input
+
+
+def _fails(*args: str) -> str:
+    result = alchemiser("backtest", *args)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def test_an_unknown_ticker_names_the_strategy_file_line_and_column(tmp_path):
+    strategy = tmp_path / "typo.clj"
+    strategy.write_text('(defsymphony "typo" {}\n  (weight-equal [(asset "SPY")\n                 (asset "NOPEX")]))\n')
+    err = _fails("--strategy", str(strategy), *RANGE)
+    assert f"strategy 'typo': {strategy}:3:18: no price data for ticker 'NOPEX' on 2024-12-31" in err
+
+
+def test_a_range_without_sessions_is_a_usage_error():
+    assert "no trading session between 2025-12-25 and 2025-12-25" in _fails("--from", "2025-12-25", "--to",
+                                                                            "2025-12-25")
+
+
+def test_a_start_before_the_data_is_a_usage_error():
+    err = _fails("--from", "2004-06-01", "--to", "2005-02-01")
+    assert "--from 2004-06-01 is before the market data starts" in err and "2005-01-03" in err
+
+
+def test_a_start_without_enough_history_names_the_strategy_and_the_earliest_fix():
+    err = _fails("--from", "2005-02-01", "--to", "2005-03-01")
+    assert "strategy 'leveraged-trend' (leveraged_trend.clj) needs 200 sessions of history" in err
+    assert "start 180 sessions later" in err
+
+
+def test_bad_options_are_usage_errors():
+    assert "is not a date" in _fails("--from", "2025-13-01")
+    assert "is after --to" in _fails("--from", "2025-02-01", "--to", "2025-01-01")
+    assert "must be a number of at least 0" in _fails("--slippage-bps", "-1")
+    assert "either --strategy files or --config" in _fails("--strategy", "a.clj", "--config", "b.toml")
+
+
+def test_a_missing_strategy_file_is_a_usage_error(tmp_path):
+    err = _fails("--strategy", str(tmp_path / "nowhere.clj"), *RANGE)
+    assert "nowhere.clj" in err
+
+
+def test_the_readme_screenshot_is_committed_and_small():
+    image = Path(__file__).resolve().parents[2] / "docs" / "images" / "backtest.png"
+    data = image.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 200_000
