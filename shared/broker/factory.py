@@ -83,7 +83,7 @@ def make_simulated_broker(settings: BrokerSettings, *, calendar: MarketCalendar 
     from shared.marketdata.calendar import ExchangeCalendar
 
     market_data = market_data_for(settings)
-    universe = getattr(market_data, "symbols", None)
+    universe = None if getattr(market_data, "any_symbol", False) else getattr(market_data, "symbols", None)
     assets = None
     if universe is not None:  # offline data knows its universe: anything else is an unknown symbol
         assets = {s: Asset(s, tradable=True, fractionable=s not in settings.sim_non_fractionable) for s in universe}

@@ -2,8 +2,13 @@
 
 The model (factors, universe, derivations) lives in `offline_model`. This module builds it once
 per process over the XNYS sessions from 2005-01-03 to 2035-12-31 and serves slices of it.
-Unknown tickers raise MarketDataError (a typo in a strategy is caught offline) unless the
-instance was given them as `extra_symbols` (generic series for benchmarks).
+
+Every price here is SYNTHETIC (`synthetic = True`: every output that shows results says so). The
+modelled universe is 87 ETFs with their own relationships (levered, inverse, volatility, bonds);
+any other valid ticker (shared/marketdata/symbols.py) gets a deterministic generic stock-like
+series, seeded by the ticker (crc32), with a market beta in [0.5, 1.5] and an idiosyncratic daily
+volatility of 0.8-2 %, so a real symphony with 290 tickers runs offline. `strict=True` refuses
+tickers outside the modelled universe and `extra_symbols` (a typo is then caught offline).
 """
 
 from __future__ import annotations
@@ -104,15 +109,29 @@ def _price_decimal(value: float) -> Decimal:
 class OfflineMarketData:
     """MarketData (and RangeMarketData) over the generated universe; see the module doc."""
 
-    def __init__(self, extra_symbols: Iterable[str] = ()) -> None:
+    synthetic = True
+    """Generated prices, not market data: outputs label results computed on them."""
+
+    def __init__(self, extra_symbols: Iterable[str] = (), *, strict: bool = False) -> None:
         extras = [s for s in dict.fromkeys(extra_symbols) if s not in _KNOWN]
         for symbol in extras:
             if not symbol or not symbol.isascii() or not symbol.replace(".", "").isalnum():
                 raise ValueError(f"invalid extra symbol {symbol!r}")
         self._extras = frozenset(extras)
+        self.strict = strict
 
     def __repr__(self) -> str:
-        return f"OfflineMarketData(extra_symbols={len(self._extras)})"
+        return f"OfflineMarketData(extra_symbols={len(self._extras)}, strict={self.strict})"
+
+    @property
+    def any_symbol(self) -> bool:
+        """Whether any valid ticker has data (a simulated broker then knows every symbol)."""
+        return not self.strict
+
+    @staticmethod
+    def generic(symbols: Sequence[str]) -> list[str]:
+        """Those of `symbols` outside the modelled ETF universe (generic synthetic series)."""
+        return [s for s in symbols if s not in _KNOWN]
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -124,12 +143,17 @@ class OfflineMarketData:
         return universe.closes[symbol] if symbol in universe.closes else _generic(symbol)
 
     def _check_symbols(self, symbols: Sequence[str]) -> list[str]:
+        from shared.marketdata.csv_files import HOW_TO_GET_DATA
+        from shared.marketdata.symbols import is_canonical
+
         wanted = unique_symbols(symbols)
         unknown = [s for s in wanted if s not in _KNOWN and s not in self._extras]
-        if unknown:
+        invalid = [s for s in unknown if not is_canonical(s)]
+        if invalid or (unknown and self.strict):
+            why = "not valid tickers" if invalid else "not in the offline market's modelled universe"
             raise MarketDataError(
-                f"unknown symbol(s) {', '.join(unknown)}: not in the offline market's universe "
-                f"({len(_KNOWN)} US ETFs, e.g. SPY, QQQ, TQQQ, BIL); check the ticker or use real data"
+                f"no data for {', '.join(invalid or unknown)}: {why} "
+                f"({len(_KNOWN)} US ETFs, e.g. SPY, QQQ, TQQQ, BIL); check the ticker; {HOW_TO_GET_DATA}"
             )
         return wanted
 

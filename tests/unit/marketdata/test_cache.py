@@ -22,7 +22,7 @@ class RecordingSource:
     """Offline data that records every range asked for; can rescale history (a split)."""
 
     def __init__(self) -> None:
-        self.offline = OfflineMarketData()
+        self.offline = OfflineMarketData(strict=True)
         self.calls: list[tuple[tuple[str, ...], date, date]] = []
         self.scale_before: tuple[date, float] | None = None
 

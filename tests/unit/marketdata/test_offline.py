@@ -96,13 +96,30 @@ def test_requests_outside_the_generated_range_raise() -> None:
         data.history(["SPY"], date(2004, 12, 31), 10)
 
 
-def test_unknown_ticker_raises_naming_it() -> None:
-    with pytest.raises(MarketDataError, match="TQQQQ"):
-        OfflineMarketData().history(["SPY", "TQQQQ"], date(2024, 1, 5), 10)
-    with pytest.raises(MarketDataError, match="spy"):
-        OfflineMarketData().history(["spy"], date(2024, 1, 5), 10)
+def test_strict_offline_data_refuses_unknown_tickers_naming_them_and_how_to_get_data() -> None:
+    with pytest.raises(MarketDataError, match="TQQQQ") as info:
+        OfflineMarketData(strict=True).history(["SPY", "TQQQQ"], date(2024, 1, 5), 10)
+    assert "--data alpaca" in str(info.value) and "date,close" in str(info.value)
     with pytest.raises(MarketDataError, match="ZZZZ"):
-        OfflineMarketData().latest_close("ZZZZ", date(2024, 1, 5))
+        OfflineMarketData(strict=True).latest_close("ZZZZ", date(2024, 1, 5))
+
+
+def test_an_invalid_ticker_is_refused_even_when_any_ticker_is_generated() -> None:
+    with pytest.raises(MarketDataError, match="spy: not valid tickers"):
+        OfflineMarketData().history(["spy"], date(2024, 1, 5), 10)
+
+
+def test_any_valid_ticker_gets_a_deterministic_plausible_synthetic_history() -> None:
+    data = OfflineMarketData()
+    assert data.synthetic and data.any_symbol and not OfflineMarketData(strict=True).any_symbol
+    a = data.history(["AAPL", "BRK.B", "SPY"], date(2026, 11, 24), 2600)
+    b = OfflineMarketData().history(["BRK.B", "AAPL"], date(2026, 11, 24), 2600)
+    assert np.array_equal(a.closes["AAPL"], b.closes["AAPL"])  # seeded by the ticker alone
+    assert not np.array_equal(a.closes["AAPL"], a.closes["BRK.B"])
+    vol = float(np.std(np.diff(np.log(a.closes["AAPL"]))) * np.sqrt(252))
+    assert 0.1 < vol < 0.6  # a stock's annual volatility, not noise or a flat line
+    assert OfflineMarketData.generic(["AAPL", "SPY"]) == ["AAPL"]
+    assert data.latest_close("AAPL", date(2026, 11, 24)) > 0
 
 
 def test_extra_symbols_get_deterministic_generic_series() -> None:
@@ -114,7 +131,7 @@ def test_extra_symbols_get_deterministic_generic_series() -> None:
         assert bool((a.closes[symbol] > 0).all())
     assert not np.array_equal(a.closes["SYM000"], a.closes["SYM001"])
     with pytest.raises(MarketDataError, match="SYM999"):
-        OfflineMarketData(extra_symbols=extras).history(["SYM999"], date(2024, 6, 28), 5)
+        OfflineMarketData(extra_symbols=extras, strict=True).history(["SYM999"], date(2024, 6, 28), 5)
 
 
 @pytest.mark.parametrize(

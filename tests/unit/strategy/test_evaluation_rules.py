@@ -60,7 +60,7 @@ class NoLastQQQClose:
     """Offline data in which QQQ has no close on the last day (a halted listing)."""
 
     def __init__(self) -> None:
-        self.inner = OfflineMarketData()
+        self.inner = OfflineMarketData(strict=True)
 
     def history(self, symbols, end, lookback_days):  # type: ignore[no-untyped-def]
         found = self.inner.history(symbols, end, lookback_days)
@@ -71,15 +71,15 @@ class NoLastQQQClose:
 
 def test_collected_errors_stand_beside_the_other_strategies_results():
     good = symphony("{}")
-    typo = '(defsymphony "typo" {} (asset "NOPE_"))'
+    typo = '(defsymphony "typo" {} (asset "NOPE"))'
     halted = '(defsymphony "halted" {} (weight-equal [(asset "QQQ") (asset "SPY")]))'
     p = portfolio(good, typo, halted)
     with pytest.raises(Exception):  # noqa: B017 - the trading path still fails as a whole
-        evaluate_signals(p, NoLastQQQClose(), date(2026, 11, 24))
+        evaluate_signals(p, NoLastQQQClose(), date(2026, 11, 24))  # type: ignore[arg-type]
     signals = evaluate_signals(p, NoLastQQQClose(), date(2026, 11, 24), collect_errors=True)
     assert [o.entry.name for o in signals.outcomes] == ["s0"]
     assert [f.name for f in signals.failures] == ["s1", "s2"]
-    assert "NOPE_" in signals.failures[0].reason
+    assert "NOPE" in signals.failures[0].reason
     assert "s2.clj:1:" in signals.failures[1].reason
     assert signals.net is None and signals.weights == {}
     assert set(signals.as_dict()["errors"]) == {"s1", "s2"}
