@@ -7,16 +7,32 @@ Idempotency, in three layers, because each covers what the one before cannot:
    nothing. A delivery while a run is in progress raises IdempotencyAlreadyInProgressError; the
    handler raises, Lambda retries later and then sees `duplicate`. The in-progress record expires
    at the Lambda deadline, so a run killed mid-plan is retried, and the retry resumes (layer 3).
-   Runs that place nothing (halted, market closed, stale or risk-rejected plan, another plan owns
-   the workflow) raise inside the operation so that no record is kept: a resend of a plan that
-   never executed executes it once. They still publish their TradeExecuted (except the last case).
 2. The workflow (`workflow_guard.py`): one plan executes per correlation id, claimed by a
    conditional write right before the first order and marked done after publishing. A second,
-   different plan for the workflow places nothing (`skipped`, DuplicatesSuppressed); a replay of
-   this plan after its layer-1 record expired is recognised as done (`duplicate`).
-3. The broker: every order has a deterministic client order id and is looked up before it could
-   be submitted; Alpaca refuses a second order with the same id (422), which we adopt. Whatever
-   layers 1 and 2 miss (a crash, an expired record, two runs at once), no order is placed twice.
+   different plan for the workflow places nothing (`skipped`, PlanConflicts: an alarm); a replay
+   of this plan after its layer-1 record expired is recognised as done (`duplicate`).
+3. The broker: every order has a deterministic client order id, derived from the workflow (trading
+   date, mode, broker account, correlation id) and not from the plan (order_ids.py), and is looked
+   up before it could be submitted; Alpaca refuses a second order with the same id (422), which we
+   adopt. Whatever layers 1 and 2 miss (a crash, an expired record, two runs of one day that share
+   no store, a second plan for the workflow), no order of a workflow is placed twice.
+
+Refusals are final (the design, chosen so the broker and the workflow's record never disagree).
+A plan refused before its first order (kill switch halted, market closed, a stale date, a risk
+limit, a blocked account, a mode mismatch, the reducing switch with no sells) records the refusal
+on the workflow (layer 2, `refused`) before it publishes its TradeExecuted (success false): the
+orchestrator ends the workflow failed or skipped. A later redelivery of that plan (an EventBridge
+duplicate, a console resend, an archive replay, a DLQ redrive) answers `duplicate`, places nothing,
+and republishes the same refusal (same event id), whatever the switch or the clock says by then.
+Retrying after fixing the cause is an explicit act that starts a new, fully re-gated workflow: a
+strategy command with its own `correlation_id` (`alchemiser run --as-of D --retry` locally,
+`{"mode": "trade", "correlation_id": "run-<date>-<mode>-retry-1"}` in AWS). Should orders ever reach
+the broker for a workflow the orchestrator has recorded as terminal, the orchestrator alarms
+(ExecutionsAfterTerminal) and notifies; it is never a silent late log line.
+
+Causation is checked against a recorded fact, not a string in the event: execution runs only a plan
+the portfolio recorded as published for that workflow, with the same contents
+(shared/runtime/workflow_facts.py). Anything else is refused before any effect (UnverifiedEvents).
 
 Crash argument — the process may die at any point; the next delivery (Lambda's retry once the
 in-progress record expires, or a redelivery) then:
@@ -54,6 +70,7 @@ from shared.events.types import TradingMode, utc_now
 from shared.runtime import metric_names
 from shared.runtime.idempotency import IdempotentOperation
 from shared.runtime.observability import count, make_logger
+from shared.runtime.workflow_facts import WorkflowFacts, verify
 
 logger = make_logger("execution")
 MAX_ERROR_CHARS = 300
@@ -67,6 +84,8 @@ class Dependencies:
     plan_once: IdempotentOperation
     publisher_for: Callable[[str], EventPublisher]
     """request id -> the publisher for that invocation."""
+    facts: WorkflowFacts
+    """The portfolio's record of the plans it published (shared/runtime/workflow_facts.py)."""
     limits: RiskLimits = field(default_factory=RiskLimits)
     timing: Timing = field(default_factory=Timing)
     trading_mode: TradingMode = "paper"
@@ -76,31 +95,35 @@ class Dependencies:
     monotonic: Callable[[], float] = time.monotonic
 
 
-class NotExecuted(Exception):
-    """Nothing was placed: leave no idempotency record, answer with `response`."""
-
-    def __init__(self, response: dict[str, Any]) -> None:
-        super().__init__(response.get("message"))
-        self.response = response
-
-
 def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
     plan = incoming.event
     if not isinstance(plan, RebalancePlanned):
         raise TypeError(f"the execution function takes RebalancePlanned, got {type(plan).__name__}")
     request_id = getattr(context, "aws_request_id", None)
     logger.append_keys(plan_id=plan.plan_id)
-    try:
-        once = deps.plan_once.run(plan.plan_id, lambda: _run(plan, deps, request_id, metrics), context=context)
-    except NotExecuted as stop:
-        return stop.response
+    unverified = verify(deps.facts, "portfolio", plan, plan.event_id, plan.correlation_id)
+    if unverified is not None:
+        count(metrics, metric_names.UNVERIFIED_EVENTS)
+        logger.error("RebalancePlanned refused: not what the portfolio published", extra={"reason": unverified})
+        return handler_response("failed", f"plan {plan.plan_id} refused, nothing placed: {unverified}",
+                                correlation_id=plan.correlation_id, request_id=request_id, plan_id=plan.plan_id,
+                                execution_status="refused")
+    once = deps.plan_once.run(plan.plan_id, lambda: _run(plan, deps, request_id, metrics), context=context)
     if once.duplicate:
         count(metrics, metric_names.DUPLICATES_SUPPRESSED)
-        logger.info("plan already executed; duplicate delivery suppressed")
-        return handler_response("duplicate", f"plan {plan.plan_id} was already executed: nothing placed, "
+        logger.info("plan already handled; duplicate delivery suppressed")
+        first = once.result
+        verb = "refused" if first.get("refused") else "executed"
+        return handler_response("duplicate", f"plan {plan.plan_id} was already {verb}: nothing placed, "
                                 "nothing published", correlation_id=plan.correlation_id, request_id=request_id,
-                                plan_id=plan.plan_id, first_response=once.result)
+                                plan_id=plan.plan_id, first_response=first)
     return once.result
+
+
+def retry_hint(plan: RebalancePlanned) -> str:
+    return (f"a refusal is final for workflow {plan.correlation_id}; to trade {plan.trading_date} after fixing the "
+            f"cause, start a new run: `alchemiser run --as-of {plan.trading_date} --retry` (locally) or the strategy "
+            f"command {{\"mode\": \"trade\", \"correlation_id\": \"{plan.correlation_id}-retry-1\"}}")
 
 
 def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, metrics: Any) -> dict[str, Any]:
@@ -113,30 +136,60 @@ def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, met
     try:
         report = execute(plan, run_deps)
     except Blocked as blocked:
-        if blocked.metric:
-            count(metrics, blocked.metric)
-        logger.warning("plan not executed", extra={"execution_status": blocked.status, "reason": blocked.reason})
-        event = TradeExecuted.create(
-            EventContext.caused_by(plan), key=f"{plan.plan_id}:not-executed:{blocked.status}", occurred_at=deps.now(),
-            plan_id=plan.plan_id, success=False, status=blocked.status, reason=blocked.reason,
-            kill_switch=blocked.switch.state, orders=(), totals=res.nothing_placed(len(plan.orders)),
-            started_at=started, finished_at=deps.now())
-        published = deps.publisher_for(request_id or "local").publish([event])
-        raise NotExecuted(handler_response("failed", blocked.reason, published=published, **common,
-                                           execution_status=blocked.status, kill_switch=blocked.switch.state,
-                                           event_id=event.event_id)) from None
+        return _refuse(plan, deps, blocked, started, request_id, metrics, common)
     except WorkflowTaken as taken:
-        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
-        message = (f"workflow {plan.correlation_id} already belongs to plan {taken.claim.plan_id}: "
-                   f"plan {plan.plan_id} places nothing (one plan per workflow)")
-        logger.warning(message)
-        raise NotExecuted(handler_response("skipped", message, **common, held_by_plan=taken.claim.plan_id)) from None
+        return _conflict(plan, taken, metrics, common)
 
-    if report.already_done is not None:
+    done = report.already_done
+    if done is not None and done.refused:
+        # Refused earlier: final. Republish the refusal (same event id) in case its first publish was lost.
+        event = _refusal_event(plan, deps, done.status or "rejected", done.reason or "refused", report.switch.state,
+                               started)
+        published = deps.publisher_for(request_id or "local").publish([event])
         count(metrics, metric_names.DUPLICATES_SUPPRESSED)
-        return handler_response("duplicate", f"plan {plan.plan_id} was already executed ({report.already_done.status}"
+        return handler_response("duplicate", f"plan {plan.plan_id} was refused earlier ({done.reason}): nothing "
+                                f"placed; {retry_hint(plan)}", published=published, **common,
+                                execution_status=done.status, event_id=event.event_id)
+    if done is not None:
+        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+        return handler_response("duplicate", f"plan {plan.plan_id} was already executed ({done.status}"
                                 "; workflow guard): nothing placed, nothing published", **common)
     return _report(plan, deps, report, started, request_id, metrics, common)
+
+
+def _refusal_event(plan: RebalancePlanned, deps: Dependencies, status: str, reason: str, switch: str,
+                   started: datetime) -> TradeExecuted:
+    return TradeExecuted.create(
+        EventContext.caused_by(plan), key=f"{plan.plan_id}:not-executed:{status}", occurred_at=deps.now(),
+        plan_id=plan.plan_id, success=False, status=status, reason=reason, kill_switch=switch, orders=(),
+        totals=res.nothing_placed(len(plan.orders)), started_at=started, finished_at=deps.now())
+
+
+def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Blocked, started: datetime,
+            request_id: str | None, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
+    """Record the refusal on the workflow (final), then tell the orchestrator with TradeExecuted."""
+    holder = deps.guard.refuse(plan.correlation_id, plan.plan_id, blocked.status, blocked.reason)
+    if holder.held_by_other(plan.plan_id):
+        return _conflict(plan, WorkflowTaken(holder), metrics, common)
+    if not holder.refused:  # this very plan claimed the workflow meanwhile (a concurrent delivery): retry
+        raise RuntimeError(f"plan {plan.plan_id} was claimed by a concurrent delivery while being refused; retry")
+    if blocked.metric:
+        count(metrics, blocked.metric)
+    logger.warning("plan refused: final for the workflow",
+                   extra={"execution_status": blocked.status, "reason": blocked.reason})
+    event = _refusal_event(plan, deps, blocked.status, blocked.reason, blocked.switch.state, started)
+    published = deps.publisher_for(request_id or "local").publish([event])
+    return handler_response("failed", f"{blocked.reason}; {retry_hint(plan)}", published=published, **common,
+                            execution_status=blocked.status, kill_switch=blocked.switch.state,
+                            event_id=event.event_id, refused=True)
+
+
+def _conflict(plan: RebalancePlanned, taken: WorkflowTaken, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
+    count(metrics, metric_names.PLAN_CONFLICTS)
+    message = (f"workflow {plan.correlation_id} already belongs to plan {taken.claim.plan_id}: "
+               f"plan {plan.plan_id} places nothing (one plan per workflow)")
+    logger.error(message, extra={"held_by_plan": taken.claim.plan_id})
+    return handler_response("skipped", message, **common, held_by_plan=taken.claim.plan_id)
 
 
 def _summary(account: Account | None) -> AccountSummary | None:

@@ -19,6 +19,7 @@ from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
 from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
+from shared.runtime.workflow_facts import make_facts
 
 if TYPE_CHECKING:
     from shared.broker.port import Broker
@@ -67,6 +68,7 @@ def build(settings: ExecutionSettings) -> Dependencies:
         plan_once=IdempotentOperation(PLAN_OPERATION, persistence,
                                       expires_after_seconds=settings.plan_idempotency_days * DAY_SECONDS),
         publisher_for=publisher_for,
+        facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
         limits=RiskLimits(
             max_order_equity_fraction=settings.max_order_equity_fraction,
             max_turnover_equity_fraction=settings.max_turnover_equity_fraction,

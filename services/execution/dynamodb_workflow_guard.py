@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.execution.workflow_guard import WorkflowClaim, claim_from, guard_key
+from services.execution.workflow_guard import WorkflowClaim, claim_from, guard_key, refusal_item
 
 
 class DynamoDbWorkflowGuard:
@@ -49,25 +49,30 @@ class DynamoDbWorkflowGuard:
 
     def claim(self, correlation_id: str, plan_id: str) -> WorkflowClaim:
         now = int(self._wall_clock())
+        return self._put_if_free(correlation_id, {"plan_id": plan_id, "state": "claimed", "claimed_at": now,
+                                                  "expiration": now + self._ttl})
+
+    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str) -> WorkflowClaim:
+        return self._put_if_free(correlation_id, refusal_item(plan_id, status, reason, int(self._wall_clock()),
+                                                              self._ttl))
+
+    def _put_if_free(self, correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
+        now = int(self._wall_clock())
+        typed = {name: {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
+                 for name, value in item.items()}
         try:
             self._client.put_item(
                 TableName=self.table_name,
-                Item={
-                    "id": {"S": guard_key(correlation_id)},
-                    "plan_id": {"S": plan_id},
-                    "state": {"S": "claimed"},
-                    "claimed_at": {"N": str(now)},
-                    "expiration": {"N": str(now + self._ttl)},
-                },
+                Item={"id": {"S": guard_key(correlation_id)}, **typed},
                 ConditionExpression="attribute_not_exists(id) OR expiration < :now",
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            item = self._read(correlation_id)
-            if item is None:  # expired between the two calls: try once more
-                return self.claim(correlation_id, plan_id)
-            return claim_from(correlation_id, item)
-        return WorkflowClaim(correlation_id, plan_id)
+            held = self._read(correlation_id)
+            if held is None:  # expired between the two calls: try once more
+                return self._put_if_free(correlation_id, item)
+            return claim_from(correlation_id, held)
+        return claim_from(correlation_id, item)
 
     def finish(self, correlation_id: str, plan_id: str, status: str) -> None:
         # ConditionalCheckFailed: another plan holds the workflow (or the claim expired): nothing of ours to finish

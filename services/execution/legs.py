@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 
-from services.execution.order_ids import plan_order_ids
+from services.execution.order_ids import WorkflowKey, plan_order_ids
 from shared.broker.port import OrderRequest, Side
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 
@@ -64,9 +64,15 @@ def _leg(index: int, coid: str, order: PlannedOrder, price: Decimal) -> Leg:
     return Leg(index, coid, order.symbol, order.side, order.qty, order.notional, order.fractionable, price)
 
 
-def build_legs(plan: RebalancePlanned, prices: Mapping[str, Decimal]) -> tuple[list[Leg], list[Skip]]:
+def workflow_key(plan: RebalancePlanned, account_id: str) -> WorkflowKey:
+    """The plan's workflow at this broker account: what its client order ids are made of."""
+    return WorkflowKey(plan.trading_date, plan.trading_mode, account_id, plan.correlation_id)
+
+
+def build_legs(plan: RebalancePlanned, prices: Mapping[str, Decimal],
+               account_id: str) -> tuple[list[Leg], list[Skip]]:
     """Every planned order as a leg (in plan order), and the buys that cannot be placed as whole shares."""
-    ids = plan_order_ids(plan.plan_id, [(o.symbol, o.side) for o in plan.orders])
+    ids = plan_order_ids(workflow_key(plan, account_id), [(o.symbol, o.side) for o in plan.orders])
     legs: list[Leg] = []
     skips: list[Skip] = []
     for index, (coid, order) in enumerate(zip(ids, plan.orders, strict=True)):

@@ -12,7 +12,9 @@ does not re-check the plan's risk: it passed before the first order, and the acc
 that run's fills, so re-checking would count them twice. It still reads the kill switch, the
 clock and the date: if any now forbids trading it only adopts what exists and places nothing new.
 
-Every leg is looked up before it could be submitted (placer.py), in both kinds of run.
+Every leg is looked up before it could be submitted (placer.py), in both kinds of run. No sell is
+submitted above the shares the broker says are available for it (`qty_available`, re-read right
+before the sell leg): the system never opens a short.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
     if held is not None and held.held_by_other(plan.plan_id):
         raise WorkflowTaken(held)
     switch = deps.kill_switch.read()
-    if held is not None and held.done:
+    if held is not None and held.done:  # finished, or refused: final either way
         return RunReport([], switch, already_done=held)
     resumed = held is not None
     blocked = _gate(plan, deps, switch)
@@ -141,11 +143,12 @@ def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
         claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
         if claim.held_by_other(plan.plan_id):
             raise WorkflowTaken(claim)
-        return RunReport([], switch, empty=True)
+        account = deps.broker.get_account()  # recorded on every completed day, orders or not
+        return RunReport([], switch, account_before=account, account_after=account, empty=True)
 
     account = deps.broker.get_account()
     prices, values = _prices(plan, deps.broker)
-    legs, unplaceable = build_legs(plan, prices)
+    legs, unplaceable = build_legs(plan, prices, account.account_id)
     if not resumed:
         _check_fresh(plan, deps, switch, account, legs, prices, values)
         claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
@@ -161,8 +164,7 @@ def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
     if may_sell and not may_buy:
         report.notes.append(f"{switch.describe()}: sells only, buys skipped")
 
-    sells = [_place_or_skip(deps.placer, leg, may_sell, _why_not(blocked, switch)) for leg in legs
-             if leg.side == "sell"]
+    sells = _sells(deps, [leg for leg in legs if leg.side == "sell"], may_sell, _why_not(blocked, switch))
     deps.placer.wait(sells)
     deps.placer.cancel_open(sells)
 
@@ -183,11 +185,39 @@ def _why_not(blocked: Blocked | None, switch: KillSwitchReading) -> str:
     return f"not placed: {switch.describe()} (sells only)"
 
 
-def _place_or_skip(placer: Placer, leg: Leg, allowed: bool, why_not: str) -> Placement:
-    found = placer.find(leg)
-    if found is not None:
-        return found
-    return placer.submit(leg) if allowed else Placement(leg, "skipped", error=why_not)
+def _sells(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str) -> list[Placement]:
+    """Adopt the sells that exist; submit the rest, each only within the shares the account holds now.
+
+    The holdings are re-read right before the sell leg, and a sell above the broker's
+    `qty_available` for its symbol is refused: on a margin account with shorting enabled it would
+    open a short, and the system never does."""
+    found = {leg.index: deps.placer.find(leg) for leg in legs}
+    missing = [leg for leg in legs if found[leg.index] is None]
+    available: dict[str, Decimal] = {}
+    if allowed and missing:
+        available = {p.symbol: p.qty_available for p in deps.broker.get_positions()}
+    placements: list[Placement] = []
+    for leg in legs:
+        existing = found[leg.index]
+        if existing is not None:
+            placements.append(existing)
+        elif not allowed:
+            placements.append(Placement(leg, "skipped", error=why_not))
+        else:
+            short = _short_by(leg, available)
+            placements.append(deps.placer.submit(leg) if short is None else Placement(leg, "rejected", error=short))
+    return placements
+
+
+def _short_by(leg: Leg, available: dict[str, Decimal]) -> str | None:
+    """Why selling `leg` would go short (None: the account holds enough); consumes what it sells."""
+    have = max(available.get(leg.symbol, Decimal(0)), Decimal(0))
+    qty = leg.qty if leg.qty is not None else (leg.notional or Decimal(0)) / leg.price
+    if qty <= have:
+        available[leg.symbol] = have - qty
+        return None
+    return (f"refused: selling {qty} {leg.symbol} exceeds the {have} shares available at the broker; "
+            "the system never opens a short")
 
 
 def _buys(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str, report: RunReport) -> list[Placement]:

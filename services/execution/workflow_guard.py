@@ -8,6 +8,11 @@ the same workflow finds it held by another plan and places nothing. When the run
 its TradeExecuted the claim is marked done, so a replay of the same plan long after its
 idempotency record expired is still recognised as executed.
 
+A plan refused before its first order (kill switch halted, market closed, stale, a risk limit, a
+blocked account, a mode mismatch) takes the workflow too, as `refused`: the refusal is the
+workflow's final outcome, so a later redelivery of that plan (or any other plan of the workflow)
+places nothing, whatever the switch or the clock says by then.
+
 Adapters: the embedded store locally (here) and the IdempotencyTable in DynamoDB
 (`dynamodb_workflow_guard.py`, keys prefixed `execution-workflow#`). Both share a contract test.
 """
@@ -32,7 +37,11 @@ class WorkflowClaim:
     plan_id: str
     done: bool = False
     status: str | None = None
-    """The execution status once done."""
+    """The execution status once done (or of the refusal)."""
+    refused: bool = False
+    """The plan was refused before any order (halted, closed, stale, a risk limit...): final for the workflow."""
+    reason: str | None = None
+    """Why it was refused."""
 
     def held_by_other(self, plan_id: str) -> bool:
         return self.plan_id != plan_id
@@ -51,14 +60,25 @@ class WorkflowGuard(Protocol):
         """Mark this plan's claim done (no-op if another plan holds the workflow)."""
         ...
 
+    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str) -> WorkflowClaim:
+        """Record that `plan_id` was refused, unless the workflow is already held; returns what holds it."""
+        ...
+
 
 def guard_key(correlation_id: str) -> str:
     return KEY_PREFIX + correlation_id
 
 
 def claim_from(correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
-    return WorkflowClaim(correlation_id, str(item["plan_id"]), item.get("state") == "done",
-                         None if item.get("status") is None else str(item["status"]))
+    state = item.get("state")
+    return WorkflowClaim(correlation_id, str(item["plan_id"]), state in ("done", "refused"),
+                         None if item.get("status") is None else str(item["status"]), refused=state == "refused",
+                         reason=None if item.get("reason") is None else str(item["reason"]))
+
+
+def refusal_item(plan_id: str, status: str, reason: str, now: int, ttl: int) -> dict[str, Any]:
+    return {"plan_id": plan_id, "state": "refused", "status": status, "reason": reason[:1000],
+            "claimed_at": now, "expiration": now + ttl}
 
 
 class SqliteWorkflowGuard:
@@ -81,20 +101,26 @@ class SqliteWorkflowGuard:
         return None if item is None else claim_from(correlation_id, item)
 
     def claim(self, correlation_id: str, plan_id: str) -> WorkflowClaim:
-        now = self._wall_clock()
+        now = int(self._wall_clock())
+        return self._put_if_free(correlation_id, {"plan_id": plan_id, "state": "claimed", "claimed_at": now,
+                                                  "expiration": now + self._ttl})
+
+    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str) -> WorkflowClaim:
+        return self._put_if_free(correlation_id, refusal_item(plan_id, status, reason, int(self._wall_clock()),
+                                                              self._ttl))
+
+    def _put_if_free(self, correlation_id: str, item: Document) -> WorkflowClaim:
         held: list[Document] = []
 
-        def claim_if_free(old: Document | None) -> Document | None:
+        def put_if_free(old: Document | None) -> Document | None:
             live = self._live(old)
             if live is not None:
                 held.append(live)
                 return None
-            item: Document = {"plan_id": plan_id, "state": "claimed", "claimed_at": int(now),
-                              "expiration": int(now) + self._ttl}
             held.append(item)
             return item
 
-        self._table.transact(guard_key(correlation_id), claim_if_free)
+        self._table.transact(guard_key(correlation_id), put_if_free)
         return claim_from(correlation_id, held[0])
 
     def finish(self, correlation_id: str, plan_id: str, status: str) -> None:

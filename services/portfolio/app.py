@@ -55,6 +55,7 @@ from shared.events.responses import handler_response
 from shared.events.signal_generated import SignalGenerated
 from shared.runtime import metric_names
 from shared.runtime.observability import count
+from shared.runtime.workflow_facts import event_digest, verify
 
 logger = Logger(service="portfolio", child=True)
 
@@ -65,6 +66,9 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
     if not isinstance(signal, SignalGenerated):
         raise TypeError(f"the portfolio function plans from SignalGenerated, got {type(signal).__name__}")
     request_id = getattr(context, "aws_request_id", None)
+    unverified = verify(deps.facts, "strategy", signal, signal.event_id, signal.correlation_id)
+    if unverified is not None:
+        return _refuse_unverified(signal, unverified, request_id, metrics)
     once = deps.idempotency.run(signal.event_id, lambda: plan_signal(signal, deps, request_id, metrics),
                                 context=context)
     if not once.duplicate:
@@ -82,6 +86,18 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
     )
 
 
+def _refuse_unverified(signal: SignalGenerated, why: str, request_id: str | None, metrics: Any) -> dict[str, Any]:
+    """A signal the strategy never published (hand-made, edited, or of a workflow it never started).
+
+    Nothing is planned, recorded or published: a WorkflowFailed would let whoever sent it fail the
+    real day. The UnverifiedEvents alarm tells the operator."""
+    count(metrics, metric_names.UNVERIFIED_EVENTS)
+    logger.error("SignalGenerated refused: not what the strategy published",
+                 extra={"signal_event_id": signal.event_id, "reason": why})
+    return handler_response("failed", f"SignalGenerated {signal.event_id} refused, nothing planned: {why}",
+                            correlation_id=signal.correlation_id, request_id=request_id, error_type="UnverifiedEvent")
+
+
 def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | None,
                 metrics: Any = None) -> dict[str, Any]:
     """Validate, read the account, plan and publish: the effect run once per signal."""
@@ -97,6 +113,8 @@ def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | N
     if rejection is not None:
         return _fail_closed(signal, rejection, deps, request_id)
     event = to_event(signal, plan, account, positions, deps.settings, now=deps.settings.now())
+    # Recorded before publishing: execution places only a plan the portfolio recorded (workflow_facts.py).
+    deps.facts.record("portfolio", signal.correlation_id, event.event_id, event_digest(event))
     try:
         deps.publisher_for(request_id or signal.event_id).publish([event])
     except EventTooLargeError as exc:

@@ -11,6 +11,7 @@ from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
 from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
+from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
 OPERATION = "portfolio-plan"
 CACHED_CONTAINERS = 8
@@ -23,10 +24,13 @@ class Dependencies:
     idempotency: IdempotentOperation
     publisher_for: Callable[[str], EventPublisher]
     """request id -> the publisher for that invocation (the local outbox is per request)."""
+    facts: WorkflowFacts
+    """The strategy's record of its signals (checked) and ours of our plans (written): workflow_facts.py."""
 
 
 def build(settings: PortfolioSettings, *, broker: BrokerReader | None = None,
-          publisher_for: Callable[[str], EventPublisher] | None = None) -> Dependencies:
+          publisher_for: Callable[[str], EventPublisher] | None = None,
+          facts: WorkflowFacts | None = None) -> Dependencies:
     """Adapters for `settings`; tests pass fakes for the broker and the publisher."""
     if broker is None:
         from shared.broker.factory import make_broker
@@ -35,7 +39,9 @@ def build(settings: PortfolioSettings, *, broker: BrokerReader | None = None,
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
     operation = IdempotentOperation(OPERATION, persistence, expires_after_seconds=settings.plan_idempotency_seconds)
-    return Dependencies(settings, broker, operation, publisher_for or _publisher_factory(settings))
+    if facts is None:
+        facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
+    return Dependencies(settings, broker, operation, publisher_for or _publisher_factory(settings), facts)
 
 
 def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPublisher]:

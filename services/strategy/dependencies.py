@@ -27,6 +27,7 @@ from shared.events.publisher import EventPublisher, make_publisher
 from shared.marketdata.port import MarketCalendar, MarketData
 from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
+from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
 OPERATION = "strategy-run"
 CACHED_CONTAINERS = 8
@@ -43,6 +44,8 @@ class Dependencies:
     idempotency: IdempotentOperation
     publisher_for: Callable[[str], EventPublisher]
     """request id -> the publisher for that invocation."""
+    facts: WorkflowFacts
+    """Where the published signal is recorded, for the portfolio to check (shared/runtime/workflow_facts.py)."""
 
 
 def build(
@@ -53,6 +56,7 @@ def build(
     portfolio: Callable[[], StrategyPortfolio] | None = None,
     idempotency: IdempotentOperation | None = None,
     publisher_for: Callable[[str], EventPublisher] | None = None,
+    facts: WorkflowFacts | None = None,
 ) -> Dependencies:
     """Adapters for `settings`; tests pass fakes for any of them."""
     if idempotency is None:
@@ -67,6 +71,8 @@ def build(
         portfolio=portfolio or portfolio_loader(settings.strategy_config),
         idempotency=idempotency,
         publisher_for=publisher_for or _publisher_factory(settings),
+        facts=facts if facts is not None else make_facts(local=settings.local, state_dir=settings.state_dir,
+                                                         table_name=settings.idempotency_table),
     )
 
 

@@ -24,7 +24,7 @@ from shared.events.publisher import InMemoryPublisher
 from shared.events.trade_executed import TradeExecuted
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
 from tests.integration.broker.conftest import make_broker
-from tests.unit.execution.support import Context, FaultyBroker, SimClock, incoming, make_deps, make_plan
+from tests.unit.execution.support import Context, FaultyBroker, SimClock, incoming, make_deps, make_plan, record_plan
 
 __all__ = ["fake_alpaca"]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -64,7 +64,9 @@ class Harness:
                          now=lambda: datetime.now(UTC))
 
     def deliver(self, plan: Any, *, broker: Any = None, remaining_ms: int = 120_000) -> dict[str, Any]:
-        return app.handle(incoming(plan), self.deps(broker), context=Context(remaining_ms=remaining_ms))
+        deps = self.deps(broker)
+        record_plan(deps, plan)  # as the portfolio records each plan it publishes
+        return app.handle(incoming(plan), deps, context=Context(remaining_ms=remaining_ms))
 
     def crashing(self, after: int) -> FaultyBroker:
         return FaultyBroker(self.broker, crash_after_submissions=after)

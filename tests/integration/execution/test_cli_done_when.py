@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from shared.runtime.sqlite_store import SqliteTable
-from tests.conftest import PROJECT_ROOT
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from tests.conftest import PROJECT_ROOT, load_test_event
+from tests.fakes.facts import as_event, record_published
+from tests.unit.execution.support import coid
 
 ALCHEMISER = str(Path(sys.executable).parent / "alchemiser")
-EXPECTED = ["alch-plan-7f3a9c2e1b4d5a60-GLD-buy-0", "alch-plan-7f3a9c2e1b4d5a60-TLT-buy-0",
-            "alch-plan-7f3a9c2e1b4d5a60-TQQQ-buy-0"]
+SAMPLE = as_event(load_test_event("rebalance-planned.json"))
+EXPECTED = sorted(coid(s, "buy", trading_date=date(2026, 11, 25), correlation_id=SAMPLE.correlation_id)
+                  for s in ("GLD", "TLT", "TQQQ"))
 
 
-def invoke(state_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def invoke(state_dir: Path, *extra: str, recorded: bool = True) -> subprocess.CompletedProcess[str]:
+    if recorded:  # as the portfolio would have when it published the sample plan
+        record_published(SAMPLE, SqliteWorkflowFacts(state_dir / "state.sqlite"))
     return subprocess.run(
         [ALCHEMISER, "invoke", "execution", "--event", "test-events/rebalance-planned.json",
          "--as-of", "2026-11-25T10:00:00-05:00", "--state-dir", str(state_dir), "--json", *extra],
@@ -54,4 +61,12 @@ def test_a_halted_kill_switch_file_stops_the_plan_from_the_command_line(tmp_path
     response = json.loads(result.stdout)
     assert (response["status"], response["execution_status"], response["published"]) == (
         "failed", "halted", ["TradeExecuted"])
+    assert simulated_orders(tmp_path) == {}
+
+
+def test_a_hand_made_plan_the_portfolio_never_published_is_refused_from_the_command_line(tmp_path):
+    result = invoke(tmp_path, recorded=False)
+    response = json.loads(result.stdout)
+    assert result.returncode == 1 and response["status"] == "failed"
+    assert "portfolio function recorded no event" in response["message"]
     assert simulated_orders(tmp_path) == {}

@@ -10,12 +10,19 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution.risk import RiskLimits
-from tests.integration.execution.conftest import Harness
-from tests.unit.execution.support import Crash, buy, sell
+from tests.integration.execution.conftest import Harness, today_ny
+from tests.unit.execution.support import Crash, buy, coid, sell
 
 D = Decimal
-SELL_SPY, SELL_QQQ = "alch-plan-test-1-SPY-sell-0", "alch-plan-test-1-QQQ-sell-0"
-BUY_TLT, BUY_GLD = "alch-plan-test-1-TLT-buy-0", "alch-plan-test-1-GLD-buy-0"
+FAKE_ACCOUNT = "PA0000FAKE"  # the fake's account number: our account id at Alpaca
+
+
+def _coid(symbol: str, side: str) -> str:
+    return coid(symbol, side, trading_date=today_ny(), account_id=FAKE_ACCOUNT)
+
+
+SELL_SPY, SELL_QQQ = _coid("SPY", "sell"), _coid("QQQ", "sell")
+BUY_TLT, BUY_GLD = _coid("TLT", "buy"), _coid("GLD", "buy")
 ALL = [SELL_SPY, SELL_QQQ, BUY_TLT, BUY_GLD]
 
 
@@ -155,7 +162,7 @@ def test_polling_many_open_orders_stays_under_200_requests_a_minute(tmp_path):
         stamps = [r.at for r in fake.requests]
         assert len(stamps) > 200  # enough traffic for the limit to matter
         assert max(sum(1 for t in stamps if start <= t < start + 60) for start in stamps) <= 200
-        h.assert_exactly_once([f"alch-plan-test-1-{s}-buy-0" for s in symbols])
+        h.assert_exactly_once([_coid(s, "buy") for s in symbols])
         assert {o["status"] for o in fake.orders} == {"canceled"}
 
 

@@ -10,6 +10,7 @@ import pytest
 from services.execution import handler
 from shared.events.publisher import outbox_path
 from tests.conftest import LambdaContextStub
+from tests.fakes.facts import record_published
 from tests.fakes.fake_alpaca import FakeAlpaca
 from tests.integration.execution.conftest import today_ny
 from tests.unit.execution.support import buy, envelope, make_plan, sell
@@ -27,7 +28,7 @@ def env(monkeypatch, local_env, fake_alpaca: FakeAlpaca):
 
 
 def test_the_handler_places_a_plan_at_alpaca_and_writes_trade_executed_to_the_outbox(env, fake_alpaca):
-    plan = make_plan([sell("SPY", "10"), buy("TLT", notional="1000")], trading_date=today_ny())
+    plan = record_published(make_plan([sell("SPY", "10"), buy("TLT", notional="1000")], trading_date=today_ny()))
     context = LambdaContextStub()
     response = handler.lambda_handler(envelope(plan), context)
     assert response["status"] == "success" and response["published"] == ["TradeExecuted"]

@@ -7,12 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import PROJECT_ROOT
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from tests.conftest import PROJECT_ROOT, load_test_event
+from tests.fakes.facts import record_published
 
 ALCHEMISER = str(Path(sys.executable).parent / "alchemiser")
 
 
 def invoke_portfolio(state_dir: Path) -> subprocess.CompletedProcess[str]:
+    state_dir.mkdir(parents=True, exist_ok=True)  # as the strategy records the signal it publishes
+    record_published(load_test_event("signal-generated.json"), SqliteWorkflowFacts(state_dir / "state.sqlite"))
     return subprocess.run(
         [ALCHEMISER, "invoke", "portfolio", "--event", "test-events/signal-generated.json", "--state-dir",
          str(state_dir), "--json"],

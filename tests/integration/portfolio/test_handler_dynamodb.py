@@ -3,6 +3,7 @@ EventBridge (moto, a rule on the bus delivering to a queue, so every published e
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from collections.abc import Iterator
@@ -11,13 +12,22 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from pydantic import ValidationError
 
 from services.portfolio.dependencies import clear_cache
-from services.portfolio.handler import lambda_handler
+from services.portfolio.handler import lambda_handler as _lambda_handler
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.facts import record_published
 
 BUS = "alchemiser-trading-events-test"
+
+def lambda_handler(event: Any, context: Any) -> Any:
+    """The handler, given a signal the strategy recorded as published (tests/fakes/facts.py)."""
+    with contextlib.suppress(ValidationError, KeyError):  # bad input: the handler refuses it anyway
+        record_published(event)
+    return _lambda_handler(event, context)
+
 
 
 @pytest.fixture
@@ -61,8 +71,9 @@ def test_a_signal_delivered_twice_gives_one_rebalance_planned_with_dynamodb_idem
 def test_the_idempotency_record_is_in_the_templates_table_and_expires_after_the_configured_days(aws):
     lambda_handler(load_test_event("signal-generated.json"), LambdaContextStub())
     items = boto3.client("dynamodb").scan(TableName=aws["table"])["Items"]
-    assert len(items) == 1
-    item = items[0]
+    facts = sorted(i["id"]["S"].split("#")[0] for i in items if i["id"]["S"].endswith("#run-2026-11-25-paper"))
+    assert facts == ["portfolio-workflow", "strategy-workflow"]  # the signal checked, the plan recorded
+    [item] = [i for i in items if not i["id"]["S"].endswith("#run-2026-11-25-paper")]
     assert item["id"]["S"].startswith("portfolio-plan#") and item["status"]["S"] == "COMPLETED"
     created = json.loads(item["data"]["S"])
     assert created["status"] == "success"

@@ -35,6 +35,7 @@ from shared.events.rebalance_planned import AccountSnapshot, PlannedOrder, PlanP
 from shared.events.trade_executed import TradeExecuted
 from shared.marketdata.port import Session
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
+from shared.runtime.workflow_facts import SqliteWorkflowFacts, event_digest
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
@@ -229,6 +230,7 @@ def make_deps(broker: Broker, state_dir: Path, *, kill_switch: KillSwitch | None
         plan_once=IdempotentOperation("execution-plan", SqlitePersistenceLayer(state_dir / "state.sqlite"),
                                       expires_after_seconds=7 * 86400),
         publisher_for=lambda _request_id: publisher,
+        facts=SqliteWorkflowFacts(state_dir / "state.sqlite"),
         limits=limits or RiskLimits(),
         timing=Timing(fill_wait_seconds=fill_wait, poll_interval_seconds=poll, post_lookup_attempts=lookups,
                       post_lookup_delay_seconds=0.5),
@@ -237,6 +239,23 @@ def make_deps(broker: Broker, state_dir: Path, *, kill_switch: KillSwitch | None
         sleep=clock.sleep,
         monotonic=clock.monotonic,
     )
+
+
+SIM_ACCOUNT = "SIM-paper"
+
+
+def coid(symbol: str, side: str, leg: int = 0, *, correlation_id: str = "wf-test-1", trading_date: date = TODAY,
+         mode: str = "paper", account_id: str = SIM_ACCOUNT) -> str:
+    """The client order id of a test plan's leg (order_ids.py: from the workflow, never the plan id)."""
+    from services.execution.order_ids import WorkflowKey, client_order_id
+
+    return client_order_id(WorkflowKey(trading_date, mode, account_id, correlation_id), symbol, side, leg)  # type: ignore[arg-type]
+
+
+def record_plan(deps: Dependencies, plan: RebalancePlanned) -> RebalancePlanned:
+    """What the portfolio records when it publishes `plan` (execution runs only recorded plans)."""
+    deps.facts.record("portfolio", plan.correlation_id, plan.event_id, event_digest(plan))
+    return plan
 
 
 def published(deps: Dependencies) -> list[TradeExecuted]:

@@ -22,10 +22,12 @@ from tests.unit.execution.support import (
     Crash,
     FaultyBroker,
     buy,
+    coid,
     incoming,
     make_deps,
     make_plan,
     published,
+    record_plan,
     seed_positions,
     sell,
     sim_broker,
@@ -42,7 +44,9 @@ class Metrics:
         self.counts[name] = self.counts.get(name, 0) + value
 
 
-def deliver(plan, deps, *, ctx=None, metrics=None):
+def deliver(plan, deps, *, ctx=None, metrics=None, recorded=True):
+    if recorded:  # as the portfolio records each plan it publishes
+        record_plan(deps, plan)
     return app.handle(incoming(plan), deps, context=ctx or Context(), metrics=metrics)
 
 
@@ -67,14 +71,14 @@ def test_a_plan_is_placed_sells_first_and_reported_from_the_broker(tmp_path, bro
     response = deliver(make_plan(ROTATION), deps, metrics=metrics)
 
     assert response["status"] == "success" and response["published"] == ["TradeExecuted"]
-    assert faulty.posts == ["alch-plan-test-1-SPY-sell-0", "alch-plan-test-1-QQQ-sell-0",
-                            "alch-plan-test-1-TLT-buy-0", "alch-plan-test-1-GLD-buy-0"]
+    assert faulty.posts == [coid("SPY", "sell"), coid("QQQ", "sell"),
+                            coid("TLT", "buy"), coid("GLD", "buy")]
     [event] = published(deps)
     assert (event.plan_id, event.status, event.success, event.kill_switch) == (
         "plan-test-1", "executed", True, "active")
     assert [r.client_order_id for r in event.orders] == [
-        "alch-plan-test-1-SPY-sell-0", "alch-plan-test-1-TLT-buy-0", "alch-plan-test-1-QQQ-sell-0",
-        "alch-plan-test-1-GLD-buy-0"]  # plan order
+        coid("SPY", "sell"), coid("TLT", "buy"), coid("QQQ", "sell"),
+        coid("GLD", "buy")]  # plan order
     for result in event.orders:
         order = broker.get_order_by_client_id(result.client_order_id)
         assert (result.broker_order_id, result.filled_qty, result.avg_fill_price, result.status) == (
@@ -151,24 +155,42 @@ def test_an_empty_plan_succeeds_as_already_balanced(tmp_path, broker):
         "empty", True, (), "the plan has no orders: already balanced")
 
 
-def test_market_closed_fails_closed_then_a_resend_when_open_executes_once(tmp_path):
+def test_market_closed_fails_closed_and_a_resend_once_open_places_nothing(tmp_path):
     closed = sim_broker(tmp_path / "sim", calendar=ClosedCalendar())
     deps = make_deps(closed, tmp_path)
     plan = make_plan([buy("TLT", notional="1000")])
     response = deliver(plan, deps)
     assert response["status"] == "failed" and response["execution_status"] == "market_closed"
+    assert "--retry" in response["message"]
     [event] = published(deps)
     assert (event.status, event.success, event.orders) == ("market_closed", False, ())
     assert "market closed" in event.reason and event.totals.orders_skipped == 1
     assert closed.list_orders() == []
 
+    # The workflow was refused (skipped): a later resend, once the market is open, must not trade it.
     opened = make_deps(sim_broker(tmp_path / "sim"), tmp_path)
-    assert deliver(plan, opened)["status"] == "success"
-    assert deliver(plan, opened)["status"] == "duplicate"
-    assert len(coids(opened.broker)) == 1
+    again = deliver(plan, opened)
+    assert again["status"] == "duplicate" and "refused" in again["message"]
+    assert coids(opened.broker) == []
 
 
-def test_halted_places_nothing_and_a_resend_after_reactivation_executes_once(tmp_path, broker):
+def test_a_refused_plan_redelivered_after_its_idempotency_record_expired_still_places_nothing(tmp_path, broker):
+    switch = FixedKillSwitch("halted")
+    deps = make_deps(broker, tmp_path, kill_switch=switch)
+    plan = make_plan(ROTATION)
+    deliver(plan, deps)
+    switch.state = "active"
+    forgetful = replace(deps, plan_once=IdempotentOperation(
+        "execution-plan", SqlitePersistenceLayer(tmp_path / "other.sqlite"), expires_after_seconds=60))
+    response = deliver(plan, forgetful)
+    assert response["status"] == "duplicate" and "refused earlier" in response["message"]
+    assert coids(broker) == []
+    # ... and republishes the same refusal, so the orchestrator hears of it even if the first publish was lost
+    first, second = published(deps)
+    assert first.event_id == second.event_id and second.status == "halted"
+
+
+def test_halted_places_nothing_and_a_resend_after_reactivation_still_places_nothing(tmp_path, broker):
     switch = FixedKillSwitch("halted")
     deps = make_deps(broker, tmp_path, kill_switch=switch)
     metrics = Metrics()
@@ -179,8 +201,33 @@ def test_halted_places_nothing_and_a_resend_after_reactivation_executes_once(tmp
     assert coids(broker) == [] and metrics.counts == {"KillSwitchBlocks": 1}
 
     switch.state = "active"
-    assert deliver(make_plan(ROTATION), deps)["status"] == "success"
-    assert len(coids(broker)) == 4
+    assert deliver(make_plan(ROTATION), deps)["status"] == "duplicate"
+    assert deliver(make_plan(ROTATION, plan_id="plan-other"), deps)["status"] == "skipped"
+    assert coids(broker) == []
+    # A retry is a new workflow (an explicit correlation id): fully re-gated, and it trades.
+    retry = make_plan(ROTATION, plan_id="plan-retry", correlation_id="wf-test-1-retry-1")
+    assert deliver(retry, deps)["status"] == "success"
+    assert sorted(coids(broker)) == sorted(coid(s, side, correlation_id="wf-test-1-retry-1")
+                                           for s, side in (("SPY", "sell"), ("QQQ", "sell"), ("TLT", "buy"),
+                                                           ("GLD", "buy")))
+
+
+def test_a_plan_the_portfolio_never_recorded_places_nothing_and_alarms(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
+    metrics = Metrics()
+    response = deliver(make_plan(ROTATION), deps, metrics=metrics, recorded=False)
+    assert response["status"] == "failed" and "refused" in response["message"]
+    assert coids(broker) == [] and published(deps) == [] and metrics.counts == {"UnverifiedEvents": 1}
+
+
+def test_a_recorded_plan_id_with_edited_orders_places_nothing(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
+    real = record_plan(deps, make_plan([buy("TLT", notional="1000")]))
+    forged = make_plan(ROTATION)  # same plan id and event id, other orders
+    assert forged.event_id == real.event_id
+    response = deliver(forged, deps, recorded=False)
+    assert response["status"] == "failed" and "differs" in response["message"]
+    assert coids(broker) == []
 
 
 def test_reducing_places_the_sells_and_reports_the_buys_skipped(tmp_path, broker):
@@ -193,7 +240,7 @@ def test_reducing_places_the_sells_and_reports_the_buys_skipped(tmp_path, broker
     assert {r.symbol: r.status for r in event.orders} == {"SPY": "filled", "QQQ": "filled", "TLT": "skipped",
                                                           "GLD": "skipped"}
     assert all("reducing" in r.error for r in event.orders if r.status == "skipped")
-    assert sorted(coids(broker)) == ["alch-plan-test-1-QQQ-sell-0", "alch-plan-test-1-SPY-sell-0"]
+    assert sorted(coids(broker)) == [coid("QQQ", "sell"), coid("SPY", "sell")]
     assert metrics.counts["KillSwitchBlocks"] == 1
 
 
@@ -244,15 +291,28 @@ def test_a_blocked_account_places_nothing(tmp_path, broker):
     assert coids(broker) == []
 
 
-def test_a_second_plan_for_an_executed_workflow_places_nothing(tmp_path, broker):
+def test_a_second_plan_for_an_executed_workflow_places_nothing_and_alarms(tmp_path, broker):
     deps = make_deps(broker, tmp_path)
     deliver(make_plan(ROTATION, plan_id="plan-a"), deps)
     metrics = Metrics()
     response = deliver(make_plan([buy("BIL", notional="1000")], plan_id="plan-b"), deps, metrics=metrics)
     assert response["status"] == "skipped" and response["held_by_plan"] == "plan-a"
     assert "one plan per workflow" in response["message"] and response["published"] == []
-    assert not any("plan-b" in c for c in coids(broker))
-    assert len(published(deps)) == 1 and metrics.counts == {"DuplicatesSuppressed": 1}
+    assert coid("BIL", "buy") not in coids(broker)
+    assert len(published(deps)) == 1 and metrics.counts == {"PlanConflicts": 1}
+
+
+def test_a_second_plan_of_the_workflow_that_shares_no_guard_adopts_the_first_plans_orders(tmp_path, broker):
+    # Two runs of one day that share no state store (another state dir, an expired guard, a second
+    # stack on the account): the plans differ, the client order ids do not, so nothing fills twice.
+    first = make_deps(broker, tmp_path / "a")
+    deliver(make_plan(ROTATION, plan_id="plan-a"), first)
+    second = make_deps(broker, tmp_path / "b")
+    response = deliver(make_plan(ROTATION, plan_id="plan-b"), second)
+    assert response["status"] == "success"
+    assert len(coids(broker)) == 4
+    [event] = published(second)
+    assert {r.status for r in event.orders} == {"filled"}
 
 
 def test_a_replay_after_the_idempotency_record_expired_is_recognised_by_the_workflow_guard(tmp_path, broker):
@@ -266,7 +326,7 @@ def test_a_replay_after_the_idempotency_record_expired_is_recognised_by_the_work
 
 
 def test_buys_are_scaled_to_the_buying_power_left_after_partly_filled_sells(tmp_path):
-    faults = SimFaults(by_client_order_id={"alch-plan-test-1-SPY-sell-0": Fault("partial", steps=(D("0.5"),))})
+    faults = SimFaults(by_client_order_id={coid("SPY", "sell"): Fault("partial", steps=(D("0.5"),))})
     inner = sim_broker(tmp_path / "sim", cash="60000", faults=faults)
     seed_positions(inner, {"SPY": "80"})  # cash 20,000 left, equity 60,000
     plan = make_plan([sell("SPY", "80"), buy("TLT", notional="30000"), buy("GLD", notional="29000")])
@@ -284,8 +344,8 @@ def test_buys_are_scaled_to_the_buying_power_left_after_partly_filled_sells(tmp_
 
 
 def test_partial_failure_is_reported_as_such(tmp_path, broker):
-    faulty = FaultyBroker(broker, submit_faults={"alch-plan-test-1-TLT-buy-0": "reject",
-                                                 "alch-plan-test-1-GLD-buy-0": "refused"})
+    faulty = FaultyBroker(broker, submit_faults={coid("TLT", "buy"): "reject",
+                                                 coid("GLD", "buy"): "refused"})
     deps = make_deps(faulty, tmp_path)
     response = deliver(make_plan(ROTATION), deps)
     assert response["status"] == "failed" and response["execution_status"] == "partial"
@@ -294,7 +354,7 @@ def test_partial_failure_is_reported_as_such(tmp_path, broker):
     assert statuses["TLT"][0] == "rejected" and "403" in statuses["TLT"][1]
     assert statuses["GLD"][0] == "failed" and "outcome unknown" in statuses["GLD"][1]
     assert event.totals.orders_failed == 2 and event.totals.orders_filled == 2
-    assert faulty.posts.count("alch-plan-test-1-GLD-buy-0") == 1
+    assert faulty.posts.count(coid("GLD", "buy")) == 1
 
 
 def test_a_resumed_run_under_a_halted_switch_only_adopts(tmp_path, broker):
@@ -333,7 +393,7 @@ def test_a_whole_share_buy_too_small_now_is_still_adopted_if_an_earlier_run_plac
     from shared.broker.port import OrderRequest
 
     plan = make_plan([buy("BRK.A", notional="500", fractionable=False, price="400")])
-    broker.submit_order(OrderRequest("alch-plan-test-1-BRK.A-buy-0", "BRK.A", "buy", qty=D("1")))  # at 400 it fit
+    broker.submit_order(OrderRequest(coid("BRK.A", "buy"), "BRK.A", "buy", qty=D("1")))  # at 400 it fit
     deps = make_deps(broker, tmp_path)
     deps.guard.claim("wf-test-1", "plan-test-1")  # that earlier run claimed the workflow, then died
     deliver(plan, deps)

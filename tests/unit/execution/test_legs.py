@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.execution.legs import Leg, build_legs, fit_to_budget
-from tests.unit.execution.support import buy, make_plan, sell
+from tests.unit.execution.support import SIM_ACCOUNT, buy, coid, make_plan, sell
 
 D = Decimal
 
@@ -18,26 +18,36 @@ def leg(symbol: str, *, notional: str | None = None, qty: str | None = None, fra
 
 def test_legs_keep_plan_order_and_get_deterministic_ids():
     plan = make_plan([sell("SPY", "3"), buy("TLT", notional="1000"), buy("GLD", qty="2.5")], plan_id="p1")
-    legs, skips = build_legs(plan, {})
+    legs, skips = build_legs(plan, {}, SIM_ACCOUNT)
     assert [(x.client_order_id, x.qty, x.notional) for x in legs] == [
-        ("alch-p1-SPY-sell-0", D("3"), None), ("alch-p1-TLT-buy-0", None, D("1000")),
-        ("alch-p1-GLD-buy-0", D("2.5"), None)]
+        (coid("SPY", "sell"), D("3"), None), (coid("TLT", "buy"), None, D("1000")),
+        (coid("GLD", "buy"), D("2.5"), None)]
     assert skips == []
+
+
+def test_a_second_plan_for_the_same_workflow_gets_the_same_ids():
+    first = make_plan([sell("SPY", "3"), buy("TLT", notional="1000")], plan_id="p1")
+    second = make_plan([sell("SPY", "2"), buy("TLT", notional="900")], plan_id="p2")
+    ids = [[x.client_order_id for x in build_legs(p, {}, SIM_ACCOUNT)[0]] for p in (first, second)]
+    assert ids[0] == ids[1]
+    other_account = [x.client_order_id for x in build_legs(first, {}, "PA-other")[0]]
+    assert set(other_account).isdisjoint(ids[0])
 
 
 def test_a_notional_buy_of_a_non_fractionable_asset_becomes_whole_shares_at_the_broker_price():
     plan = make_plan([buy("BRK.A", notional="1900", fractionable=False, price="500")])
-    legs, _ = build_legs(plan, {"BRK.A": D("600")})
+    legs, _ = build_legs(plan, {"BRK.A": D("600")}, SIM_ACCOUNT)
     assert (legs[0].qty, legs[0].notional) == (D("3"), None)
 
 
 def test_a_fractional_qty_of_a_non_fractionable_asset_is_floored():
-    legs, _ = build_legs(make_plan([buy("BRK.A", qty="2.7", fractionable=False)]), {})
+    legs, _ = build_legs(make_plan([buy("BRK.A", qty="2.7", fractionable=False)]), {}, SIM_ACCOUNT)
     assert legs[0].qty == D("2")
 
 
 def test_less_than_one_whole_share_is_skipped_with_the_reason():
-    legs, skips = build_legs(make_plan([buy("BRK.A", notional="500", fractionable=False)]), {"BRK.A": D("600")})
+    legs, skips = build_legs(make_plan([buy("BRK.A", notional="500", fractionable=False)]), {"BRK.A": D("600")},
+                              SIM_ACCOUNT)
     assert legs == [] and len(skips) == 1
     assert "not fractionable" in skips[0].reason and "less than one share" in skips[0].reason
 

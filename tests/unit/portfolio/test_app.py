@@ -23,6 +23,7 @@ from shared.events.publisher import EventTooLargeError, InMemoryPublisher, Publi
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.workflow_failed import WorkflowFailed
 from shared.runtime import metric_names
+from shared.runtime.workflow_facts import event_digest
 from tests.conftest import LambdaContextStub
 from tests.unit.portfolio.support import (
     SIGNAL_AT,
@@ -50,8 +51,10 @@ class World:
         self.metrics = RecordingMetrics()
         self.deps = build(self.settings, broker=self.broker, publisher_for=lambda _request_id: self.publisher)
 
-    def deliver(self, event=None):
+    def deliver(self, event=None, *, published_by_strategy: bool = True):
         event = event if event is not None else signal(strategies=SAMPLE_STRATEGIES)
+        if published_by_strategy:  # what the strategy records when it publishes the signal
+            self.deps.facts.record("strategy", event.correlation_id, event.event_id, event_digest(event))
         incoming = Incoming(Delivery(kind="event", detail={}), event=event)
         return app.handle(incoming, self.deps, context=LambdaContextStub(), metrics=self.metrics)
 
@@ -277,3 +280,32 @@ def test_a_failed_publish_raises_so_lambda_retries_and_the_retry_publishes_once(
 def test_anything_but_a_signal_is_refused(world):
     with pytest.raises(TypeError):
         app.handle(Incoming(Delivery(kind="event", detail={})), world.deps, context=LambdaContextStub())
+
+
+# ------------------------------------------------------------------------------ causation (recorded facts)
+
+
+def test_a_signal_the_strategy_never_recorded_is_refused_and_nothing_is_planned_or_published(world):
+    response = world.deliver(published_by_strategy=False)
+    assert response["status"] == "failed" and "refused" in response["message"]
+    assert world.published == [] and world.broker.calls == []
+    assert world.metrics.values("UnverifiedEvents") == [1]
+
+
+def test_a_real_signal_id_with_edited_weights_is_refused(world):
+    real = signal(strategies=SAMPLE_STRATEGIES)
+    world.deps.facts.record("strategy", real.correlation_id, real.event_id, event_digest(real))
+    forged = real.model_copy(update={"target_weights": {"TQQQ": D(1)}})
+    response = world.deliver(forged, published_by_strategy=False)
+    assert response["status"] == "failed" and "differs" in response["message"]
+    assert world.published == []
+
+
+def test_a_resend_of_the_recorded_signal_is_planned_once_and_records_the_plan(world):
+    real = signal(strategies=SAMPLE_STRATEGIES)
+    world.deps.facts.record("strategy", real.correlation_id, real.event_id, event_digest(real))
+    first = world.deliver(real, published_by_strategy=False)
+    again = world.deliver(real.model_validate_json(real.model_dump_json()), published_by_strategy=False)
+    assert (first["status"], again["status"]) == ("success", "duplicate")
+    [plan] = world.publisher.events
+    assert world.deps.facts.members("portfolio", real.correlation_id) == {f"{plan.event_id}={event_digest(plan)}"}
