@@ -1,15 +1,21 @@
 """Seeded random fault scenarios (bench/fault_execution.py): duplicate and concurrent deliveries,
-crashes after a submission, lost POST replies and timeouts, 429 storms, partial fills, rejections —
-mixed, against the fake Alpaca server (through alpaca-py) and the simulated broker. At the broker:
-duplicated = 0 and lost = 0, and the final TradeExecuted agrees with it."""
+crashes after a submission, kills before publishing, lost POST replies and timeouts, POSTs refused
+before creation (429 with Retry-After, 5xx), 429 storms, partial fills, rejections, a refused plan
+redelivered, a second plan for the workflow — mixed, against the fake Alpaca server (through
+alpaca-py) and the simulated broker. At the broker: duplicated = 0 and lost = 0, and the final
+TradeExecuted agrees with it.
+
+The second half plants bugs and checks that the drill's counters catch each one."""
 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 import pytest
 
-from bench.fault_execution import generate, run, run_scenario
+from bench.fault_execution import ADVERSARIES, KINDS, BookOrder, Outcome, Scenario, _check, generate, run, run_scenario
+from tests.unit.execution.support import buy, make_plan, sell
 
 SCENARIOS = 100
 SEED = 20261125
@@ -17,7 +23,7 @@ SEED = 20261125
 
 @pytest.fixture(autouse=True)
 def _quiet_logs():
-    logging.disable(logging.WARNING)
+    logging.disable(logging.ERROR)
     yield
     logging.disable(logging.NOTSET)
 
@@ -28,25 +34,69 @@ def test_randomized_faults_never_duplicate_or_lose_an_order():
     print("\n" + figures.table())
     assert figures.failures == []
     assert (totals.duplicated, totals.lost, totals.misreported, totals.unfinished) == (0, 0, 0, 0)
-    # the mix really exercised every fault, through both brokers
+    # the mix really exercised every fault, through both brokers ...
     assert figures.alpaca >= SCENARIOS // 3 and figures.sim >= SCENARIOS // 5
-    for kind in ("crash", "concurrent", "duplicate", "post fault", "429 storm", "partial fill", "rejection"):
-        assert figures.kinds.get(kind, 0) >= 5, (kind, figures.kinds)
-    assert totals.crashes >= 10 and totals.duplicate_deliveries >= 20
+    for kind in KINDS:
+        assert figures.kinds.get(kind, 0) >= 3, (kind, figures.kinds)
+    # ... and each fault demonstrably happened (counted at the broker side, from caught kills, redeliveries)
+    assert figures.unapplied() == []
+    assert totals.crashes >= 10 and totals.kills_before_publish >= 3 and totals.duplicate_deliveries >= 20
+    assert totals.posts_refused >= 3 and totals.posts_reply_lost >= 10
+    assert totals.refused_then_redelivered >= 3 and totals.second_plans_delivered >= 3
     assert totals.at_broker == totals.planned - totals.refused  # each planned order once, the refused ones never
 
 
 def test_scenarios_are_reproducible_from_their_seed():
     assert generate(SEED, 7) == generate(SEED, 7)
     assert generate(SEED, 7) != generate(SEED, 8)
+    assert {generate(SEED, i).adversary for i in range(200)} >= set(ADVERSARIES)
 
+
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_an_order_post_refused_before_creation_is_still_placed_once(broker):
+    """A 429 (Retry-After) or a 5xx on the POST, the order confirmed absent: resubmitted with the same id."""
+    faults = ["refused_429", "refused_503"] if broker == "alpaca" else ["refused", "refused"]
+    scenario = Scenario(0, broker, {}, [buy("TLT", notional="1000"), buy("GLD", notional="900")], post_faults=faults)
+    outcome = run_scenario(scenario)
+    assert outcome.posts_refused == 2  # the fake server (or the faulty broker) refused both POSTs
+    assert outcome.problems == [] and (outcome.lost, outcome.duplicated, outcome.misreported) == (0, 0, 0)
+    assert outcome.at_broker == 2
+
+
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_a_refused_plan_redelivered_after_the_switch_is_active_places_nothing(broker):
+    scenario = Scenario(0, broker, {"TLT": "10"}, [sell("TLT", "10"), buy("GLD", notional="900")],
+                        adversary="refused_redelivery", duplicates=1)
+    outcome = run_scenario(scenario)
+    assert outcome.refused_then_redelivered == 2
+    assert outcome.problems == [] and outcome.at_broker == 0 and outcome.misreported == 0
+
+
+@pytest.mark.parametrize("fresh_store", [False, True])
+def test_a_second_plan_for_the_workflow_is_never_filled_twice(fresh_store):
+    scenario = Scenario(0, "alpaca", {}, [buy("TLT", notional="1000"), buy("GLD", notional="900"),
+                                          buy("SPY", notional="800")],
+                        adversary="second_plan", second_plan_fresh_store=fresh_store)
+    outcome = run_scenario(scenario)
+    assert outcome.second_plans_delivered == 2
+    assert outcome.problems == [] and outcome.duplicated == 0 and outcome.at_broker == 3
+
+
+def test_a_kill_after_placing_and_before_publishing_is_resumed_and_reported_once():
+    scenario = Scenario(0, "sim", {}, [buy("TLT", notional="1000"), buy("GLD", notional="900")],
+                        kill_before_publish=True)
+    outcome = run_scenario(scenario)
+    assert outcome.kills_before_publish == 1
+    assert outcome.problems == [] and outcome.at_broker == 2 and outcome.misreported == 0
+
+
+# ---- the drill must be able to fail ----------------------------------------------------------------
 
 def test_the_checker_catches_a_duplicated_order(monkeypatch):
-    """The invariant check must be able to fail: place a planned order a second time behind the service's back."""
+    """Place a planned order a second time behind the service's back (under another client order id)."""
     from dataclasses import replace
 
-    from bench.fault_execution import Scenario
-    from tests.unit.execution.support import FaultyBroker, buy
+    from tests.unit.execution.support import FaultyBroker
 
     original_submit = FaultyBroker.submit_order
 
@@ -58,15 +108,13 @@ def test_the_checker_catches_a_duplicated_order(monkeypatch):
     monkeypatch.setattr(FaultyBroker, "submit_order", submit_twice)
     scenario = Scenario(0, "sim", {}, [buy("TLT", notional="1000")], crash_points={0: 99})  # via a FaultyBroker
     outcome = run_scenario(scenario)
-    assert outcome.duplicated == 1 and "unexpected orders" in outcome.problems[0]
+    assert outcome.duplicated == 1 and "orders beyond plan" in outcome.problems[0]
+    assert outcome.misreported == 1  # the twin is in no report
 
 
 def test_the_checker_catches_a_lost_order(monkeypatch):
-    from decimal import Decimal
-
-    from bench.fault_execution import Scenario
     from shared.broker.port import Order
-    from tests.unit.execution.support import FaultyBroker, buy
+    from tests.unit.execution.support import FaultyBroker
 
     def never_submit(self, request):  # claims the order filled, places nothing
         return Order("fake-id", request.client_order_id, request.symbol, request.side, request.qty, request.notional,
@@ -75,4 +123,60 @@ def test_the_checker_catches_a_lost_order(monkeypatch):
     monkeypatch.setattr(FaultyBroker, "submit_order", never_submit)
     scenario = Scenario(0, "sim", {}, [buy("TLT", notional="1000")], crash_points={0: 99})
     outcome = run_scenario(scenario)
-    assert outcome.lost == 1 and "lost (reported filled)" in outcome.problems[0]
+    assert outcome.lost == 1 and "is not at the broker (reported filled)" in outcome.problems[0]
+    assert any("which the broker does not have" in p for p in outcome.problems)
+
+
+def test_the_checker_catches_a_report_of_an_order_that_does_not_exist(monkeypatch):
+    from services.execution import results
+
+    original = results.order_result
+
+    def ghost(placement):
+        result = original(placement)
+        if result.symbol == "TLT" and result.broker_order_id:
+            return result.model_copy(update={"broker_order_id": "no-such-order"})
+        return result
+
+    monkeypatch.setattr(results, "order_result", ghost)
+    outcome = run_scenario(Scenario(0, "alpaca", {}, [buy("TLT", notional="1000"), buy("GLD", notional="900")]))
+    assert outcome.misreported == 2  # a ghost in the report, a real TLT order in none
+    assert outcome.lost == 0 and outcome.duplicated == 0
+
+
+def test_the_checker_catches_a_refused_plan_that_executes_later(monkeypatch):
+    """A kill switch that does not halt: the 'refused' plan trades, which the drill must see."""
+    from services.execution.kill_switch import FixedKillSwitch, KillSwitchReading
+
+    monkeypatch.setattr(FixedKillSwitch, "read", lambda self: KillSwitchReading("active", "test", None))
+    outcome = run_scenario(Scenario(0, "sim", {}, [buy("TLT", notional="1000")], adversary="refused_redelivery"))
+    assert outcome.misreported >= 1
+    assert any("was not refused" in p for p in outcome.problems)
+    assert any("yet 1 orders are at the broker" in p for p in outcome.problems)
+
+
+def test_the_checker_counts_two_plans_of_one_workflow_both_filled_as_duplicated():
+    from types import SimpleNamespace
+
+    first = make_plan([buy("TLT", notional="1000"), buy("GLD", notional="900")], plan_id="p1")
+    second = make_plan([buy("TLT", notional="1100")], plan_id="p2")
+    book = [BookOrder(f"b{i}", f"c{i}", s, "buy", Decimal(1), "filled") for i, s in enumerate(["TLT", "GLD", "TLT"])]
+    deliverer = SimpleNamespace(plans=[first, second], reports=[])
+    outcome = Outcome()
+    _check(Scenario(0, "sim", {}, list(first.orders), adversary="second_plan"), deliverer, book, outcome)
+    assert outcome.duplicated == 1 and outcome.lost == 0
+    assert outcome.misreported == 1  # and no TradeExecuted reports any of it
+
+
+def test_a_fault_that_never_happens_is_reported_unapplied(monkeypatch):
+    """The old bug of the chain drill, here: faults asked for, never applied, and still counted."""
+    from bench import fault_execution
+    from tests.fakes.fake_alpaca import FakeAlpaca
+
+    original = FakeAlpaca.script_next
+    monkeypatch.setattr(FakeAlpaca, "script_next", lambda self, route, **kw: (
+        None if route == "POST /v2/orders" else original(self, route, **kw)))  # the fault is dropped
+    figures = fault_execution.Figures()
+    scenario = Scenario(0, "alpaca", {}, [buy("TLT", notional="1000")], post_faults=["refused_429"])
+    figures.add(scenario, run_scenario(scenario))
+    assert figures.unapplied() == ["post refused"]
