@@ -113,6 +113,7 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
         "range": {"from": result.sessions[0].isoformat(), "to": result.sessions[-1].isoformat(),
                   "sessions": len(result.sessions)},
         "capital": str(config.capital),
+        "synthetic": bool(getattr(config.market_data, "synthetic", False)),
         "fill_model": {"price": result.fill_basis, "slippage_bps": str(config.fills.slippage_bps),
                        "fee_per_share": str(config.fills.fee_per_share)},
         "risk_free_rate": rf,
@@ -192,6 +193,8 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
         f"final equity ${Decimal(doc['metrics']['final_equity']):,.2f}",
         "",
     ]
+    if doc.get("synthetic"):
+        lines[1:1] = ["SYNTHETIC offline prices, not real market data: use --data DIR or --data alpaca for real bars"]
     head = f"{'':<22}{'portfolio':>26}{(bench['symbol'] if bench else ''):>28}"
     lines.append(head)
     for label, mine, theirs in metric_rows(doc):

@@ -232,7 +232,7 @@ table{border-collapse:collapse;font-size:13px} th,td{padding:3px 8px;text-align:
 table.metrics th{text-align:left;font-weight:500} table.metrics tr:nth-child(even){background:#f6f8fa}
 table.heat td{min-width:42px;border:1px solid #fff} table.heat td.year{font-weight:600}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px} .panel p{margin:4px 0;font-size:12px}
-.file{color:#59636e} .notes{font-size:12px;color:#59636e}
+.file{color:#59636e} .notes{font-size:12px;color:#59636e} .warn{color:#9a6700;font-weight:600}
 """
 
 
@@ -245,6 +245,8 @@ def render_html(doc: dict[str, Any], *, title: str, log_scale: bool = False) -> 
         parts.append(f'<p class="sub">{rng["from"]} → {rng["to"]} · {rng["sessions"]} sessions · '
                      f"${float(doc['capital']):,.0f} starting capital · fills at the {fm.get('price', 'close')}, "
                      f"slippage {fm.get('slippage_bps', '0')} bps, fee ${fm.get('fee_per_share', '0')}/share</p>")
+    if doc.get("synthetic"):
+        parts.append('<p class="warn" id="synthetic">SYNTHETIC offline prices, not real market data.</p>')
     parts.append('<h2>Equity</h2><div class="chart" id="equity-chart">' + equity_svg(doc, log_scale) + "</div>")
     if log_scale:
         parts.append('<div class="chart" id="equity-chart-linear" hidden>' + equity_svg(doc, False) + "</div>")

@@ -44,6 +44,7 @@ def test_the_json_has_the_documented_sections(outputs):
     assert set(doc["strategies"]) == {"leveraged-trend", "momentum-rotation", "risk-parity"}
     assert doc["fill_model"] == {"price": "close", "slippage_bps": "5", "fee_per_share": "0.005"}
     assert any("kill switch" in text for text in doc["not_applied"])
+    assert doc["synthetic"] is True  # offline prices are labelled as such
 
 
 def test_progress_goes_to_stderr_with_elapsed_and_eta(outputs):
@@ -57,7 +58,7 @@ def test_the_summary_is_readable():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for text in ("Backtest of portfolio.toml: 2025-03-03 → 2025-04-30", "Sharpe", "Max drawdown", "CAGR",
-                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch"):
+                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch", "SYNTHETIC offline prices"):
         assert text in out
     assert "evaluate: day" not in out  # progress is on stderr only
 
@@ -70,7 +71,7 @@ def test_the_tearsheet_is_self_contained(outputs):
     assert set(re.findall(r"https?://[^\"' <>]+", text)) <= {"http://www.w3.org/2000/svg",
                                                            "http://www.w3.org/1999/xlink"}  # XML namespaces
     for section in ('id="equity-chart"', 'id="drawdown-chart"', 'id="allocation-chart"', 'id="monthly-returns"',
-                    'id="metrics"', "Per strategy"):
+                    'id="metrics"', "Per strategy", 'id="synthetic"'):
         assert section in text
 
 
@@ -139,11 +140,38 @@ def _fails(*args: str) -> str:
     return result.stderr
 
 
+def _csv_folder(folder: Path, symbols: tuple[str, ...]) -> Path:
+    """Real-data layout (SYMBOL.csv, date,close) for these symbols, from the offline history."""
+    from datetime import date
+
+    from shared.marketdata.offline import OfflineMarketData
+
+    folder.mkdir()
+    for symbol, closes in OfflineMarketData().closes_between(symbols, date(2023, 1, 1), date(2025, 6, 30)).items():
+        rows = [f"{d.astype(date).isoformat()},{c:.2f}" for d, c in zip(closes.dates, closes.values, strict=True)]
+        (folder / f"{symbol}.csv").write_text("date,close\n" + "\n".join(rows) + "\n")
+    return folder
+
+
 def test_an_unknown_ticker_names_the_strategy_file_line_and_column(tmp_path):
     strategy = tmp_path / "typo.clj"
     strategy.write_text('(defsymphony "typo" {}\n  (weight-equal [(asset "SPY")\n                 (asset "NOPEX")]))\n')
-    err = _fails("--strategy", str(strategy), *RANGE)
+    data = _csv_folder(tmp_path / "bars", ("SPY",))
+    err = _fails("--strategy", str(strategy), "--data", str(data), *RANGE)
     assert f"strategy 'typo': {strategy}:3:18: no price data for ticker 'NOPEX' on 2024-12-31" in err
+
+
+def test_csv_data_backtests_like_the_same_offline_prices(tmp_path):
+    strategy = tmp_path / "hold.clj"
+    strategy.write_text('(defsymphony "hold" {}\n  (weight-equal [(asset "SPY") (asset "QQQ")]))\n')
+    data = _csv_folder(tmp_path / "bars", ("SPY", "QQQ"))
+    result = alchemiser("backtest", "--strategy", str(strategy), "--data", str(data), *RANGE, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["range"]["sessions"] == 122 and len(doc["orders"]) >= 2
+    assert doc["synthetic"] is False
+    first = {s: Decimal(w) for s, w in doc["allocations"][0]["weights"].items()}
+    assert first == {"QQQ": Decimal("0.5"), "SPY": Decimal("0.5")}
 
 
 def test_a_range_without_sessions_is_a_usage_error():
