@@ -13,12 +13,14 @@ empty). Otherwise `partial` when anything filled, `failed` when nothing did.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from services.execution.placer import Placement
 from shared.events.trade_executed import ExecutionStatus, ExecutionTotals, OrderOutcome, OrderResult
+from shared.events.types import PRICE_PLACES, decimal_places
 
 CENT = Decimal("0.01")
+PRICE_STEP = Decimal(1).scaleb(-PRICE_PLACES)
 
 
 def outcome(placement: Placement) -> OrderOutcome:
@@ -57,6 +59,8 @@ def order_result(placement: Placement) -> OrderResult:
         requested_qty, requested_notional = order.qty, order.notional
         filled = order.filled_qty
         price = order.filled_avg_price if filled > 0 and order.filled_avg_price and order.filled_avg_price > 0 else None
+        if price is not None and decimal_places(price) > PRICE_PLACES:  # the event's bound; the broker's own digits
+            price = price.quantize(PRICE_STEP, ROUND_HALF_EVEN)
     else:
         requested_qty, requested_notional, filled, price = leg.qty, leg.notional, Decimal(0), None
     return OrderResult(

@@ -18,6 +18,36 @@ OrderState = Literal[
     "suspended", "stopped", "calculated", "held",
 ]
 TERMINAL_STATES: frozenset[str] = frozenset({"filled", "canceled", "expired", "rejected", "replaced", "done_for_day"})
+MAX_ORDER_QTY = Decimal("1000000000")
+QTY_PLACES = 9
+"""Alpaca's fractional step: 1e-9 of a share."""
+MAX_ORDER_NOTIONAL = Decimal("1000000000")
+NOTIONAL_PLACES = 2
+
+
+def places(value: Decimal) -> int:
+    """Decimal places of `value`, trailing zeros not counted."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing)
+
+
+def amount_problem(qty: Decimal | None, notional: Decimal | None) -> str | None:
+    """Why no broker could take this amount (non-finite, too precise, absurdly large), or None."""
+    for name, value, most, largest in (("qty", qty, QTY_PLACES, MAX_ORDER_QTY),
+                                       ("notional", notional, NOTIONAL_PLACES, MAX_ORDER_NOTIONAL)):
+        if value is None:
+            continue
+        if not value.is_finite():
+            return f"{name} {value} is not a number"
+        text = str(value) if len(str(value)) <= 30 else f"{value:.6E}"
+        if abs(value) > largest:
+            return f"{name} {text} is above the maximum {largest:,}"
+        if places(value) > most:
+            return f"{name} {text} has more than {most} decimal places"
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,9 @@ class OrderRequest:
     def __post_init__(self) -> None:
         if (self.qty is None) == (self.notional is None):
             raise ValueError("exactly one of qty or notional")
+        problem = amount_problem(self.qty, self.notional)
+        if problem is not None:
+            raise ValueError(problem)
         if len(self.client_order_id) > 128:
             raise ValueError("client_order_id longer than 128 characters")
 

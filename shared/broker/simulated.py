@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -37,6 +37,7 @@ from shared.broker.port import (
     OrderRejected,
     OrderRequest,
     Position,
+    amount_problem,
 )
 from shared.broker.simulated_faults import SimFaults
 from shared.broker.simulated_ledger import (
@@ -242,6 +243,9 @@ class SimulatedBroker:
             raise OrderRejected(f"asset {request.symbol!r} not found")
         if not asset.tradable:
             raise OrderRejected(f"asset {request.symbol} is not tradable")
+        problem = amount_problem(request.qty, request.notional)  # (OrderRequest checks it too)
+        if problem is not None:
+            raise OrderRejected(f"{problem}; order not placed")
         amount = request.qty if request.qty is not None else notional_of(request)
         if amount <= 0:
             raise OrderRejected("qty and notional must be positive")
@@ -276,9 +280,9 @@ class SimulatedBroker:
                 Position(
                     symbol=symbol,
                     qty=qty,
-                    market_value=(qty * price).quantize(CENT),
+                    market_value=_rounded(qty * price, CENT),
                     current_price=price,
-                    avg_entry_price=(Decimal(held["cost"]) / qty).quantize(PRICE_STEP),
+                    avg_entry_price=_rounded(Decimal(held["cost"]) / qty, PRICE_STEP) if qty else None,
                     qty_available=qty - on_order,
                 )
             )
@@ -319,3 +323,12 @@ class SimulatedBroker:
 
         self._table.transact(self._key, update)
         return results[0]
+
+
+def _rounded(value: Decimal, step: Decimal) -> Decimal:
+    """`value` to `step`, or as it is when that cannot be done (a position stored by an older version
+    with an absurd quantity): reads never raise decimal.InvalidOperation; the events' bounds refuse it."""
+    try:
+        return value.quantize(step)
+    except InvalidOperation:
+        return value

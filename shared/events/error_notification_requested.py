@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from shared.events.base import DomainEvent
-from shared.events.types import Identifier, TradingMode, UtcDatetime
+from shared.events.types import MAX_DETAILS, Identifier, ShortText, Text, TradingMode, UtcDatetime
 
 
 class ErrorNotificationRequested(DomainEvent):
@@ -22,8 +22,8 @@ class ErrorNotificationRequested(DomainEvent):
     hop_count: int = Field(default=0, ge=0, le=1000)
     occurred_at: UtcDatetime
 
-    error_type: str
-    error_message: str
-    step: str | None = None
+    error_type: ShortText
+    error_message: Text
+    step: ShortText | None = None
     severity: Literal["warning", "error", "critical"] = "error"
-    details: dict[str, str] = {}
+    details: dict[ShortText, ShortText] = Field(default_factory=dict, max_length=MAX_DETAILS)

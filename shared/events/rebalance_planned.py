@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import Identifier, Money, Price, Quantity, Side, Symbol, UtcDatetime, Weight
+from shared.events.types import (
+    Identifier,
+    IsoDate,
+    Money,
+    Notional,
+    OrderQuantity,
+    Price,
+    Quantity,
+    ShortText,
+    Side,
+    Symbol,
+    Text,
+    UtcDatetime,
+    Weight,
+)
 
 
 class PositionSnapshot(Frozen):
@@ -22,7 +35,7 @@ class PositionSnapshot(Frozen):
 class AccountSnapshot(Frozen):
     """The account as the plan saw it."""
 
-    status: str
+    status: ShortText
     equity: Money
     cash: Money
     buying_power: Money
@@ -35,13 +48,13 @@ class PlannedOrder(Frozen):
 
     symbol: Symbol
     side: Side
-    qty: Quantity | None = None
-    notional: Money | None = None
+    qty: OrderQuantity | None = None
+    notional: Notional | None = None
     reference_price: Price
     estimated_value: Money
     attribution: dict[str, Money]
     """Strategy name -> signed dollars it wants traded in this symbol (buys positive)."""
-    reason: str
+    reason: ShortText
     full_exit: bool = False
     fractionable: bool = True
 
@@ -61,12 +74,12 @@ class SkippedTrade(Frozen):
     symbol: Symbol
     side: Side
     estimated_value: Money
-    reason: str
+    reason: ShortText
 
 
 class BuyScaling(Frozen):
-    factor: Decimal
-    reason: str
+    factor: Decimal = Field(allow_inf_nan=False, ge=0, le=1)
+    reason: ShortText
 
 
 class PlanParameters(Frozen):
@@ -80,7 +93,7 @@ class RebalancePlanned(DomainEvent):
 
     plan_id: Identifier
     signal_event_id: Identifier
-    trading_date: date
+    trading_date: IsoDate
     account: AccountSnapshot
     target_weights: dict[Symbol, Weight]
     current_weights: dict[Symbol, Weight]
@@ -88,4 +101,4 @@ class RebalancePlanned(DomainEvent):
     skipped: tuple[SkippedTrade, ...] = ()
     scaling: BuyScaling | None = None
     parameters: PlanParameters
-    summary: str
+    summary: Text

@@ -1,9 +1,15 @@
-"""The shapes every handler returns, so a console user always reads the same fields."""
+"""The shapes every handler returns, so a console user always reads the same fields.
+
+Text in a response is capped (`TEXT_CHARS`, cut with a final "…"): the message, and any other
+top-level string (a reason, an error), so a response never grows with its input.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Literal
+
+from shared.events.types import TEXT_CHARS, cap_text
 
 Status = Literal["success", "skipped", "duplicate", "failed"]
 
@@ -31,9 +37,9 @@ def handler_response(
     """The response of every domain-event handler (extra keys after the common ones)."""
     return {
         "status": status,
-        "message": message,
+        "message": cap_text(message, TEXT_CHARS),
         "published": list(published),
         "correlation_id": correlation_id,
         "request_id": request_id,
-        **extra,
+        **{key: cap_text(value, TEXT_CHARS) if isinstance(value, str) else value for key, value in extra.items()},
     }

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import SignalWeight, Symbol, Weight
+from shared.events.types import IsoDate, Line, SignalWeight, Symbol, Weight
 
 MAX_EXPLANATION_LINES = 200
 
@@ -22,14 +21,14 @@ class StrategySignal(Frozen):
     allocation: Weight
     weights: dict[Symbol, SignalWeight]
     rebalance_threshold: Weight | None = None
-    explanation: tuple[str, ...] = Field(default=(), max_length=MAX_EXPLANATION_LINES)
+    explanation: tuple[Line, ...] = Field(default=(), max_length=MAX_EXPLANATION_LINES)
 
 
 class SignalGenerated(DomainEvent):
     detail_type: ClassVar[str] = "SignalGenerated"
 
-    trading_date: date
-    data_as_of: date
+    trading_date: IsoDate
+    data_as_of: IsoDate
     target_weights: dict[Symbol, SignalWeight]
     strategies: tuple[StrategySignal, ...]
     symbols: tuple[Symbol, ...]

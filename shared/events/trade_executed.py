@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import Identifier, Money, Price, Quantity, Side, Symbol, UtcDatetime
+from shared.events.types import (
+    BrokerId,
+    Identifier,
+    Money,
+    Notional,
+    OrderQuantity,
+    Price,
+    Quantity,
+    ShortText,
+    Side,
+    Symbol,
+    Text,
+    UtcDatetime,
+)
 
 OrderOutcome = Literal["filled", "partially_filled", "canceled", "rejected", "failed", "skipped", "open"]
 ExecutionStatus = Literal["executed", "partial", "failed", "rejected", "market_closed", "halted", "empty"]
@@ -13,17 +26,17 @@ KillSwitchState = Literal["active", "reducing", "halted"]
 
 
 class OrderResult(Frozen):
-    client_order_id: str
-    broker_order_id: str | None = None
+    client_order_id: BrokerId
+    broker_order_id: BrokerId | None = None
     symbol: Symbol
     side: Side
-    requested_qty: Quantity | None = None
-    requested_notional: Money | None = None
+    requested_qty: OrderQuantity | None = None
+    requested_notional: Notional | None = None
     filled_qty: Quantity
     avg_fill_price: Price | None = None
     """From the broker's fills; None when nothing filled (never invented)."""
     status: OrderOutcome
-    error: str | None = None
+    error: ShortText | None = None
 
 
 class ExecutionTotals(Frozen):
@@ -50,7 +63,7 @@ class TradeExecuted(DomainEvent):
     plan_id: Identifier
     success: bool
     status: ExecutionStatus
-    reason: str | None = None
+    reason: Text | None = None
     kill_switch: KillSwitchState
     orders: tuple[OrderResult, ...]
     totals: ExecutionTotals

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import Identifier, Money, UtcDatetime
+from shared.events.types import Identifier, IsoDate, Money, UtcDatetime
 
 
 class WorkflowSummary(Frozen):
@@ -23,7 +22,7 @@ class WorkflowSummary(Frozen):
 class WorkflowCompleted(DomainEvent):
     detail_type: ClassVar[str] = "WorkflowCompleted"
 
-    trading_date: date | None = None
+    trading_date: IsoDate | None = None
     plan_id: Identifier | None = None
     summary: WorkflowSummary
     started_at: UtcDatetime | None = None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar, Literal
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import UtcDatetime, Weight
+from shared.events.types import IsoDate, UtcDatetime, Weight
 
 
 class StrategyRef(Frozen):
@@ -20,7 +19,7 @@ class WorkflowStarted(DomainEvent):
 
     trigger: Literal["schedule", "manual", "replay"]
     mode: Literal["trade"] = "trade"
-    trading_date: date
+    trading_date: IsoDate
     as_of: UtcDatetime
     stage: str
     strategies: tuple[StrategyRef, ...]

@@ -386,3 +386,29 @@ def test_tiny_or_negative_orders_are_rejected(
 ) -> None:
     with pytest.raises(OrderRejected):
         make(tmp_path).submit_order(request_factory())
+
+
+@pytest.mark.parametrize("qty", ["1e-400", "1e100000", "0.0000000001"])
+def test_absurd_quantities_never_reach_the_account(tmp_path: Path, qty: str) -> None:
+    broker = make(tmp_path)
+    with pytest.raises(ValueError, match=r"decimal places|maximum"):
+        broker.submit_order(OrderRequest("bad", "SPY", "buy", qty=Decimal(qty)))
+    assert broker.get_account().cash == Decimal("100000") and broker.get_positions() == []
+
+
+def test_a_notional_finer_than_cents_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"notional .* 2 decimal places"):
+        OrderRequest("c", "SPY", "buy", notional=Decimal("10.001"))
+
+
+def test_an_account_holding_an_absurd_position_from_before_still_reads(tmp_path: Path) -> None:
+    broker = make(tmp_path)
+
+    def corrupt(doc: dict[str, Any]) -> None:  # what a 1e-400 fill left in the store before the bounds
+        doc["positions"]["SPY"] = {"qty": "1E-400", "cost": "0.01", "last_price": "500"}
+
+    broker._mutate(corrupt)
+    account = broker.get_account()  # used to raise decimal.InvalidOperation on every read
+    assert account.cash == Decimal("100000")
+    [position] = broker.get_positions()
+    assert position.qty == Decimal("1E-400")

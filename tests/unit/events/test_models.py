@@ -52,7 +52,7 @@ def test_money_is_serialized_as_exact_strings():
     assert plan.account.equity == Decimal("100000.00")
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=Decimal("0.000001"),
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=Decimal("0.01"),
                    max_value=Decimal("1e9")))
 def test_any_decimal_notional_round_trips_exactly(value):
     order = PlannedOrder(symbol="SPY", side="buy", notional=value, reference_price=Decimal("1"),
@@ -133,3 +133,100 @@ def test_lambda_event_rejects_typos_with_the_field_name():
                                       "pnl_period": "3M", "pnl_periods": 4, "pnl_detailed": True,
                                       "correlation_id": "manual-rerun-1"})
     assert full.pnl_period == "3M" and full.pnl_detailed is True
+
+
+def _plan_detail() -> dict:
+    return json.loads((TEST_EVENTS / "rebalance-planned.json").read_text())["detail"]
+
+
+def _with_first_order(**changes) -> dict:
+    detail = _plan_detail()
+    detail["orders"] = [dict(detail["orders"][0], **changes), *detail["orders"][1:]]
+    return detail
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"qty": "1e-400", "notional": None}, "at most 9 decimal places"),
+    ({"qty": "1e100000", "notional": None}, "at most 1,000,000,000"),
+    ({"qty": "0.0000000001", "notional": None}, "at most 9 decimal places"),
+    ({"qty": "0", "notional": None}, "greater than 0"),
+    ({"qty": None, "notional": "100.001"}, "at most 2 decimal places"),
+    ({"qty": None, "notional": "1e12"}, "at most 1,000,000,000"),
+    ({"reference_price": "1e-400"}, "at most 9 decimal places"),
+    ({"reference_price": "1e9"}, "at most 10,000,000"),
+    ({"estimated_value": "1e100000"}, "at most 1,000,000,000,000"),
+    ({"attribution": {"s": "1E-400"}}, "at most 9 decimal places"),
+])
+def test_quantities_notionals_prices_and_amounts_are_bounded(changes, message):
+    detail = _with_first_order(**{k: v for k, v in changes.items()})
+    first = detail["orders"][0]
+    for key in [k for k, v in first.items() if v is None]:
+        del first[key]
+    with pytest.raises(ValidationError, match=message):
+        RebalancePlanned.model_validate(detail)
+
+
+def test_largest_legitimate_amounts_still_pass():
+    detail = _with_first_order(qty="999999999.123456789", reference_price="600000.0001", estimated_value="-1e11")
+    detail["orders"][0].pop("notional", None)
+    detail["orders"][0]["side"] = "sell"
+    order = RebalancePlanned.model_validate(detail).orders[0]
+    assert order.qty == Decimal("999999999.123456789") and order.estimated_value == Decimal("-1E+11")
+
+
+def test_trade_executed_bounds_its_orders_and_caps_its_text():
+    from shared.events import TradeExecuted
+
+    detail = json.loads((TEST_EVENTS / "trade-executed.json").read_text())["detail"]
+    bad = dict(detail, orders=[dict(detail["orders"][0], requested_qty="1e100000", requested_notional=None)])
+    with pytest.raises(ValidationError, match="requested_qty"):
+        TradeExecuted.model_validate(bad)
+    long = dict(detail, reason="r" * 1_000_000,
+                orders=[dict(detail["orders"][0], error="e" * 1_000_000), *detail["orders"][1:]])
+    event = TradeExecuted.model_validate(long)
+    assert len(event.reason) == 4000 and event.reason.endswith("…")
+    assert len(event.orders[0].error) == 1000
+    assert TradeExecuted.model_validate_json(event.model_dump_json()) == event  # capping is stable
+    assert len(event.model_dump_json()) < 10_000
+
+
+def test_failure_texts_and_details_are_capped():
+    event = WorkflowFailed.create(EventContext("c", "x", "paper", 1), step="execution", reason="r" * 10_000,
+                                  error_type="E" * 5000, details={"k": "v" * 5000})
+    assert (len(event.reason), len(event.error_type), len(event.details["k"])) == (4000, 1000, 1000)
+    with pytest.raises(ValidationError, match="details"):
+        WorkflowFailed.create(EventContext("c", "x", "paper", 1), step="execution", reason="r", error_type="E",
+                              details={str(i): "v" for i in range(51)})
+
+
+@pytest.mark.parametrize("value", ["1.0000001", "1764000000", 1764000000, 1.5, "2026-11-25", "tomorrow",
+                                   "2026-11-25T09:35:00"])
+def test_datetimes_must_be_iso_8601_with_a_zone(value):
+    envelope = json.loads((TEST_EVENTS / "workflow-failed.json").read_text())
+    with pytest.raises(ValidationError, match="occurred_at"):
+        WorkflowFailed.model_validate(dict(envelope["detail"], occurred_at=value))
+
+
+@pytest.mark.parametrize("value", ["2026-11-25T14:35:00Z", "2026-11-25T09:35:00-05:00", "2026-11-25T14:35:00.123456Z",
+                                   "2026-11-25T14:35:00+0000"])
+def test_iso_datetimes_with_a_zone_are_accepted(value):
+    envelope = json.loads((TEST_EVENTS / "workflow-failed.json").read_text())
+    event = WorkflowFailed.model_validate(dict(envelope["detail"], occurred_at=value))
+    assert event.occurred_at.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize("value", ["1.0000001", 20261125, "20261125", "2026-11-25T00:00:00Z", 0])
+def test_dates_must_be_iso_dates(value):
+    with pytest.raises(ValidationError, match="trading_date"):
+        RebalancePlanned.model_validate(dict(_plan_detail(), trading_date=value))
+    signal = json.loads((TEST_EVENTS / "signal-generated.json").read_text())["detail"]
+    with pytest.raises(ValidationError, match="data_as_of"):
+        SignalGenerated.model_validate(dict(signal, data_as_of=value))
+
+
+def test_absurd_signal_weights_are_schema_errors():
+    envelope = json.loads((TEST_EVENTS / "signal-generated.json").read_text())
+    for bad in ("1e100000", "1e-400"):
+        envelope["detail"]["target_weights"] = {"SPY": bad}
+        with pytest.raises(ValidationError, match="target_weights"):
+            SignalGenerated.model_validate(envelope["detail"])

@@ -84,7 +84,10 @@ def test_raises_a_typed_error_naming_what_was_not_delivered():
 def test_oversize_entry_fails_before_anything_is_sent():
     client = boto3.client("events")
     stub = Stubber(client)  # no responses queued: any call would fail the test
-    events = failed_events(1) + failed_events(1, reason="x" * MAX_ENTRY_BYTES)
+    # A model caps its reason, so the oversize event is made without validation: the publisher must
+    # refuse whatever it is handed, never send it.
+    big = failed_events(1)[0].model_copy(update={"reason": "x" * MAX_ENTRY_BYTES})
+    events = [*failed_events(1), big]
     with stub, pytest.raises(EventTooLargeError, match="EntryTooLarge"):
         EventBridgePublisher(BUS, SOURCE, client).publish(events)
 

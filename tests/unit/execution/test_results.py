@@ -38,6 +38,16 @@ def test_amounts_and_fills_come_from_the_broker_order():
         "b-1", D("990"), D("1.98"), D("500.05"))
 
 
+def test_a_broker_average_price_beyond_the_events_precision_is_rounded_not_a_lost_report():
+    result = order_result(Placement(leg(), "adopted", order("filled", "3", "500.123456789012345")))
+    assert result.avg_fill_price == D("500.123456789")
+
+
+def test_a_long_broker_error_is_capped_in_the_report():
+    result = order_result(Placement(leg(), "rejected", error="insufficient buying power (cost " + "9" * 100_000 + ")"))
+    assert len(result.error) == 1000 and result.error.endswith("…")
+
+
 def test_no_fill_means_no_price_even_if_the_broker_sends_one():
     result = order_result(Placement(leg(), "submitted", order("canceled", "0", "500")))
     assert result.avg_fill_price is None and result.filled_qty == 0
