@@ -35,6 +35,25 @@ NOTIFIER: Final = ORCHESTRATOR
 
 # Functions that take direct commands (LambdaEvent) from the Scheduler or a person.
 COMMAND_CONSUMERS: Final = frozenset({STRATEGY, ORCHESTRATOR})
+# The only envelope source a command may come in: EventBridge Scheduler (PutEvents refuses `aws.*`
+# sources, so nobody can forge it on the bus). Otherwise a command is a direct invocation.
+COMMAND_SOURCE: Final = "aws.scheduler"
+COMMAND_DETAIL_TYPE: Final = "Scheduled Event"
+
+# How many hops past its input a consumer's own publications reach (absent: it publishes nothing for
+# it). The middleware refuses an input whose publications would pass MAX_HOPS before the handler
+# runs, so a looping chain stops before any effect (an order, a notification), not one step after.
+# Pinned against the handlers by tests/unit/events/test_hops.py.
+PUBLISH_DEPTH: Final[dict[tuple[str, str], int]] = {
+    (PORTFOLIO, "SignalGenerated"): 1,  # RebalancePlanned, or WorkflowFailed
+    (EXECUTION, "RebalancePlanned"): 1,  # TradeExecuted
+    (ORCHESTRATOR, "TradeExecuted"): 2,  # WorkflowCompleted, or WorkflowFailed and its ErrorNotificationRequested
+    (ORCHESTRATOR, "WorkflowFailed"): 1,  # ErrorNotificationRequested
+}
+
+
+def publish_depth(consumer: str, detail_type: str) -> int:
+    return PUBLISH_DEPTH.get((consumer, detail_type), 0)
 
 
 @dataclass(frozen=True)

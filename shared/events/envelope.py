@@ -2,7 +2,8 @@
 
 Shapes accepted (all seen in practice):
 - a direct payload: `{"mode": "trade"}` (Lambda console test, Scheduler with a raw input);
-- a Scheduler envelope: `"detail-type": "Scheduled Event"`, `"source": "aws.scheduler"`;
+- a Scheduler envelope: `"detail-type": "Scheduled Event"`, `"source": "aws.scheduler"` (only that
+  source: a "Scheduled Event" from anywhere else is an ordinary event, refused as unknown);
 - an EventBridge rule delivery (including one sent from the console's "Send events");
 - an archive replay: a rule delivery with a `replay-name` field.
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MAX_EVENT_BYTES = 256 * 1024
+MAX_REASON_CHARS = 2000
+"""An InvalidEventError's message is cut there: it quotes excerpts of the input, never all of it."""
 
 DeliveryKind = Literal["direct", "scheduler", "event", "replay"]
 
@@ -22,6 +25,7 @@ class InvalidEventError(ValueError):
     """The invocation cannot be processed as sent. Raised so that retries and the DLQ take it."""
 
     def __init__(self, reason: str, *, correlation_id: str | None = None) -> None:
+        reason = reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
         super().__init__(reason)
         self.reason = reason
         self.correlation_id = correlation_id
@@ -93,7 +97,7 @@ def open_envelope(event: Any) -> Delivery:
         raise InvalidEventError("'source' must be a string")
     replay_name = event.get("replay-name")
     kind: DeliveryKind
-    if source == "aws.scheduler" or detail_type == "Scheduled Event":
+    if source == "aws.scheduler" and detail_type == "Scheduled Event":
         kind = "scheduler"
     elif replay_name:
         kind = "replay"

@@ -5,9 +5,12 @@ Order of checks, each before the handler runs:
 2. circuit breaker: consumers other than the notifier skip ErrorNotificationRequested with the
    original's exact response;
 3. route check: the detail-type is known, this function consumes it, and it comes from the
-   expected `alchemiser.*` source; direct payloads only reach functions that take commands;
-4. validation into the pydantic model, with an error that names the field;
-5. hop limit: an event deeper than any legitimate chain is a loop and is stopped;
+   expected `alchemiser.*` source; commands (LambdaEvent) only from a direct invocation or the
+   Scheduler (`aws.scheduler`), and only to functions that take commands;
+4. validation into the pydantic model, with an error that names the field (quoting bounded
+   excerpts of the input, at most MAX_PROBLEMS problems);
+5. hop limit: an event whose handler's own publications would be deeper than any legitimate chain
+   (`catalog.PUBLISH_DEPTH`) is a loop and is stopped before the handler has any effect;
 6. the correlation id is added to every log line.
 
 Bad input is logged once with its correlation id and raised (InvalidEventError), so EventBridge
@@ -24,9 +27,18 @@ from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from pydantic import BaseModel, ValidationError
 
 from shared.events.base import MAX_HOPS, DomainEvent
-from shared.events.catalog import COMMAND_CONSUMERS, NOTIFIER, SOURCE_PREFIX, route_for
+from shared.events.catalog import (
+    COMMAND_CONSUMERS,
+    COMMAND_DETAIL_TYPE,
+    COMMAND_SOURCE,
+    NOTIFIER,
+    SOURCE_PREFIX,
+    publish_depth,
+    route_for,
+)
 from shared.events.envelope import Delivery, InvalidEventError, open_envelope
 from shared.events.responses import circuit_breaker_response
+from shared.events.types import excerpt
 from shared.runtime import metric_names
 from shared.runtime.observability import count
 
@@ -53,18 +65,27 @@ class Incoming:
         return self.command.correlation_id if self.command is not None else None
 
 
+MAX_PROBLEMS = 5
+
+
 def describe_validation_error(what: str, exc: ValidationError) -> str:
-    """One line per problem, naming the field: 'SignalGenerated: target_weights.SPY: ...'."""
+    """One line per problem, naming the field: 'SignalGenerated: target_weights.SPY: ...'.
+
+    Bounded whatever the input: at most MAX_PROBLEMS problems, each field path, message and quoted
+    input an excerpt (a 1 MB value or 10,000 bad keys make a message of a few hundred characters)."""
+    errors = exc.errors(include_url=False)
     problems = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(payload)"
+    for err in errors[:MAX_PROBLEMS]:
+        where = excerpt(".".join(str(p) for p in err["loc"]), 80).strip("'\"") or "(payload)"
         if err["type"] == "extra_forbidden":
             problems.append(f"unknown field '{where}'")
         elif err["type"] == "missing":
             problems.append(f"missing field '{where}'")
         else:
-            problems.append(f"field '{where}': {err['msg']} (got {err.get('input')!r:.80})")
-    return f"invalid {what}: " + "; ".join(problems)
+            message = excerpt(err["msg"], 160).strip("'\"")
+            problems.append(f"field '{where}': {message} (got {excerpt(err.get('input'))})")
+    counted = f" ({len(errors)} problems, the first {MAX_PROBLEMS})" if len(errors) > MAX_PROBLEMS else ""
+    return f"invalid {what}{counted}: " + "; ".join(problems)
 
 
 def _validate(model: type[BaseModel], payload: dict[str, Any], what: str) -> Any:
@@ -90,7 +111,7 @@ def parse_delivery(delivery: Delivery, consumer: str) -> Incoming:
     """Validate a delivery for `consumer`; raise InvalidEventError naming what is wrong."""
     if delivery.kind in ("direct", "scheduler"):
         if consumer not in COMMAND_CONSUMERS:
-            keys = ", ".join(sorted(delivery.detail)) or "none"
+            keys = excerpt(", ".join(sorted(map(str, delivery.detail))), 200).strip("'\"") or "none"
             raise InvalidEventError(
                 f"the {consumer} function takes EventBridge events, not direct commands "
                 f"(got a {delivery.kind} payload with keys: {keys})"
@@ -101,8 +122,13 @@ def parse_delivery(delivery: Delivery, consumer: str) -> Incoming:
 
     detail_type = delivery.detail_type or ""
     route = route_for(detail_type)
+    if route is None and detail_type == COMMAND_DETAIL_TYPE:
+        raise InvalidEventError(
+            f"a {COMMAND_DETAIL_TYPE} command is accepted only from {COMMAND_SOURCE} or as a direct invocation, "
+            f"got source {excerpt(delivery.source)}", correlation_id=delivery.correlation_hint())
     if route is None:
-        raise InvalidEventError(f"unknown detail-type '{detail_type}'", correlation_id=delivery.correlation_hint())
+        raise InvalidEventError(f"unknown detail-type {excerpt(detail_type)}",
+                                correlation_id=delivery.correlation_hint())
     if consumer not in route.consumers:
         raise InvalidEventError(
             f"the {consumer} function does not consume {detail_type} (consumers: {', '.join(route.consumers)})",
@@ -112,15 +138,17 @@ def parse_delivery(delivery: Delivery, consumer: str) -> Incoming:
         expected = " or ".join(sorted(route.sources))
         why = "" if (delivery.source or "").startswith(SOURCE_PREFIX) else " (not an alchemiser.* source)"
         raise InvalidEventError(
-            f"{detail_type} must come from {expected}, got source '{delivery.source}'{why}",
+            f"{detail_type} must come from {expected}, got source {excerpt(delivery.source)}{why}",
             correlation_id=delivery.correlation_hint(),
         )
     payload = _with_envelope_defaults(route.model, delivery)
     event: DomainEvent = _validate(route.model, payload, detail_type)
-    if event.hop_count > MAX_HOPS:
+    depth = publish_depth(consumer, detail_type)
+    if event.hop_count + depth > MAX_HOPS:
+        deeper = f"; the {consumer} function's events would be at hop {event.hop_count + depth}" if depth else ""
         raise HopLimitExceeded(
-            f"{detail_type} {event.event_id} has hop_count {event.hop_count} > {MAX_HOPS}: "
-            "a chain this long is a loop; stopped",
+            f"{detail_type} {event.event_id} has hop_count {event.hop_count}{deeper} > {MAX_HOPS}: "
+            "a chain this long is a loop; stopped before any effect",
             correlation_id=event.correlation_id,
         )
     return Incoming(delivery, event=event)

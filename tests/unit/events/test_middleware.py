@@ -105,15 +105,71 @@ def test_command_typo_is_rejected_naming_the_field(lambda_context):
         make_handler(STRATEGY, [])({"mdoe": "trade"}, lambda_context)
 
 
-def test_hop_limit_stops_a_looping_event(lambda_context):
-    event = load_test_event("trade-executed.json")
-    event["detail"]["hop_count"] = 9
-    with pytest.raises(HopLimitExceeded, match="hop_count 9 > 8"):
-        make_handler(ORCHESTRATOR, [])(event, lambda_context)
-    event["detail"]["hop_count"] = 8
+@pytest.mark.parametrize("sample,consumer,deepest", [
+    ("rebalance-planned.json", EXECUTION, 7),  # its TradeExecuted would be at 9
+    ("signal-generated.json", PORTFOLIO, 7),  # its RebalancePlanned / WorkflowFailed would be at 9
+    ("trade-executed.json", ORCHESTRATOR, 6),  # its WorkflowFailed + ErrorNotificationRequested: 7, 8
+    ("workflow-failed.json", ORCHESTRATOR, 7),  # its ErrorNotificationRequested
+    ("rebalance-planned.json", ORCHESTRATOR, 8),  # recorded only: nothing published
+    ("workflow-completed.json", ORCHESTRATOR, 8),
+])
+def test_an_input_whose_own_publications_would_pass_the_hop_limit_is_stopped_before_the_handler(
+        lambda_context, sample, consumer, deepest):
+    event = load_test_event(sample)
+    event["detail"]["hop_count"] = deepest + 1
     seen: list = []
-    make_handler(ORCHESTRATOR, seen)(event, lambda_context)
+    with pytest.raises(HopLimitExceeded, match=f"hop_count {deepest + 1}.* > 8: .*stopped before any effect"):
+        make_handler(consumer, seen)(event, lambda_context)
+    assert seen == []  # the handler (orders, notifications, state) never ran
+    event["detail"]["hop_count"] = deepest
+    make_handler(consumer, seen)(event, lambda_context)
     assert len(seen) == 1
+
+
+def test_a_plan_at_hop_8_never_reaches_execution(lambda_context):
+    # Reproduced: a RebalancePlanned at hop 8 executed its orders, then its TradeExecuted (hop 9) was refused.
+    event = load_test_event("rebalance-planned.json")
+    event["detail"]["hop_count"] = 8
+    with pytest.raises(HopLimitExceeded, match="execution function's events would be at hop 9 > 8"):
+        make_handler(EXECUTION, [])(event, lambda_context)
+
+
+def test_a_scheduled_event_from_any_other_source_is_not_a_command(lambda_context):
+    event = load_test_event("eventbridge-scheduler-trade.json")
+    for source in ("alchemiser.portfolio", "alchemiser.strategy", "aws.events", None):
+        forged = {**event, "source": source}
+        seen: list = []
+        for consumer in (STRATEGY, ORCHESTRATOR):
+            with pytest.raises(InvalidEventError, match=r"accepted only from aws\.scheduler or as a direct invocation"):
+                make_handler(consumer, seen)(forged, lambda_context)
+        assert seen == []
+    seen = []
+    make_handler(STRATEGY, seen)(event, lambda_context)
+    assert seen[0].delivery.kind == "scheduler" and seen[0].command.mode == "trade"
+
+
+def test_validation_errors_quote_bounded_excerpts(lambda_context):
+    event = load_test_event("signal-generated.json")
+    event["detail"]["target_weights"] = {f"BAD{i}" * 50: "x" * 100_000 for i in range(500)}
+    event["detail"]["trading_date"] = "9" * 100_000
+    with pytest.raises(InvalidEventError) as raised:
+        make_handler(PORTFOLIO, [])(event, lambda_context)
+    message = raised.value.reason
+    assert len(message) <= 2000 and "(1001 problems, the first 5)" in message
+    assert "9" * 100 not in message and "x" * 100 not in message
+
+
+def test_unknown_detail_types_and_sources_are_quoted_as_excerpts(lambda_context):
+    event = load_test_event("signal-generated.json")
+    with pytest.raises(InvalidEventError) as raised:
+        make_handler(PORTFOLIO, [])({**event, "source": "alchemiser." + "s" * 50_000}, lambda_context)
+    assert len(raised.value.reason) < 300
+    with pytest.raises(InvalidEventError) as raised:
+        make_handler(PORTFOLIO, [])({**event, "detail-type": "T" * 50_000}, lambda_context)
+    assert len(raised.value.reason) < 300
+    with pytest.raises(InvalidEventError) as raised:
+        make_handler(EXECUTION, [])({f"k{i}" * 100: 1 for i in range(1000)}, lambda_context)
+    assert len(raised.value.reason) < 500
 
 
 def test_bad_input_is_logged_once_with_its_correlation_id(lambda_context, capsys):
