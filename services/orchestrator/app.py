@@ -158,6 +158,9 @@ def _outcome(transition: Transition, flushed: Flushed, respond: Respond, metrics
         return respond("duplicate", transition.message + busy)
     if transition.kind == "late":
         return respond("success" if flushed.anything else "skipped", transition.message, published)
+    if transition.kind == "broker_disagrees":
+        return respond("failed", transition.message, published, workflow_status=transition.record.status
+                       if transition.record is not None else None, notifications_sent=flushed.notified)
     record = transition.record
     assert record is not None
     return respond("success", transition.message, published, workflow_status=record.status,
@@ -187,6 +190,8 @@ def count_transition(metrics: Any, transition: Transition, record: WorkflowRecor
              "skipped": metric_names.WORKFLOWS_SKIPPED}
     if transition.kind in ended:
         count(metrics, ended[transition.kind])
+    if transition.kind == "broker_disagrees":
+        count(metrics, metric_names.EXECUTIONS_AFTER_TERMINAL)
     if metrics is None or cause is None or not (transition.ended and cause.detail_type == "TradeExecuted"):
         return
     executed = cast("TradeExecuted", cause)

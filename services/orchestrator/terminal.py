@@ -54,6 +54,26 @@ def stuck(record: WorkflowRecord, now: datetime) -> Transition:
     return Transition("failed", new, False, f"workflow {record.correlation_id} stuck at {step}: {failed.reason}")
 
 
+def executed_after_terminal(record: WorkflowRecord, event: TradeExecuted, now: datetime) -> Transition:
+    """Orders reached the broker for a workflow already ended (see workflow.py): alarm and notify, loudly."""
+    from shared.events.error_notification_requested import ErrorNotificationRequested
+
+    at_broker = [o for o in event.orders if o.broker_order_id is not None or o.filled_qty > 0]
+    summary = ", ".join(f"{o.side} {o.symbol} {o.status}" for o in at_broker[:10])
+    more = f" and {len(at_broker) - 10} more" if len(at_broker) > 10 else ""
+    message = (f"Workflow {record.correlation_id} was already {record.status}, but plan {event.plan_id} then reached "
+               f"the broker: {len(at_broker)} orders ({summary}{more}). The broker and the workflow's record "
+               "disagree: check the account now.")
+    notice = ErrorNotificationRequested.create(
+        EventContext.caused_by(event), key="after-terminal", occurred_at=now, error_type="ExecutionAfterTerminal",
+        error_message=message, step="execution", severity="critical",
+        details={"trade_executed_event_id": event.event_id, "plan_id": event.plan_id,
+                 "workflow_status": record.status, "orders_at_broker": str(len(at_broker))},
+    )
+    new = record.model_copy(update={"pending": (*record.pending, _publish(notice))})
+    return Transition("broker_disagrees", new, False, message)
+
+
 def service_failed(record: WorkflowRecord, event: WorkflowFailed, now: datetime, created: bool) -> Transition:
     notice = _error_request(event, now)
     new = _end(record, "failed", now, outcome=notice.event_id,

@@ -25,6 +25,10 @@ States and transitions
   planned: execution), error_type WorkflowStuck; effects: WorkflowFailed, ErrorNotificationRequested.
 - completed / failed / skipped are final. A later event, or a replay, is recorded (in the event
   log, by the caller) and changes nothing: kind "late". An event already applied: "duplicate".
+  Except one: a TradeExecuted that reports orders at the broker for a workflow already terminal
+  means the broker and the record disagree (orders nobody was told about). That is never a quiet
+  late line: kind "broker_disagrees", the workflow keeps its outcome, and the transition owes an
+  ErrorNotificationRequested (critical) and counts ExecutionsAfterTerminal (an alarm).
   Replays of events that a still-open workflow has not applied are applied like any event: that is
   how an archive replay recovers a workflow whose event was dead-lettered.
 - The orchestrator's own events (WorkflowCompleted, its WorkflowFailed, ErrorNotificationRequested)
@@ -54,7 +58,7 @@ if TYPE_CHECKING:
 NEW_YORK = ZoneInfo("America/New_York")
 STEPS = ("started", "signals", "planned", "executed", "completed")
 
-TransitionKind = Literal["recorded", "completed", "failed", "skipped", "duplicate", "late"]
+TransitionKind = Literal["recorded", "completed", "failed", "skipped", "duplicate", "late", "broker_disagrees"]
 
 # detail-type -> (the record field that keeps it, the status it moves to, its step)
 PROGRESS: dict[str, tuple[str, WorkflowStatus, str]] = {
@@ -93,6 +97,10 @@ def apply(record: WorkflowRecord | None, event: DomainEvent, *, now: datetime,
     if record is not None and event.event_id in record.applied:
         return Transition("duplicate", None, False, f"{what} was already applied to workflow {record.correlation_id}")
     if record is not None and record.terminal:
+        if detail_type == "TradeExecuted" and _reached_the_broker(event):
+            from services.orchestrator import terminal
+
+            return terminal.executed_after_terminal(_touch(record, event, now), cast("TradeExecuted", event), now)
         return Transition("late", None, False,
                           f"workflow {record.correlation_id} already {record.status}; {what} recorded without effect")
     if detail_type not in PROGRESS and detail_type not in ("TradeExecuted", "WorkflowFailed"):
@@ -110,6 +118,12 @@ def apply(record: WorkflowRecord | None, event: DomainEvent, *, now: datetime,
     if detail_type == "TradeExecuted":
         return terminal.executed(base, cast("TradeExecuted", event), now, options, created)
     return terminal.service_failed(base, cast("WorkflowFailed", event), now, created)
+
+
+def _reached_the_broker(event: DomainEvent) -> bool:
+    """Whether a TradeExecuted reports any order that exists at the broker (placed, adopted or filled)."""
+    orders = getattr(event, "orders", ())
+    return any(o.broker_order_id is not None or o.filled_qty > 0 for o in orders)
 
 
 def fail_stuck(record: WorkflowRecord, *, now: datetime, after: timedelta) -> Transition | None:

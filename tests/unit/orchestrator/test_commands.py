@@ -62,10 +62,40 @@ def test_a_late_event_after_the_stuck_failure_changes_nothing(h):
     h.deliver(sample("SignalGenerated"))
     h.deliver(sample("RebalancePlanned"))
     h.at(T0 + timedelta(hours=2)).command(STUCK_CHECK)
-    late = h.deliver(sample("TradeExecuted"))
+    late = h.deliver(sample("WorkflowFailed", event_id="late-failure"))
     assert late["status"] == "skipped" and h.record().status == "failed"
     own = h.deliver(h.publisher.events[0], source=SOURCE_OF["orchestrator"])
     assert own["status"] == "success" and own["published"] == []
+
+
+def test_orders_at_the_broker_after_the_stuck_failure_alarm_and_notify_once(h):
+    h.deliver(sample("WorkflowStarted"))
+    h.deliver(sample("SignalGenerated"))
+    h.deliver(sample("RebalancePlanned"))
+    h.at(T0 + timedelta(hours=2)).command(STUCK_CHECK)
+    before = len(h.publisher.events)
+    executed = sample("TradeExecuted")
+    assert any(o.broker_order_id for o in executed.orders)
+    late = h.deliver(executed)
+    assert late["status"] == "failed" and "disagree" in late["message"]
+    assert h.record().status == "failed"  # the outcome stays; the alarm and the notification say what happened
+    [notice] = h.publisher.events[before:]
+    assert (notice.detail_type, notice.severity, notice.error_type) == (
+        "ErrorNotificationRequested", "critical", "ExecutionAfterTerminal")
+    assert h.metrics.total("ExecutionsAfterTerminal") == 1
+    again = h.deliver(executed)  # the second rule's copy, a redelivery: nothing more
+    assert again["status"] == "duplicate" and len(h.publisher.events) == before + 1
+    assert h.metrics.total("ExecutionsAfterTerminal") == 1
+
+
+def test_a_refusal_reported_after_the_stuck_failure_changes_nothing(h):
+    h.deliver(sample("WorkflowStarted"))
+    h.at(T0 + timedelta(hours=2)).command(STUCK_CHECK)
+    before = len(h.publisher.events)
+    refused = sample("TradeExecuted", event_id="refusal", success=False, status="halted", orders=[],
+                     reason="kill switch halted; nothing placed")
+    assert h.deliver(refused)["status"] == "skipped"
+    assert len(h.publisher.events) == before
 
 
 def test_the_stuck_check_carries_out_effects_an_interrupted_invocation_left_behind(h):

@@ -214,12 +214,27 @@ def test_an_event_already_applied_is_a_duplicate_with_no_change():
     sample("TradeExecuted", success=False, status="market_closed", orders=[]),
 ])
 @pytest.mark.parametrize("later", [sample("WorkflowStarted", event_id="a-second-start"), SIGNALS, PLANNED,
-                                   sample("TradeExecuted", event_id="another-execution"),
+                                   sample("TradeExecuted", event_id="another-refusal", success=False,
+                                          status="halted", orders=[]),
                                    sample("WorkflowFailed", event_id="another-failure")])
 def test_terminal_states_are_final(ending, later):
     record, _ = run(STARTED, ending)
     outcome = apply(record, later, now=T0)
     assert outcome.kind == "late" and outcome.record is None
+
+
+@pytest.mark.parametrize("ending", [
+    EXECUTED,
+    sample("WorkflowFailed"),
+    sample("TradeExecuted", success=False, status="market_closed", orders=[]),
+])
+def test_orders_at_the_broker_for_a_terminal_workflow_keep_the_outcome_and_owe_a_critical_notice(ending):
+    record, _ = run(STARTED, ending)
+    outcome = apply(record, sample("TradeExecuted", event_id="another-execution"), now=T0)
+    assert outcome.kind == "broker_disagrees" and outcome.record is not None
+    assert outcome.record.status == record.status and outcome.record.outcome_event_id == record.outcome_event_id
+    [effect] = outcome.record.pending[len(record.pending):]
+    assert effect.detail_type == "ErrorNotificationRequested" and '"critical"' in effect.detail
 
 
 def test_own_events_are_not_progress_events():
