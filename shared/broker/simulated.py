@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from shared.broker.alpaca_mapping import NEW_YORK
 from shared.broker.port import (
+    QTY_PLACES,
     TERMINAL_STATES,
     Account,
     Asset,
@@ -38,6 +39,7 @@ from shared.broker.port import (
     OrderRequest,
     Position,
     amount_problem,
+    places,
 )
 from shared.broker.simulated_faults import SimFaults
 from shared.broker.simulated_ledger import (
@@ -63,6 +65,8 @@ if TYPE_CHECKING:  # the port module imports numpy; the simulated broker needs o
 
 T = TypeVar("T")
 MIN_NOTIONAL = Decimal("1")
+MAX_PRICE = Decimal("10000000")
+"""A price source answering more than this per share is broken: no price (the events' own bound)."""
 
 
 class SimulatedBroker:
@@ -268,7 +272,9 @@ class SimulatedBroker:
             price = Decimal(self._price_of(symbol))
         except Exception:  # an injected source: any failure means "no price"
             return None
-        return price if price.is_finite() and price > 0 else None
+        if not price.is_finite() or price <= 0 or price > MAX_PRICE:
+            return None
+        return price if places(price) <= QTY_PLACES else price.quantize(FRACTION_STEP)  # a float's long tail
 
     def _positions(self, doc: Doc) -> list[Position]:
         positions = []

@@ -412,3 +412,11 @@ def test_an_account_holding_an_absurd_position_from_before_still_reads(tmp_path:
     assert account.cash == Decimal("100000")
     [position] = broker.get_positions()
     assert position.qty == Decimal("1E-400")
+
+
+def test_a_price_source_with_a_long_float_tail_or_an_absurd_price_is_kept_within_the_events_bounds(
+    tmp_path: Path,
+) -> None:
+    prices = {"SPY": Decimal("0.001234567890123456"), "QQQ": Decimal("1e100")}
+    broker = make(tmp_path, prices=prices)
+    assert broker.get_latest_prices(["SPY", "QQQ"]) == {"SPY": Decimal("0.001234568")}
