@@ -25,7 +25,7 @@ from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
 from shared.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
-    from services.orchestrator.notifications import Delivered, Deliverer, NotificationDelivery
+    from services.orchestrator.notifications import Delivered, Deliverer
     from services.orchestrator.ports import Notifier, PortfolioHistory, WorkflowStore
     from services.orchestrator.record import Notification
     from shared.events.publisher import EventPublisher
@@ -87,7 +87,7 @@ class _DeliveryOnFirstUse:
 
     def __init__(self, settings: OrchestratorSettings) -> None:
         self._settings = settings
-        self._built: NotificationDelivery | None = None
+        self._built: Deliverer | None = None
         self._lock = threading.Lock()
 
     def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
@@ -98,8 +98,8 @@ class _DeliveryOnFirstUse:
         return delivery.deliver(notification, context=context)
 
 
-def build_delivery(settings: OrchestratorSettings) -> NotificationDelivery:
-    """The notifier and its exactly-once claims (notifications.py)."""
+def build_delivery(settings: OrchestratorSettings) -> Deliverer:
+    """The notifier and its exactly-once claims (notifications.py); plus the webhook, when configured."""
     from services.orchestrator.notifications import NotificationDelivery
     from shared.runtime.idempotency import IdempotentOperation, make_persistence
 
@@ -115,7 +115,14 @@ def build_delivery(settings: OrchestratorSettings) -> NotificationDelivery:
         notifier = SnsNotifier(settings.notification_topic_arn)
     layer = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir, local=settings.local)
     claims = IdempotentOperation(CLAIMS_OPERATION, layer, expires_after_seconds=RETENTION_DAYS * 86400)
-    return NotificationDelivery(notifier, claims)
+    email = NotificationDelivery(notifier, claims)
+    if settings.local or not settings.webhook_secret_name:
+        return email
+    from services.orchestrator.notifications import Channels
+    from services.orchestrator.webhook_notifier import WebhookNotifier, webhook_url_from_secret
+
+    webhook = WebhookNotifier(webhook_url_from_secret(settings.webhook_secret_name))
+    return Channels([email, NotificationDelivery(webhook, claims, channel="webhook")])
 
 
 def _history_factory(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:

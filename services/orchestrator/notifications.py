@@ -8,6 +8,11 @@ send fails, the claim is removed and the error is raised, so the retry sends it.
 died expires with that invocation's remaining time. The only window for a second message is a
 crash between the notifier's acceptance and the claim being marked delivered.
 
+Several channels (the email topic, an optional webhook): `Channels` delivers to each through its
+own NotificationDelivery, whose claim key carries the channel name (the email's is the bare key),
+so each channel gets the message exactly once: when the webhook fails after the email went out,
+the retry finds the email's claim delivered and sends only the webhook.
+
 Nothing here publishes an event: a failing notifier raises, and the function's retries, DLQ and
 alarm take it (no error notification about an error notification).
 
@@ -18,6 +23,7 @@ delivery on first use: this module, the claims (Powertools idempotency on Dynamo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,14 +45,32 @@ class Deliverer(Protocol):
 
 
 class NotificationDelivery:
-    def __init__(self, notifier: Notifier, claims: IdempotentOperation) -> None:
-        self.notifier, self.claims = notifier, claims
+    def __init__(self, notifier: Notifier, claims: IdempotentOperation, *, channel: str | None = None) -> None:
+        self.notifier, self.claims, self.channel = notifier, claims, channel
+
+    def claim_key(self, notification: Notification) -> str:
+        return notification.key if self.channel is None else f"{notification.key}#{self.channel}"
 
     def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
         def send() -> dict[str, Any]:
             return {"message_id": self.notifier.send(notification.subject, notification.message),
                     "kind": notification.kind}
 
-        once = self.claims.run(notification.key, send, context=context)
+        once = self.claims.run(self.claim_key(notification), send, context=context)
         message_id = once.result.get("message_id")
         return Delivered(message_id=str(message_id) if message_id else None, duplicate=once.duplicate)
+
+
+class Channels:
+    """Every channel, in order, each exactly once; the answer is the first channel's message id,
+    a duplicate only when every channel had it already. A failing channel raises after the ones
+    before it were delivered and marked, so the retry sends only what is still missing."""
+
+    def __init__(self, deliveries: Sequence[Deliverer]) -> None:
+        if not deliveries:
+            raise ValueError("at least one notification channel is needed")
+        self.deliveries = tuple(deliveries)
+
+    def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
+        results = [d.deliver(notification, context=context) for d in self.deliveries]
+        return Delivered(message_id=results[0].message_id, duplicate=all(r.duplicate for r in results))

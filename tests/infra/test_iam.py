@@ -348,6 +348,24 @@ def test_powertools_idempotency_keys_start_with_the_operation_name(monkeypatch):
 
 
 # ------------------------------------------------------------------ optional grants
+WEBHOOK_SECRET = ("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+                  "secret:${WebhookSecretName}-??????")
+
+
+def test_the_webhook_secret_is_readable_by_the_orchestrator_alone_and_only_when_configured(deployed):
+    configured = {"WebhookSecretName": "alchemiser/dev/webhook"}
+    for service in cfn.SERVICES:
+        role = _role_of(deployed, service)
+        off = grants(role_statements(role, deployed))
+        on = grants(role_statements(role, deployed, configured))
+        assert ("secretsmanager:GetSecretValue", WEBHOOK_SECRET) not in off, service
+        assert on - off == (_pairs(["secretsmanager:GetSecretValue"], WEBHOOK_SECRET)
+                            if service == "orchestrator" else set()), service
+    _, fn = _function(deployed, "orchestrator")
+    assert fn["Properties"]["Environment"]["Variables"]["ALCHEMISER_WEBHOOK_SECRET_NAME"] == \
+        {"Ref": "WebhookSecretName"}
+
+
 def test_tracing_adds_only_the_xray_segment_grants_and_only_when_active(deployed):
     for service in cfn.SERVICES:
         role = _role_of(deployed, service)
