@@ -20,6 +20,8 @@ the first day. One day of a run may also face an adversary:
   submission; the day is then run again;
 - `kill_before_publish`: the process dies after every order was placed, as the TradeExecuted is
   about to be published; the day is then run again.
+Independently, the first order POSTs of a day may fail before the broker creates anything (a 503,
+a 429 asking to retry shortly): the order must still be placed, once.
 
 The truth is the broker, not the code under test. After each day the drill reads the simulated
 broker's persisted orders and account and compares them with the intents of every plan it saw for
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -74,7 +77,7 @@ REFUSED = ("rejected", "market_closed", "halted")
 """TradeExecuted statuses of a plan refused before any order."""
 TERMINAL = ("completed", "failed", "skipped")
 FAULT_KINDS = ("duplicate delivery", "transient", "crash after effects", "broker reject", "partial fill",
-               "poison", "storm", *ADVERSARIES)
+               "post refused", "poison", "storm", *ADVERSARIES)
 
 
 class KillProcess(BaseException):
@@ -93,6 +96,8 @@ class Scenario:
     """One of ADVERSARIES, on the first trading day of the run."""
     kill_after: int = 1
     """kill_mid_plan: the process dies right after this many order submissions."""
+    post_refusals: int = 0
+    """The first trading day's first N order POSTs fail before the broker creates anything (503 / 429)."""
 
     @property
     def kinds(self) -> set[str]:
@@ -104,6 +109,8 @@ class Scenario:
         kinds |= {k for k, on in (("poison", self.poison), ("storm", self.storm)) if on}
         if self.adversary and any(d not in HOLIDAYS for d in self.days):
             kinds.add(self.adversary)
+        if self.post_refusals and any(d not in HOLIDAYS for d in self.days):
+            kinds.add("post refused")
         return kinds
 
 
@@ -171,6 +178,8 @@ def generate(seed: int) -> Scenario:
     if rng.random() < 0.5:
         scenario.adversary = rng.choice(ADVERSARIES)
         scenario.kill_after = rng.randint(1, 4)
+    if rng.random() < 0.25:
+        scenario.post_refusals = rng.randint(1, 2)
     return scenario
 
 
@@ -228,19 +237,30 @@ class _SecondPlanInjector:
 
 
 @contextmanager
-def killer(adversary: str | None, after_submissions: int) -> Iterator[None]:
+def killer(adversary: str | None, after_submissions: int, refusals: int = 0,
+           seen: Counter[str] | None = None) -> Iterator[None]:
     """Kill the process (raise KillProcess) at the adversary's point: after the k-th order submission,
-    or when execution is about to publish its TradeExecuted. Armed for one kill."""
+    or when execution is about to publish its TradeExecuted. Armed for one kill.
+
+    `refusals`: the first that many order POSTs fail before the broker creates anything (a 503, a 429
+    asking to retry shortly); each one that happens is counted in `seen["post refused"]`."""
+    from shared.broker.port import BrokerUnavailable
     from shared.broker.simulated import SimulatedBroker
     from shared.events.publisher import OutboxPublisher
 
-    if adversary not in ("kill_mid_plan", "kill_before_publish"):
+    if adversary not in ("kill_mid_plan", "kill_before_publish") and not refusals:
         yield
         return
-    armed = {"submissions": 0, "fired": False}
+    armed = {"submissions": 0, "fired": False, "refused": 0}
     original_submit, original_publish = SimulatedBroker.submit_order, OutboxPublisher.publish
 
     def submit(self: Any, request: Any) -> Any:
+        if armed["refused"] < refusals:
+            armed["refused"] += 1
+            if seen is not None:
+                seen["post refused"] += 1
+            raise BrokerUnavailable(f"POST order {request.client_order_id}: HTTP 503 (injected, nothing created)",
+                                    retry_after=0.01)
         order = original_submit(self, request)
         armed["submissions"] += 1
         if adversary == "kill_mid_plan" and not armed["fired"] and armed["submissions"] == after_submissions:
@@ -421,7 +441,7 @@ def _check_storm(out: Outcome, runtime_hops: list[Hop], state: Path, sc: Scenari
 # ---- running ---------------------------------------------------------------------------------------
 
 def _run_once(rec: DayRecord, options: DayOptions, chaos: Chaos | None, adversary: str | None, kill_after: int,
-              setup: Any = None, on_hop: Any = None) -> None:
+              setup: Any = None, on_hop: Any = None, refusals: int = 0, seen: Counter[str] | None = None) -> None:
     holder: dict[str, LocalRuntime] = {}
 
     def capture(runtime: LocalRuntime) -> None:
@@ -429,7 +449,7 @@ def _run_once(rec: DayRecord, options: DayOptions, chaos: Chaos | None, adversar
         if setup is not None:
             setup(runtime)
 
-    with killer(adversary, kill_after):
+    with killer(adversary, kill_after, refusals, seen):
         try:
             result = run_day(options, chaos=chaos, setup=capture, on_hop=on_hop)
         except KillProcess:
@@ -467,7 +487,8 @@ def run_day_under_faults(sc: Scenario, state: Path, index: int, day: date, out: 
     adversary = sc.adversary if day not in HOLIDAYS and index == _first_trading_index(sc) else None
     as_of = datetime.combine(day, datetime.min.time().replace(hour=9, minute=35), NEW_YORK)
     # Fills are polled in real time: keep the waits short so thousands of runs fit in minutes.
-    extra = {"ALCHEMISER_FILL_WAIT_SECONDS": "0.05", "ALCHEMISER_POLL_INTERVAL_SECONDS": "0.01"}
+    extra = {"ALCHEMISER_FILL_WAIT_SECONDS": "0.05", "ALCHEMISER_POLL_INTERVAL_SECONDS": "0.01",
+             "ALCHEMISER_POST_LOOKUP_DELAY_SECONDS": "0.01"}
     if sc.faults:
         extra["ALCHEMISER_SIM_FAULTS"] = json.dumps(sc.faults)
     options = DayOptions(state, as_of, extra_env=extra)
@@ -494,7 +515,9 @@ def run_day_under_faults(sc: Scenario, state: Path, index: int, day: date, out: 
         state.mkdir(parents=True, exist_ok=True)
         (state / "kill-switch").write_text("halted\n")
         rec.refused_by_drill = True
-    _run_once(rec, options, _chaos(sc.seed * 10 + index, sc.chaos), adversary, sc.kill_after, setup, injector)
+    refusals = sc.post_refusals if index == _first_trading_index(sc) else 0
+    _run_once(rec, options, _chaos(sc.seed * 10 + index, sc.chaos), adversary, sc.kill_after, setup, injector,
+              refusals, out.applied)
     if rec.kills:  # the user runs the day again, ten minutes later
         later = DayOptions(state, as_of + timedelta(minutes=10), extra_env=extra)
         _run_once(rec, later, _chaos(sc.seed * 10 + index + 5, sc.chaos), None, 0, mix_in)
@@ -603,16 +626,24 @@ def run(runs: int, seed: int, workdir: Path) -> list[Outcome]:
     return [run_scenario(generate(seed * 100_003 + i), workdir) for i in range(runs)]
 
 
+def scratch_dir() -> str | None:
+    """Where the runs' state directories go: RAM (/dev/shm) when there is one — every SQLite commit
+    fsyncs, and on a disk that is most of a run's time — else the system's temporary directory."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default=scratch_dir(), help="parent of the runs' state directories")
     args = parser.parse_args(argv)
     import logging
 
     logging.disable(logging.WARNING)  # the faults are expected; keep the figures readable
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="alchemiser-fault-chain-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="alchemiser-fault-chain-", dir=args.workdir) as tmp:
         outcomes = []
         for i in range(args.runs):
             outcomes.append(run_scenario(generate(args.seed * 100_003 + i), Path(tmp)))

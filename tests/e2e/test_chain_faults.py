@@ -93,6 +93,13 @@ def test_each_adversary_is_applied_and_the_day_holds(adversary, tmp_path):
         assert outcome.statuses == ["killed", "completed"]
 
 
+def test_order_posts_refused_before_creation_are_counted_and_every_order_still_lands_once(tmp_path):
+    outcome = _quiet_day(tmp_path, post_refusals=2)
+    _clean(outcome)
+    assert outcome.applied["post refused"] == 2
+    assert outcome.orders_at_broker == outcome.orders_planned > 0
+
+
 # ---- the drill must be able to fail ----------------------------------------------------------------
 
 def _quiet_day(tmp_path: Path, **kwargs) -> Outcome:
