@@ -6,10 +6,14 @@
 
 The evaluation is the strategy function's own (services/strategy/app.py `evaluate_signals`): one
 price history for every symbol, one indicator cache, netted by allocation. Its data day follows
-the function's rule: the closes of the last session before the trading date of --as-of (default:
-now, New York). On a weekend or holiday that is the most recent session, so a newcomer always
-sees a result; on a trading day it is what that day's run trades on (the previous close).
-Nothing is published and nothing is stored (except Alpaca bars cached under --state-dir).
+the function's rule (services/strategy/workflow.py `data_day`): the last session whose close is
+at or before --as-of (default: now). At 09:35 on D that is D-1, what D's run trades on; at or
+after D's close it is D; on a weekend or holiday the most recent session. Every output says
+"data through <day> close" (and SYNTHETIC for the offline source).
+
+Every strategy is evaluated, and each one's error is reported beside the others' results (exit 1
+if any failed; nothing is netted then). Nothing is published and nothing is stored (except
+Alpaca bars cached under --state-dir).
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a portfolio file naming strategies and allocations "
                              "(default: services/strategy/strategies/portfolio.toml)")
     parser.add_argument("--as-of", type=as_of_arg, metavar="ISO-DATETIME",
-                        help="evaluate as the run at this moment would (default: now); "
-                             "the data is the previous session's closes")
+                        help="evaluate as the run at this moment would (default: now); the data is the "
+                             "last session closed at or before it (a date alone means 09:35 New York)")
     parser.add_argument("--data", default="offline", metavar="offline|alpaca|DIR",
                         help="market data: generated offline history (default), Alpaca bars "
                              "(keys in APCA_API_KEY_ID / APCA_API_SECRET_KEY), or a directory of SYMBOL.csv files")
@@ -64,21 +68,34 @@ def _settings(args: argparse.Namespace) -> StrategySettings:
 
 def files_portfolio(files: list[Path]) -> StrategyPortfolio:
     """The given strategy files, each with an equal share (parsed now: errors name file:line:col)."""
-    from services.strategy.language import parse_file
-    from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
+    return collected_files_portfolio(files, collect=False)[0]
+
+
+def collected_files_portfolio(files: list[Path], *, collect: bool = True) -> tuple[StrategyPortfolio, list[Any]]:
+    """The given files, each with an equal share; with `collect`, files that do not parse are
+    returned apart (BrokenStrategy) instead of raising."""
+    from services.strategy.language import StrategyError, parse_file
+    from services.strategy.portfolio_config import BrokenStrategy, StrategyEntry, StrategyPortfolio
     from services.strategy.workflow import equal_allocations, unique_names
 
     paths = [f.resolve() for f in files]
     names = unique_names([p.stem for p in paths])
-    entries = tuple(StrategyEntry(name, path, share, parse_file(path))
-                    for name, path, share in zip(names, paths, equal_allocations(len(paths)), strict=True))
-    return StrategyPortfolio(Path.cwd() / "(command line)", entries)
+    entries, broken = [], []
+    for name, path, share in zip(names, paths, equal_allocations(len(paths)), strict=True):
+        try:
+            entries.append(StrategyEntry(name, path, share, parse_file(path)))
+        except StrategyError as exc:
+            if not collect:
+                raise
+            broken.append(BrokenStrategy(name, path, share, exc))
+    return StrategyPortfolio(Path.cwd() / "(command line)", tuple(entries)), broken
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.strategy.app import evaluate_signals, failure_of
-    from services.strategy.dependencies import make_calendar, portfolio_loader
-    from services.strategy.workflow import trading_date
+    from services.strategy.app import StrategyFailure, evaluate_signals, failure_of
+    from services.strategy.dependencies import make_calendar
+    from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
+    from services.strategy.workflow import data_session, display_file, trading_date
     from shared.broker.credentials import CredentialsError
     from shared.broker.factory import market_data_for
     from shared.marketdata.port import MarketDataError
@@ -94,17 +111,31 @@ def run(args: argparse.Namespace) -> int:
         calendar = make_calendar(settings)
         now = args.as_of or datetime.now(UTC)
         day = trading_date(now)
-        data_day = calendar.previous_session(day).date
+        data_day = data_session(calendar, now).date
     except (ValueError, CredentialsError) as exc:
         return fail(str(exc))
+    broken: list[BrokenStrategy] = []
     try:
-        portfolio = files_portfolio(args.strategy) if args.strategy else portfolio_loader(settings.strategy_config)()
-        signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False)
+        if args.strategy:
+            portfolio, broken = collected_files_portfolio(args.strategy)
+        else:
+            portfolio = load_portfolio(settings.strategy_config, broken=broken)
+        base = portfolio.source.parent
+        failures = [StrategyFailure(b.name, display_file(b.file, base), str(b.error)) for b in broken]
+        if portfolio.strategies:
+            signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False, collect_errors=True,
+                                       failures=failures)
+        else:
+            signals = None
     except Exception as exc:
         failure = failure_of(exc)
         if failure is None and not isinstance(exc, MarketDataError):
             raise
         print(failure.reason if failure is not None else f"market data: {exc}", file=sys.stderr)
+        return 1
+    if signals is None:  # every strategy failed to parse
+        for f in failures:
+            print(f"strategy {f.name!r}: {f.reason}", file=sys.stderr)
         return 1
     stale = signals.data_as_of < data_day
     if stale:
@@ -119,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
         print(dumps(body))
     else:
         sys.stdout.write(render(signals, trading_day=day, source=args.data, equal=equal))
-    return 0
+    for f in signals.failures:
+        print(f"strategy {f.name!r}: {f.reason}", file=sys.stderr)
+    return 1 if signals.failures else 0
 
 
 def _pct(value: Any) -> str:
@@ -129,19 +162,25 @@ def _pct(value: Any) -> str:
 def render(signals: Signals, *, trading_day: Any, source: str, equal: bool) -> str:
     """The text report: where the numbers come from, the net weights, then each strategy's tree."""
     portfolio = signals.portfolio
-    count = len(signals.outcomes)
-    lines = [f"Signals on {source} data as of {signals.data_as_of.isoformat()} "
+    count = len(signals.outcomes) + len(signals.failures)
+    lines = [f"Signals on {source} data, {signals.data_through} "
              f"(as the run of {trading_day:%A %Y-%m-%d} would trade)"]
+    if signals.synthetic:
+        lines.append("SYNTHETIC: the offline prices are generated, not market data; for real data use "
+                     "--data alpaca or --data DIR (README: CSV files)")
     if equal:
         lines.append(f"Equal allocation across the {count} given strategy file{'s' if count != 1 else ''} "
                      "(no portfolio file)")
     else:
         lines.append(f"Portfolio: {portfolio.source} ({count} strateg{'ies' if count != 1 else 'y'})")
-    lines += ["", "Net target weights:"]
-    width = max(len(s) for s in signals.weights)
-    for symbol, weight in sorted(signals.weights.items(), key=lambda kv: (-kv[1], kv[0])):
-        by = ", ".join(f"{name} {_pct(w).strip()}" for name, w in signals.net.by_symbol(symbol).items())
-        lines.append(f"  {symbol:<{width}} {_pct(weight)}   ({by})")
+    if signals.net is not None:
+        lines += ["", "Net target weights:"]
+        width = max(len(s) for s in signals.weights)
+        for symbol, weight in sorted(signals.weights.items(), key=lambda kv: (-kv[1], kv[0])):
+            by = ", ".join(f"{name} {_pct(w).strip()}" for name, w in signals.net.by_symbol(symbol).items())
+            lines.append(f"  {symbol:<{width}} {_pct(weight)}   ({by})")
+    else:
+        lines += ["", f"No net target weights: {len(signals.failures)} of {count} strategies failed (below)."]
     for outcome in signals.outcomes:
         entry = outcome.entry
         held = ", ".join(f"{s} {_pct(w).strip()}" for s, w in
@@ -149,4 +188,6 @@ def render(signals: Signals, *, trading_day: Any, source: str, equal: bool) -> s
         lines += ["", f"{entry.name} — allocation {_pct(entry.allocation).strip()} — {outcome.file}",
                   f"  holds: {held}", "  why:"]
         lines += [f"    {line}" for line in outcome.evaluation.render().splitlines()]
+    for failure in signals.failures:
+        lines += ["", f"{failure.name} — FAILED — {failure.file}", f"  error: {failure.reason}"]
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from services.strategy.language import Symphony, parse_file
+from services.strategy.language import StrategyError, Symphony, parse_file
 
 _ENTRY_KEYS = {"name", "file", "allocation"}
 
@@ -32,6 +32,16 @@ class StrategyEntry:
     file: Path
     allocation: Decimal
     symphony: Symphony
+
+
+@dataclass(frozen=True)
+class BrokenStrategy:
+    """A strategy whose file does not parse (collected by `load_portfolio(..., broken=[...])`)."""
+
+    name: str
+    file: Path
+    allocation: Decimal
+    error: StrategyError
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,8 @@ def _allocation(value: Any, where: str, fail: Any) -> Decimal:
     return amount
 
 
-def _entry(raw: Any, index: int, base: Path, fail: Any, seen: set[str]) -> StrategyEntry:
+def _entry(raw: Any, index: int, base: Path, fail: Any, seen: set[str],
+           broken: list[BrokenStrategy] | None) -> StrategyEntry | BrokenStrategy:
     where = f"[[strategy]] #{index + 1}"
     if not isinstance(raw, dict):
         raise fail(f"{where} must be a table with name, file and allocation")
@@ -85,11 +96,20 @@ def _entry(raw: Any, index: int, base: Path, fail: Any, seen: set[str]) -> Strat
     path = (base / file).resolve() if not Path(file).is_absolute() else Path(file)
     if not path.is_file():
         raise fail(f"{where}: strategy file {file!r} not found (looked for {path})")
-    return StrategyEntry(name, path, allocation, parse_file(path))
+    try:
+        return StrategyEntry(name, path, allocation, parse_file(path))
+    except StrategyError as exc:
+        if broken is None:
+            raise
+        return BrokenStrategy(name, path, allocation, exc)
 
 
-def load_portfolio(path: str | Path) -> StrategyPortfolio:
-    """Read and validate a portfolio TOML and parse every strategy it names."""
+def load_portfolio(path: str | Path, *, broken: list[BrokenStrategy] | None = None) -> StrategyPortfolio:
+    """Read and validate a portfolio TOML and parse every strategy it names.
+
+    A strategy file that does not parse raises its StrategyError, unless `broken` is given (the
+    `signals` command): then it is appended there and left out of the portfolio, and the others
+    are still read. Problems of the portfolio file itself always raise PortfolioConfigError."""
     source = Path(path)
 
     def fail(message: str) -> PortfolioConfigError:
@@ -109,9 +129,11 @@ def load_portfolio(path: str | Path) -> StrategyPortfolio:
     if not isinstance(raw, list) or not raw:
         raise fail("no strategies: add at least one [[strategy]] table with name, file and allocation")
     seen: set[str] = set()
-    entries = tuple(_entry(item, i, source.parent, fail, seen) for i, item in enumerate(raw))
-    total = sum((e.allocation for e in entries), Decimal(0))
+    read = [_entry(item, i, source.parent, fail, seen, broken) for i, item in enumerate(raw)]
+    total = sum((e.allocation for e in read), Decimal(0))
     if total != 1:
-        shown = " + ".join(str(e.allocation) for e in entries)
+        shown = " + ".join(str(e.allocation) for e in read)
         raise fail(f"allocations must sum to 1, but {shown} = {total}")
-    return StrategyPortfolio(source, entries)
+    if broken is not None:
+        broken.extend(e for e in read if isinstance(e, BrokenStrategy))
+    return StrategyPortfolio(source, tuple(e for e in read if isinstance(e, StrategyEntry)))

@@ -70,7 +70,8 @@ def test_signals_prints_the_weights_and_the_explanation_tree():
     result = alchemiser("signals", "--as-of", WEDNESDAY)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "data as of 2026-11-24" in out and "Net target weights:" in out
+    assert "data through 2026-11-24 close" in out and "Net target weights:" in out
+    assert "SYNTHETIC" in out
     assert "if current-price(SPY) = " in out and "moving-average-price(SPY, 200) = " in out
     assert "filter cumulative-return(60) select-top 2" in out
     assert "leveraged-trend — allocation 40.00%" in out
@@ -91,7 +92,7 @@ def test_signals_without_as_of_answers_on_any_day_from_the_latest_session():
     result = alchemiser("signals", "--json")
     assert result.returncode == 0, result.stderr
     today_in_new_york = datetime.now(ZoneInfo("America/New_York")).date()
-    assert date.fromisoformat(json.loads(result.stdout)["as_of"]) < today_in_new_york
+    assert date.fromisoformat(json.loads(result.stdout)["as_of"]) <= today_in_new_york
 
 
 def test_signals_on_given_files_splits_equally_and_says_so(tmp_path):
@@ -110,5 +111,43 @@ def test_signals_reports_a_strategy_error_as_path_line_column_without_a_tracebac
     bad.write_text('(defsymphony "bad" {}\n  (asset "SPY")\n  (asset "QQQ")))\n')
     result = alchemiser("signals", "--strategy", str(bad), "--as-of", WEDNESDAY)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"{bad}:")
+    assert result.stderr.startswith(f"strategy 'bad': {bad}:3:17:")
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_signals_reports_every_strategys_error_beside_the_others_results(tmp_path):
+    good = tmp_path / "spy.clj"
+    good.write_text('(defsymphony "spy" {} (asset "SPY"))\n')
+    syntax = tmp_path / "syntax.clj"
+    syntax.write_text('(defsymphony "bad" {}\n  (asset "SPY")))\n')
+    invalid = tmp_path / "invalid.clj"
+    invalid.write_text('(defsymphony "t" {}\n  (asset "BRK/B/C"))\n')
+    result = alchemiser("signals", "--strategy", str(good), "--strategy", str(syntax), "--strategy", str(invalid),
+                        "--as-of", WEDNESDAY)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "spy — allocation" in result.stdout and "holds: SPY 100.00%" in result.stdout
+    assert f"strategy 'syntax': {syntax}:2:17:" in result.stderr
+    assert f"strategy 'invalid': {invalid}:2:10: invalid ticker 'BRK/B/C'" in result.stderr
+    assert "No net target weights: 2 of 3 strategies failed" in result.stdout
+
+
+def test_signals_as_of_after_the_close_reads_that_days_closes():
+    result = alchemiser("signals", "--as-of", "2026-11-24T16:00:00-05:00", "--json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["as_of"] == "2026-11-24" and body["data_day"] == "2026-11-24"
+    assert body["data_through"].startswith("data through 2026-11-24 close") and body["synthetic"] is True
+    morning = json.loads(alchemiser("signals", "--as-of", "2026-11-24T09:35:00-05:00", "--json").stdout)
+    assert morning["as_of"] == "2026-11-23"
+
+
+def test_signals_runs_a_symphony_of_tickers_outside_the_offline_universe(tmp_path):
+    strategy = tmp_path / "stocks.clj"
+    strategy.write_text('(defsymphony "stocks" {:rebalance-frequency :monthly}\n'
+                        '  (filter (rsi {:window 10}) (select-top 1)\n'
+                        '    [(asset "AAPL") (asset "BRK/B") (asset "MSFT")]))\n')
+    result = alchemiser("signals", "--strategy", str(strategy), "--as-of", WEDNESDAY)
+    assert result.returncode == 0, result.stderr
+    assert "SYNTHETIC" in result.stdout
+    assert "targets decided on 2026-11-02" in result.stdout

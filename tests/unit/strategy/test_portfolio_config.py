@@ -99,3 +99,19 @@ def test_a_typo_in_a_strategy_file_surfaces_as_a_located_strategy_error(tmp_path
         load_portfolio(path)
     assert info.value.file == str((tmp_path / "b.clj").resolve())
     assert (info.value.line, info.value.column) == (2, 4)
+
+
+def test_broken_strategy_files_can_be_collected_while_the_others_load(tmp_path):
+    from services.strategy.portfolio_config import BrokenStrategy
+
+    (tmp_path / "good.clj").write_text('(defsymphony "g" {} (asset "SPY"))\n')
+    (tmp_path / "bad.clj").write_text('(defsymphony "b" {} (asset "SPY")))\n')
+    toml = tmp_path / "p.toml"
+    toml.write_text('[[strategy]]\nname = "good"\nfile = "good.clj"\nallocation = "0.5"\n'
+                    '[[strategy]]\nname = "bad"\nfile = "bad.clj"\nallocation = "0.5"\n')
+    with pytest.raises(StrategyError):
+        load_portfolio(toml)
+    broken: list[BrokenStrategy] = []
+    portfolio = load_portfolio(toml, broken=broken)
+    assert [e.name for e in portfolio.strategies] == ["good"]
+    assert [(b.name, b.error.line, b.error.column) for b in broken] == [("bad", 1, 35)]
