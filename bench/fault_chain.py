@@ -357,7 +357,10 @@ def check_orders(out: Outcome, rec: DayRecord, orders: list[Any], buying_power: 
     def excess(plan: dict[str, Any]) -> int:
         return sum((at_broker - _legs(plan)).values())
 
-    best = min(plans.values(), key=lambda p: (excess(p), sum((_legs(p) - at_broker).values())))
+    def missing(plan: dict[str, Any]) -> int:
+        return sum(n for (symbol, _), n in (_legs(plan) - at_broker).items() if symbol not in rejected)
+
+    best = min(plans.values(), key=lambda p: (excess(p), missing(p)))  # ties: the first plan seen
     if excess(best):
         out.duplicated += excess(best)
         out.problems.append(f"{day}: orders beyond plan {best['plan_id']}'s legs: {dict(at_broker - _legs(best))} "
@@ -383,7 +386,19 @@ def check_orders(out: Outcome, rec: DayRecord, orders: list[Any], buying_power: 
     _check_failure(out, rec, status, best, by_symbol)
 
 
+def _gist(trade: dict[str, Any]) -> tuple[Any, ...]:
+    return (trade["status"], trade.get("success"), tuple((r["symbol"], r["side"], r["status"], r.get("broker_order_id"),
+                                                         str(r["filled_qty"])) for r in trade["orders"]))
+
+
 def _check_report(out: Outcome, rec: DayRecord, orders: list[Any], trades: list[dict[str, Any]]) -> None:
+    first: dict[str, dict[str, Any]] = {}
+    for trade in trades:  # a republished event keeps its id and consumers keep the first copy: all must agree
+        seen = first.setdefault(trade["event_id"], trade)
+        if _gist(seen) != _gist(trade):
+            out.misreported += 1
+            out.problems.append(f"{rec.day}: TradeExecuted {trade['event_id']} published twice with different "
+                                f"contents ({seen['status']} then {trade['status']})")
     final = trades[-1] if trades else None
     if final is None:
         if orders:

@@ -27,7 +27,9 @@ client order id, so a change of the id recipe cannot hide a duplicate:
 - duplicated: orders beyond the legs of the one plan that best explains the book;
 - lost: a leg of that plan absent from the book, unless the scenario had it refused at the POST;
 - misreported: the final TradeExecuted names an order the book does not have, omits one it has,
-  reports another filled quantity or a wrong status; orders exist for a refused plan.
+  reports another filled quantity or a wrong status; orders exist for a refused plan; the plan is
+  reported unsuccessful with no injected fault (a refusal, a rejection, a fill that never completes)
+  to explain it.
 Faults are counted from what happened — crashes and kills caught, POSTs the fake server (or the
 faulty broker) refused or answered after creating, deliveries after the refusal — never from
 the scenario's own wish list.
@@ -499,7 +501,11 @@ def _check(scenario: Scenario, deliverer: _Deliverer, book: list[BookOrder], out
     def excess(plan: RebalancePlanned) -> int:
         return sum((at_broker - _legs(plan)).values())
 
-    best = min(deliverer.plans, key=lambda p: (excess(p), sum((_legs(p) - at_broker).values())))
+    def missing(plan: RebalancePlanned) -> int:
+        return sum(n for (symbol, _), n in (_legs(plan) - at_broker).items() if symbol not in scenario.refused)
+
+    best = min(deliverer.plans, key=lambda p: (excess(p), missing(p)))  # ties: the first plan delivered
+    _check_same_id_same_report(deliverer.reports, outcome)
     if excess(best):
         outcome.duplicated += excess(best)
         outcome.problems.append(f"orders beyond plan {best.plan_id}'s legs: {dict(at_broker - _legs(best))}")
@@ -525,6 +531,22 @@ def _check(scenario: Scenario, deliverer: _Deliverer, book: list[BookOrder], out
         other_reports = [r for r in deliverer.reports if r.plan_id == other.plan_id]
         if other is not best and other_reports:
             _check_ghosts(other_reports[-1], book, outcome)
+
+
+def _check_same_id_same_report(reports: list[TradeExecuted], outcome: Outcome) -> None:
+    """A republished TradeExecuted keeps its event id, so consumers keep the first copy: every copy must agree."""
+    first: dict[str, TradeExecuted] = {}
+    for report in reports:
+        seen = first.setdefault(report.event_id, report)
+        if _gist(seen) != _gist(report):
+            outcome.misreported += 1
+            outcome.problems.append(f"{report.plan_id}: event {report.event_id} published twice with different "
+                                    f"contents ({seen.status} then {report.status}); consumers keep the first")
+
+
+def _gist(report: TradeExecuted) -> tuple[Any, ...]:
+    return (report.status, report.success,
+            tuple((r.symbol, r.side, r.status, r.broker_order_id, r.filled_qty) for r in report.orders))
 
 
 def _status_of(report: TradeExecuted | None, symbol: str, side: str) -> str | None:
@@ -571,6 +593,12 @@ def _check_report(scenario: Scenario, plan: RebalancePlanned, final: TradeExecut
     if len(final.orders) != len(plan.orders):
         outcome.misreported += 1
         outcome.problems.append(f"final report lists {len(final.orders)} of {len(plan.orders)} orders")
+    # A partial fill can end partial even when its steps reach 1: polls delayed by a storm outlast the fill wait.
+    explained = (scenario.refused | scenario.rejected_later | set(scenario.partial)) & {o.symbol for o in plan.orders}
+    if not final.success and not explained:
+        outcome.misreported += 1
+        outcome.problems.append(f"{plan.plan_id} reported {final.status} ({(final.reason or '')[:120]}) with no "
+                                "injected fault to explain it")
 
 
 def scratch_dir() -> str | None:

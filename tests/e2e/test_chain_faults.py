@@ -211,8 +211,18 @@ def _order(broker_id: str, symbol: str, side: str = "buy"):
 
 
 def _trade(plan_id: str, rows: list[tuple[str, str]], status: str = "executed") -> dict:
-    return {"plan_id": plan_id, "correlation_id": "run-x", "status": status,
-            "orders": [{"broker_order_id": b, "symbol": s, "side": "buy", "filled_qty": "1"} for b, s in rows]}
+    return {"event_id": f"te-{plan_id}", "plan_id": plan_id, "correlation_id": "run-x", "status": status,
+            "success": status == "executed",
+            "orders": [{"broker_order_id": b, "symbol": s, "side": "buy", "filled_qty": "1", "status": "filled"}
+                       for b, s in rows]}
+
+
+def test_the_checker_catches_one_event_id_published_with_two_different_reports():
+    plan = _plan("p1", [("SPY", "buy")])
+    out = Outcome(generate(0))
+    check_orders(out, _record([plan], [_trade("p1", [], status="failed"), _trade("p1", [("b1", "SPY")])]),
+                 [_order("b1", "SPY")], Decimal(100_000), "completed", {})
+    assert out.misreported == 1 and "published twice with different contents" in out.problems[0]
 
 
 def test_the_checker_counts_two_plans_of_one_workflow_both_filled_as_duplicated():

@@ -168,6 +168,31 @@ def test_the_checker_counts_two_plans_of_one_workflow_both_filled_as_duplicated(
     assert outcome.misreported == 1  # and no TradeExecuted reports any of it
 
 
+def test_the_checker_catches_one_event_id_published_with_two_different_reports():
+    from types import SimpleNamespace
+
+    from shared.events.trade_executed import TradeExecuted
+
+    plan = make_plan([buy("TLT", notional="1000")], plan_id="p1")
+    book = [BookOrder("b1", "c1", "TLT", "buy", Decimal("10.869565217"), "filled")]
+    row = {"client_order_id": "c1", "broker_order_id": "b1", "symbol": "TLT", "side": "buy",
+           "requested_notional": "1000", "filled_qty": "10.869565217", "avg_fill_price": "92", "status": "filled"}
+    totals = {"orders_planned": 1, "orders_placed": 1, "orders_filled": 1, "orders_partially_filled": 0,
+              "orders_failed": 0, "orders_skipped": 0, "buy_value": "1000", "sell_value": "0", "turnover": "1000"}
+    common = {"event_id": "te-1", "correlation_id": plan.correlation_id, "causation_id": plan.event_id,
+              "occurred_at": "2026-11-25T15:00:00Z", "trading_mode": "paper", "hop_count": 3, "plan_id": "p1",
+              "kill_switch": "active", "totals": totals, "started_at": "2026-11-25T15:00:00Z",
+              "finished_at": "2026-11-25T15:00:01Z"}
+    good = TradeExecuted.model_validate({**common, "success": True, "status": "executed", "orders": [row]})
+    bad = TradeExecuted.model_validate({**common, "success": False, "status": "failed",
+                                        "orders": [{**row, "broker_order_id": None, "filled_qty": "0",
+                                                    "avg_fill_price": None, "status": "rejected"}]})
+    outcome = Outcome()
+    _check(Scenario(0, "sim", {}, list(plan.orders)), SimpleNamespace(plans=[plan], reports=[bad, good]), book,
+           outcome)
+    assert outcome.misreported == 1 and "published twice with different contents" in outcome.problems[0]
+
+
 def test_a_fault_that_never_happens_is_reported_unapplied(monkeypatch):
     """The old bug of the chain drill, here: faults asked for, never applied, and still counted."""
     from bench import fault_execution
