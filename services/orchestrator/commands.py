@@ -1,8 +1,9 @@
 """Commands sent straight to the orchestrator (LambdaEvent): the stuck check and the P&L report.
 
 - {"action": "check_stuck_workflows"} (an EventBridge Scheduler schedule): every open workflow with
-  no progress for longer than `stuck_after_minutes` is failed at the step it waits on, with a
-  WorkflowFailed and one ErrorNotificationRequested. It also carries out effects that an
+  no progress for longer than `stuck_after_minutes` gets one warning (ErrorNotificationRequested)
+  with the command that resumes it, and stays open; after `stuck_fail_after_minutes` it is failed
+  at the step it waits on, with a WorkflowFailed and one ErrorNotificationRequested. It also carries out effects that an
   interrupted invocation left pending (their lease expired): nothing owed is ever left behind.
 - {"action": "pnl_analysis", "pnl_period": "1M", "pnl_type": "weekly", "pnl_periods": 4,
   "pnl_detailed": true} (console test): the P&L report, in the response.
@@ -46,17 +47,22 @@ def handle_command(command: LambdaEvent, deps: Dependencies, *, context: Any, me
 def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
     settings = deps.settings
     now, after = settings.now(), timedelta(minutes=settings.stuck_after_minutes)
+    fail_after = timedelta(minutes=settings.stuck_fail_after_minutes)
     runner = runner_for(deps, context)
     candidates = deps.store.open_workflows()  # an index, eventually consistent: each is re-read
     stuck: list[str] = []
+    warned: list[str] = []
     recovered: list[str] = []
     published: list[str] = []
     errors: list[Exception] = []
     for candidate in candidates:
         correlation_id = candidate.correlation_id
         try:
-            if _fail_if_stuck(deps, runner, correlation_id, now, after, metrics):
+            kind = _fail_if_stuck(deps, runner, correlation_id, now, after, fail_after, metrics)
+            if kind == "failed":
                 stuck.append(correlation_id)
+            elif kind == "stuck_warned":
+                warned.append(correlation_id)
             flushed = runner.flush(correlation_id)
         except Exception as exc:  # one workflow's trouble must not hide the others
             logger.exception("stuck check: workflow %s", correlation_id)
@@ -65,34 +71,37 @@ def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> 
         published.extend(flushed.published)
         if flushed.notified:
             count(metrics, metric_names.NOTIFICATIONS_SENT, flushed.notified)
-        if flushed.anything and correlation_id not in stuck:
+        if flushed.anything and correlation_id not in stuck and correlation_id not in warned:
             recovered.append(correlation_id)
     if errors:
         raise errors[0]
-    message = (f"{len(candidates)} open workflow(s) checked; {len(stuck)} stuck (failed); "
-               f"{len(recovered)} with pending effects carried out")
+    message = (f"{len(candidates)} open workflow(s) checked; {len(warned)} stuck (warned, still open, resumable); "
+               f"{len(stuck)} stuck too long (failed); {len(recovered)} with pending effects carried out")
     return handler_response("success", message, published=published, correlation_id=None,
                             request_id=getattr(context, "aws_request_id", None), action="check_stuck_workflows",
-                            checked=len(candidates), stuck=stuck, recovered=recovered,
-                            stuck_after_minutes=settings.stuck_after_minutes)
+                            checked=len(candidates), stuck=stuck, warned=warned, recovered=recovered,
+                            stuck_after_minutes=settings.stuck_after_minutes,
+                            stuck_fail_after_minutes=settings.stuck_fail_after_minutes)
 
 
 def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str, now: Any, after: timedelta,
-                   metrics: Any) -> bool:
+                   fail_after: timedelta, metrics: Any) -> str | None:
+    """The transition the stuck check made ("stuck_warned" or "failed"), or None."""
     for _ in range(MAX_ATTEMPTS):
         stored = deps.store.load(correlation_id)
         if stored is None:
-            return False
-        transition = workflow.fail_stuck(stored.record, now=now, after=after)
+            return None
+        transition = workflow.fail_stuck(stored.record, now=now, after=after, fail_after=fail_after)
         if transition is None or transition.record is None:
-            return False
+            return None
         new = transition.record.model_copy(update={"lease": runner.lease()})
         if deps.store.save(new, expected_version=stored.version):
-            count(metrics, metric_names.WORKFLOWS_STUCK)
+            if stored.record.stuck_warned_at is None:  # once per stall: at the warning, or at once failed
+                count(metrics, metric_names.WORKFLOWS_STUCK)
             count_transition(metrics, transition, new)
             logger.warning(transition.message)
-            return True
-    return False
+            return transition.kind
+    return None
 
 
 def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | None) -> dict[str, Any]:

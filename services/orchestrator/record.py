@@ -129,6 +129,8 @@ class WorkflowRecord(Frozen):
     """The WorkflowCompleted / WorkflowFailed / ErrorNotificationRequested that ended it."""
     pending: tuple[Effect, ...] = ()
     lease: Lease | None = None
+    stuck_warned_at: datetime | None = None
+    """When the stuck check last warned that this open workflow made no progress (cleared by progress)."""
 
     @property
     def terminal(self) -> bool:

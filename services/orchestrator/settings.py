@@ -23,7 +23,11 @@ class OrchestratorSettings(CommonSettings):
     alpaca_trading_url: str | None = None
     """Point the Alpaca client elsewhere (a fake server in tests); unset: Alpaca itself."""
     stuck_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
-    """An open workflow with no progress for longer than this is failed by the scheduled check."""
+    """An open workflow with no progress for longer than this is reported stuck by the scheduled check:
+    a warning with the command that resumes it (the workflow stays open, so a DLQ redrive or a rerun
+    can finish it and the record never disagrees with the broker)."""
+    stuck_fail_after_minutes: int = Field(default=240, ge=1, le=7 * 24 * 60)
+    """...and failed once it has made no progress for this long (at most stuck_after_minutes: failed at once)."""
     notify_on_completion: bool = True
     """Send the daily report after each completed workflow."""
     pnl_source: Literal["alpaca", "local"] | None = None

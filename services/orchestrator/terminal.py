@@ -74,6 +74,31 @@ def executed_after_terminal(record: WorkflowRecord, event: TradeExecuted, now: d
     return Transition("broker_disagrees", new, False, message)
 
 
+RESUME_HOW = ("to resume it, redrive the dead-letter queue once the function's in-progress record has expired "
+              "(its timeout): `alchemiser dlq redrive --stage <stage> --all`; locally, rerun the day: "
+              "`alchemiser run --as-of {day}`. Execution looks every order up and places only what is missing")
+
+
+def stuck_warning(record: WorkflowRecord, now: datetime, fails_at: datetime) -> Transition:
+    """Warn that `record` (open) made no progress; it stays open so that it can be resumed."""
+    from shared.events.error_notification_requested import ErrorNotificationRequested
+
+    step = WAITING_ON[record.status]
+    minutes = int((now - record.last_progress_at).total_seconds() // 60)
+    ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, record.last_hop + 1)
+    day = record.trading_date.isoformat() if record.trading_date is not None else "<trading date>"
+    message = (f"Workflow {record.correlation_id} has made no progress for {minutes} minutes: last step "
+               f"'{record.status}' at {when(record.last_progress_at)}, waiting for the {step} function. It stays "
+               f"open; {RESUME_HOW.format(day=day)}. If nothing moves it is failed at {when(fails_at)}.")
+    notice = ErrorNotificationRequested.create(
+        ctx, key=f"stuck-warning:{record.last_event_id}", occurred_at=now, error_type="WorkflowStuck",
+        error_message=message, step=step, severity="warning",
+        details={"status": record.status, "last_event_id": record.last_event_id, "fails_at": fails_at.isoformat()},
+    )
+    new = record.model_copy(update={"stuck_warned_at": now, "pending": (*record.pending, _publish(notice))})
+    return Transition("stuck_warned", new, False, message)
+
+
 def service_failed(record: WorkflowRecord, event: WorkflowFailed, now: datetime, created: bool) -> Transition:
     notice = _error_request(event, now)
     new = _end(record, "failed", now, outcome=notice.event_id,

@@ -21,8 +21,12 @@ States and transitions
            ErrorNotificationRequested (caused by that WorkflowFailed).
 - WorkflowFailed from a service -> failed at its step; effect: publish ErrorNotificationRequested.
 - The scheduled stuck check (`fail_stuck`): an open workflow with no progress for longer than
-  the threshold -> failed at the step it waits on (started: strategy, signals: portfolio,
-  planned: execution), error_type WorkflowStuck; effects: WorkflowFailed, ErrorNotificationRequested.
+  `stuck_after_minutes` -> a warning (ErrorNotificationRequested, severity warning, once per stall)
+  naming the step it waits on and how to resume it; it stays open, because a run killed mid-plan
+  is resumed by a DLQ redrive (or a rerun locally) and its orders must land on an open record.
+  No progress for longer than `stuck_fail_after_minutes` -> failed at the step it waits on
+  (started: strategy, signals: portfolio, planned: execution), error_type WorkflowStuck; effects:
+  WorkflowFailed, ErrorNotificationRequested.
 - completed / failed / skipped are final. A later event, or a replay, is recorded (in the event
   log, by the caller) and changes nothing: kind "late". An event already applied: "duplicate".
   Except one: a TradeExecuted that reports orders at the broker for a workflow already terminal
@@ -58,7 +62,8 @@ if TYPE_CHECKING:
 NEW_YORK = ZoneInfo("America/New_York")
 STEPS = ("started", "signals", "planned", "executed", "completed")
 
-TransitionKind = Literal["recorded", "completed", "failed", "skipped", "duplicate", "late", "broker_disagrees"]
+TransitionKind = Literal["recorded", "completed", "failed", "skipped", "duplicate", "late", "broker_disagrees",
+                         "stuck_warned"]
 
 # detail-type -> (the record field that keeps it, the status it moves to, its step)
 PROGRESS: dict[str, tuple[str, WorkflowStatus, str]] = {
@@ -126,12 +131,22 @@ def _reached_the_broker(event: DomainEvent) -> bool:
     return any(o.broker_order_id is not None or o.filled_qty > 0 for o in orders)
 
 
-def fail_stuck(record: WorkflowRecord, *, now: datetime, after: timedelta) -> Transition | None:
-    """Fail an open workflow that made no progress for longer than `after`; None if it is not stuck."""
-    if record.terminal or now - record.last_progress_at <= after:
+def fail_stuck(record: WorkflowRecord, *, now: datetime, after: timedelta,
+               fail_after: timedelta | None = None) -> Transition | None:
+    """Warn about, then fail, an open workflow that made no progress; None if there is nothing to do.
+
+    No progress for longer than `after`: a warning (once per stall) that says how to resume it; the
+    workflow stays open, so a DLQ redrive or a rerun can still finish it. No progress for longer
+    than `fail_after` (None, or not longer than `after`: at once): failed at the step it waits on."""
+    idle = now - record.last_progress_at
+    if record.terminal or idle <= after:
         return None
     from services.orchestrator import terminal
 
+    if fail_after is not None and fail_after > after and idle <= fail_after:
+        if record.stuck_warned_at is not None:
+            return None
+        return terminal.stuck_warning(record, now, record.last_progress_at + fail_after)
     return terminal.stuck(record, now)
 
 
@@ -170,6 +185,7 @@ def _touch(record: WorkflowRecord, event: DomainEvent, now: datetime) -> Workflo
         "last_progress_at": max(now, record.last_progress_at),
         "last_event_id": event.event_id,
         "last_hop": max(record.last_hop, event.hop_count),
+        "stuck_warned_at": None,
     })
 
 

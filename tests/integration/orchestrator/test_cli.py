@@ -72,6 +72,9 @@ def test_the_stuck_check_from_the_command_line(tmp_path, state_dir):
     check.write_text(json.dumps({"action": "check_stuck_workflows"}))
     invoke_json("test-events/workflow-started.json", state_dir, "--as-of", "2026-11-25T09:35:00-05:00")
     response = invoke_json(str(check), state_dir, "--as-of", "2026-11-25T10:35:00-05:00")
+    assert (response["warned"], response["stuck"]) == (["run-2026-11-25-paper"], [])  # still open: resumable
+    assert response["published"] == ["ErrorNotificationRequested"]
+    response = invoke_json(str(check), state_dir, "--as-of", "2026-11-25T13:36:00-05:00")
     assert response["stuck"] == ["run-2026-11-25-paper"]
     assert response["published"] == ["WorkflowFailed", "ErrorNotificationRequested"]
 

@@ -107,6 +107,10 @@ def test_the_stuck_check_finds_open_workflows_through_the_sparse_index(aws, lamb
         **load_test_event("trade-executed.json")["detail"], "correlation_id": "other-run"}}, lambda_context)
     aws.published(), aws.notifications()
     monkeypatch.setenv("ALCHEMISER_AS_OF", (T0 + timedelta(minutes=45)).isoformat())
+    warned = lambda_handler({"action": "check_stuck_workflows"}, lambda_context)
+    assert warned["checked"] == 1 and warned["warned"] == ["run-2026-11-25-paper"] and warned["stuck"] == []
+    assert [t for t, _ in aws.published()] == ["ErrorNotificationRequested"]
+    monkeypatch.setenv("ALCHEMISER_AS_OF", (T0 + timedelta(minutes=245)).isoformat())
     response = lambda_handler({"action": "check_stuck_workflows"}, lambda_context)
     assert response["checked"] == 1 and response["stuck"] == ["run-2026-11-25-paper"]
     assert [t for t, _ in aws.published()] == ["WorkflowFailed", "ErrorNotificationRequested"]

@@ -20,7 +20,36 @@ STUCK_CHECK = {"action": "check_stuck_workflows"}
 
 @pytest.fixture
 def h(state_dir) -> Harness:
-    return Harness.create(state_dir)
+    """Fails a stuck workflow at once (stuck_fail_after_minutes = stuck_after_minutes): the one-stage check."""
+    return Harness.create(state_dir, stuck_fail_after_minutes=30)
+
+
+def test_by_default_a_stuck_workflow_is_warned_about_with_how_to_resume_and_stays_open(state_dir):
+    h = Harness.create(state_dir)
+    h.deliver(sample("WorkflowStarted"))
+    h.deliver(sample("SignalGenerated"))
+    h.deliver(sample("RebalancePlanned"))
+    warned = h.at(T0 + timedelta(minutes=31)).command(STUCK_CHECK)
+    assert (warned["warned"], warned["stuck"], warned["published"]) == ([CORRELATION], [], ["ErrorNotificationRequested"])
+    [notice] = h.publisher.events
+    assert notice.severity == "warning" and notice.step == "execution"
+    assert "dlq redrive" in notice.error_message and "alchemiser run --as-of 2026-11-25" in notice.error_message
+    assert h.record().status == "planned" and h.metrics.total(m.WORKFLOWS_STUCK) == 1
+    # once per stall
+    assert h.at(T0 + timedelta(minutes=60)).command(STUCK_CHECK)["published"] == []
+    # resumed (a redrive): the TradeExecuted completes the still-open workflow, no alarm
+    done = h.at(T0 + timedelta(minutes=70)).deliver(sample("TradeExecuted"))
+    assert h.record().status == "completed" and "disagree" not in done["message"]
+    assert h.metrics.total(m.EXECUTIONS_AFTER_TERMINAL) == 0
+
+
+def test_by_default_a_workflow_stuck_past_the_fail_threshold_is_failed_once(state_dir):
+    h = Harness.create(state_dir)
+    h.deliver(sample("WorkflowStarted"))
+    h.at(T0 + timedelta(minutes=31)).command(STUCK_CHECK)
+    failed = h.at(T0 + timedelta(minutes=241)).command(STUCK_CHECK)
+    assert failed["stuck"] == [CORRELATION] and failed["published"] == ["WorkflowFailed", "ErrorNotificationRequested"]
+    assert h.record().status == "failed" and h.metrics.total(m.WORKFLOWS_STUCK) == 1
 
 
 # ------------------------------------------------------------------ stuck check
@@ -51,7 +80,7 @@ def test_the_stuck_check_leaves_young_and_finished_workflows_alone_and_fails_eac
 
 
 def test_the_threshold_is_a_setting(state_dir):
-    h = Harness.create(state_dir, stuck_after_minutes=5)
+    h = Harness.create(state_dir, stuck_after_minutes=5, stuck_fail_after_minutes=5)
     h.deliver(sample("WorkflowStarted"))
     assert h.at(T0 + timedelta(minutes=6)).command(STUCK_CHECK)["stuck"] == [CORRELATION]
     assert h.publisher.events[0].step == "strategy"
