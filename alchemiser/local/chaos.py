@@ -6,6 +6,12 @@ container that died before its first line), and whether it "crashes" after the h
 (the response is lost, so the same event is retried although its orders and events already
 happened). Transient faults never exhaust a target's retries, so only genuinely bad events reach
 the dead-letter queue.
+
+The runtime applies what `fault` picks (alchemiser/local/runtime.py: a transient fault raises
+TransientFault before the handler; a crash-after fault records CrashedAfterEffects after the
+handler's effects and outbox). `ChaosStats` counts what the policy chose, not what happened: the
+drills (bench/fault_chain.py) count faults from the hops — a faulted attempt followed by a retry of
+the same event — so a runtime that dropped a fault would show up as a fault never applied.
 """
 
 from __future__ import annotations
