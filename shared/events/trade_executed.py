@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from shared.events.base import DomainEvent, Frozen
 from shared.events.types import (
     BrokerId,
+    Count,
     Identifier,
     Money,
     Notional,
@@ -40,12 +41,12 @@ class OrderResult(Frozen):
 
 
 class ExecutionTotals(Frozen):
-    orders_planned: int
-    orders_placed: int
-    orders_filled: int
-    orders_partially_filled: int
-    orders_failed: int
-    orders_skipped: int
+    orders_planned: Count
+    orders_placed: Count
+    orders_filled: Count
+    orders_partially_filled: Count
+    orders_failed: Count
+    orders_skipped: Count
     buy_value: Money
     sell_value: Money
     turnover: Money

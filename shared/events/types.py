@@ -139,6 +139,11 @@ OrderQuantity = Annotated[Decimal, Field(allow_inf_nan=False, gt=0),
 Price = Annotated[Decimal, Field(allow_inf_nan=False, gt=0),
                   AfterValidator(_bounded("a price", PRICE_PLACES, MAX_PRICE))]
 
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+"""A number of orders."""
+
+Seconds = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1_000_000_000)]
+
 Weight = Annotated[Decimal, Field(allow_inf_nan=False, ge=0, le=1)]
 """A portfolio weight in [0, 1]."""
 

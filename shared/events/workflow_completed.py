@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 from shared.events.base import DomainEvent, Frozen
-from shared.events.types import Identifier, IsoDate, Money, UtcDatetime
+from shared.events.types import Count, Identifier, IsoDate, Money, Seconds, UtcDatetime
 
 
 class WorkflowSummary(Frozen):
-    orders_placed: int
-    orders_filled: int
-    orders_failed: int
+    orders_placed: Count
+    orders_filled: Count
+    orders_failed: Count
     turnover: Money
     equity_before: Money | None = None
     equity_after: Money | None = None
-    step_seconds: dict[str, float]
+    step_seconds: dict[str, Seconds]
     """Seconds from the previous step to this one: signals, planned, executed, completed."""
 
 

@@ -230,3 +230,16 @@ def test_absurd_signal_weights_are_schema_errors():
         envelope["detail"]["target_weights"] = {"SPY": bad}
         with pytest.raises(ValidationError, match="target_weights"):
             SignalGenerated.model_validate(envelope["detail"])
+
+
+def test_counts_and_durations_are_bounded():
+    from shared.events import TradeExecuted, WorkflowCompleted
+
+    detail = json.loads((TEST_EVENTS / "trade-executed.json").read_text())["detail"]
+    with pytest.raises(ValidationError, match="orders_failed"):
+        TradeExecuted.model_validate(dict(detail, totals=dict(detail["totals"], orders_failed="9" * 5000)))
+    completed = json.loads((TEST_EVENTS / "workflow-completed.json").read_text())["detail"]
+    summary = completed["summary"]
+    for bad in ("NaN", "-1", "1e300"):
+        with pytest.raises(ValidationError, match="step_seconds"):
+            WorkflowCompleted.model_validate(dict(completed, summary=dict(summary, step_seconds={"planned": bad})))
