@@ -58,6 +58,7 @@ from services.execution.kill_switch import KillSwitch
 from services.execution.placer import Placer, Timing
 from services.execution.plan_run import Blocked, RunDeps, RunReport, WorkflowTaken, execute
 from services.execution.risk import RiskLimits
+from services.execution.turnover_ledger import TurnoverLedger
 from services.execution.workflow_guard import WorkflowGuard
 from shared.broker.port import Account, Broker
 from shared.events.base import EventContext
@@ -86,6 +87,8 @@ class Dependencies:
     """request id -> the publisher for that invocation."""
     facts: WorkflowFacts
     """The portfolio's record of the plans it published (shared/runtime/workflow_facts.py)."""
+    turnover: TurnoverLedger
+    """The daily turnover reserved per account across every run of the day (turnover_ledger.py)."""
     limits: RiskLimits = field(default_factory=RiskLimits)
     timing: Timing = field(default_factory=Timing)
     trading_mode: TradingMode = "paper"
@@ -130,7 +133,7 @@ def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, met
     started = deps.now()
     placer = Placer(deps.broker, deps.timing, sleep=deps.sleep, monotonic=deps.monotonic)
     run_deps = RunDeps(deps.broker, deps.kill_switch, deps.guard, placer, deps.limits, deps.trading_mode,
-                       deps.buying_power_margin)
+                       deps.buying_power_margin, deps.turnover)
     common: dict[str, Any] = {"correlation_id": plan.correlation_id, "request_id": request_id,
                               "plan_id": plan.plan_id}
     try:

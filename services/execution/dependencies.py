@@ -14,6 +14,7 @@ from services.execution.kill_switch import FileKillSwitch, KillSwitch, SsmKillSw
 from services.execution.placer import Timing
 from services.execution.risk import RiskLimits
 from services.execution.settings import ExecutionSettings
+from services.execution.turnover_ledger import SqliteTurnoverLedger, TurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
@@ -48,6 +49,16 @@ def guard_for(settings: ExecutionSettings) -> WorkflowGuard:
     return DynamoDbWorkflowGuard(settings.idempotency_table, ttl_seconds=ttl)
 
 
+def turnover_for(settings: ExecutionSettings) -> TurnoverLedger:
+    if settings.local:
+        return SqliteTurnoverLedger(settings.state_dir / "state.sqlite")
+    if not settings.idempotency_table:
+        raise ValueError("ALCHEMISER_IDEMPOTENCY_TABLE is required outside local mode (it holds the turnover ledger)")
+    from services.execution.turnover_ledger import DynamoDbTurnoverLedger
+
+    return DynamoDbTurnoverLedger(settings.idempotency_table)
+
+
 def broker_for(settings: ExecutionSettings) -> Broker:
     from shared.broker.factory import make_broker
 
@@ -69,11 +80,13 @@ def build(settings: ExecutionSettings) -> Dependencies:
                                       expires_after_seconds=settings.plan_idempotency_days * DAY_SECONDS),
         publisher_for=publisher_for,
         facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
+        turnover=turnover_for(settings),
         limits=RiskLimits(
             max_order_equity_fraction=settings.max_order_equity_fraction,
             max_turnover_equity_fraction=settings.max_turnover_equity_fraction,
             max_position_weight=settings.max_position_weight,
             max_orders_per_run=settings.max_orders_per_run,
+            max_daily_turnover_equity_fraction=settings.max_daily_turnover_equity_fraction,
         ),
         timing=Timing(
             fill_wait_seconds=settings.fill_wait_seconds,

@@ -4,7 +4,8 @@ A *fresh* run (the workflow guard has no claim for this plan yet) passes every g
 first order, in this order, and otherwise raises `Blocked` (nothing placed, nothing claimed):
   kill switch halted -> trading mode mismatch -> market closed (broker clock) -> stale plan
   (planned for another trading day) -> empty plan (reported `empty`) -> account blocked ->
-  risk limits -> kill switch reducing with no sells in the plan.
+  risk limits -> kill switch reducing with no sells in the plan -> the daily turnover cap across
+  every run of the day on the account (turnover_ledger.py: reserved last, once per plan).
 Then it claims the workflow (layer 2) and places orders.
 
 A *resumed* run (this plan already claimed the workflow: an earlier run crashed or was cut off)
@@ -28,6 +29,7 @@ from services.execution import risk
 from services.execution.kill_switch import KillSwitch, KillSwitchReading
 from services.execution.legs import Leg, build_legs, fit_to_budget, planned_value
 from services.execution.placer import Placement, Placer
+from services.execution.turnover_ledger import TurnoverLedger
 from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
 from shared.broker.factory import trading_day
 from shared.broker.port import Account, Broker
@@ -79,6 +81,7 @@ class RunDeps:
     limits: risk.RiskLimits
     trading_mode: str
     buying_power_margin: Decimal
+    turnover: TurnoverLedger
 
 
 def _gate(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading) -> Blocked | None:
@@ -125,6 +128,21 @@ def _check_fresh(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReadin
     if switch.state == "reducing" and not any(leg.side == "sell" for leg in legs):
         raise Blocked("halted", f"{switch.describe()}: sells only, and the plan has no sells", switch,
                       metric=metric_names.KILL_SWITCH_BLOCKS)
+    _reserve_turnover(plan, deps, switch, account, sum((e.value for e in exposures), Decimal(0)))
+
+
+def _reserve_turnover(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading, account: Account,
+                      planned: Decimal) -> None:
+    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last."""
+    fraction = deps.limits.max_daily_turnover_equity_fraction
+    cap = (fraction * account.equity).quantize(Decimal("0.01"))
+    amount = planned.quantize(Decimal("0.01"))
+    reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap)
+    if not reservation.granted:
+        raise Blocked("rejected", (
+            f"daily turnover cap: this plan trades ${amount:,.2f} and the day's other runs on account "
+            f"{account.account_id} already reserved ${reservation.used_before:,.2f}, over the day's cap of "
+            f"${cap:,.2f} ({fraction} x equity)"), switch, metric=metric_names.RISK_LIMIT_BREACHES)
 
 
 def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:

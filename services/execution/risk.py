@@ -24,6 +24,8 @@ class RiskLimits:
     max_turnover_equity_fraction: Decimal = Decimal("2.10")
     max_position_weight: Decimal = Decimal("0.75")
     max_orders_per_run: int = 100
+    max_daily_turnover_equity_fraction: Decimal = Decimal("2.10")
+    """What every run of one trading day may trade on the account together (turnover_ledger.py)."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ class ExecutionSettings(BrokerSettings):
     max_position_weight: Decimal = Field(default=Decimal("0.75"), gt=0, le=1)
     """Largest resulting weight of any position the plan buys."""
     max_orders_per_run: int = Field(default=100, ge=1)
+    max_daily_turnover_equity_fraction: Decimal = Field(default=Decimal("2.10"), gt=0)
+    """What all runs of one trading day may trade on the account together, as a share of equity."""
 
     # ---- placing and waiting -------------------------------------------------------------------
     fill_wait_seconds: float = Field(default=60.0, ge=0)

@@ -17,6 +17,7 @@ from services.execution.app import Dependencies
 from services.execution.kill_switch import FixedKillSwitch, KillSwitch
 from services.execution.placer import Timing
 from services.execution.risk import RiskLimits
+from services.execution.turnover_ledger import SqliteTurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard
 from shared.broker.port import (
     Broker,
@@ -231,6 +232,7 @@ def make_deps(broker: Broker, state_dir: Path, *, kill_switch: KillSwitch | None
                                       expires_after_seconds=7 * 86400),
         publisher_for=lambda _request_id: publisher,
         facts=SqliteWorkflowFacts(state_dir / "state.sqlite"),
+        turnover=SqliteTurnoverLedger(state_dir / "state.sqlite"),
         limits=limits or RiskLimits(),
         timing=Timing(fill_wait_seconds=fill_wait, poll_interval_seconds=poll, post_lookup_attempts=lookups,
                       post_lookup_delay_seconds=0.5),

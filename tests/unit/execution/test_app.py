@@ -352,9 +352,12 @@ def test_partial_failure_is_reported_as_such(tmp_path, broker):
     [event] = published(deps)
     statuses = {r.symbol: (r.status, r.error) for r in event.orders}
     assert statuses["TLT"][0] == "rejected" and "403" in statuses["TLT"][1]
-    assert statuses["GLD"][0] == "failed" and "outcome unknown" in statuses["GLD"][1]
-    assert event.totals.orders_failed == 2 and event.totals.orders_filled == 2
-    assert faulty.posts.count(coid("GLD", "buy")) == 1
+    # A POST refused before the order existed (503) is looked up, found absent, and resubmitted with
+    # the same client order id: the order is not dropped for the day.
+    assert statuses["GLD"][0] == "filled"
+    assert event.totals.orders_failed == 1 and event.totals.orders_filled == 3
+    assert faulty.posts.count(coid("GLD", "buy")) == 2
+    assert [o.client_order_id for o in broker.list_orders()].count(coid("GLD", "buy")) == 1
 
 
 def test_a_resumed_run_under_a_halted_switch_only_adopts(tmp_path, broker):
@@ -407,3 +410,17 @@ def test_a_whole_share_buy_too_small_is_skipped_with_the_reason(tmp_path, broker
     [event] = published(deps)
     assert event.orders[0].status == "skipped" and "less than one share" in event.orders[0].error
     assert coids(broker) == []
+
+
+def test_the_daily_turnover_cap_spans_every_run_of_the_day_on_the_account(tmp_path, broker):
+    limits = RiskLimits(max_daily_turnover_equity_fraction=D("1.0"))
+    deps = make_deps(broker, tmp_path, limits=limits)
+    first = make_plan([buy("TLT", notional="60000")], plan_id="plan-1", correlation_id="wf-a")
+    assert deliver(first, deps)["status"] == "success"
+    # A second workflow the same day (a retry, a hand-started run) has no fresh budget of its own.
+    second = make_plan([buy("GLD", notional="45000")], plan_id="plan-2", correlation_id="wf-a-retry-1")
+    response = deliver(second, deps)
+    assert response["status"] == "failed" and "daily turnover cap" in response["message"]
+    assert coid("GLD", "buy", correlation_id="wf-a-retry-1") not in coids(broker)
+    small = make_plan([buy("GLD", notional="30000")], plan_id="plan-3", correlation_id="wf-b")
+    assert deliver(small, deps)["status"] == "success"

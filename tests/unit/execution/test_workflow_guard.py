@@ -99,3 +99,21 @@ def test_dynamodb_items_use_a_prefix_of_their_own():
         DynamoDbWorkflowGuard(name, ttl_seconds=60).claim("wf-1", "plan-a")
         item = boto3.client("dynamodb").get_item(TableName=name, Key={"id": {"S": "execution-workflow#wf-1"}})["Item"]
         assert item["plan_id"] == {"S": "plan-a"} and "expiration" in item
+
+
+def test_a_refusal_takes_the_workflow_for_good(make_guard):
+    make, _ = make_guard
+    guard = make()
+    refused = guard.refuse("wf-1", "plan-a", "halted", "kill switch halted; nothing placed")
+    assert (refused.plan_id, refused.refused, refused.done, refused.status) == ("plan-a", True, True, "halted")
+    assert guard.peek("wf-1") == refused and refused.reason == "kill switch halted; nothing placed"
+    assert guard.claim("wf-1", "plan-a").refused  # the same plan cannot claim it to trade later
+    assert guard.claim("wf-1", "plan-b").held_by_other("plan-b")
+
+
+def test_a_refusal_does_not_take_a_workflow_another_plan_claimed(make_guard):
+    make, _ = make_guard
+    guard = make()
+    guard.claim("wf-1", "plan-a")
+    holder = guard.refuse("wf-1", "plan-b", "rejected", "stale plan")
+    assert holder.plan_id == "plan-a" and not holder.refused
