@@ -76,7 +76,8 @@ ADVERSARIES = ("refused_redelivery", "second_plan", "kill_mid_plan", "kill_befor
 REFUSED = ("rejected", "market_closed", "halted")
 """TradeExecuted statuses of a plan refused before any order."""
 TERMINAL = ("completed", "failed", "skipped")
-FAULT_KINDS = ("duplicate delivery", "transient", "crash after effects", "broker reject", "partial fill",
+FAULT_KINDS = ("duplicate delivery", "delayed or reordered", "transient", "crash after effects", "broker reject",
+               "partial fill",
                "post refused", "poison", "storm", *ADVERSARIES)
 
 
@@ -104,6 +105,8 @@ class Scenario:
         """The fault kinds this scenario asks for (each must then be seen to happen)."""
         kinds = {name for name, knob in (("duplicate delivery", "p_duplicate"), ("transient", "p_transient"),
                                          ("crash after effects", "p_crash_after")) if self.chaos.get(knob)}
+        if self.chaos.get("p_delay") or self.chaos.get("p_reorder"):
+            kinds.add("delayed or reordered")
         by_symbol = self.faults.get("by_symbol", {})
         kinds |= {"broker reject" if f["kind"] == "reject" else "partial fill" for f in by_symbol.values()}
         kinds |= {k for k, on in (("poison", self.poison), ("storm", self.storm)) if on}
@@ -122,8 +125,9 @@ class DayRecord:
     statuses: list[str] = field(default_factory=list)
     correlation_id: str | None = None
     hops: list[Hop] = field(default_factory=list)
-    runs: list[list[Hop]] = field(default_factory=list)
-    """The hops of each run of the day, apart (a rerun delivers the same events again, on purpose)."""
+    runs: list[tuple[list[Hop], list[dict[str, Any]]]] = field(default_factory=list)
+    """(hops, envelopes put on the bus) of each run of the day, apart (a rerun delivers the same events again,
+    on purpose)."""
     events: list[dict[str, Any]] = field(default_factory=list)
     injected_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     """plan id -> detail of a plan the drill itself put on the bus."""
@@ -301,8 +305,11 @@ def _workflow_status(state: Path, correlation_id: str) -> str | None:
     return None if stored is None else str(stored.record.status)
 
 
-def apply_evidence(out: Outcome, hops: list[Hop], rec: DayRecord | None = None) -> None:
-    """Count the faults that demonstrably happened, from the hops of one run alone."""
+def apply_evidence(out: Outcome, hops: list[Hop], rec: DayRecord | None = None,
+                   published: list[dict[str, Any]] | None = None) -> None:
+    """Count the faults that demonstrably happened, from the hops of one run alone (and the order in which
+    that run's events reached the bus: a first delivery of an event older than one already delivered was
+    delayed or reordered)."""
     attempts = {(h.function, h.rule, h.event_id, h.attempt) for h in hops}
     retried = {(f, r, e) for f, r, e, a in attempts if a > 0}
     out.retried_events += len(retried)
@@ -315,6 +322,13 @@ def apply_evidence(out: Outcome, hops: list[Hop], rec: DayRecord | None = None) 
             out.applied["crash after effects"] += 1
     firsts = Counter((h.function, h.rule, h.event_id) for h in hops if h.attempt == 0 and h.event_id)
     out.applied["duplicate delivery"] += sum(n - 1 for n in firsts.values() if n > 1)
+    order = {e["id"]: i for i, e in enumerate(published or [])}
+    latest = -1
+    for h in hops:
+        position = order.get(h.event_id or "")
+        if h.attempt == 0 and position is not None:
+            out.applied["delayed or reordered"] += position < latest
+            latest = max(latest, position)
     if rec is None:
         return
     ran = [h for h in rec.hops if h.function == "execution" and h.response is not None]
@@ -472,7 +486,7 @@ def _run_once(rec: DayRecord, options: DayOptions, chaos: Chaos | None, adversar
             result = None
     runtime = holder["runtime"]
     rec.hops.extend(runtime.hops)
-    rec.runs.append(list(runtime.hops))
+    rec.runs.append((list(runtime.hops), list(runtime.published)))
     rec.events.extend(runtime.published)
     if result is not None:
         rec.statuses.append(result.status)
@@ -493,7 +507,7 @@ def _redeliver_plans(rec: DayRecord, state: Path, as_of: datetime, env: dict[str
         runtime.route(envelope)
     runtime.run_until_quiet()
     rec.hops.extend(runtime.hops)
-    rec.runs.append(list(runtime.hops))
+    rec.runs.append((list(runtime.hops), list(runtime.published)))
     rec.events.extend(runtime.published)
 
 
@@ -542,7 +556,7 @@ def run_day_under_faults(sc: Scenario, state: Path, index: int, day: date, out: 
         mix_in(runtime)
         runtime.run_until_quiet()
         rec.hops.extend(runtime.hops)
-        rec.runs.append(list(runtime.hops))
+        rec.runs.append((list(runtime.hops), list(runtime.published)))
         rec.events.extend(runtime.published)
     if adversary == "refused_redelivery":
         _redeliver_plans(rec, state, as_of + timedelta(minutes=30), runtime_env(options))
@@ -578,8 +592,8 @@ def run_scenario(sc: Scenario, workdir: Path) -> Outcome:
             continue
         out.statuses.extend(rec.statuses)
         out.deliveries += len(rec.hops)
-        for hops in rec.runs:
-            apply_evidence(out, hops)
+        for hops, published in rec.runs:
+            apply_evidence(out, hops, published=published)
         apply_evidence(out, [], rec)
         check_day(out, rec, state, sc)
     return out
