@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -57,3 +58,86 @@ def test_the_secret_layout_in_the_guide_is_the_one_the_code_reads():
 
 def test_the_readme_points_to_the_guide():
     assert "docs/deploy.md" in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ the guide's commands and facts
+def _alchemiser_commands() -> list[str]:
+    """Every `alchemiser ...` command the guide shows (code blocks and inline code)."""
+    found = re.findall(r"(?:\.venv/bin/)?alchemiser ((?:run|send|replay|dlq|invoke|plan|status|kill-switch)"
+                       r"[^`\n#]*)", GUIDE)
+    return [c.strip().rstrip(",;) ") for c in found]
+
+
+def test_every_cli_command_in_the_guide_parses_as_the_cli_takes_it():
+    import shlex
+
+    from alchemiser.cli import build_parser
+
+    commands = _alchemiser_commands()
+    assert "dlq redrive MESSAGE_ID --stage dev" in commands
+    assert "run --as-of 2026-11-25 --retry" in commands
+    parser = build_parser()
+    placeholders = {"[MESSAGE_ID ...]": "m-2", "MESSAGE_ID": "m-1", "--from ... --to ...": "--from 2026-11-25 --to "
+                    "2026-11-26", "--source ... --detail-type ... --detail FILE": "--source alchemiser.strategy "
+                    "--detail-type SignalGenerated --detail signal.json"}
+    for command in commands:
+        filled = command
+        for placeholder, value in placeholders.items():
+            filled = filled.replace(placeholder, value)
+        try:
+            parser.parse_args(shlex.split(filled))
+        except SystemExit as exc:  # argparse's way of refusing (0: --help)
+            if exc.code != 0:
+                raise AssertionError(f"the guide shows `alchemiser {command}`, which the CLI refuses") from exc
+
+
+def test_the_guide_sets_the_region_the_way_sam_and_botocore_read_it():
+    assert "export AWS_DEFAULT_REGION=" in GUIDE
+    assert "export AWS_REGION=" not in GUIDE
+    assert "$AWS_REGION" not in GUIDE
+
+
+def test_the_rotation_and_kill_switch_ages_in_the_guide_are_the_codes():
+    from services.execution.kill_switch import KILL_SWITCH_MAX_AGE_SECONDS
+    from services.orchestrator.webhook_notifier import WEBHOOK_URL_MAX_AGE_SECONDS
+    from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS
+
+    assert f"max_age={CREDENTIALS_MAX_AGE_SECONDS}" in GUIDE and CREDENTIALS_MAX_AGE_SECONDS == 300
+    assert "at most **5 minutes**" in GUIDE
+    assert KILL_SWITCH_MAX_AGE_SECONDS == 0 and "`max_age=0` and `force_fetch=True`" in GUIDE
+    assert WEBHOOK_URL_MAX_AGE_SECONDS == 300 and "used within 5 minutes" in GUIDE
+
+
+def test_the_retry_correlation_id_in_the_guide_is_the_one_the_local_retry_uses():
+    import alchemiser.local.day as day
+
+    assert "run-<date>-<mode>-retry-<n>" in (day.__doc__ or "")
+    (payload,) = re.findall(r"--payload '(\{.*?\})'", GUIDE)
+    command = json.loads(payload)
+    assert command["mode"] == "trade"
+    assert re.fullmatch(r"run-\d{4}-\d{2}-\d{2}-(paper|live)-retry-[1-9]\d*", command["correlation_id"])
+    from shared.events.lambda_event import LambdaEvent
+
+    assert LambdaEvent.model_validate(command).correlation_id == command["correlation_id"]
+
+
+def test_the_webhook_secret_in_the_guide_is_what_the_notifier_reads(tmp_path):
+    (url,) = re.findall(r"printf '\{\"url\": \"%s\"\}' \"(https://[^\"]+)\"", GUIDE)
+    from services.orchestrator.webhook_notifier import check_url
+
+    check_url(url)
+
+
+def test_the_guide_lists_every_alarm():
+    resolve = cfn.resolver({"Stage": "dev"}).resolve
+    for lid, alarm in cfn.resources("AWS::CloudWatch::Alarm").items():
+        name = str(resolve(alarm["Properties"]["AlarmName"]))
+        shown = name if not lid.endswith("ErrorsAlarm") else "alchemiser-dev-<function>-errors"
+        assert f"`{shown}`" in GUIDE, f"docs/deploy.md does not list the alarm {name}"
+
+
+def test_the_guide_names_every_operating_parameter():
+    for parameter in ("WebhookSecretName", "OperatorPrincipalArn", "ExecutionReservedConcurrency", "Tracing",
+                      "StrategyMarketData", "TradingCalendar", "PnlSource"):
+        assert parameter in cfn.raw()["Parameters"], parameter
+        assert f"`{parameter}`" in GUIDE, parameter
