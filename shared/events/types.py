@@ -43,7 +43,7 @@ SHORT_TEXT_CHARS = 1000
 """One order's reason or error, a detail value."""
 TEXT_CHARS = 4000
 """An event's reason, summary or error message; a handler response's message."""
-LINE_CHARS = 500
+LINE_CHARS = 1000
 """One line of a strategy's explanation."""
 MAX_DETAILS = 50
 """Keys of a failure's `details`."""
