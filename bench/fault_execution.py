@@ -64,6 +64,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from services.execution import app
 from services.execution.kill_switch import FixedKillSwitch
 from services.execution.risk import RiskLimits
+from shared.broker.port import BrokerUnavailable
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.publisher import InMemoryPublisher
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
@@ -166,6 +167,12 @@ class Outcome:
     """POSTs whose order was created and whose reply was lost."""
     refused_then_redelivered: int = 0
     second_plans_delivered: int = 0
+    reads_refused: int = 0
+    """Reads answered 429 by the fake server (or look-ups the faulty broker failed)."""
+    rejections_seen: int = 0
+    """Orders the book holds as rejected, and POSTs the fake server refused (403/422)."""
+    partial_fills_seen: int = 0
+    """Orders in the book for a symbol that fills in steps."""
     planned: int = 0
     refused: int = 0
     at_broker: int = 0
@@ -180,7 +187,8 @@ class Outcome:
 
 
 COUNTERS = ("deliveries", "duplicate_deliveries", "crashes", "kills_before_publish", "retried_errors",
-            "posts_refused", "posts_reply_lost", "refused_then_redelivered", "second_plans_delivered", "planned",
+            "posts_refused", "posts_reply_lost", "refused_then_redelivered", "second_plans_delivered",
+            "reads_refused", "rejections_seen", "partial_fills_seen", "planned",
             "refused", "at_broker", "duplicated", "lost", "misreported", "unfinished")
 
 
@@ -322,15 +330,19 @@ def _book(kind: str, handle: Any) -> list[BookOrder]:
     return [o for o in orders if not o.client_order_id.startswith("seed-")]
 
 
-def _post_evidence(kind: str, handle: Any, broker: Any, outcome: Outcome) -> None:
+def _post_evidence(kind: str, handle: Any, broker: Any, outcome: Outcome, refused: set[str]) -> None:
     """What the broker side saw of the POST faults (not what the scenario asked for)."""
     if kind == "alpaca":
         posts = handle.requests_to("POST /v2/orders")
         outcome.posts_refused += sum(1 for r in posts if r.status in (429, 500, 502, 503))
         outcome.posts_reply_lost += sum(1 for r in posts if r.status == 504 or r.status is None)
-    elif isinstance(broker, FaultyBroker):
+        outcome.rejections_seen += sum(1 for r in posts if r.status in (403, 422)
+                                       and (r.body or {}).get("symbol") in refused)  # not a duplicate id's 422
+        outcome.reads_refused += sum(1 for r in handle.requests if r.method == "GET" and r.status == 429)
+    elif isinstance(broker, _Recording):
         outcome.posts_refused += broker.refused_seen
         outcome.posts_reply_lost += broker.reply_lost_seen
+        outcome.reads_refused += broker.lookups_failed
 
 
 class _Recording(FaultyBroker):
@@ -338,6 +350,14 @@ class _Recording(FaultyBroker):
 
     refused_seen = 0
     reply_lost_seen = 0
+    lookups_failed = 0
+
+    def get_order_by_client_id(self, client_order_id: str) -> Any:
+        try:
+            return super().get_order_by_client_id(client_order_id)
+        except BrokerUnavailable:
+            self.lookups_failed += 1
+            raise
 
     def submit_order(self, request: Any) -> Any:
         pending = list(self.next_submit_faults)
@@ -616,8 +636,11 @@ def run_scenario(scenario: Scenario, workdir: str | None = None) -> Outcome:
         with world as (broker, handle):
             deliverer = _Deliverer(scenario, broker, state_dir, clock, outcome)
             deliverer.run()
-            _post_evidence(scenario.broker, handle, deliverer.broker, outcome)
-            _check(scenario, deliverer, _book(scenario.broker, handle), outcome)
+            _post_evidence(scenario.broker, handle, deliverer.broker, outcome, scenario.refused)
+            book = _book(scenario.broker, handle)
+            outcome.rejections_seen += sum(1 for o in book if o.status == "rejected")
+            outcome.partial_fills_seen += sum(1 for o in book if o.symbol in scenario.partial)
+            _check(scenario, deliverer, book, outcome)
     return outcome
 
 
@@ -625,7 +648,8 @@ def run_scenario(scenario: Scenario, workdir: str | None = None) -> Outcome:
 
 APPLIED = {"crash": "crashes", "kill before publish": "kills_before_publish", "post refused": "posts_refused",
            "post fault": "posts_reply_lost", "refused_redelivery": "refused_then_redelivered",
-           "second_plan": "second_plans_delivered", "duplicate": "duplicate_deliveries"}
+           "second_plan": "second_plans_delivered", "duplicate": "duplicate_deliveries",
+           "429 storm": "reads_refused", "rejection": "rejections_seen", "partial fill": "partial_fills_seen"}
 """Fault kind -> the Outcome counter that shows it happened."""
 
 
@@ -670,6 +694,9 @@ class Figures:
             ("order POSTs created, reply lost", t.posts_reply_lost),
             ("redeliveries after a refusal", t.refused_then_redelivered),
             ("second plans delivered", t.second_plans_delivered),
+            ("reads answered 429 (or look-ups failed)", t.reads_refused),
+            ("rejections at the broker", t.rejections_seen),
+            ("orders filled in steps", t.partial_fills_seen),
             ("orders planned", t.planned),
             ("  refused by the broker at the POST", t.refused),
             ("orders at broker", t.at_broker),
