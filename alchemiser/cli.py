@@ -18,6 +18,7 @@ COMMANDS = {
     "dlq": "List, show and redrive the dead-letter queue.",
     "invoke": "Run one function's handler on an event file, like `sam local invoke` (no Docker).",
     "signals": "Evaluate the strategies and show the target weights with the explanation of each decision.",
+    "convert": "Convert a strategy between Composer's JSON score and the canonical .clj (errors say file:line:col).",
     "pnl": "The P&L report from the local equity snapshots (or Alpaca paper with --source alpaca).",
     "backtest": "Run the strategies over past sessions on the chain's own code: metrics, JSON, HTML tearsheet.",
 }
