@@ -167,7 +167,7 @@ def _local_messages(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _redrive_local(args: argparse.Namespace, messages: list[dict[str, Any]]) -> int:
     from alchemiser.commands import runconfig
-    from alchemiser.local.runtime import LocalRuntime, Pending
+    from alchemiser.local.runtime import LocalRuntime
     from alchemiser.local.statedir import recover
 
     broker, data = runconfig.resolve(args.state_dir, runconfig.correlation_ids(m.get("event") or {} for m in messages),
@@ -184,19 +184,13 @@ def _redrive_local(args: argparse.Namespace, messages: list[dict[str, Any]]) -> 
             continue
         target = _rule_target(runtime, message.get("rule"), spec.logical_id)
         runtime.dlq.remove({message["message_id"]})  # a failure below writes a fresh DLQ message
-        hop = runtime.deliver(Pending(message.get("rule"), target, message["event"], _last_attempt(runtime, target)))
+        hop = runtime.deliver(runtime.last_attempt(message.get("rule"), target, message["event"]))
         hops = [hop, *runtime.run_until_quiet()]
         ok += hop.error is None
         print(f"{message['message_id']}: {hop.error or hop.status}"
               + (f"; then {len(hops) - 1} more deliveries" if len(hops) > 1 else ""))
     print(f"redrove {len(messages)} message(s): {ok} succeeded")
     return 0 if ok == len(messages) else 1
-
-
-def _last_attempt(runtime: Any, target: Any) -> int:
-    """A redrive is one attempt: a failure goes straight back to the DLQ."""
-    retries = getattr(runtime, "retries_for", None)
-    return int(retries(target)) if callable(retries) else int(target.retry_attempts)
 
 
 def _rule_target(runtime: Any, rule: str | None, function: str) -> Any:

@@ -91,6 +91,11 @@ class Pending:
     target: TargetSpec
     envelope: dict[str, Any]
     attempt: int = 0
+    """Invocations so far (both kinds of failure)."""
+    function_errors: int = 0
+    """Attempts the handler failed: Lambda retries these per the function's EventInvokeConfig."""
+    delivery_failures: int = 0
+    """Attempts that never reached the handler: the rule (or schedule) retries these per its RetryPolicy."""
 
 
 def iso_z(moment: datetime) -> str:
@@ -191,19 +196,36 @@ class LocalRuntime:
         return hops
 
     def deliver(self, pending: Pending) -> Hop:
-        """One asynchronous invocation: on failure retry per the target's policy, then dead-letter."""
+        """One asynchronous invocation; a failure is retried as AWS retries it, then dead-lettered.
+
+        As in AWS: a failure to deliver (throttled, the invocation never reached the handler: a
+        `TransientFault`) is retried per the rule's or schedule's RetryPolicy; once delivered, the
+        invocation is Lambda's asynchronous one, so a function error is retried per the function's
+        EventInvokeConfig (MaximumRetryAttempts, default 2: three attempts) and then goes to its
+        on-failure destination (the DLQ)."""
         spec = self.template.functions[pending.target.function]
-        retries_left = pending.target.retry_attempts - pending.attempt
+        retries_left = min(pending.target.retry_attempts - pending.delivery_failures,
+                           spec.async_retry_attempts - pending.function_errors)
         fault = self.chaos.fault(pending.attempt, retries_left) if self.chaos else None
         hop = self._invoke(spec, pending.envelope, trigger=pending.envelope.get("detail-type", "?"),
                            rule=pending.rule, attempt=pending.attempt, fault=fault)
         if hop.error is not None:
-            if pending.attempt < pending.target.retry_attempts:
-                self.queue.append(Pending(pending.rule, pending.target, pending.envelope, pending.attempt + 1))
+            undelivered = hop.error.startswith(f"{TransientFault.__name__}:")
+            failures = pending.delivery_failures + undelivered
+            errors = pending.function_errors + (not undelivered)
+            if failures <= pending.target.retry_attempts and errors <= spec.async_retry_attempts:
+                self.queue.append(Pending(pending.rule, pending.target, pending.envelope, pending.attempt + 1,
+                                          function_errors=errors, delivery_failures=failures))
             else:
                 self.dlq.send(pending.envelope, rule=pending.rule, target=spec.logical_id, error=hop.error,
                               attempts=pending.attempt + 1, failed_at=self.now())
         return hop
+
+    def last_attempt(self, rule: str | None, target: TargetSpec, envelope: dict[str, Any]) -> Pending:
+        """A delivery with no retry left (a DLQ redrive: one attempt, a failure goes back to the DLQ)."""
+        spec = self.template.functions[target.function]
+        return Pending(rule, target, envelope, spec.async_retry_attempts, function_errors=spec.async_retry_attempts,
+                       delivery_failures=target.retry_attempts)
 
     def invoke(self, service: str, event: Any, *, follow: bool = False) -> tuple[Hop, list[Hop]]:
         """A synchronous invocation (like the Lambda console's Test): errors raise InvocationError."""

@@ -66,6 +66,8 @@ class FunctionSpec:
     memory: int
     environment: dict[str, str]
     physical_name: str
+    async_retry_attempts: int = 2
+    """EventInvokeConfig.MaximumRetryAttempts (Lambda's default: 2): retries of a function error."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,8 @@ def _functions(raw: dict[str, Any], resolver: _Resolver) -> dict[str, FunctionSp
             memory=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
             environment={k: str(resolver.resolve(v)) for k, v in env_raw.items()},
             physical_name=str(resolver.resolve(props.get("FunctionName", logical_id))),
+            async_retry_attempts=int({**globals_fn.get("EventInvokeConfig", {}),
+                                      **props.get("EventInvokeConfig", {})}.get("MaximumRetryAttempts", 2)),
         )
     return out
 

@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 
 from alchemiser.local.day import DayOptions, run_day
 from alchemiser.local.runtime import LocalRuntime
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import TEST_EVENTS, load_test_event
+from tests.fakes.facts import record_published
 from tests.e2e.conftest import alchemiser, alchemiser_json, broker_orders
 
 DAY = "2026-11-25T09:35:00-05:00"
 
 
 def test_send_delivers_a_console_event_through_the_rules(state_dir):
+    # The signal was published by the strategy (so recorded), then resent from the console.
+    record_published(load_test_event("signal-generated.json"), SqliteWorkflowFacts(state_dir / "state.sqlite"))
     report = alchemiser_json("send", "--source", "alchemiser.strategy", "--detail-type", "SignalGenerated",
                              "--detail", str(TEST_EVENTS / "signal-generated.json"), "--as-of",
                              "2026-11-25T09:40:00-05:00", "--state-dir", str(state_dir))
@@ -22,6 +26,16 @@ def test_send_delivers_a_console_event_through_the_rules(state_dir):
     assert {"portfolio", "execution", "orchestrator"} <= set(functions)
     assert all(d["error"] is None for d in report["deliveries"])
     assert broker_orders(state_dir)
+
+
+def test_a_hand_made_signal_sent_from_the_console_is_planned_by_nobody(state_dir):
+    report = alchemiser_json("send", "--source", "alchemiser.strategy", "--detail-type", "SignalGenerated",
+                             "--detail", str(TEST_EVENTS / "signal-generated.json"), "--as-of",
+                             "2026-11-25T09:40:00-05:00", "--state-dir", str(state_dir))
+    [portfolio] = [d for d in report["deliveries"] if d["function"] == "portfolio"]
+    assert "execution" not in {d["function"] for d in report["deliveries"]}
+    assert "refused" in json.dumps(portfolio)
+    assert broker_orders(state_dir) == []
 
 
 def test_replaying_an_executed_day_places_nothing_and_publishes_nothing(state_dir):
@@ -37,6 +51,7 @@ def test_replaying_a_plan_that_never_executed_executes_it_once(state_dir):
     # The plan was published while execution was down: archived, never delivered.
     runtime = LocalRuntime(state_dir, as_of=datetime(2026, 11, 25, 15, 0, tzinfo=UTC))
     plan = load_test_event("rebalance-planned.json")
+    record_published(plan, SqliteWorkflowFacts(state_dir / "state.sqlite"))  # the portfolio published it
     runtime.put_events([{"Source": plan["source"], "DetailType": plan["detail-type"],
                          "Detail": json.dumps(plan["detail"]), "EventBusName": runtime.template.bus_name}])
     runtime.queue.clear()
@@ -52,6 +67,7 @@ def test_replaying_a_plan_that_never_executed_executes_it_once(state_dir):
 def test_a_stale_plan_replayed_on_a_later_day_places_nothing(state_dir):
     runtime = LocalRuntime(state_dir, as_of=datetime(2026, 11, 25, 15, 0, tzinfo=UTC))
     plan = load_test_event("rebalance-planned.json")
+    record_published(plan, SqliteWorkflowFacts(state_dir / "state.sqlite"))  # the portfolio published it
     runtime.put_events([{"Source": plan["source"], "DetailType": plan["detail-type"],
                          "Detail": json.dumps(plan["detail"]), "EventBusName": runtime.template.bus_name}])
     runtime.queue.clear()
@@ -68,7 +84,7 @@ def test_a_poison_event_reaches_the_dlq_and_can_be_listed_shown_and_redriven(sta
     assert sent.returncode == 1  # every delivery failed
     listed = alchemiser_json("dlq", "list", "--state-dir", str(state_dir))
     assert sorted(m["target"] for m in listed) == ["ExecutionFunction", "OrchestratorFunction"]
-    assert all(m["attempts"] == 4 and "missing field" in m["error"] for m in listed)
+    assert all(m["attempts"] == 3 and "missing field" in m["error"] for m in listed)  # Lambda: 1 + 2 retries
     shown = alchemiser_json("dlq", "show", listed[0]["message_id"], "--state-dir", str(state_dir))
     assert shown[0]["event"]["detail"]["correlation_id"] == "poison-1"
     # Still poison: redriving fails again and the messages stay dead-lettered (as new messages).

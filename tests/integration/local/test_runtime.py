@@ -40,6 +40,20 @@ TEMPLATE_TEXT = textwrap.dedent("""
       LooperFunction:
         Type: AWS::Serverless::Function
         Properties: {Handler: tests.integration.local.handlers.looper}
+      StrictFunction:
+        Type: AWS::Serverless::Function
+        Properties:
+          Handler: tests.integration.local.handlers.flaky
+          EventInvokeConfig: {MaximumRetryAttempts: 0}
+      StrictRule:
+        Type: AWS::Events::Rule
+        Properties:
+          EventBusName: !Ref Bus
+          EventPattern: {detail: {step: [strict]}}
+          Targets:
+            - {Id: strict, Arn: !GetAtt StrictFunction.Arn,
+               RetryPolicy: {MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 60},
+               DeadLetterConfig: {Arn: !GetAtt Dlq.Arn}}
       FailedToEcho:
         Type: AWS::Events::Rule
         Properties:
@@ -160,3 +174,30 @@ def test_an_unknown_bus_is_an_error(template, state_dir):
     rt = LocalRuntime(state_dir, template=template)
     with pytest.raises(ValueError, match="event bus 'nope' does not exist"):
         rt.put_events([{**entry(), "EventBusName": "nope"}])
+
+
+def test_a_function_error_is_retried_per_the_function_s_event_invoke_config_not_the_rule(template, state_dir):
+    rt = LocalRuntime(state_dir, template=template, env={"TEST_FAILURES": "99"})
+    rt.put_events([entry(step="strict")])
+    rt.run_until_quiet()
+    assert len(calls(state_dir, "flaky")) == 1  # MaximumRetryAttempts 0: the rule's 5 delivery retries do not apply
+    (message,) = rt.dlq.messages()
+    assert message["target"] == "StrictFunction" and message["attempts"] == 1
+
+
+def test_a_delivery_failure_is_retried_per_the_rule_s_retry_policy(template, state_dir):
+    from alchemiser.local.chaos import Chaos
+
+    class Undeliverable(Chaos):  # every invocation fails before the handler, while the rule allows it
+        def fault(self, attempt, retries_left):  # type: ignore[no-untyped-def]
+            return "transient" if attempt < 4 else None
+
+    rt = LocalRuntime(state_dir, template=template, chaos=Undeliverable(seed=1, p_duplicate=0, p_delay=0,
+                                                                        p_reorder=0))
+    rt.put_events([entry(step="strict")])
+    hops = rt.run_until_quiet()
+    assert [h.attempt for h in hops if h.function == "strict"] == [0, 1, 2, 3, 4]
+    assert len(calls(state_dir, "flaky")) == 1
+    # The same event also reached EchoFunction via FailedToEcho (3 retries): undeliverable 4 times, dead-lettered.
+    (message,) = rt.dlq.messages()
+    assert (message["target"], message["attempts"]) == ("EchoFunction", 4) and "TransientFault" in message["error"]
