@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -168,16 +169,25 @@ def _sessions_between(calendar: MarketCalendar, start: date, end: date) -> Any:
         raise BacktestError(str(exc)) from exc
 
 
+RUN_TIME = time_of_day(9, 35)
+"""When the Scheduler starts a trading day (New York): the backtest's runs happen then too."""
+
+
 def data_date_of(calendar: MarketCalendar, day: date) -> date:
-    """The session whose closes a 09:35 run on `day` reads (the strategy app's rule)."""
-    return calendar.previous_session(day).date
+    """The session whose closes a 09:35 run on `day` reads: the strategy function's own rule
+    (`services.strategy.workflow.data_day`: the last session closed at that moment, so D-1)."""
+    from services.strategy.workflow import NEW_YORK, data_day
+
+    return data_day(calendar, datetime.combine(day, RUN_TIME, NEW_YORK))
 
 
 # ---------------------------------------------------------------------------------------- signals
 
 
 def signals_for(config: BacktestConfig, day: date, data_date: date) -> Signals:
-    """The strategy Lambda's evaluation for a run on `day` (one call: the rebalance rule lives there)."""
+    """The strategy Lambda's evaluation for a run on `day`. One call: a strategy's `:rebalance-frequency`
+    (services/strategy/rebalance.py: between rebalance days the targets of the last one are held) is
+    applied inside `evaluate_signals`, exactly as in the Lambda."""
     from services.strategy.app import evaluate_signals
 
     return evaluate_signals(config.portfolio, config.market_data, data_date)
