@@ -77,6 +77,10 @@ TEMPLATE_RULES: dict[str, dict[str, Any]] = {
     "RebalancePlannedRule": {"source": ["alchemiser.portfolio"], "detail-type": ["RebalancePlanned"]},
     "TradeExecutedRule": {"source": ["alchemiser.execution"], "detail-type": ["TradeExecuted"]},
     "AllEventsToOrchestratorRule": {"source": [{"prefix": "alchemiser."}]},
+    # On the default bus: Parameter Store's change events of the kill switch (its name is a !Ref,
+    # read as null here) -> the notification topic.
+    "KillSwitchChangedRule": {"source": ["aws.ssm"], "detail-type": ["Parameter Store Change"],
+                              "detail": {"name": [None]}},
 }
 
 _WORKFLOW_FAILED, _SIGNAL = "workflow-failed.json", "signal-generated.json"
@@ -109,6 +113,7 @@ TEMPLATE_ROUTES: dict[str, frozenset[str]] = {
         "WorkflowFailed-from-strategy", "WorkflowFailed-from-portfolio", "WorkflowFailed-from-execution",
         "WorkflowFailed-from-orchestration", "ErrorNotificationRequested", "SignalGenerated-from-portfolio",
     }),
+    "KillSwitchChangedRule": frozenset(),
 }
 
 TEMPLATE_CASES = [

@@ -168,9 +168,12 @@ def test_the_dashboard_shows_each_functions_errors_duration_and_throttles():
 
 def test_the_dashboard_shows_each_rules_invocations_and_failed_invocations_on_our_bus():
     bus = cfn.resolver().name_of("EventBus")
-    shown = {(name, dims.get("RuleName")) for ns, name, dims, _ in _dashboard_metrics()
-             if ns == "AWS/Events" and dims.get("EventBusName") == bus}
-    for rule in _names_of("AWS::Events::Rule").values():
+    rules = cfn.resources("AWS::Events::Rule")
+    for lid, rule in _names_of("AWS::Events::Rule").items():
+        on_our_bus = rules[lid]["Properties"].get("EventBusName") == {"Ref": "EventBus"}
+        # AWS/Events metrics of a rule on the default bus carry RuleName alone.
+        shown = {(name, dims.get("RuleName")) for ns, name, dims, _ in _dashboard_metrics()
+                 if ns == "AWS/Events" and dims.get("EventBusName") == (bus if on_our_bus else None)}
         assert {("Invocations", rule), ("FailedInvocations", rule)} <= shown, rule
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,10 +165,38 @@ def test_every_rule_target_is_a_function_with_retries_a_dead_letter_queue_and_an
         for target in res["Properties"]["Targets"]:
             assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}, lid
             assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventDLQ", "Arn"]}}, lid
+            if lid in NOTIFYING_RULES:
+                continue
             function = target["Arn"]["Fn::GetAtt"][0]
             assert (lid, function) in permissions, f"{lid}: no lambda:InvokeFunction permission for {function}"
         assert lid in allowed_sources, f"{lid} cannot dead-letter: not in the DLQ's queue policy"
-        assert res["Properties"]["EventBusName"] == {"Ref": "EventBus"}, lid
+        if lid not in NOTIFYING_RULES:
+            assert res["Properties"]["EventBusName"] == {"Ref": "EventBus"}, lid
+
+
+NOTIFYING_RULES = {"KillSwitchChangedRule"}
+"""Rules on the account's default bus (AWS services' events) whose target is the notification topic."""
+
+
+def test_a_kill_switch_change_reaches_the_topic_and_only_that_parameters_changes_match():
+    rule = cfn.resources("AWS::Events::Rule")["KillSwitchChangedRule"]["Properties"]
+    assert "EventBusName" not in rule, "Parameter Store's events arrive on the default bus"
+    assert rule["EventPattern"] == {"source": ["aws.ssm"], "detail-type": ["Parameter Store Change"],
+                                    "detail": {"name": [{"Ref": "KillSwitchParameter"}]}}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": "NotificationTopic"}
+    template = target["InputTransformer"]["InputTemplate"]
+    assert set(re.findall(r"<(\w+)>", cfn.text(template))) == set(target["InputTransformer"]["InputPathsMap"])
+    topic_policy = cfn.resources("AWS::SNS::TopicPolicy")["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]
+    (allow,) = [s for s in topic_policy["Statement"] if s.get("Sid") == "AllowTheKillSwitchChangeRule"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["KillSwitchChangedRule", "Arn"]}}}
+    name = cfn.resolver({"Stage": "prod"}).resolve({"Ref": "KillSwitchParameter"})
+    change = {"source": "aws.ssm", "detail-type": "Parameter Store Change",
+              "detail": {"name": name, "operation": "Update", "type": "String"}}
+    pattern = cfn.resolver({"Stage": "prod"}).resolve(rule["EventPattern"])
+    assert compile_pattern(pattern).matches(change)
+    assert not compile_pattern(pattern).matches({**change, "detail": {**change["detail"], "name": "/other"}})
 
 
 def test_the_dead_letter_queue_is_named_per_stage():
