@@ -7,7 +7,8 @@ or corrupted value is a schema error naming its field instead of a brick further
 - quantities (shares): at most 9 decimal places (Alpaca's fractional step), at most 1e9 shares;
   a quantity to trade is also positive;
 - notionals (dollars of one order): whole cents, positive, at most $1e9;
-- other money (cash, equity, values, P&L): at most 9 decimal places, within +-$1e12;
+- other money (cash, equity, values, P&L): within +-$1e12, at most 18 decimal places (a broker's
+  equity of 9-place shares times sub-cent prices keeps its digits; "1e-400" does not pass);
 - prices: positive, at most 9 decimal places, at most $1e7 a share.
 Free text (reasons, errors, summaries, explanation lines) is capped: longer text is cut, with a
 final "…", so a long reason never costs an event (ours or anyone's) its delivery.
@@ -33,7 +34,8 @@ MAX_QUANTITY = Decimal("1000000000")
 QUANTITY_PLACES = 9
 MAX_NOTIONAL = Decimal("1000000000")
 MAX_MONEY = Decimal("1000000000000")
-MONEY_PLACES = 9
+MONEY_PLACES = 18
+"""Generous: a broker's own values (equity = cash + 9-place shares x 4-8-place prices) keep every digit."""
 MAX_PRICE = Decimal("10000000")
 PRICE_PLACES = 9
 MAX_SIGNAL_WEIGHT = Decimal("1000000")

@@ -155,7 +155,8 @@ def _with_first_order(**changes) -> dict:
     ({"reference_price": "1e-400"}, "at most 9 decimal places"),
     ({"reference_price": "1e9"}, "at most 10,000,000"),
     ({"estimated_value": "1e100000"}, "at most 1,000,000,000,000"),
-    ({"attribution": {"s": "1E-400"}}, "at most 9 decimal places"),
+    ({"attribution": {"s": "1E-400"}}, "at most 18 decimal places"),
+    ({"estimated_value": "0.0000000000000000001"}, "at most 18 decimal places"),
 ])
 def test_quantities_notionals_prices_and_amounts_are_bounded(changes, message):
     detail = _with_first_order(**{k: v for k, v in changes.items()})
