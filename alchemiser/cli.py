@@ -1,7 +1,8 @@
 """`alchemiser`: run the system locally and work with the deployed one.
 
-Each subcommand lives in `alchemiser/commands/<name>.py` and is imported only when used, so
-`alchemiser --help` stays fast.
+Each subcommand lives in `alchemiser/commands/<name>.py` and is imported only when used: the
+parser gets the arguments of the command being run only (the whole parser is built for `completion`),
+so `alchemiser --help` and `alchemiser run --help` import no command they do not show.
 """
 
 from __future__ import annotations
@@ -21,23 +22,55 @@ COMMANDS = {
     "convert": "Convert a strategy between Composer's JSON score and the canonical .clj (errors say file:line:col).",
     "pnl": "The P&L report from the local equity snapshots (or Alpaca paper with --source alpaca).",
     "backtest": "Run the strategies over past sessions on the chain's own code: metrics, JSON, HTML tearsheet.",
+    "completion": "Print a shell completion script: eval \"$(alchemiser completion bash)\" (or zsh, tcsh).",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Version(argparse.Action):
+    """--version, read from the installed package's metadata only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("the-alchemiser")
+        except PackageNotFoundError:
+            text = "unknown (not installed)"
+        print(f"alchemiser {text}")
+        parser.exit()
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is one), if any."""
+    return next((word for word in argv if word in COMMANDS), None)
+
+
+def build_parser(only: str | None = None, *, everything: bool = True) -> argparse.ArgumentParser:
+    """The parser; with `everything=False` only the command `only` gets its arguments (fast --help)."""
     parser = argparse.ArgumentParser(
         prog="alchemiser",
         description="The Alchemiser: multi-strategy daily rebalancing on Alpaca, run locally or on AWS.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"alchemiser.commands.{name}")
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if everything or name == only:
+            importlib.import_module(f"alchemiser.commands.{name}").add_arguments(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    import warnings
+
+    # Powertools warns on every invocation that publishes no metric; locally that is noise in the logs.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    args = build_parser(command_in(words), everything=False).parse_args(words)
     module = importlib.import_module(f"alchemiser.commands.{args.command}")
     try:
         code: int = module.run(args)

@@ -16,7 +16,7 @@ OK_STATUSES = {"success", "skipped", "duplicate"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("function", choices=FUNCTIONS)
+    parser.add_argument("function", choices=FUNCTIONS, help="the function whose handler runs")
     parser.add_argument("--event", required=True, type=Path, metavar="FILE",
                         help="the event JSON: a direct payload or an EventBridge envelope")
     parser.add_argument("--as-of", type=as_of_arg, metavar="ISO-DATETIME",
