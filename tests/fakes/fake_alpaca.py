@@ -8,6 +8,7 @@ steer it from the test:
     fake.script_next("POST /v2/orders", delay=2.0, after_create=True)    # accepted, reply too slow
     fake.script_next("POST /v2/orders", drop=True, after_create=True)    # accepted, connection dropped
     fake.script_next("GET /v2/account", status=429, times=3)             # a 429 storm (rate-limit headers)
+    fake.script_next("POST /v2/orders", status=503, headers={"Retry-After": "4"}, times=2)  # refused, not created
     fake.enforce_rate_limit(200, window=60.0)                            # real per-window limiting
     fake.set_clock(open=False)                                           # orders wait as "accepted"
     fake.fill_mode("TQQQ", "partial", steps=["0.25", "0.5", "1"])        # cumulative fractions per poll
@@ -15,8 +16,10 @@ steer it from the test:
     fake.add_asset("BRK.A", fractionable=False); fake.set_price("BRK.A", "600000")
     fake.set_account(cash="500"); fake.set_position("SPY", "10", avg_entry_price="400")
 
-Every request is recorded (`fake.requests`, `fake.requests_to(route)`), and `fake.orders_with_client_id`
-/ `fake.order_posts()` let a test assert "exactly N orders at the broker, none duplicated".
+Every request is recorded with the status answered (`fake.requests`, `fake.requests_to(route)`), and
+`fake.orders_with_client_id` / `fake.order_posts()` let a test assert "exactly N orders at the broker,
+none duplicated" and "N POSTs received". Positions report `qty_available` net of open sell orders,
+and a sell above it is refused with 403, as Alpaca does.
 Routes are named "METHOD /template", e.g. "GET /v2/orders/{id}" ("*" in script_next: any route).
 JSON shapes follow alpaca-py's models (alpaca/trading/models.py); money is sent as strings.
 """
