@@ -73,8 +73,6 @@ DAYS = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 1
 HOLIDAYS = frozenset({date(2026, 11, 26)})
 SYMBOLS = ("TQQQ", "SHY", "BIL", "VEA", "VWO", "XLF", "XLK", "GLD", "IEF", "DBC", "TLT", "VTI", "AGG")
 ADVERSARIES = ("refused_redelivery", "second_plan", "kill_mid_plan", "kill_before_publish")
-REFUSED = ("rejected", "market_closed", "halted")
-"""TradeExecuted statuses of a plan refused before any order."""
 TERMINAL = ("completed", "failed", "skipped")
 FAULT_KINDS = ("duplicate delivery", "delayed or reordered", "transient", "crash after effects", "broker reject",
                "partial fill",
@@ -379,8 +377,7 @@ def check_orders(out: Outcome, rec: DayRecord, orders: list[Any], buying_power: 
         out.duplicated += excess(best)
         out.problems.append(f"{day}: orders beyond plan {best['plan_id']}'s legs: {dict(at_broker - _legs(best))} "
                             f"({len(plans)} plan(s) seen)")
-    refused = rec.refused_by_drill or any(t["status"] in REFUSED for t in trades if t["plan_id"] == best["plan_id"])
-    if refused:
+    if rec.refused_by_drill:  # only the drill's own refusal explains an empty book; the code's word does not
         if orders:
             out.misreported += 1
             out.problems.append(f"{day}: the workflow's plan was refused, yet {len(orders)} orders are at the "
@@ -440,7 +437,11 @@ def _check_report(out: Outcome, rec: DayRecord, orders: list[Any], trades: list[
 
 def _check_failure(out: Outcome, rec: DayRecord, status: str | None, plan: dict[str, Any],
                    by_symbol: dict[str, Any]) -> None:
-    """A failed day must have a fault the drill injected that explains it."""
+    """A failed (or, on a trading day, skipped) workflow must have a fault the drill injected that explains it."""
+    if status == "skipped":
+        out.misreported += 1
+        out.problems.append(f"{rec.day}: workflow {rec.correlation_id} was skipped on a trading day")
+        return
     if status != "failed":
         return
     faulted = {o["symbol"] for o in plan.get("orders", [])} & set(by_symbol)
@@ -601,11 +602,13 @@ def run_scenario(sc: Scenario, workdir: Path) -> Outcome:
 
 def check_day(out: Outcome, rec: DayRecord, state: Path, sc: Scenario) -> None:
     day = rec.day
-    if day in HOLIDAYS or (rec.statuses and all(s == "skipped" for s in rec.statuses)):
-        if day not in HOLIDAYS:
-            out.problems.append(f"{day} was skipped")
-        elif rec.correlation_id is not None or any(s != "skipped" for s in rec.statuses):
+    if day in HOLIDAYS:
+        if rec.correlation_id is not None or any(s != "skipped" for s in rec.statuses):
             out.problems.append(f"{day} is a holiday, yet it ran: {rec.statuses}")
+        return
+    if rec.correlation_id is None and rec.statuses and all(s == "skipped" for s in rec.statuses):
+        out.misreported += 1  # the strategy skipped a trading day: nothing the drill did explains it
+        out.problems.append(f"{day} was skipped")
         return
     status = _workflow_status(state, rec.correlation_id) if rec.correlation_id else None
     if status not in TERMINAL:

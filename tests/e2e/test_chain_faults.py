@@ -9,6 +9,7 @@ drill's counters catch each one: a drill that cannot fail proves nothing.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -179,6 +180,25 @@ def test_a_day_that_fails_without_an_injected_fault_is_counted_misreported(tmp_p
     outcome = _quiet_day(tmp_path)
     assert outcome.statuses == ["failed"] and outcome.misreported == 1
     assert any("no injected fault to explain it" in p for p in outcome.problems)
+
+
+def test_a_plan_refused_for_no_reason_the_drill_gave_is_counted_lost_and_misreported(tmp_path, monkeypatch):
+    """The broker's clock says closed at 09:35 on a trading day: execution refuses, the day is skipped."""
+    from dataclasses import replace as copy_with
+
+    from shared.broker.simulated import SimulatedBroker
+
+    original = SimulatedBroker.get_clock
+
+    def closed_for_execution(self):
+        clock = original(self)
+        executing = "execution" in os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        return copy_with(clock, is_open=False) if executing else clock
+
+    monkeypatch.setattr(SimulatedBroker, "get_clock", closed_for_execution)
+    outcome = _quiet_day(tmp_path)
+    assert outcome.orders_at_broker == 0 and outcome.lost == outcome.orders_planned > 0
+    assert any("skipped on a trading day" in p for p in outcome.problems)
 
 
 def test_a_runtime_that_ignores_its_faults_is_caught(tmp_path, monkeypatch):
