@@ -7,9 +7,9 @@
 Sections: cold import per function (bench/cold_import.py), bundle size (bench/bundles.py), warm
 latency and the middleware's cost (bench/warm_latency.py), strategy evaluation
 (bench/bench_strategy.py), planning (bench/bench_planning.py), the local chain
-(bench/local_chain.py). Targets with a floor or baseline are ratios measured in the same run: the
-machines are shared and absolute times drift. A missed target is reported, not an error: the run
-exits non-zero only when a section could not run.
+(bench/local_chain.py), the backtest (bench/bench_backtest.py). Targets with a floor or baseline
+are ratios measured in the same run: the machines are shared and absolute times drift. A missed
+target is reported, not an error: the run exits non-zero only when a section could not run.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ OUTPUT = ROOT / "docs" / "benchmarks.md"
 ARTIFACTS = ROOT / "infra" / ".aws-sam" / "build"
 FUNCTIONS = ("StrategyFunction", "PortfolioFunction", "ExecutionFunction", "OrchestratorFunction")
 BUILD_INPUTS = ("services", "shared", "Makefile", "infra/template.yaml", "requirements/dev.lock")
-SECTIONS = ("cold-import", "bundles", "warm-latency", "strategy", "planning", "local-chain")
+SECTIONS = ("cold-import", "bundles", "warm-latency", "strategy", "planning", "local-chain", "backtest")
 
 
 def log(message: str) -> None:
@@ -108,8 +108,13 @@ def section_runners(quick: bool) -> dict[str, Callable[[], list[Row]]]:
 
         return lc.rows(process_runs=1 if quick else 5, day_runs=1 if quick else 5)
 
+    def backtest() -> list[Row]:
+        from bench import bench_backtest
+
+        return bench_backtest.quick_rows() if quick else bench_backtest.rows()
+
     return {"cold-import": cold_import, "bundles": bundles, "warm-latency": warm_latency, "strategy": strategy,
-            "planning": planning, "local-chain": local_chain}
+            "planning": planning, "local-chain": local_chain, "backtest": backtest}
 
 
 def run_sections(names: Sequence[str], quick: bool) -> tuple[list[Row], dict[str, float], list[str]]:
