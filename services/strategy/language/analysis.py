@@ -45,11 +45,18 @@ _NORMAL_PLACES = Decimal("1e-20")
 def normalised_weights(weights: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
     """Weights summing to exactly 1 when they sum to 1 within WEIGHT_SUM_TOLERANCE; else unchanged.
 
-    Each is divided by the sum and rounded to 20 places; the residue goes to the largest (the
-    first of equals), so the result is exact and within 1e-19 of the written proportions."""
+    Float noise first: if rounding every weight to 15, 12 or 10 places makes them sum to exactly 1
+    (0.8332999999999999 -> 0.8333), those are the weights meant. Otherwise each is divided by the
+    sum and rounded to 20 places, the residue on the largest (the first of equals): exact, and
+    within 1e-19 of the written proportions."""
     total = sum(weights, Decimal(0))
     if total == 1 or not weights or abs(total - 1) > WEIGHT_SUM_TOLERANCE or any(w < 0 for w in weights):
         return weights
+    for places in (15, 12, 10):
+        step = Decimal(1).scaleb(-places)
+        rounded = tuple(w.quantize(step).normalize() for w in weights)
+        if sum(rounded, Decimal(0)) == 1:
+            return rounded
     with localcontext() as ctx:
         ctx.prec = 40
         scaled = [(w / total).quantize(_NORMAL_PLACES) for w in weights]
