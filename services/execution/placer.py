@@ -19,8 +19,9 @@ run needs after placing: `placing_deadline`). Only after that is the leg reporte
 Why resubmitting is safe: the id is the leg's, never a new one, and the broker refuses a second
 order with an id it holds (Alpaca 422, the simulated broker likewise). If the first POST was still
 in flight and lands after all, one of the two is refused as a duplicate and we adopt the order: at
-most one order per leg whatever the timing. An order found under our id but for another symbol or
-side is never touched and is reported failed.
+most one order per leg whatever the timing; and a resubmission the broker refuses for another reason
+(the late order used the buying power) is looked up once more and that order adopted. An order found
+under our id but for another symbol or side is never touched and is reported failed.
 
 Waiting: `wait` polls open orders (cumulative filled_qty, from the broker) until all are final or
 `fill_wait_seconds` has passed, sleeping `poll_interval_seconds` between rounds; `cancel_open`
@@ -146,6 +147,10 @@ class Placer:
                 order = self.broker.submit_order(request)
             except OrderRejected as exc:
                 logger.warning("order %s rejected: %s", leg.client_order_id, exc)
+                if post > 1:  # an earlier POST may have landed after all (and used the buying power): look
+                    late = self._late_arrival(leg)
+                    if late is not None:
+                        return late
                 return Placement(leg, "rejected", error=str(exc))
             except DuplicateClientOrderId as exc:
                 logger.warning("order %s already exists at the broker; adopting it", leg.client_order_id)
@@ -181,6 +186,18 @@ class Placer:
                 f"client order id {leg.client_order_id} belongs to a {order.side} {order.symbol} order "
                 f"({order.broker_order_id}) at the broker; left alone, nothing placed"))
         return Placement(leg, "adopted", order)
+
+    def _late_arrival(self, leg: Leg) -> Placement | None:
+        """After a resubmission was refused: the leg's order if an earlier POST created it after all."""
+        for attempt in range(self.timing.post_lookup_attempts):
+            if attempt:
+                self._sleep(self.timing.post_lookup_delay_seconds * 2 ** (attempt - 1))
+            try:
+                order = self.broker.get_order_by_client_id(leg.client_order_id)
+            except BrokerError:
+                continue
+            return None if order is None else self._adopt(leg, order)
+        return None
 
     def _look_up(self, leg: Leg) -> tuple[Placement | None, bool, str]:
         """After a failed POST: (adopted placement or None, confirmed absent, last look-up error).

@@ -8,7 +8,7 @@ import pytest
 
 from services.execution.legs import Leg
 from services.execution.placer import Placer, Timing, placing_deadline
-from shared.broker.port import BrokerUnavailable, OrderRequest
+from shared.broker.port import BrokerUnavailable, OrderRejected, OrderRequest
 from shared.broker.simulated_faults import Fault, SimFaults
 from tests.unit.execution.support import Context, FaultyBroker, SimClock, seed_positions, sim_broker
 
@@ -159,6 +159,28 @@ def test_a_post_whose_order_appears_after_all_is_adopted_not_duplicated(tmp_path
     placement = placer_for(broker, clock).place(leg())
     assert placement.how == "adopted"
     assert len(orders_with(inner, "alch-p1-SPY-buy-0")) == 1
+
+
+def test_a_resubmission_refused_because_the_first_post_landed_after_all_adopts_that_order(tmp_path, clock):
+    # The first POST timed out in flight; the look-up missed it; by the resubmission it has landed and used
+    # the buying power, and the broker refuses the resubmission for that rather than as a duplicate.
+    inner = sim_broker(tmp_path)
+    posts: list[str] = []
+
+    class LateLanding:
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+        def submit_order(self, request):
+            posts.append(request.client_order_id)
+            if len(posts) == 1:
+                raise BrokerUnavailable("order: read timed out (injected); outcome unknown")
+            inner.submit_order(request)  # the first POST lands now ...
+            raise OrderRejected("insufficient buying power (injected)")  # ... and the second is refused
+
+    placement = placer_for(LateLanding(), clock).place(leg())
+    assert placement.how == "adopted" and placement.order is not None
+    assert posts == ["alch-p1-SPY-buy-0"] * 2 and len(orders_with(inner, "alch-p1-SPY-buy-0")) == 1
 
 
 def test_an_amount_no_broker_takes_is_rejected_without_a_post(tmp_path, clock):
