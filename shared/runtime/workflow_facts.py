@@ -11,7 +11,7 @@ an event that matches the record:
     execution  checks   that record before placing any order
 
 A fact is a set of members `<event id>=<digest>`: the digest is SHA-256 over the event's canonical
-JSON (hop count and all), so a hand-made event, or a real event id with edited contents, matches
+JSON (keys sorted; hop count and all), so a hand-made event, or a real event id with edited contents, matches
 nothing. A console resend or an archive replay of the real event carries the same JSON and matches.
 The set only grows (a retried producer that publishes again under the same ids adds nothing; a
 second producer run of one workflow adds its own member, and the execution's one-plan-per-workflow
@@ -26,6 +26,7 @@ the record of the real one.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,8 +47,13 @@ def fact_key(kind: FactKind, correlation_id: str) -> str:
 
 
 def event_digest(event: BaseModel) -> str:
-    """SHA-256 of the event's JSON as the model writes it (the same bytes on every delivery)."""
-    return hashlib.sha256(event.model_dump_json().encode()).hexdigest()
+    """SHA-256 of the event's canonical JSON: its fields as the model writes them, every object's keys sorted.
+
+    Sorted, because nothing promises a delivery keeps the order of an object's keys (the archive,
+    a console resend, a hand-edited DLQ message may reorder `target_weights`); values are compared
+    exactly as the model serialises them (Decimals as their strings)."""
+    canonical = json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def member(event_id: str, digest: str) -> str:

@@ -86,3 +86,12 @@ def test_verify_accepts_the_recorded_event_and_names_what_is_wrong_with_any_othe
 def test_fact_keys_are_per_producer_prefix():
     assert fact_key("strategy", "run-1") == "strategy-workflow#run-1"
     assert fact_key("portfolio", "run-1") == "portfolio-workflow#run-1"
+
+
+def test_the_digest_ignores_the_order_of_keys_a_delivery_may_change():
+    detail = load_test_event("signal-generated.json")["detail"]
+    reordered = dict(reversed(list(detail.items())))
+    reordered["target_weights"] = dict(reversed(list(detail["target_weights"].items())))
+    assert event_digest(as_event(detail)) == event_digest(as_event(reordered))
+    changed = {**detail, "target_weights": {**detail["target_weights"], "SPY": "0"}}
+    assert event_digest(as_event(detail)) != event_digest(as_event(changed))
