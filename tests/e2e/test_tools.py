@@ -9,8 +9,8 @@ from alchemiser.local.day import DayOptions, run_day
 from alchemiser.local.runtime import LocalRuntime
 from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import TEST_EVENTS, load_test_event
-from tests.fakes.facts import record_published
 from tests.e2e.conftest import alchemiser, alchemiser_json, broker_orders
+from tests.fakes.facts import record_published
 
 DAY = "2026-11-25T09:35:00-05:00"
 
@@ -101,7 +101,8 @@ def test_a_dead_lettered_event_whose_cause_is_fixed_is_redriven_once(state_dir):
                      failed_at=datetime(2026, 11, 25, 14, 36, tzinfo=UTC))
     refused = alchemiser("dlq", "redrive", "--all", "--state-dir", str(state_dir))
     assert refused.returncode == 2 and "give both --broker and --data" in refused.stderr  # no run record
-    result = alchemiser("dlq", "redrive", "--all", "--broker", "sim", "--data", "offline", "--state-dir", str(state_dir))
+    result = alchemiser("dlq", "redrive", "--all", "--broker", "sim", "--data", "offline",
+                        "--state-dir", str(state_dir))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "using broker sim" in result.stdout
     assert "1 succeeded" in result.stdout
