@@ -19,6 +19,7 @@ import os
 import time
 import traceback
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -267,7 +268,9 @@ class LocalRuntime:
         with environment(self.function_env(spec)), \
                 (logs / f"{spec.service}.log").open("a", encoding="utf-8") as log_fh, \
                 (logs / "metrics.jsonl").open("a", encoding="utf-8") as metrics_fh, \
-                redirect_stdout(metrics_fh), redirect_stderr(log_fh):
+                redirect_stdout(metrics_fh), redirect_stderr(log_fh), warnings.catch_warnings():
+            # Powertools warns when an invocation publishes no metric: a non-JSON line in the JSON logs.
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
             try:
                 if fault == "transient":  # throttled, or the container died before the handler's first line
                     raise TransientFault("injected: the invocation failed before the handler ran")

@@ -201,3 +201,17 @@ def test_a_delivery_failure_is_retried_per_the_rule_s_retry_policy(template, sta
     # The same event also reached EchoFunction via FailedToEcho (3 retries): undeliverable 4 times, dead-lettered.
     (message,) = rt.dlq.messages()
     assert (message["target"], message["attempts"]) == ("EchoFunction", 4) and "TransientFault" in message["error"]
+
+
+def test_the_local_logs_are_json_lines_only(state_dir):
+    import subprocess
+    import sys
+
+    # A subprocess: pytest would otherwise capture the warnings that used to land in the logs.
+    subprocess.run([sys.executable, "-c", "import sys, datetime as d; from alchemiser.local.day import DayOptions, "
+                    "run_day; run_day(DayOptions(__import__('pathlib').Path(sys.argv[1]), "
+                    "d.datetime(2026, 11, 25, 14, 35, tzinfo=d.UTC)))", str(state_dir)], check=True)
+    for log in (state_dir / "logs").glob("*.log"):
+        for line in log.read_text().splitlines():
+            if line.strip():
+                assert line.startswith("{"), f"{log.name}: {line[:120]}"
