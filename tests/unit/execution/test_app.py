@@ -153,6 +153,9 @@ def test_an_empty_plan_succeeds_as_already_balanced(tmp_path, broker):
     [event] = published(deps)
     assert (event.status, event.success, event.orders, event.reason) == (
         "empty", True, (), "the plan has no orders: already balanced")
+    # the account is recorded on every completed day, orders or not (equity snapshot, Equity metric)
+    assert event.account_after is not None and event.account_after.equity == D("100000")
+    assert event.account_before == event.account_after
 
 
 def test_market_closed_fails_closed_and_a_resend_once_open_places_nothing(tmp_path):
