@@ -32,6 +32,14 @@ def hop_line(hop: Hop) -> str:
            f"  [{hop.seconds * 1000:.0f} ms]"
 
 
+def relative_paths(text: str) -> str:
+    """Absolute paths under the working directory shown relative to it (as a user typed them)."""
+    import os
+
+    cwd = os.getcwd().rstrip("/") + "/"
+    return text.replace(cwd, "") if cwd != "/" else text
+
+
 def _signal_section(signal: dict[str, Any]) -> list[str]:
     lines = [f"Target weights (data as of {signal['data_as_of']})"]
     for symbol, weight in sorted(signal["target_weights"].items(), key=lambda kv: -Decimal(kv[1])):
@@ -41,7 +49,7 @@ def _signal_section(signal: dict[str, Any]) -> list[str]:
     lines.append("Why")
     for strategy in signal["strategies"]:
         lines.append(f"  {strategy['name']} ({pct(strategy['allocation'])} of the portfolio):")
-        lines += [f"    {line}" for line in strategy["explanation"]]
+        lines += [f"    {relative_paths(line)}" for line in strategy["explanation"]]
     return lines
 
 

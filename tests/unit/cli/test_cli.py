@@ -63,3 +63,12 @@ def test_completion_scripts_know_every_command_and_flag(shell, capsys):
     script = capsys.readouterr().out
     for word in ("run", "replay", "dlq", "--state-dir", "--retry", "--allow-backdated"):
         assert word in script
+
+
+def test_explanation_paths_are_shown_relative_to_the_working_directory(monkeypatch, tmp_path):
+    from alchemiser.commands.run_summary import relative_paths
+
+    monkeypatch.chdir(tmp_path)
+    line = f"Risk parity mix ({tmp_path}/strategies/risk_parity.clj) on 2026-11-24: SHY 23.59%"
+    assert relative_paths(line) == "Risk parity mix (strategies/risk_parity.clj) on 2026-11-24: SHY 23.59%"
+    assert relative_paths("(/elsewhere/x.clj)") == "(/elsewhere/x.clj)"
