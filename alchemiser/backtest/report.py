@@ -173,14 +173,32 @@ def metric_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         mine, theirs = m.get(key), b.get(key)
         rows.append((label, f"{_pct(mine['return'])} ({mine['date']})" if mine else "—",
                      f"{_pct(theirs['return'])} ({theirs['date']})" if theirs else ""))
-    rows += [
-        ("Orders", str(m["orders"]), ""),
-        ("Turnover (per year)", _pct(m["turnover"], 0), ""),
-        ("Fees paid", f"${Decimal(m['fees']):,.2f}", ""),
-        ("Slippage paid", f"${Decimal(m['slippage']):,.2f}", ""),
-        ("Average exposure", _pct(m["average_exposure"], 1), ""),
-    ]
+    if "orders" in m:  # a backtest's trading statistics (an account's recorded equity has none)
+        rows += [
+            ("Orders", str(m["orders"]), ""),
+            ("Turnover (per year)", _pct(m["turnover"], 0), ""),
+            ("Fees paid", f"${Decimal(m['fees']):,.2f}", ""),
+            ("Slippage paid", f"${Decimal(m['slippage']):,.2f}", ""),
+            ("Average exposure", _pct(m["average_exposure"], 1), ""),
+        ]
     return rows
+
+
+def account_doc(points: Sequence[tuple[date, Decimal]], *, source: str, rf: float = 0.0) -> dict[str, Any]:
+    """The tearsheet document for an account's recorded equity (one point per completed day): the
+    first point is the starting value, the metrics are those of the days after it."""
+    rows = [{"trade_date": d.isoformat(), "equity": str(e)} for d, e in points]
+    doc: dict[str, Any] = {"schema_version": 1, "source": source, "equity": rows, "benchmark": None,
+                           "strategies": {}, "allocations": [], "not_applied": []}
+    if not points:
+        return doc
+    doc["capital"] = str(points[0][1])
+    doc["range"] = {"from": points[0][0].isoformat(), "to": points[-1][0].isoformat(), "sessions": len(points)}
+    if len(points) > 1:
+        r = metrics.returns_of([float(e) for _, e in points[1:]], float(points[0][1]))
+        doc["metrics"] = {**metrics.summary([d for d, _ in points[1:]], r, rf_annual=rf),
+                          "final_equity": str(points[-1][1])}
+    return metrics.finite(doc)  # type: ignore[no-any-return]
 
 
 def render_text(doc: dict[str, Any], portfolio_name: str) -> str:

@@ -240,7 +240,10 @@ def render_html(doc: dict[str, Any], *, title: str, log_scale: bool = False) -> 
     """The whole tearsheet as one HTML string."""
     parts = [f"<h1>{html.escape(title)}</h1>"]
     rng = doc.get("range")
-    if rng:
+    if rng and doc.get("source"):
+        parts.append(f'<p class="sub">{rng["from"]} → {rng["to"]} · {rng["sessions"]} recorded days · '
+                     f"{html.escape(doc['source'])}</p>")
+    elif rng:
         fm = doc.get("fill_model") or {}
         parts.append(f'<p class="sub">{rng["from"]} → {rng["to"]} · {rng["sessions"]} sessions · '
                      f"${float(doc['capital']):,.0f} starting capital · fills at the {fm.get('price', 'close')}, "

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from alchemiser.commands.common import NEW_YORK, add_state_dir, as_of_arg, dumps, fail
 from services.orchestrator.settings import OrchestratorSettings
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flag days where Alpaca and our snapshot differ by more (default 0.05)")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="also write the backtest's tearsheet for this equity history (to compare with "
+                             "`alchemiser backtest --html` over the same days)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,9 +89,30 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc), code=1)
     report = pnl.build_report(points, snapshots, request, source=args.source, trading_mode=args.mode, end=end,
                               tolerance=args.tolerance)
+    if args.html is not None:
+        code = write_tearsheet(args.html, [(p.day, p.equity) for p in points], args.source, args.mode)
+        if code:
+            return code
     if args.json:
         print(dumps(pnl_text.as_dict(report)))
     else:
         sys.stdout.write(pnl_text.render(report))
+    return 0
+
+
+def write_tearsheet(path: Path, points: list[tuple[date, Decimal]], source: str, mode: str) -> int:
+    """The tearsheet of the recorded equity (one point per day, the last recorded of each day)."""
+    from alchemiser.backtest.report import account_doc
+
+    try:
+        from alchemiser.backtest import tearsheet
+    except ImportError as exc:
+        return fail(f"--html needs matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
+    daily = sorted(dict(points).items())
+    if not daily:
+        return fail("no recorded equity in the period: nothing to draw (run `alchemiser run` days first)", code=1)
+    where = "Alpaca paper portfolio history" if source == "alpaca" else f"{mode} account, equity recorded locally"
+    tearsheet.write_html(account_doc(daily, source=where), path, title=f"Account — {where}")
+    print(f"tearsheet written to {path}", file=sys.stderr)
     return 0
 
