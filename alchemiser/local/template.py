@@ -19,7 +19,11 @@ from typing import Any
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
+PACKAGED_TEMPLATE = Path(__file__).parent / "template.yaml"
+"""The template shipped in the package: a symlink to infra/template.yaml in a checkout, a copy of it
+in a wheel, so `pip install .` / `pipx install .` run the same routing as an editable checkout."""
+CHECKOUT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
+DEFAULT_TEMPLATE = CHECKOUT_TEMPLATE if CHECKOUT_TEMPLATE.is_file() else PACKAGED_TEMPLATE
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "us-east-1"
 
