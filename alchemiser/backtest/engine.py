@@ -205,6 +205,8 @@ def check_history(config: BacktestConfig, first_data_date: date) -> None:
             config.market_data.history(portfolio.symbols, config.end, 1)
         except MarketDataError:  # missing at the end too: a ticker the data does not have
             raise BacktestError(_locate_missing(config, first_data_date) or f"market data: {exc}") from exc
+        if _has_any(config, first_data_date):  # some symbols have data then: a young one names its strategy
+            raise BacktestError(_locate_missing(config, first_data_date) or f"market data: {exc}") from exc
         raise BacktestError(f"--from {config.start} is before the market data starts: the first session trades "
                             f"on the closes of {first_data_date}, and {exc}") from exc
     found = int(history.dates.shape[0])
@@ -233,6 +235,18 @@ def _mentions(symphony: Any, symbol: str) -> Any:
                 if isinstance(operand, IndicatorCall) and operand.symbol == symbol:
                     return operand
     return symphony
+
+
+def _has_any(config: BacktestConfig, data_date: date) -> bool:
+    from shared.marketdata.port import MarketDataError
+
+    for symbol in config.portfolio.symbols:
+        try:
+            config.market_data.history([symbol], data_date, 1)
+            return True
+        except MarketDataError:
+            continue
+    return False
 
 
 def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:

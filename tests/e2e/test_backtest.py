@@ -140,14 +140,17 @@ def _fails(*args: str) -> str:
     return result.stderr
 
 
-def _csv_folder(folder: Path, symbols: tuple[str, ...]) -> Path:
-    """Real-data layout (SYMBOL.csv, date,close) for these symbols, from the offline history."""
+def _csv_folder(folder: Path, symbols: tuple[str, ...], starts: dict[str, str] | None = None) -> Path:
+    """Real-data layout (SYMBOL.csv, date,close) for these symbols, from the offline history
+    (from 2023, or from `starts[symbol]` for a young one)."""
     from datetime import date
 
     from shared.marketdata.offline import OfflineMarketData
 
     folder.mkdir()
-    for symbol, closes in OfflineMarketData().closes_between(symbols, date(2023, 1, 1), date(2025, 6, 30)).items():
+    for symbol in symbols:
+        first = date.fromisoformat((starts or {}).get(symbol, "2023-01-03"))
+        closes = OfflineMarketData().closes_between([symbol], first, date(2025, 6, 30))[symbol]
         rows = [f"{d.astype(date).isoformat()},{c:.2f}" for d, c in zip(closes.dates, closes.values, strict=True)]
         (folder / f"{symbol}.csv").write_text("date,close\n" + "\n".join(rows) + "\n")
     return folder
@@ -159,6 +162,27 @@ def test_an_unknown_ticker_names_the_strategy_file_line_and_column(tmp_path):
     data = _csv_folder(tmp_path / "bars", ("SPY",))
     err = _fails("--strategy", str(strategy), "--data", str(data), *RANGE)
     assert f"strategy 'typo': {strategy}:3:18: no price data for ticker 'NOPEX' on 2024-12-31" in err
+
+
+YOUNG = ('(defsymphony "young" {}\n  (if (> (rsi "QQQ" {:window 10}) 50)\n'
+         '      [(asset "QQQ")]\n      [(asset "SPY")]))\n')
+
+
+def test_a_ticker_younger_than_the_range_names_the_strategy_file_line_and_column(tmp_path):
+    strategy = tmp_path / "young.clj"
+    strategy.write_text(YOUNG)
+    data = _csv_folder(tmp_path / "bars", ("SPY", "QQQ"), {"QQQ": "2025-03-03"})
+    err = _fails("--strategy", str(strategy), "--data", str(data), *RANGE)
+    assert f"strategy 'young': {strategy}:2:10: no price data for ticker 'QQQ' on 2024-12-31" in err
+
+
+def test_a_strategy_that_cannot_be_evaluated_on_some_day_names_it_the_place_and_the_day(tmp_path):
+    strategy = tmp_path / "young.clj"
+    strategy.write_text(YOUNG)
+    data = _csv_folder(tmp_path / "bars", ("SPY", "QQQ"), {"QQQ": "2025-03-03"})
+    err = _fails("--strategy", str(strategy), "--data", str(data), "--from", "2025-03-05", "--to", "2025-04-30")
+    assert (f"strategy 'young' cannot be evaluated for 2025-03-05 (closes of 2025-03-04): {strategy}:2:10: "
+            "not enough history for rsi(QQQ, 10)") in err
 
 
 def test_csv_data_backtests_like_the_same_offline_prices(tmp_path):
