@@ -11,6 +11,7 @@ from services.strategy.language.errors import StrategyError
 from services.strategy.language.indicators import ALIASES, INDICATORS, MAX_WINDOW
 from services.strategy.language.nodes import Comparator, Condition, IndicatorCall, Keyword, Number, Operand, Pos
 from services.strategy.language.reader import Atom, Form, Seq, describe
+from shared.marketdata.symbols import SymbolError, canonical
 
 COMPARATORS: tuple[Comparator, ...] = (">", "<", ">=", "<=", "=")
 _ASSET_PREFIX, _ASSET_SUFFIX = "EQUITIES::", "//USD"
@@ -80,18 +81,27 @@ def expect_window(form: Form, owner: str, file: str) -> int:
 def ticker(form: Form, file: str) -> str:
     """A ticker string in its canonical spelling (shared/marketdata/symbols.py): Composer's long
     form EQUITIES::SPY//USD is read as SPY, its share class BRK/B as BRK.B."""
-    from shared.marketdata.symbols import SymbolError, canonical
-
     value = expect_string(form, "a ticker", file)
+    known = _TICKERS.get(value)
+    if known is not None:
+        return known
+    written = value
     if value.startswith(_ASSET_PREFIX):
         value = value[len(_ASSET_PREFIX) :]
         value = value[: -len(_ASSET_SUFFIX)] if value.endswith(_ASSET_SUFFIX) else value
     if not value or any(c.isspace() for c in value) or "::" in value:
         raise fail(file, form, f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
     try:
-        return canonical(value)
+        result = canonical(value)
     except SymbolError as exc:
         raise fail(file, form, str(exc)) from None
+    if len(_TICKERS) < 100_000:
+        _TICKERS[written] = result
+    return result
+
+
+_TICKERS: dict[str, str] = {}
+"""Ticker strings already read (a 50,000-line file names a few hundred tickers tens of thousands of times)."""
 
 
 def indicator(seq: Seq, file: str, *, with_ticker: bool) -> IndicatorCall:
