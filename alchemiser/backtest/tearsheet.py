@@ -232,6 +232,7 @@ table{border-collapse:collapse;font-size:13px} th,td{padding:3px 8px;text-align:
 table.metrics th{text-align:left;font-weight:500} table.metrics tr:nth-child(even){background:#f6f8fa}
 table.heat td{min-width:42px;border:1px solid #fff} table.heat td.year{font-weight:600}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px} .panel p{margin:4px 0;font-size:12px}
+#log-scale:checked~.linear,#log-scale:not(:checked)~.log{display:none} label{font-size:12px}
 .file{color:#59636e} .notes{font-size:12px;color:#59636e} .warn{color:#9a6700;font-weight:600}
 """
 
@@ -250,9 +251,12 @@ def render_html(doc: dict[str, Any], *, title: str, log_scale: bool = False) -> 
                      f"slippage {fm.get('slippage_bps', '0')} bps, fee ${fm.get('fee_per_share', '0')}/share</p>")
     if doc.get("synthetic"):
         parts.append('<p class="warn" id="synthetic">SYNTHETIC offline prices, not real market data.</p>')
-    parts.append('<h2>Equity</h2><div class="chart" id="equity-chart">' + equity_svg(doc, log_scale) + "</div>")
-    if log_scale:
-        parts.append('<div class="chart" id="equity-chart-linear" hidden>' + equity_svg(doc, False) + "</div>")
+    # Both scales are drawn; a checkbox switches between them with CSS only (the page has no script).
+    checked = " checked" if log_scale else ""
+    parts.append(f'<h2>Equity</h2><input type="checkbox" id="log-scale"{checked}>'
+                 '<label for="log-scale"> log scale</label>'
+                 '<div class="chart linear" id="equity-chart">' + equity_svg(doc, False) + "</div>"
+                 '<div class="chart log" id="equity-chart-log">' + equity_svg(doc, True) + "</div>")
     parts.append('<h2>Drawdown</h2><div class="chart" id="drawdown-chart">' + drawdown_svg(doc) + "</div>")
     allocation = allocation_svg(doc)
     if allocation is not None:

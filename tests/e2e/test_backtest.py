@@ -83,14 +83,21 @@ def test_the_png_is_an_image_of_the_equity_and_drawdown(outputs):
 
 CHART_CHECK = """(() => {
   const out = {};
+  const log = document.getElementById("equity-chart-log"), lin = document.getElementById("equity-chart");
+  const box = document.getElementById("log-scale");
+  if (log && lin && box) {  // the CSS-only switch between the log and the linear equity chart
+    out.log_shown = log.getBoundingClientRect().height > 50 && lin.getBoundingClientRect().height === 0;
+    if (box.checked) box.click();
+    out.linear_after_click = lin.getBoundingClientRect().height > 50 && log.getBoundingClientRect().height === 0;
+  }
   for (const id of ["equity-chart", "drawdown-chart", "allocation-chart", "monthly-returns", "metrics"]) {
     const el = document.getElementById(id);
     if (!el) { out[id] = null; continue; }
-    const box = el.getBoundingClientRect();
+    const rect = el.getBoundingClientRect();
     const svg = el.querySelector("svg");
     const drawn = svg ? [...svg.querySelectorAll("path")].filter(p => {
       const b = p.getBBox(); return b.width > 20 && b.height > 5; }).length : el.querySelectorAll("td").length;
-    out[id] = {width: box.width, height: box.height, drawn};
+    out[id] = {width: rect.width, height: rect.height, drawn};
   }
   out.panels = document.querySelectorAll(".panel.strategy svg").length;
   return out;
@@ -108,6 +115,7 @@ def test_the_tearsheet_renders_in_headless_chromium_with_no_console_error(output
         assert page.console_errors == []
         outside = [u for u in page.requests if not u.startswith(("file://", "data:", "about:"))]
         assert outside == [], "the tearsheet must need no network"
+    assert charts["log_shown"] and charts["linear_after_click"]  # --log-scale: log first; the box switches
     for name in ("equity-chart", "drawdown-chart", "allocation-chart", "monthly-returns", "metrics"):
         chart = charts[name]
         assert chart is not None, name
