@@ -123,3 +123,30 @@ def test_closes_between_is_inclusive(tmp_path: Path) -> None:
     write(tmp_path, "SPY.csv", YAHOO)
     closes = CsvDirectoryMarketData(tmp_path).closes_between(["SPY"], date(2024, 1, 3), date(2024, 1, 4))["SPY"]
     assert list(closes.dates.astype(str)) == ["2024-01-03", "2024-01-04"]
+
+
+def test_the_column_fast_path_and_the_row_reader_agree(tmp_path):
+    import numpy as np
+
+    from shared.marketdata.csv_files import _parse_fast, _parse_rows
+
+    layouts = {
+        "plain.csv": "date,close\n2024-01-03,11.5\n2024-01-02,10.25\n2024-01-04,12\n",
+        "yahoo.csv": "Date,Open,High,Low,Close,Adj Close,Volume\n"
+                     "2024-01-02,1,2,0.5,1.5,1.4,100\n2024-01-03,1,2,0.5,1.6,1.55,100\n",
+        "nulls.csv": "date,close\n2024-01-02,10\n2024-01-03,null\n2024-01-04,\n2024-01-05,11\n",
+        "times.csv": "date,close\n2024-01-02 00:00:00-05:00,10\n2024-01-03 00:00:00-05:00,11\n",
+    }
+    for name, text in layouts.items():
+        path = tmp_path / name
+        path.write_text(text)
+        rows = _parse_rows(path)
+        fast = _parse_fast(path)
+        if fast is not None:
+            assert np.array_equal(fast.dates, rows.dates) and np.array_equal(fast.values, rows.values), name
+    assert _parse_fast(tmp_path / "plain.csv") is not None  # the common layouts do take the fast path
+    assert _parse_fast(tmp_path / "yahoo.csv") is not None
+    assert _parse_fast(tmp_path / "nulls.csv") is None  # missing values: the row reader decides
+    duplicate = tmp_path / "dup.csv"
+    duplicate.write_text("date,close\n2024-01-02,10\n2024-01-02,11\n")
+    assert _parse_fast(duplicate) is None
