@@ -31,9 +31,9 @@ class FillModel:
     fee_per_share: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
-        if self.slippage_bps < 0 or not self.slippage_bps.is_finite():
+        if not self.slippage_bps.is_finite() or self.slippage_bps < 0:
             raise ValueError(f"slippage must be a non-negative number of basis points, got {self.slippage_bps}")
-        if self.fee_per_share < 0 or not self.fee_per_share.is_finite():
+        if not self.fee_per_share.is_finite() or self.fee_per_share < 0:
             raise ValueError(f"the fee per share must be a non-negative amount, got {self.fee_per_share}")
 
     def price(self, price: Decimal, side: Side) -> Decimal:
