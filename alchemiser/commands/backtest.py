@@ -109,6 +109,7 @@ class Progress:
         self.last_shown = -1
         self.phase = ""
         self._phase_total = 0
+        self.first_timed: tuple[int, float] | None = None
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if phase != self.phase:
@@ -117,17 +118,24 @@ class Progress:
             self.phase, self._phase_total = phase, total
         steps = self.done_before + done
         elapsed = time.monotonic() - self.started
-        eta = elapsed / steps * (self.total - steps) if steps else 0.0
+        # the first steps carry the imports and the first data reads: no ETA from them
+        rate_from = self.first_timed
+        if rate_from is None and steps >= 3:
+            self.first_timed = rate_from = (steps, elapsed)
+        eta_text = "…"
+        if rate_from is not None and steps > rate_from[0]:
+            per_step = (elapsed - rate_from[1]) / (steps - rate_from[0])
+            eta_text = f"{per_step * (self.total - steps):.1f}s"
         tenth = steps * 10 // self.total
         if self.tty:
             if done == total or done % 25 == 0:
-                print(f"\r{phase}: day {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta:5.1f}s   ",
+                print(f"\r{phase}: day {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta_text:>7}   ",
                       end="", file=self.stream, flush=True)
                 if done == total:
                     print(file=self.stream)
         elif tenth != self.last_shown or done == total:
             self.last_shown = tenth
-            print(f"{phase}: day {done}/{total}, elapsed {elapsed:.1f}s, ETA {eta:.1f}s", file=self.stream, flush=True)
+            print(f"{phase}: day {done}/{total}, elapsed {elapsed:.1f}s, ETA {eta_text}", file=self.stream, flush=True)
 
 
 def portfolio_of(args: argparse.Namespace) -> StrategyPortfolio:
