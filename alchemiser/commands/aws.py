@@ -42,12 +42,10 @@ def region() -> str | None:
 
 
 def client(service: str) -> Any:
+    """A client of a fresh session (credentials and region read now), in AWS_REGION if set."""
     import boto3
 
-    where = region()
-    if where:
-        return boto3.client(service, region_name=where)  # type: ignore[call-overload]
-    return boto3.client(service)  # type: ignore[call-overload]
+    return boto3.session.Session(region_name=region()).client(service)  # type: ignore[call-overload]
 
 
 @contextmanager

@@ -95,3 +95,74 @@ def test_dlq_redrive_invokes_each_target_and_deletes_what_it_accepted(stage_dlq,
                                                                           "ApproximateNumberOfMessagesNotVisible"])
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
     assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_dlq_list_hides_nothing_from_the_next_command(stage_dlq, capsys):
+    assert cli.main(["dlq", "list", "--stage", "dev", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)[0]["message_id"]
+    assert cli.main(["dlq", "show", first, "--stage", "dev", "--json"]) == 0  # right after list: still visible
+    assert json.loads(capsys.readouterr().out)[0]["message_id"] == first
+
+
+def test_dlq_purge_on_a_stage_asks_first(stage_dlq, capsys):
+    assert cli.main(["dlq", "purge", "--stage", "dev"]) == 1  # no terminal, no --yes
+    assert "pass --yes" in capsys.readouterr().err
+    assert cli.main(["dlq", "purge", "--stage", "dev", "--yes"]) == 0
+    assert "deleted 2 message(s)" in capsys.readouterr().out
+    assert cli.main(["dlq", "list", "--stage", "dev", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@mock_aws
+def test_a_missing_queue_is_a_sentence_not_a_traceback(capsys):
+    assert cli.main(["dlq", "list", "--stage", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "not found on stage dev" in err and "is the stage deployed in us-east-1?" in err
+
+
+def test_no_region_says_how_to_set_one(monkeypatch, tmp_path, capsys):
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert cli.main(["dlq", "list", "--stage", "dev"]) == 1
+    assert "no AWS region: set AWS_REGION" in capsys.readouterr().err
+
+
+def test_aws_region_is_honoured_as_well_as_aws_default_region(monkeypatch, capsys):
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    with mock_aws():
+        boto3.client("sqs", region_name="eu-west-1").create_queue(QueueName=NAMES["dlq"])
+        assert cli.main(["dlq", "list", "--stage", "dev", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_no_credentials_says_how_to_configure_them(monkeypatch, tmp_path, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["send", "--stage", "dev", "--source", "alchemiser.strategy", "--detail-type", "SignalGenerated",
+                     "--detail", str(TEST_EVENTS / "signal-generated.json")]) == 1
+    assert "no AWS credentials" in capsys.readouterr().err
+
+
+@mock_aws
+def test_a_replay_name_already_used_is_a_sentence_and_rules_can_be_picked(capsys):
+    events = boto3.client("events")
+    bus = events.create_event_bus(Name=NAMES["bus"])["EventBusArn"]
+    events.create_archive(ArchiveName=NAMES["archive"], EventSourceArn=bus, RetentionDays=365)
+    rule = events.put_rule(Name="alchemiser-signal-generated-dev", EventBusName=NAMES["bus"],
+                           EventPattern=json.dumps({"detail-type": ["SignalGenerated"]}))["RuleArn"]
+    window = ["--from", "2026-11-25", "--to", "2026-11-25"]
+    assert cli.main(["replay", "--stage", "dev", *window, "--name", "r1", "--rule", "SignalGeneratedRule"]) == 0
+    out = capsys.readouterr()
+    assert "replay r1:" in out.err  # progress, until it ends
+    assert events.describe_replay(ReplayName="r1")["Destination"]["FilterArns"] == [rule]
+    assert cli.main(["replay", "--stage", "dev", *window, "--name", "r1", "--no-follow"]) == 1
+    assert "choose another --name" in capsys.readouterr().err
+    assert cli.main(["replay", "--stage", "dev", *window, "--rule", "NoSuchRule"]) == 2
+    assert "no rule 'NoSuchRule'" in capsys.readouterr().err
