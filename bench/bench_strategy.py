@@ -6,6 +6,11 @@ Rows: the shipped strategies (services/strategy/strategies/portfolio.toml) over 
 daily history, all evaluated with one shared IndicatorCache as a run does; a generated
 10,000-line strategy (bench/strategy_generator.py) over 10 years, parse included; and the peak
 memory of that last run (tracemalloc, measured in a separate pass so it does not slow the timing).
+
+Issue 14's rows, each in a fresh process (cold: imports included): reading 300 symbols x 2,600
+sessions of CSV; parsing 50,000 lines; and a user's corpus (19 generated strategies, ~50,000
+lines, ~300 symbols, 10 years of CSV data) evaluated in one process like `alchemiser signals
+--data DIR`, with its peak RSS.
 Data: the offline market generator if importable, else a seeded random walk. Times are the best
 of a few repetitions, each on a fresh cache.
 """
@@ -91,18 +96,100 @@ def measure(lines: int = 10_000, symbols: int = 200, years: int = 10, repeat: in
     return rows, f"Data: {source}, {len(ten_years.dates)} days to {ten_years.as_of}; Python {sys.version.split()[0]}"
 
 
+_CORPUS_CHILD = """
+import resource, sys, time
+started = time.perf_counter()
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from datetime import date
+mode = {mode!r}
+if mode == "csv":
+    from shared.marketdata.csv_files import CsvDirectoryMarketData
+    CsvDirectoryMarketData({data!r}).history({symbols!r}, date.fromisoformat({end!r}), {days})
+elif mode == "parse":
+    from services.strategy.language import parse_file
+    for path in sorted(Path({strategies!r}).glob("*.clj")):
+        parse_file(path)
+else:
+    from services.strategy.app import evaluate_signals
+    from services.strategy.language import parse_file
+    from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
+    from services.strategy.workflow import equal_allocations
+    from shared.marketdata.csv_files import CsvDirectoryMarketData
+    data = CsvDirectoryMarketData({data!r})
+    paths = sorted(Path({strategies!r}).glob("*.clj"))
+    entries = tuple(StrategyEntry(p.stem, p, share, parse_file(p))
+                    for p, share in zip(paths, equal_allocations(len(paths))))
+    signals = evaluate_signals(StrategyPortfolio(Path({strategies!r}) / "p.toml", entries), data,
+                               date.fromisoformat({end!r}), require_fresh=False, collect_errors=True)
+    assert not signals.failures, signals.failures[0].reason
+elapsed = time.perf_counter() - started
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def corpus(strategies: int = 19, lines: int = 50_000, symbols: int = 300, days: int = 2600,
+           repeat: int = 3) -> list[Result]:
+    """Cold-process timings of CSV reading, parsing and a whole corpus (see the module doc)."""
+    import subprocess
+    import tempfile
+
+    from shared.marketdata.offline import OfflineMarketData
+
+    names = tickers(symbols)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, folder = Path(tmp) / "data", Path(tmp) / "strategies"
+        data.mkdir()
+        folder.mkdir()
+        h = OfflineMarketData().history(names, END, days)
+        for name in names:
+            body = "".join(f"{d},{c:.4f}\n" for d, c in zip(h.dates, h.closes[name], strict=True))
+            (data / f"{name}.csv").write_text("date,close\n" + body)
+        per = max(20, lines // strategies)
+        for i in range(strategies):
+            (folder / f"s{i:02d}.clj").write_text(generate(lines=per, symbols=symbols, seed=i) + "\n")
+        written = sum(p.read_text().count("\n") for p in folder.glob("*.clj"))
+
+        def child(mode: str) -> tuple[float, float]:
+            code = _CORPUS_CHILD.format(root=str(ROOT), mode=mode, data=str(data), strategies=str(folder),
+                                        symbols=names, end=str(h.as_of), days=days)
+            best = (float("inf"), 0.0)
+            for _ in range(repeat):
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                seconds, rss = (float(x) for x in out.stdout.split())
+                best = min(best, (seconds, rss))
+            return best
+
+        csv_s, _ = child("csv")
+        parse_s, _ = child("parse")
+        all_s, rss = child("corpus")
+    return [
+        (f"cold: read {symbols} symbols x {days} sessions of CSV", csv_s, 0.5, "s"),
+        (f"cold: parse {written:,} lines ({strategies} files)", parse_s, 0.4, "s"),
+        (f"cold: {strategies} strategies, {written:,} lines, {symbols} symbols, {days} sessions of CSV "
+         "(read + parse + evaluate)", all_s, 2.0, "s"),
+        ("that corpus run, peak RSS", rss, 300.0, "MB"),
+    ]
+
+
 def shown(value: float, unit: str) -> str:
     return f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
 
 
 def rows(**sizes: int) -> list[Row]:
-    """This benchmark's rows for bench/run.py's table (`sizes`: measure's arguments)."""
+    """This benchmark's rows for bench/run.py's table (`sizes`: measure's arguments; a smaller
+    `lines` also shrinks the corpus, as `make bench` quick mode does)."""
+    lines = sizes.get("lines", 10_000)
+    scale = {} if lines >= 10_000 else {"strategies": 3, "lines": 5 * lines, "symbols": 30, "days": 600,
+                                          "repeat": 1}
+    results = measure(**sizes)[0] + corpus(**scale)
     return [Row("strategy evaluation", name, shown(value, unit), target=f"≤ {target:g} {unit}", met=value <= target)
-            for name, value, target, unit in measure(**sizes)[0]]
+            for name, value, target, unit in results]
 
 
 def main() -> int:
     results, data = measure()
+    results += corpus()
     print(f"{data}\n")
     print("| case | measured | target | met |")
     print("|---|---:|---:|---|")
