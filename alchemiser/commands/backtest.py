@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from services.strategy.portfolio_config import StrategyPortfolio
 
 DEFAULT_YEARS = 5
+SIM_SLIPPAGE_BPS = Decimal("5")
+"""The simulated broker's default slippage (shared/broker/settings.py `sim_slippage_bps`); a test keeps them equal."""
 
 
 def _date(text: str) -> date:
@@ -80,8 +82,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="DOLLARS", help="starting cash (default 100000)")
     parser.add_argument("--benchmark", default="SPY", metavar="SYMBOL",
                         help="compare with buying and holding this symbol (default SPY; 'none' for no benchmark)")
-    parser.add_argument("--slippage-bps", type=_decimal(Decimal(0), "basis points"), default=Decimal("0"),
-                        metavar="N", help="each fill moved against the trader by N basis points (default 0)")
+    parser.add_argument("--slippage-bps", type=_decimal(Decimal(0), "basis points"), default=SIM_SLIPPAGE_BPS,
+                        metavar="N", help="each fill moved against the trader by N basis points (default "
+                                          f"{SIM_SLIPPAGE_BPS}, the simulated paper broker's, so a backtest fills as "
+                                          "`alchemiser run` days do)")
     parser.add_argument("--fee-per-share", type=_decimal(Decimal(0), "dollars per share"), default=Decimal("0"),
                         metavar="X", help="commission per share filled (default 0, as at Alpaca)")
     parser.add_argument("--risk-free", type=_rate, default=0.0, metavar="RATE",

@@ -52,3 +52,10 @@ def test_selling_more_than_held_is_rejected():
 def test_a_negative_or_undefined_cost_is_refused(bad):
     with pytest.raises(ValueError):
         FillModel(**bad)
+
+
+def test_the_command_s_default_slippage_is_the_simulated_broker_s():
+    from alchemiser.commands.backtest import SIM_SLIPPAGE_BPS
+    from shared.broker.settings import BrokerSettings
+
+    assert BrokerSettings.model_fields["sim_slippage_bps"].default == SIM_SLIPPAGE_BPS
