@@ -80,10 +80,16 @@ def _with_detail(template: dict[str, Any], **changes: str) -> dict[str, Any]:
 
 
 def _reset_simulated_account(state_dir: Path) -> None:
+    """A fresh $100,000 account and a fresh day's turnover budget before each timed plan."""
     db = state_dir / "broker" / "simulated.sqlite3"
     if db.exists():
         with contextlib.closing(sqlite3.connect(db)) as conn, conn:
             conn.execute("DELETE FROM simulated_accounts")
+    state = state_dir / "state.sqlite"
+    if state.exists():
+        with contextlib.closing(sqlite3.connect(state)) as conn, conn:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'execution_turnover'").fetchone():
+                conn.execute("DELETE FROM execution_turnover")
 
 
 def cases() -> list[Case]:
@@ -105,6 +111,23 @@ def cases() -> list[Case]:
 
 
 
+def _record_as_published(event: dict[str, Any], state_dir: Path) -> None:
+    """Record a bench event as its producer would have (the consumer acts only on recorded events)."""
+    from shared.runtime.workflow_facts import FactKind, SqliteWorkflowFacts, event_digest
+
+    kinds: dict[str, FactKind] = {"SignalGenerated": "strategy", "RebalancePlanned": "portfolio"}
+    detail_type = event.get("detail-type")
+    if detail_type not in kinds:
+        return
+    if detail_type == "SignalGenerated":
+        from shared.events.signal_generated import SignalGenerated as Model
+    else:
+        from shared.events.rebalance_planned import RebalancePlanned as Model  # type: ignore[assignment]
+    model = Model.model_validate(event["detail"])
+    SqliteWorkflowFacts(state_dir / "state.sqlite").record(kinds[detail_type], model.correlation_id, model.event_id,
+                                                         event_digest(model))
+
+
 def time_handler(case: Case, invocations: int, state_dir: Path) -> list[float]:
     """Seconds per invocation (warm: one untimed invocation first)."""
     from alchemiser.local.context import FakeLambdaContext
@@ -124,6 +147,7 @@ def time_handler(case: Case, invocations: int, state_dir: Path) -> list[float]:
             if case.reset is not None:
                 case.reset(state_dir)
             event, context = case.event_for(i), FakeLambdaContext.for_function(spec)
+            _record_as_published(event, state_dir)  # the producer's record, outside the timed call
             start = time.perf_counter()
             response = handler(event, context)
             elapsed = time.perf_counter() - start

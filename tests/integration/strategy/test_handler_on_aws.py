@@ -70,8 +70,12 @@ def test_a_scheduled_run_publishes_on_the_bus_and_a_cold_container_sees_it_as_a_
     assert envelopes[1]["detail"]["data_as_of"] == "2026-11-24"
     assert fake_alpaca.requests_to("GET /v2/calendar")  # the trading day came from Alpaca's calendar
 
-    [item] = boto3.client("dynamodb").scan(TableName=aws.table)["Items"]
-    assert item["id"]["S"].startswith("strategy-run#") and item["status"]["S"] == "COMPLETED"
+    items = boto3.client("dynamodb").scan(TableName=aws.table)["Items"]
+    [fact] = [i for i in items if i["id"]["S"].startswith("strategy-workflow#")]  # for the portfolio to check
+    assert fact["id"]["S"] == "strategy-workflow#run-2026-11-25-paper"
+    assert fact["members"]["SS"] == [f"{envelopes[1]['detail']['event_id']}={fact['members']['SS'][0].split('=')[1]}"]
+    [item] = [i for i in items if i["id"]["S"].startswith("strategy-run#")]
+    assert item["status"]["S"] == "COMPLETED"
     assert json.loads(item["data"]["S"])["correlation_id"] == "run-2026-11-25-paper"
 
     clear_cache()
