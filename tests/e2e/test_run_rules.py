@@ -90,3 +90,26 @@ def test_a_second_run_on_the_same_state_dir_is_told_and_leaves_nothing_behind(st
     assert alchemiser_json("dlq", "list", "--state-dir", str(state_dir)) == []
     waited = alchemiser_json("run", "--as-of", DAY, "--state-dir", str(state_dir), "--wait", "5")
     assert waited["status"] == "duplicate"
+
+
+def _strategies_run(state_dir) -> list[str]:
+    from alchemiser.local.storage import Archive
+
+    signal = [e for e in Archive(state_dir).all() if e["detail-type"] == "SignalGenerated"][-1]
+    return [s["name"] for s in signal["detail"]["strategies"]]
+
+
+def test_strategy_and_config_flags_pick_what_runs(state_dir, tmp_path):
+    strategies = PROJECT_ROOT / "services" / "strategy" / "strategies"
+    one = alchemiser_json("run", "--as-of", DAY, "--strategy", str(strategies / "risk_parity.clj"),
+                          "--state-dir", str(state_dir))
+    assert one["status"] == "completed" and _strategies_run(state_dir) == ["risk-parity"]
+    config = tmp_path / "portfolio.toml"
+    config.write_text(f'[[strategy]]\nname = "momentum"\nfile = "{strategies / "momentum_rotation.clj"}"\n'
+                      'allocation = "1"\n')
+    other = tmp_path / "other"
+    two = alchemiser_json("run", "--as-of", DAY, "--config", str(config), "--state-dir", str(other))
+    assert two["status"] == "completed" and _strategies_run(other) == ["momentum"]
+    assert json.loads((other / "runs" / "run-2026-11-25-paper.json").read_text())["strategy_config"] == str(config)
+    help_text = alchemiser("run", "--help").stdout
+    assert "--strategy FILE.clj" in help_text and "--config PORTFOLIO.toml" in help_text
