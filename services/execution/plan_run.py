@@ -1,5 +1,8 @@
 """Running one plan at the broker: the gates, then sells, wait, cancel, buys, wait, cancel.
 
+The kill switch is read before the sell leg and again before the buy leg: a switch set to reducing
+or halted while the sells run stops the buys.
+
 A *fresh* run (the workflow guard has no claim for this plan yet) passes every gate before its
 first order, in this order, and otherwise raises `Blocked` (nothing placed, nothing claimed):
   kill switch halted -> trading mode mismatch -> market closed (broker clock) -> stale plan
@@ -186,7 +189,14 @@ def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
     deps.placer.wait(sells)
     deps.placer.cancel_open(sells)
 
-    buys = _buys(deps, [leg for leg in legs if leg.side == "buy"], may_buy, _why_not(blocked, switch), report)
+    buy_legs = [leg for leg in legs if leg.side == "buy"]
+    if may_buy and buy_legs:  # read fresh before the buy leg too: a switch flipped during the sells stops the buys
+        now = deps.kill_switch.read()
+        if now.state != "active":
+            may_buy, switch = False, now
+            report.switch = now
+            report.notes.append(f"{now.describe()} after the sells: buys skipped")
+    buys = _buys(deps, buy_legs, may_buy, _why_not(blocked, switch), report)
     deps.placer.wait(buys)
     deps.placer.cancel_open(buys)
     report.account_after = deps.broker.get_account()

@@ -427,3 +427,28 @@ def test_the_daily_turnover_cap_spans_every_run_of_the_day_on_the_account(tmp_pa
     assert coid("GLD", "buy", correlation_id="wf-a-retry-1") not in coids(broker)
     small = make_plan([buy("GLD", notional="30000")], plan_id="plan-3", correlation_id="wf-b")
     assert deliver(small, deps)["status"] == "success"
+
+
+class FlippingSwitch:
+    """Active for the first read (the gates, the sells), then `then` (set by the operator mid-plan)."""
+
+    def __init__(self, then: str) -> None:
+        self.reads, self.then = 0, then
+
+    def read(self):
+        from services.execution.kill_switch import KillSwitchReading
+
+        self.reads += 1
+        return KillSwitchReading("active" if self.reads == 1 else self.then, "test")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("then", ["halted", "reducing"])
+def test_a_switch_flipped_while_the_sells_run_stops_the_buys(tmp_path, broker, then):
+    switch = FlippingSwitch(then)
+    deps = make_deps(broker, tmp_path, kill_switch=switch)
+    response = deliver(make_plan(ROTATION), deps)
+    assert switch.reads == 2 and response["status"] == "failed"
+    assert sorted(coids(broker)) == sorted([coid("SPY", "sell"), coid("QQQ", "sell")])
+    [event] = published(deps)
+    assert event.kill_switch == then and f"{then}" in event.reason and "buys skipped" in event.reason
+    assert {r.symbol: r.status for r in event.orders if r.side == "buy"} == {"TLT": "skipped", "GLD": "skipped"}
