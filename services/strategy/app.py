@@ -57,7 +57,7 @@ from shared.events.publisher import EventTooLargeError
 from shared.events.responses import Status, handler_response
 from shared.events.signal_generated import SignalGenerated, StrategySignal
 from shared.events.workflow_started import StrategyRef, WorkflowStarted
-from shared.marketdata.port import MarketData, MarketDataError
+from shared.marketdata.port import MarketData, MarketDataError, PriceHistory, Session, with_today
 from shared.runtime import metric_names
 from shared.runtime.observability import count
 from shared.runtime.workflow_facts import event_digest
@@ -104,6 +104,8 @@ class Signals:
     failures: tuple[StrategyFailure, ...] = ()
     synthetic: bool = False
     """The prices are generated (offline data), not real market data: every output says so."""
+    latest_at: datetime | None = None
+    """Composer's timing: the last day's bar is each symbol's latest trade at this moment."""
 
     @property
     def weights(self) -> dict[str, Decimal]:
@@ -112,7 +114,7 @@ class Signals:
     @property
     def data_through(self) -> str:
         """"data through 2026-11-24 close" (with the synthetic label when it applies)."""
-        return data_through(self.data_as_of, synthetic=self.synthetic)
+        return data_through(self.data_as_of, latest=self.latest_at, synthetic=self.synthetic)
 
     def as_dict(self, max_lines: int | None = None) -> dict[str, Any]:
         """JSON-ready: {"weights", "strategies": {name: {...}}, "as_of", "symbols"}; decimals as strings."""
@@ -165,7 +167,8 @@ def _evaluation_day(entry: StrategyEntry, dates: Any) -> date | None:
 
 def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data_day: date, *,
                      require_fresh: bool = True, collect_errors: bool = False,
-                     failures: Iterable[StrategyFailure] = ()) -> Signals:
+                     failures: Iterable[StrategyFailure] = (), today: Session | None = None,
+                     latest_at: datetime | None = None) -> Signals:
     """One PriceHistory for the union of symbols (the longest lookback) ending on `data_day`, every
     strategy evaluated on one shared IndicatorCache, then netted. A strategy with a rebalance
     frequency other than daily is evaluated as of its most recent rebalance day
@@ -175,6 +178,9 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
     `collect_errors` (the `signals` command), a strategy's StrategyError or MarketDataError is
     recorded in `Signals.failures` beside the others' results (`failures` adds those found while
     loading) and nothing is netted when any failed.
+
+    With `today` and `latest_at` (Composer's timing), each symbol's latest trade at `latest_at`
+    (the market data's `latest_prices`) is appended as `today`'s bar after `data_day`'s closes.
     """
     base = portfolio.source.parent
     found = list(failures)
@@ -197,6 +203,17 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
     as_of = history.as_of if history is not None else data_day
     if require_fresh and as_of < data_day:
         raise StaleMarketData(as_of, data_day)
+    if today is not None and latest_at is not None and history is not None:
+        latest = getattr(market_data, "latest_prices", None)
+        if latest is None:
+            raise MarketDataError(f"near-close evaluation needs latest trades, which {market_data!r} does not have; "
+                                  "use Alpaca data (or the offline source, which simulates them)")
+        prices = latest(portfolio.symbols, latest_at)
+        extended: dict[int, PriceHistory] = {}
+        histories = {name: extended.setdefault(id(h), with_today(h, today.date, prices)) if id(h) not in extended
+                     else extended[id(h)] for name, h in histories.items()}
+        history = next(iter(histories.values()), history)
+        as_of = today.date
     started = time.perf_counter()
     caches: dict[int, IndicatorCache] = {}
     outcomes: list[StrategyOutcome] = []
@@ -218,7 +235,8 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
         net = net_allocations([(o.entry.name, o.entry.allocation, o.evaluation) for o in outcomes])
     elapsed_ms = (time.perf_counter() - started) * 1000
     synthetic = bool(getattr(market_data, "synthetic", False))
-    return Signals(portfolio, data_day, as_of, tuple(outcomes), net, elapsed_ms, tuple(found), synthetic)
+    return Signals(portfolio, data_day, as_of, tuple(outcomes), net, elapsed_ms, tuple(found), synthetic,
+                   latest_at if today is not None else None)
 
 
 def _explanation(evaluation: Evaluation, max_lines: int | None) -> tuple[str, ...]:
@@ -314,6 +332,26 @@ class Run:
     data_day: date
     now: datetime
     request_id: str | None
+    today: Session | None = None
+    """Composer's timing: the session whose latest trades (at `now`) are today's bar."""
+
+
+def near_close(settings: StrategySettings, session: Session | None, now: datetime) -> tuple[str | None, Session | None]:
+    """Composer's timing (`evaluation_timing = "near-close"`): (why this firing is skipped, or None;
+    the session whose latest trades are today's bar, or None). Previous-close timing: (None, None)."""
+    if settings.evaluation_timing != "near-close" or session is None or now >= session.close:
+        return None, None
+    from datetime import timedelta
+
+    decide = session.close - timedelta(minutes=settings.near_close_minutes)
+    if now < decide - timedelta(minutes=settings.near_close_window_minutes):
+        from services.strategy.workflow import NEW_YORK
+
+        close = session.close.astimezone(NEW_YORK)
+        return (f"near-close timing: today's run decides at {decide.astimezone(NEW_YORK):%H:%M} New York, "
+                f"{settings.near_close_minutes} minutes before the {close:%H:%M} close; this firing at "
+                f"{now.astimezone(NEW_YORK):%H:%M} is early"), None
+    return None, session
 
 
 def start_trading_day(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
@@ -331,11 +369,17 @@ def start_trading_day(incoming: Incoming, deps: Dependencies, *, context: Any, m
         return respond("skipped", "trade", settings, f"{reason}; no workflow started, nothing published",
                        request_id=request_id, correlation_id=command.correlation_id,
                        trading_date=day.isoformat(), reason=reason)
+    early, today = near_close(settings, session, now)
+    if early is not None:
+        logger.info("near-close timing: not yet", extra={"reason": early})
+        return respond("skipped", "trade", settings, f"{early}; no workflow started, nothing published",
+                       request_id=request_id, correlation_id=command.correlation_id,
+                       trading_date=day.isoformat(), reason=early)
     previous = data_session(deps.calendar, command_moment(incoming.delivery.time, now))
     correlation_id = command.correlation_id or run_correlation_id(day, settings.trading_mode)
     cause = command_id(incoming.delivery.envelope_id, request_id)
     run = Run(correlation_id, EventContext.for_command(correlation_id, cause, settings.trading_mode),
-              trigger_of(incoming.delivery.kind), day, previous.date, now, request_id)
+              trigger_of(incoming.delivery.kind), day, previous.date, now, request_id, today)
     once = deps.idempotency.run(correlation_id, lambda: run_workflow(run, deps, metrics), context=context)
     if not once.duplicate:
         return once.result
@@ -363,7 +407,7 @@ def run_workflow(run: Run, deps: Dependencies, metrics: Any = None) -> dict[str,
     portfolio: StrategyPortfolio | None = None
     try:
         portfolio = deps.portfolio()
-        signals = evaluate_signals(portfolio, deps.market_data, run.data_day)
+        signals = evaluate_signals(portfolio, deps.market_data, run.data_day, today=run.today, latest_at=run.now)
     except Exception as exc:
         failure = failure_of(exc)
         if failure is None:
@@ -459,8 +503,9 @@ def signal_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | N
     now = settings.now()
     day = trading_date(now)
     data_day = data_session(deps.calendar, now).date
+    _, today = near_close(settings, deps.calendar.session(day), now)
     try:
-        signals = evaluate_signals(deps.portfolio(), deps.market_data, data_day)
+        signals = evaluate_signals(deps.portfolio(), deps.market_data, data_day, today=today, latest_at=now)
     except Exception as exc:
         failure = failure_of(exc)
         if failure is None:

@@ -31,6 +31,16 @@ class StrategySettings(BrokerSettings):
     """Per strategy, the explanation lines SignalGenerated carries (fewer if the event would
     come near EventBridge's 256 KB limit)."""
 
+    evaluation_timing: Literal["previous-close", "near-close"] = "previous-close"
+    """"previous-close" (the original's 09:35 run on D-1's closes) or "near-close" (Composer's
+    timing: a run shortly before the close takes each symbol's latest trade as today's bar; the
+    Scheduler then fires at 12:50 and 15:50 New York, and a firing earlier than
+    `near_close_minutes` before that day's close is skipped, so an early close runs at 12:50)."""
+    near_close_minutes: int = Field(default=10, ge=1, le=120)
+    """How long before the close a near-close run decides (Composer trades around 15:50)."""
+    near_close_window_minutes: int = Field(default=20, ge=1, le=240)
+    """A near-close firing more than this many minutes before the decision time is skipped."""
+
     @property
     def calendar_source(self) -> Literal["exchange", "alpaca"]:
         return self.calendar or ("exchange" if self.local else "alpaca")

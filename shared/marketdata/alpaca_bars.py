@@ -90,6 +90,11 @@ class AlpacaMarketData:
         series = self.closes_between(wanted, lookback_start(end, lookback_days), end)
         return assemble({s: series[s] for s in wanted}, end, lookback_days)
 
+    def latest_prices(self, symbols: Sequence[str], at: datetime) -> dict[str, float]:
+        """Each symbol's latest trade (`GET /v2/stocks/trades/latest`, alpaca-py's
+        `get_stock_latest_trade`), for Composer's timing. `at` is when the run is: now."""
+        return _latest(self, symbols, at)
+
     def closes_between(self, symbols: Sequence[str], start: date, end: date) -> dict[str, Closes]:
         wanted = unique_symbols(symbols)
         if start > end:
@@ -135,6 +140,34 @@ class AlpacaMarketData:
         return [
             (symbol, bar_day(bar.timestamp), float(bar.close)) for symbol, bars in result.data.items() for bar in bars
         ]
+
+
+def _latest(self: AlpacaMarketData, symbols: Sequence[str], at: datetime) -> dict[str, float]:
+    from alpaca.common.exceptions import APIError
+    from alpaca.data.enums import DataFeed
+    from alpaca.data.requests import StockLatestTradeRequest
+    from requests import RequestException
+
+    wanted = unique_symbols(symbols)
+    found: dict[str, float] = {}
+    for i in range(0, len(wanted), SYMBOLS_PER_REQUEST):
+        request = StockLatestTradeRequest(symbol_or_symbols=wanted[i : i + SYMBOLS_PER_REQUEST],
+                                          feed=DataFeed(self.feed))
+        try:
+            trades = self._get_client().get_stock_latest_trade(request)
+        except APIError as error:
+            raise MarketDataError(f"Alpaca market data refused latest trades for {_names(wanted)}: "
+                                  f"HTTP {error.status_code}: {_short(str(error))}") from None
+        except RequestException as error:
+            raise MarketDataError(f"Alpaca market data unreachable: {type(error).__name__}") from None
+        if not isinstance(trades, dict):
+            raise MarketDataError("Alpaca market data client returned raw data; expected trades")
+        for symbol, trade in trades.items():
+            found[symbol] = float(trade.price)
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise MarketDataError(f"Alpaca reports no latest trade for {_names(missing)}")
+    return found
 
 
 def _names(symbols: list[str]) -> str:

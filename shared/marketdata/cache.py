@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from shared.marketdata.bar_store import BarStore, DirectoryBarStore, S3BarStore, StoredBars
-from shared.marketdata.port import PriceHistory
+from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, RangeMarketData, assemble, day64, lookback_start, unique_symbols
 
 __all__ = ["BarStore", "CachedMarketData", "DirectoryBarStore", "S3BarStore", "StoredBars"]
@@ -77,6 +77,13 @@ class CachedMarketData:
             return {s: Closes.empty() for s in wanted}
         series = self._refresh(wanted, start, end)
         return {s: closes.between(start, end) for s, closes in series.items()}
+
+    def latest_prices(self, symbols: Sequence[str], at: datetime) -> dict[str, float]:
+        """Latest trades are never cached: straight from the inner source."""
+        latest = getattr(self.inner, "latest_prices", None)
+        if latest is None:
+            raise MarketDataError(f"{self.inner!r} has no latest trades")
+        return dict(latest(symbols, at))
 
     # ------------------------------------------------------------------ internals
     def _entry(self, symbol: str) -> StoredBars | None:

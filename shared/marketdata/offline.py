@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -181,6 +181,18 @@ class OfflineMarketData:
         lo = int(np.searchsorted(dates, day64(start), side="left"))
         hi = int(np.searchsorted(dates, day64(min(end, LAST_DAY)), side="right"))
         return {s: Closes(dates[lo:hi].copy(), self._series(s)[lo:hi].copy()) for s in wanted}
+
+    def latest_prices(self, symbols: Sequence[str], at: datetime) -> dict[str, float]:
+        """Simulated latest trades near the close: the generated close of `at`'s New York day
+        (the offline market has one price a day, so "near the close" is the close)."""
+        from zoneinfo import ZoneInfo
+
+        day = at.astimezone(ZoneInfo("America/New_York")).date()
+        wanted = self._check_symbols(symbols)
+        index = int(np.searchsorted(offline_universe().dates, day64(day), side="left"))
+        if index >= offline_universe().dates.shape[0] or offline_universe().dates[index] != day64(day):
+            raise MarketDataError(f"no session on {day}: no latest trades to take as today's bar")
+        return {s: float(self._series(s)[index]) for s in wanted}
 
     def latest_close(self, symbol: str, day: date) -> Decimal:
         """The close of the last session on or before `day`, as the Decimal a simulated broker fills at.

@@ -58,6 +58,25 @@ class Session:
     early_close: bool = False
 
 
+class LatestPrices(Protocol):
+    """Optional capability of a MarketData: the latest trade price of each symbol at `at`
+    (Composer's timing: a run near the close takes these as today's bar). Raises MarketDataError."""
+
+    def latest_prices(self, symbols: Sequence[str], at: datetime) -> dict[str, float]: ...
+
+
+def with_today(history: PriceHistory, day: date, prices: dict[str, float]) -> PriceHistory:
+    """`history` plus one more row for `day` (after its last day) holding `prices`."""
+    if history.dates.shape[0] and history.dates[-1] >= np.datetime64(day, "D"):
+        raise ValueError(f"the history already reaches {history.as_of}; cannot add {day} as today's bar")
+    missing = sorted(set(history.closes) - set(prices))
+    if missing:
+        raise MarketDataError(f"no latest trade for {', '.join(missing)} on {day}")
+    dates = np.concatenate([history.dates, np.array([day], dtype="datetime64[D]")])
+    closes = {s: np.concatenate([v, np.array([prices[s]], dtype=np.float64)]) for s, v in history.closes.items()}
+    return PriceHistory(dates, closes)
+
+
 class MarketCalendar(Protocol):
     def session(self, day: date) -> Session | None:
         """The session on `day`, or None when the market is closed all day (weekend, holiday)."""

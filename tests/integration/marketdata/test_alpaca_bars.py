@@ -185,3 +185,16 @@ def test_alchemiser_alpaca_data_url_reaches_the_bars_client(
     history = market_data_for(settings).history(["SPY"], date(2026, 11, 24), 3)
     assert history.closes["SPY"].tolist() == [603.5, 603.75, 604.0]
     assert fake_alpaca_data.bar_requests and all(r.authenticated for r in fake_alpaca_data.bar_requests)
+
+
+def test_latest_trades_come_through_alpaca_pys_latest_trade_request(
+    fake_alpaca_data: FakeAlpacaDataServer, alpaca_data: AlpacaMarketData
+) -> None:
+    at = datetime(2026, 11, 25, 20, 50, tzinfo=UTC)
+    fake_alpaca_data.set_latest_trade("SPY", 601.25, at)
+    fake_alpaca_data.set_latest_trade("BRK.B", 482.5, at)
+    assert alpaca_data.latest_prices(["SPY", "BRK.B"], at) == {"SPY": 601.25, "BRK.B": 482.5}
+    request = next(r for r in fake_alpaca_data.requests if r.path == "/v2/stocks/trades/latest")
+    assert sorted(request.symbols) == ["BRK.B", "SPY"] and request.params["feed"] == "iex"
+    with pytest.raises(MarketDataError, match="no latest trade for QQQ"):
+        alpaca_data.latest_prices(["SPY", "QQQ"], at)
