@@ -636,6 +636,12 @@ class FakeAlpaca:
         if not asset["tradable"]:
             return 422, {"code": 40010001, "message": f"asset {symbol} is not active"}
         amount = Decimal(str(qty if qty is not None else notional))
+        if not amount.is_finite() or amount <= 0:
+            return 422, {"code": 40010001, "message": "qty and notional must be positive numbers"}
+        places = -amount.normalize().as_tuple().exponent if amount != amount.to_integral_value() else 0
+        if places > (9 if qty is not None else 2):
+            field = "qty" if qty is not None else "notional"
+            return 422, {"code": 40010001, "message": f"{field} has too many decimal places"}
         if not asset["fractionable"] and (notional is not None or amount != amount.to_integral_value()):
             return 422, {"code": 40010001, "message": f"fractional orders are not supported for {symbol}"}
         if notional is not None and body.get("time_in_force") != "day":

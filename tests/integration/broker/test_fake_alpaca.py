@@ -97,3 +97,16 @@ def test_script_next_refuses_unknown_routes(fake_alpaca: FakeAlpaca) -> None:
         fake_alpaca.script_next("POST /v2/order", status=504)
     with pytest.raises(ValueError, match="after_create"):
         fake_alpaca.script_next("GET /v2/account", after_create=True)
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"qty": "0.0000000001"}, "too many decimal places"),
+    ({"notional": "10.001"}, "too many decimal places"),
+    ({"qty": "-1"}, "must be positive"),
+])
+def test_the_fake_refuses_amounts_alpaca_refuses(fake_alpaca: FakeAlpaca, body: dict, message: str) -> None:
+    response = requests.post(f"{fake_alpaca.url}/v2/orders", json={
+        "symbol": "SPY", "side": "buy", "type": "market", "time_in_force": "day", "client_order_id": "c", **body},
+        headers={"APCA-API-KEY-ID": fake_alpaca.api_key, "APCA-API-SECRET-KEY": "fake-secret"}, timeout=5)
+    assert response.status_code == 422 and message in response.json()["message"]
+    assert fake_alpaca.orders == [] and fake_alpaca.order_posts() == 1
