@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="offline", metavar="offline|alpaca|DIR",
                         help="market data: generated offline history (default), Alpaca bars "
                              "(keys in APCA_API_KEY_ID / APCA_API_SECRET_KEY), or a directory of SYMBOL.csv files")
+    parser.add_argument("--timing", choices=("previous-close", "near-close"), default="previous-close",
+                        help="near-close: Composer's timing, today's latest trades as today's bar when --as-of is "
+                             "before the close (Alpaca's latest trades; the offline source simulates them)")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true",
                         help='print {"weights", "strategies", "as_of", ...} as JSON instead of the text report')
@@ -55,7 +58,7 @@ def _settings(args: argparse.Namespace) -> StrategySettings:
     from services.strategy.settings import StrategySettings
 
     values: dict[str, Any] = {"backend": "local", "state_dir": args.state_dir, "market_data": args.data,
-                              "calendar": "exchange"}
+                              "calendar": "exchange", "evaluation_timing": getattr(args, "timing", "previous-close")}
     if args.as_of is not None:
         values["as_of"] = args.as_of
     if args.config is not None:
@@ -92,7 +95,7 @@ def collected_files_portfolio(files: list[Path], *, collect: bool = True) -> tup
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.strategy.app import StrategyFailure, evaluate_signals, failure_of
+    from services.strategy.app import StrategyFailure, evaluate_signals, failure_of, near_close
     from services.strategy.dependencies import make_calendar
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
     from services.strategy.workflow import data_session, display_file, trading_date
@@ -112,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         now = args.as_of or datetime.now(UTC)
         day = trading_date(now)
         data_day = data_session(calendar, now).date
+        today = near_close(settings.model_copy(update={"near_close_window_minutes": 24 * 60}),
+                           calendar.session(day), now)[1]
     except (ValueError, CredentialsError) as exc:
         return fail(str(exc))
     broken: list[BrokenStrategy] = []
@@ -124,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         failures = [StrategyFailure(b.name, display_file(b.file, base), str(b.error)) for b in broken]
         if portfolio.strategies:
             signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False, collect_errors=True,
-                                       failures=failures)
+                                       failures=failures, today=today, latest_at=now)
         else:
             signals = None
     except Exception as exc:

@@ -151,3 +151,13 @@ def test_signals_runs_a_symphony_of_tickers_outside_the_offline_universe(tmp_pat
     assert result.returncode == 0, result.stderr
     assert "SYNTHETIC" in result.stdout
     assert "targets decided on 2026-11-02" in result.stdout
+
+
+def test_signals_near_close_timing_takes_todays_latest_trades():
+    result = alchemiser("signals", "--as-of", "2026-11-25T15:50:00-05:00", "--timing", "near-close", "--json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["as_of"] == "2026-11-25"
+    assert body["data_through"].startswith("data through 2026-11-25 15:50 New York (latest trades as today's bar)")
+    plain = json.loads(alchemiser("signals", "--as-of", "2026-11-25T15:50:00-05:00", "--json").stdout)
+    assert plain["as_of"] == "2026-11-24"
