@@ -18,15 +18,16 @@ from services.strategy.language.errors import StrategyError
 _DELIMS = r"\s,()\[\]{}\";"
 _TOKEN = re.compile(
     rf"""
-    (?P<ws>[\s,]+)
-  | (?P<comment>;[^\n]*)
-  | (?P<open>[(\[{{])
+    (?P<ws>(?>[\s,]*(?:;[^\n]*+[\s,]*)*))
+    (?:
+    (?P<open>[(\[{{])
   | (?P<close>[)\]}}])
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<number>[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![^{_DELIMS}])
   | (?P<keyword>:[^{_DELIMS}]+)
   | (?P<symbol>(?![+-]\d)[A-Za-z*+!\-_?<>=/.&%$][^{_DELIMS}]*)
-  | (?P<bad>.)
+  | (?P<bad>[^\s,;])
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -128,18 +129,19 @@ def read_forms(text: str, filename: str) -> list[Form]:
     top: list[Form] = []
     stack: list[Seq] = []
     line, line_start = 1, 0
-    for match in _TOKEN.finditer(text):
+    # One match per token: the whitespace and comments before it are its prefix (group 1), and
+    # matching is anchored at `pos`, so nothing is ever skipped; no match = only blanks remain.
+    match_at, count, rfind, pos = _TOKEN.match, text.count, text.rfind, 0
+    while (match := match_at(text, pos)) is not None:
+        pos = match.end()
         kind = match.lastgroup
-        start = match.start()
-        token = match.group()
+        start = match.end(1)
+        skipped = count("\n", match.start(), start)
+        if skipped:
+            line += skipped
+            line_start = rfind("\n", 0, start) + 1
+        token = text[start:pos]
         col = start - line_start + 1
-        if kind == "ws":
-            if "\n" in token:
-                line += token.count("\n")
-                line_start = start + token.rfind("\n") + 1
-            continue
-        if kind == "comment":
-            continue
         if kind == "bad":
             raise _bad_token(text, start, line, col, filename)
         if kind == "open":
