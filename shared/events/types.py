@@ -76,12 +76,14 @@ def decimal_places(value: Decimal) -> int:
     return max(0, -exponent - trailing)
 
 
-def _bounded(what: str, places: int, largest: Decimal) -> Callable[[Decimal], Decimal]:
+def _places_at_most(places: int) -> Callable[[Decimal], Decimal]:
+    """At most `places` decimal places, trailing zeros not counted. Two C-level operations on the usual
+    path; `decimal_places` only for a value with more digits than the context's 28 (whose scaleb rounds)."""
+
     def check(value: Decimal) -> Decimal:
-        if abs(value) > largest:
-            raise ValueError(f"{what} must be at most {largest:,} in size, got {excerpt(str(value), 40)}")
-        if decimal_places(value) > places:
-            raise ValueError(f"{what} takes at most {places} decimal places, got {excerpt(str(value), 40)}")
+        scaled = value.scaleb(places)
+        if scaled != scaled.to_integral_value() or (value != +value and decimal_places(value) > places):
+            raise ValueError(f"at most {places} decimal places, got {excerpt(str(value), 40)}")
         return value
 
     return check
@@ -123,23 +125,24 @@ UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime), AfterVali
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A calendar date, as YYYY-MM-DD (never a number)."""
 
-Money = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_bounded("an amount", MONEY_PLACES, MAX_MONEY))]
+Money = Annotated[Decimal, Field(allow_inf_nan=False, ge=-MAX_MONEY, le=MAX_MONEY),
+                  AfterValidator(_places_at_most(MONEY_PLACES))]
 """Dollars. Decimal in Python, a string in JSON, so a round trip is exact."""
 
-Notional = Annotated[Decimal, Field(allow_inf_nan=False, gt=0),
-                     AfterValidator(_bounded("a notional", 2, MAX_NOTIONAL))]
+Notional = Annotated[Decimal, Field(allow_inf_nan=False, gt=0, le=MAX_NOTIONAL),
+                     AfterValidator(_places_at_most(2))]
 """The dollars of one order: positive whole cents."""
 
-Quantity = Annotated[Decimal, Field(allow_inf_nan=False, ge=0),
-                     AfterValidator(_bounded("a quantity", QUANTITY_PLACES, MAX_QUANTITY))]
+Quantity = Annotated[Decimal, Field(allow_inf_nan=False, ge=0, le=MAX_QUANTITY),
+                     AfterValidator(_places_at_most(QUANTITY_PLACES))]
 """A share count (fractional allowed), never negative: the side says the direction."""
 
-OrderQuantity = Annotated[Decimal, Field(allow_inf_nan=False, gt=0),
-                          AfterValidator(_bounded("a quantity", QUANTITY_PLACES, MAX_QUANTITY))]
+OrderQuantity = Annotated[Decimal, Field(allow_inf_nan=False, gt=0, le=MAX_QUANTITY),
+                          AfterValidator(_places_at_most(QUANTITY_PLACES))]
 """The shares of one order: positive."""
 
-Price = Annotated[Decimal, Field(allow_inf_nan=False, gt=0),
-                  AfterValidator(_bounded("a price", PRICE_PLACES, MAX_PRICE))]
+Price = Annotated[Decimal, Field(allow_inf_nan=False, gt=0, le=MAX_PRICE),
+                  AfterValidator(_places_at_most(PRICE_PLACES))]
 
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 """A number of orders."""
@@ -149,8 +152,8 @@ Seconds = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1_000_000_000)]
 Weight = Annotated[Decimal, Field(allow_inf_nan=False, ge=0, le=1)]
 """A portfolio weight in [0, 1]."""
 
-SignalWeight = Annotated[Decimal, Field(allow_inf_nan=False),
-                         AfterValidator(_bounded("a weight", SIGNAL_WEIGHT_PLACES, MAX_SIGNAL_WEIGHT))]
+SignalWeight = Annotated[Decimal, Field(allow_inf_nan=False, ge=-MAX_SIGNAL_WEIGHT, le=MAX_SIGNAL_WEIGHT),
+                         AfterValidator(_places_at_most(SIGNAL_WEIGHT_PLACES))]
 """A weight as a strategy reported it: finite and of sane size, but its range is the consumer's business
 rule, so a bad value fails the workflow closed with a reason instead of dead-lettering the event."""
 
