@@ -177,6 +177,18 @@ class Placer:
         """Look up, then adopt or submit."""
         return self.find(leg) or self.submit(leg)
 
+    def refuse(self, leg: Leg, reason: str) -> Placement:
+        """Not submitting `leg` (e.g. a sell above `qty_available`): rejected with `reason`, unless an order
+        under its id appeared since the caller's look-up (a concurrent run placed it, and that is why the
+        holdings look short): then that order is adopted, so the report matches the broker. If that look-up
+        fails, the leg is reported failed (outcome unknown), not rejected."""
+        try:
+            found = self.find(leg)
+        except BrokerError as exc:
+            return Placement(leg, "failed", error=(f"{reason}; not placed by this run, but whether another run "
+                                                   f"placed {leg.client_order_id} is unknown (look-up failed: {exc})"))
+        return found or Placement(leg, "rejected", error=reason)
+
     def _fits(self, wait: float) -> bool:
         return self.deadline is None or self._monotonic() + wait + self.timing.post_seconds <= self.deadline
 

@@ -183,6 +183,24 @@ def test_a_resubmission_refused_because_the_first_post_landed_after_all_adopts_t
     assert posts == ["alch-p1-SPY-buy-0"] * 2 and len(orders_with(inner, "alch-p1-SPY-buy-0")) == 1
 
 
+def test_a_refused_leg_whose_order_appeared_meanwhile_is_adopted(tmp_path, clock):
+    inner = sim_broker(tmp_path)
+    seed_positions(inner, {"SPY": "4"})
+    placer = placer_for(FaultyBroker(inner), clock)
+    sell = leg(side="sell", qty="4")
+    assert placer.refuse(sell, "short").how == "rejected"
+    inner.submit_order(sell.request())  # a concurrent run places our sell under our id
+    refused = placer.refuse(sell, "selling 4 SPY exceeds the 0 shares available")
+    assert refused.how == "adopted" and refused.order.status == "filled"
+
+
+def test_a_refusal_whose_look_up_fails_is_an_unknown_outcome(tmp_path, clock):
+    broker = FaultyBroker(sim_broker(tmp_path), lookup_failures=1)
+    refused = placer_for(broker, clock).refuse(leg(side="sell", qty="4"), "short")
+    assert refused.how == "failed" and refused.error.startswith("short; not placed by this run")
+    assert "unknown" in refused.error and broker.posts == []
+
+
 def test_an_amount_no_broker_takes_is_rejected_without_a_post(tmp_path, clock):
     broker = FaultyBroker(sim_broker(tmp_path))
     bad = Leg(0, "x" * 129, "SPY", "buy", None, D("10"), True, D("500"))  # an id longer than 128
