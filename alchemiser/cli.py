@@ -22,6 +22,8 @@ COMMANDS = {
     "convert": "Convert a strategy between Composer's JSON score and the canonical .clj (errors say file:line:col).",
     "pnl": "The P&L report from the local equity snapshots (or Alpaca paper with --source alpaca).",
     "backtest": "Run the strategies over past sessions on the chain's own code: metrics, JSON, HTML tearsheet.",
+    "status": "The system at a glance: last workflows, kill switch, account, DLQ depth, alarms (--stage for AWS).",
+    "kill-switch": "Show or set the kill switch (active | reducing | halted): the local file, or SSM with --stage.",
     "completion": "Print a shell completion script: eval \"$(alchemiser completion bash)\" (or zsh, tcsh).",
 }
 
@@ -49,6 +51,11 @@ def command_in(argv: Sequence[str]) -> str | None:
     return next((word for word in argv if word in COMMANDS), None)
 
 
+def module_of(command: str) -> str:
+    """The module of a command: `kill-switch` lives in alchemiser/commands/kill_switch.py."""
+    return f"alchemiser.commands.{command.replace('-', '_')}"
+
+
 def build_parser(only: str | None = None, *, everything: bool = True) -> argparse.ArgumentParser:
     """The parser; with `everything=False` only the command `only` gets its arguments (fast --help)."""
     parser = argparse.ArgumentParser(
@@ -60,7 +67,7 @@ def build_parser(only: str | None = None, *, everything: bool = True) -> argpars
     for name, help_text in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         if everything or name == only:
-            importlib.import_module(f"alchemiser.commands.{name}").add_arguments(command)
+            importlib.import_module(module_of(name)).add_arguments(command)
     return parser
 
 
@@ -71,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Powertools warns on every invocation that publishes no metric; locally that is noise in the logs.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     args = build_parser(command_in(words), everything=False).parse_args(words)
-    module = importlib.import_module(f"alchemiser.commands.{args.command}")
+    module = importlib.import_module(module_of(args.command))
     try:
         code: int = module.run(args)
     except KeyboardInterrupt:
