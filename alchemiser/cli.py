@@ -24,6 +24,7 @@ COMMANDS = {
     "backtest": "Run the strategies over past sessions on the chain's own code: metrics, JSON, HTML tearsheet.",
     "status": "The system at a glance: last workflows, kill switch, account, DLQ depth, alarms (--stage for AWS).",
     "kill-switch": "Show or set the kill switch (active | reducing | halted): the local file, or SSM with --stage.",
+    "init": "Set up a stage: its settings in infra/samconfig.toml and the Alpaca secret (safe to run again).",
     "completion": "Print a shell completion script: eval \"$(alchemiser completion bash)\" (or zsh, tcsh).",
 }
 
