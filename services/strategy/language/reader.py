@@ -104,7 +104,8 @@ def _bad_token(text: str, start: int, line: int, col: int, filename: str) -> Str
 
 def _atom(kind: str, token: str, line: int, col: int, text: str, start: int, filename: str) -> Atom:
     if kind == "string":
-        return Atom("string", _unescape(token[1:-1], text, start + 1, filename), token, line, col)
+        body = token[1:-1]
+        return Atom("string", _unescape(body, text, start + 1, filename) if "\\" in body else body, token, line, col)
     if kind == "number":
         try:
             value = Decimal(token)
