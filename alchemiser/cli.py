@@ -25,6 +25,7 @@ COMMANDS = {
     "status": "The system at a glance: last workflows, kill switch, account, DLQ depth, alarms (--stage for AWS).",
     "kill-switch": "Show or set the kill switch (active | reducing | halted): the local file, or SSM with --stage.",
     "init": "Set up a stage: its settings in infra/samconfig.toml and the Alpaca secret (safe to run again).",
+    "plan": "Dry run: what today's run would trade (weights, orders, skips, pre-trade checks); nothing is placed.",
     "completion": "Print a shell completion script: eval \"$(alchemiser completion bash)\" (or zsh, tcsh).",
 }
 
