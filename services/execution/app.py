@@ -55,7 +55,7 @@ from typing import Any
 
 from services.execution import results as res
 from services.execution.kill_switch import KillSwitch
-from services.execution.placer import Placer, Timing
+from services.execution.placer import Placer, Timing, placing_deadline
 from services.execution.plan_run import Blocked, RunDeps, RunReport, WorkflowTaken, execute
 from services.execution.risk import RiskLimits
 from services.execution.turnover_ledger import TurnoverLedger
@@ -111,7 +111,7 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
         return handler_response("failed", f"plan {plan.plan_id} refused, nothing placed: {unverified}",
                                 correlation_id=plan.correlation_id, request_id=request_id, plan_id=plan.plan_id,
                                 execution_status="refused")
-    once = deps.plan_once.run(plan.plan_id, lambda: _run(plan, deps, request_id, metrics), context=context)
+    once = deps.plan_once.run(plan.plan_id, lambda: _run(plan, deps, request_id, metrics, context), context=context)
     if once.duplicate:
         count(metrics, metric_names.DUPLICATES_SUPPRESSED)
         logger.info("plan already handled; duplicate delivery suppressed")
@@ -129,9 +129,12 @@ def retry_hint(plan: RebalancePlanned) -> str:
             f"command {{\"mode\": \"trade\", \"correlation_id\": \"{plan.correlation_id}-retry-1\"}}")
 
 
-def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, metrics: Any) -> dict[str, Any]:
+def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, metrics: Any,
+         context: Any = None) -> dict[str, Any]:
     started = deps.now()
-    placer = Placer(deps.broker, deps.timing, sleep=deps.sleep, monotonic=deps.monotonic)
+    # Resubmissions of refused POSTs must finish within the function's deadline (placer.py).
+    placer = Placer(deps.broker, deps.timing, sleep=deps.sleep, monotonic=deps.monotonic,
+                    deadline=placing_deadline(context, deps.timing, deps.monotonic))
     run_deps = RunDeps(deps.broker, deps.kill_switch, deps.guard, placer, deps.limits, deps.trading_mode,
                        deps.buying_power_margin, deps.turnover)
     common: dict[str, Any] = {"correlation_id": plan.correlation_id, "request_id": request_id,

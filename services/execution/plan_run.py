@@ -233,7 +233,9 @@ def _sells(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str) -> l
             placements.append(Placement(leg, "skipped", error=why_not))
         else:
             short = _short_by(leg, available)
-            placements.append(deps.placer.submit(leg) if short is None else Placement(leg, "rejected", error=short))
+            # A refusal looks the leg up once more: a concurrent run's order under our id explains the
+            # missing shares, and is adopted so the report matches the broker.
+            placements.append(deps.placer.submit(leg) if short is None else deps.placer.refuse(leg, short))
     return placements
 
 

@@ -1,7 +1,7 @@
-"""Failures the fault drills found, pinned as deterministic reproductions.
+"""Failures the fault drills found, pinned as deterministic reproductions (each failed before its fix).
 
-Each is `xfail(strict=True)`: it documents a real bug still open; the day it is fixed the test
-passes, strict xfail turns that into a failure, and whoever fixed it removes the marker.
+A bug still open is marked `xfail(strict=True)`; the day it is fixed the test passes, strict xfail
+turns that into a failure, and whoever fixed it removes the marker.
 """
 
 from __future__ import annotations
@@ -36,9 +36,6 @@ class _OtherRunLandsFirst:
         return self.inner.get_positions()
 
 
-@pytest.mark.xfail(strict=True, reason="found by bench/fault_execution.py (concurrent runs): a sell placed by another "
-                   "run between the look-up and the qty_available read is refused as a short and reported rejected, "
-                   "while the broker holds and fills it; the refusal should look the leg up again and adopt it")
 def test_a_sell_another_run_placed_after_our_look_up_is_adopted_not_reported_rejected(tmp_path: Path) -> None:
     logging.disable(logging.ERROR)
     try:
