@@ -10,8 +10,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from services.execution import app
 from services.execution.legs import build_legs
 from shared.broker.port import OrderRequest
