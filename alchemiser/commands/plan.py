@@ -10,7 +10,8 @@ What the day's run would do, computed by the chain's own code and nothing else:
 It prints the target against the current weight of each symbol, the orders with their sizes, what
 was skipped and why, and the pre-trade checks: buying power (as the broker reports it, net of open
 buy orders) against the planned buys, each order's fractionable flag, the data's freshness against
-the calendar (the last bar must be the previous session's close), the market clock, and the kill
+the calendar (the last bar must be the previous session's close), the market clock, the rate-limit
+budget (the fewest requests the execution makes against its limiter's per-minute budget), and the kill
 switch (the local file `<state-dir>/kill-switch`: reducing drops the buys, halted places nothing).
 Nothing is published, recorded or placed; the only writes are Alpaca bars cached under --state-dir.
 
@@ -182,12 +183,26 @@ def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
                                 + ("" if clock.is_open else " (orders would wait for the open)")})
     except Exception as exc:
         found.append({"check": "market clock", "ok": False, "detail": f"unreadable: {exc}"})
+    found.append(rate_budget(len(plan.orders)))
     reading = FileKillSwitch(args.state_dir / KILL_SWITCH_FILE).read()
     effect = {"active": "orders would be placed", "reducing": f"only the {len(plan.sells)} sell(s) would be placed",
               "halted": "nothing would be placed"}[reading.state]
     found.append({"check": "kill switch", "ok": reading.state == "active",
                   "detail": f"{reading.describe()}: {effect}"})
     return found
+
+
+def rate_budget(orders: int) -> dict[str, Any]:
+    """The execution's request count at the least (reads, then a POST and a status read per order) against
+    the per-minute budget its rate limiter keeps (shared/broker/rate_limit.py); fill polls add to it."""
+    from shared.broker.rate_limit import ALPACA_REQUESTS_PER_MINUTE, DEFAULT_PER_MINUTE
+
+    needed = 4 + 2 * orders  # account, positions, assets, clock; per order: POST, one status read
+    ok = needed <= DEFAULT_PER_MINUTE
+    return {"check": "rate-limit budget", "ok": ok,
+            "detail": f"at least {needed} trading-API requests ({orders} order(s); polling fills adds more) "
+                      f"against {DEFAULT_PER_MINUTE}/min kept by the limiter (Alpaca allows "
+                      f"{ALPACA_REQUESTS_PER_MINUTE}/min)" + ("" if ok else ": the run would be slowed by the limiter")}
 
 
 def _weight(value: Decimal) -> Decimal:

@@ -52,6 +52,8 @@ def test_plan_on_the_simulated_account_sells_what_the_strategy_drops_and_places_
     checks = {c["check"]: c for c in body["checks"]}
     assert checks["data freshness"]["ok"] and checks["kill switch"]["ok"] and checks["buying power"]["ok"]
     assert "SYNTHETIC" in checks["data freshness"]["detail"]
+    budget = checks["rate-limit budget"]
+    assert budget["ok"] and "at least 8 trading-API requests" in budget["detail"]
     assert _sim(state, {"SPY": "400"}).list_orders() == orders_before  # nothing placed
     assert not (state / "outbox").exists() and not (state / "archive").exists()
 
