@@ -27,10 +27,17 @@ from services.orchestrator.record import (
 from services.orchestrator.recorded import RecordedEvents
 from services.orchestrator.text import when
 from services.orchestrator.workflow import Options, Transition, step_seconds, trading_date_of
-from shared.events.base import EventContext
+from shared.events.base import MAX_HOPS, EventContext
 
 if TYPE_CHECKING:
     from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted, WorkflowFailed
+
+
+def _check_hop(record: WorkflowRecord) -> int:
+    """The hop of the stuck check's first event: after the record's last, but never so deep that the
+    notification it causes (one more hop) is refused by the hop limit: a workflow stopped by the
+    limit must still be able to tell someone."""
+    return min(record.last_hop + 1, MAX_HOPS - 1)
 
 
 def stuck(record: WorkflowRecord, now: datetime) -> Transition:
@@ -39,7 +46,7 @@ def stuck(record: WorkflowRecord, now: datetime) -> Transition:
 
     step = WAITING_ON[record.status]
     minutes = int((now - record.last_progress_at).total_seconds() // 60)
-    ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, record.last_hop + 1)
+    ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, _check_hop(record))
     failed = WorkflowFailed.create(
         ctx, key="stuck", occurred_at=now, step=step, error_type="WorkflowStuck",
         reason=(f"no progress for {minutes} minutes: last step '{record.status}' at "
@@ -85,7 +92,7 @@ def stuck_warning(record: WorkflowRecord, now: datetime, fails_at: datetime) -> 
 
     step = WAITING_ON[record.status]
     minutes = int((now - record.last_progress_at).total_seconds() // 60)
-    ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, record.last_hop + 1)
+    ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, _check_hop(record))
     day = record.trading_date.isoformat() if record.trading_date is not None else "<trading date>"
     message = (f"Workflow {record.correlation_id} has made no progress for {minutes} minutes: last step "
                f"'{record.status}' at {when(record.last_progress_at)}, waiting for the {step} function. It stays "

@@ -215,3 +215,13 @@ def test_pnl_analysis_without_history_is_a_failed_response_saying_why(h):
 def test_a_bad_pnl_period_is_rejected_before_the_handler(h):
     with pytest.raises(InvalidEventError, match="pnl_period"):
         h.command({"action": "pnl_analysis", "pnl_period": "1Y"})
+
+
+def test_a_workflow_stopped_at_the_hop_limit_can_still_be_failed_and_notified(h):
+    h.deliver(sample("WorkflowStarted", hop_count=7))
+    h.at(T0 + timedelta(hours=2)).command(STUCK_CHECK)
+    failed, notice = h.publisher.events
+    assert (failed.detail_type, notice.detail_type) == ("WorkflowFailed", "ErrorNotificationRequested")
+    assert notice.hop_count <= 8
+    delivered = h.deliver(notice, source=SOURCE_OF["orchestrator"])
+    assert delivered["status"] == "success" and h.notifier.sent
