@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLI_STAMP := $(VENV)/.installed-cli
 STAGE ?= dev
 
 .PHONY: setup run test lint typecheck check build deploy bench clean
@@ -18,7 +19,17 @@ $(STAMP): pyproject.toml requirements/dev.lock
 
 setup: $(STAMP)
 
-run: $(STAMP)
+# `make run` installs only what the CLI needs (requirements/cli.lock); `make setup` (and `make test`)
+# the whole development lock (a superset: tests, linters, SAM CLI, moto).
+$(CLI_STAMP): pyproject.toml requirements/cli.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/cli.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(CLI_STAMP)
+
+run: $(CLI_STAMP)
 	$(BIN)/alchemiser run
 
 test: $(STAMP)
