@@ -113,3 +113,25 @@ def test_strategy_and_config_flags_pick_what_runs(state_dir, tmp_path):
     assert json.loads((other / "runs" / "run-2026-11-25-paper.json").read_text())["strategy_config"] == str(config)
     help_text = alchemiser("run", "--help").stdout
     assert "--strategy FILE.clj" in help_text and "--config PORTFOLIO.toml" in help_text
+
+
+def test_a_day_killed_mid_plan_resumes_placing_only_what_is_missing(state_dir):
+    import pytest
+
+    from alchemiser.local.day import DayOptions, run_day
+    from bench.fault_chain import KillProcess, killer
+
+    as_of = __import__("datetime").datetime.fromisoformat(DAY)
+    with pytest.raises(KillProcess), killer("kill_mid_plan", 3):
+        run_day(DayOptions(state_dir, as_of))
+    assert len(broker_orders(state_dir)) == 3
+    result = run_day(DayOptions(state_dir, as_of))
+    assert result.status == "completed" and result.resumed
+    placed_now, adopted = result.placed_now_and_adopted or (0, 0)
+    plan = result.last("RebalancePlanned")
+    assert plan is not None and adopted == 3 and placed_now == len(plan["orders"]) - 3
+    assert sorted((o.symbol, o.side) for o in broker_orders(state_dir)) == \
+        sorted((o["symbol"], o["side"]) for o in plan["orders"])
+    from alchemiser.commands.run_summary import render
+
+    assert "resumed" in render(result, None) and "adopted (already at the broker) 3" in render(result, None)
