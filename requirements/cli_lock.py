@@ -47,7 +47,7 @@ def roots() -> list[Requirement]:
 
 def closure(requirements: list[Requirement]) -> set[str]:
     """Normalised names of `requirements` and everything they need on this platform."""
-    env = default_environment()
+    env: dict[str, str] = dict(default_environment())
     seen: set[tuple[str, tuple[str, ...]]] = set()
     names: set[str] = set()
     todo = list(requirements)

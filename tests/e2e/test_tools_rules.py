@@ -118,3 +118,12 @@ def test_a_torn_dlq_line_is_reported_not_fatal(state_dir):
     listed = alchemiser("dlq", "list", "--state-dir", str(state_dir))
     assert listed.returncode == 0 and "1 message(s)" in listed.stdout
     assert "messages.jsonl:2: unreadable line skipped" in listed.stderr
+
+
+def test_a_failing_send_prints_the_dead_letter_hint(state_dir, tmp_path):
+    poison = tmp_path / "poison.json"
+    poison.write_text(json.dumps({"correlation_id": "poison-2", "hop_count": 2}))
+    sent = alchemiser("send", "--source", "alchemiser.portfolio", "--detail-type", "RebalancePlanned",
+                      "--detail", str(poison), "--state-dir", str(state_dir))
+    assert sent.returncode == 1
+    assert "2 delivery(ies) dead-lettered: alchemiser dlq list" in sent.stderr
