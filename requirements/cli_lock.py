@@ -47,7 +47,7 @@ def roots() -> list[Requirement]:
 
 def closure(requirements: list[Requirement]) -> set[str]:
     """Normalised names of `requirements` and everything they need on this platform."""
-    env: dict[str, str] = dict(default_environment())
+    env: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
     seen: set[tuple[str, tuple[str, ...]]] = set()
     names: set[str] = set()
     todo = list(requirements)
