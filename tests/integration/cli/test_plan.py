@@ -123,3 +123,60 @@ def test_plan_says_where_the_run_would_stop(tmp_path, tlt, capsys, monkeypatch):
         assert fake.order_posts() == 0
     err = capsys.readouterr().err
     assert code == 1 and "the run would stop at the portfolio step" in err and "TLT" in err
+
+
+def _bars(fake_data, symbol: str, start: str, end: str, close: float) -> None:
+    from datetime import date
+
+    from shared.marketdata.calendar import ExchangeCalendar
+
+    days = [date.fromisoformat(str(d)) for d in ExchangeCalendar().sessions_between(date.fromisoformat(start),
+                                                                                    date.fromisoformat(end))]
+    fake_data.set_closes(symbol, {d: close for d in days})
+
+
+def test_plan_with_alpaca_broker_and_alpaca_data_through_alpaca_py(tmp_path, tlt, capsys, monkeypatch):
+    from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer
+
+    today = datetime.now(UTC).date().isoformat()
+    data = FakeAlpacaDataServer(api_key="PKFAKEKEY", secret_key="fake-secret", page_size=500).start()
+    try:
+        _bars(data, "TLT", "2026-01-02", today, 90.0)
+        data.set_latest_trade("TLT", 90.0, datetime.now(UTC))
+        with running_fake_alpaca() as fake:
+            fake.set_account(cash="1000")
+            fake.add_asset("TLT")
+            monkeypatch.setenv("APCA_API_KEY_ID", "PKFAKEKEY")
+            monkeypatch.setenv("APCA_API_SECRET_KEY", "fake-secret")
+            monkeypatch.setenv("ALCHEMISER_ALPACA_TRADING_URL", fake.url)
+            monkeypatch.setenv("ALCHEMISER_ALPACA_DATA_URL", data.url)
+            code, body = _plan(capsys, "--broker", "alpaca", "--data", "alpaca", "--strategy", str(tlt),
+                               "--state-dir", str(tmp_path))
+            assert fake.order_posts() == 0
+    finally:
+        data.stop()
+    assert code == 0, body
+    checks = {c["check"]: c for c in body["checks"]}
+    assert checks["data freshness"]["ok"] and "SYNTHETIC" not in checks["data freshness"]["detail"]
+    assert data.bar_requests
+    (order,) = body["orders"]
+    assert order["side"] == "buy" and order["symbol"] == "TLT" and Decimal(order["reference_price"]) == 90
+
+
+def test_plan_flags_bars_that_end_before_the_session_the_run_needs(tmp_path, tlt, capsys, monkeypatch):
+    from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer
+
+    data = FakeAlpacaDataServer(api_key="PKFAKEKEY", secret_key="fake-secret", page_size=500).start()
+    try:
+        _bars(data, "TLT", "2026-01-02", "2026-11-20", 90.0)
+        monkeypatch.setenv("APCA_API_KEY_ID", "PKFAKEKEY")
+        monkeypatch.setenv("APCA_API_SECRET_KEY", "fake-secret")
+        monkeypatch.setenv("ALCHEMISER_ALPACA_DATA_URL", data.url)
+        code, body = _plan(capsys, "--data", "alpaca", "--strategy", str(tlt), "--as-of", WEDNESDAY,
+                           "--state-dir", str(tmp_path))
+    finally:
+        data.stop()
+    assert code == 0, body
+    fresh = {c["check"]: c for c in body["checks"]}["data freshness"]
+    assert not fresh["ok"] and "last bar 2026-11-20, the run needs 2026-11-24" in fresh["detail"]
+    assert "fail closed as stale" in fresh["detail"]
