@@ -228,7 +228,8 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
     prior = workflow_status(options.state_dir, workflow_id)
     ended = prior is not None and prior[0] in ("failed", "skipped")
     explicit_id: str | None = None if workflow_id == base_id else workflow_id
-    if options.retry and ended:
+    retried = options.retry and ended
+    if retried:
         explicit_id = f"{base_id}-retry-{len(retries_recorded(options.state_dir, base_id)) + 1}"
         workflow_id, prior, ended = explicit_id, None, False
     redelivered = [] if ended or (prior is not None and prior[0] == "completed") else \
@@ -269,6 +270,8 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
         result.retry_command = retry_command(as_of)
     if result.status == "duplicate":
         result.resumed = False
+    if options.retry and not retried:
+        result.reason += " (--retry ignored: the day's workflow had not ended failed or skipped)"
     return result
 
 
