@@ -13,7 +13,8 @@ buy orders) against the planned buys, each order's fractionable flag, the data's
 the calendar (the last bar must be the previous session's close), the market clock, the rate-limit
 budget (the fewest requests the execution makes against its limiter's per-minute budget), and the kill
 switch (the local file `<state-dir>/kill-switch`: reducing drops the buys, halted places nothing).
-Nothing is published, recorded or placed; the only writes are Alpaca bars cached under --state-dir.
+Nothing is published, recorded or placed; the only writes are Alpaca bars cached under --state-dir
+(and, on a fresh state dir, the simulated broker's empty database file).
 
 With `--broker alpaca` (keys in APCA_API_KEY_ID / APCA_API_SECRET_KEY, paper) it reads the real
 paper account now; the default is the simulated account in the state dir, at --as-of.
