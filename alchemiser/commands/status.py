@@ -10,7 +10,9 @@ equity and positions, the dead-letter queue's depth and the alarms in ALARM.
 - With `--stage` it reads the deployed stage: the DynamoDB WorkflowTable (a scan of the workflow
   records), the kill-switch SSM parameter (read as the execution reads it, failing closed), the SQS
   DLQ's approximate depth, CloudWatch's state of every alarm the template declares, and the account
-  at Alpaca through the stage's secret (paper keys, or live ones with `--mode live`).
+  at Alpaca through the stage's secret (the keys of the stage's TradingMode and its AlpacaSecretName
+  as infra/samconfig.toml sets them, else paper keys of alchemiser/<stage>/alpaca; `--mode`,
+  `--secret-name` to choose).
 
 A part that cannot be read is reported as such; the others are still shown (exit code 1 then).
 """
@@ -34,10 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", type=stage_arg, help="read the deployed stage (DynamoDB, SSM, SQS, CloudWatch, "
                                                         "Alpaca) instead of the local state dir")
     parser.add_argument("--last", type=int, default=5, metavar="N", help="how many workflows to show (default: 5)")
-    parser.add_argument("--mode", choices=("paper", "live"), default="paper",
-                        help="with --stage: which keys of the stage's Alpaca secret read the account (default: paper)")
+    parser.add_argument("--mode", choices=("paper", "live"),
+                        help="with --stage: which keys of the stage's Alpaca secret read the account (default: the "
+                             "stage's TradingMode in infra/samconfig.toml, else paper)")
     parser.add_argument("--secret-name", metavar="NAME",
-                        help="with --stage: the Alpaca secret (default: alchemiser/<stage>/alpaca, as the template)")
+                        help="with --stage: the Alpaca secret (default: the stage's AlpacaSecretName in "
+                             "infra/samconfig.toml, else alchemiser/<stage>/alpaca, as the template)")
+    parser.add_argument("--samconfig", type=Path, metavar="FILE",
+                        help="with --stage: the SAM config to read the stage's overrides from "
+                             "(default: infra/samconfig.toml)")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
@@ -133,11 +140,32 @@ def local_account(state_dir: Path) -> dict[str, Any] | None:
     return view
 
 
-def stage_account(stage: str, mode: str, secret_name: str | None) -> dict[str, Any]:
+def stage_overrides(stage: str, samconfig: Path | None) -> dict[str, str]:
+    """The stage's parameter_overrides in samconfig.toml (what `alchemiser init` wrote), or nothing."""
+    import tomllib
+
+    from alchemiser.commands.init import DEFAULT_SAMCONFIG, parse_overrides
+
+    path = samconfig or DEFAULT_SAMCONFIG
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    text = config.get(stage, {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+    try:
+        return parse_overrides(str(text))
+    except Exception:
+        return {}
+
+
+def stage_account(stage: str, mode: str | None, secret_name: str | None,
+                  samconfig: Path | None = None) -> dict[str, Any]:
     from shared.broker.alpaca import AlpacaBroker
     from shared.broker.credentials import load_alpaca_credentials
 
-    name = secret_name or f"alchemiser/{stage}/alpaca"
+    overrides = stage_overrides(stage, samconfig)
+    mode = mode or overrides.get("TradingMode") or "paper"
+    name = secret_name or overrides.get("AlpacaSecretName") or f"alchemiser/{stage}/alpaca"
     keys = load_alpaca_credentials(name, client=client("secretsmanager")).keys_for_mode(mode)
     broker = AlpacaBroker.from_keys(keys, trading_url=os.environ.get("ALCHEMISER_ALPACA_TRADING_URL") or None,
                                     data_url=os.environ.get("ALCHEMISER_ALPACA_DATA_URL") or None)
@@ -197,7 +225,8 @@ def gather(args: argparse.Namespace) -> dict[str, Any]:
         stage = args.stage
         _part(status, "workflows", stage, lambda: latest(stage_workflows(stage, client("dynamodb")), args.last))
         _part(status, "kill_switch", stage, lambda: _switch(read_stage(stage, client("ssm"))))
-        _part(status, "account", stage, lambda: stage_account(stage, args.mode, args.secret_name))
+        _part(status, "account", stage, lambda: stage_account(stage, args.mode, args.secret_name,
+                                                                       args.samconfig))
         _part(status, "dlq_depth", stage, lambda: stage_dlq_depth(stage, client("sqs")))
         _part(status, "alarms", stage, lambda: stage_alarms(stage, client("cloudwatch")))
         return status

@@ -177,3 +177,23 @@ def test_stage_status_shows_what_it_can_when_a_part_is_missing(aws, capsys):
     assert "Kill switch: ACTIVE" in captured.out
     assert "could not read workflows: not found on stage dev" in captured.out
     assert "could not read account:" in captured.out and "fake-secret" not in captured.out
+
+
+def test_stage_status_reads_the_account_with_the_stages_samconfig_mode_and_secret(aws, tmp_path, monkeypatch, capsys):
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text('version = 0.1\n[dev.deploy.parameters]\nstack_name = "alchemiser-dev"\n'
+                         'parameter_overrides = "Stage=dev TradingMode=live AlpacaSecretName=team/alpaca-dev"\n')
+    boto3.client("secretsmanager").create_secret(Name="team/alpaca-dev", SecretString=json.dumps(
+        {"api_key": "PKOTHER", "secret_key": "other", "live_api_key": "PKFAKEKEY", "live_secret_key": "fake-secret"}))
+    from shared.broker.credentials import clear_credentials_cache
+
+    clear_credentials_cache()
+    with running_fake_alpaca() as fake:
+        monkeypatch.setenv("ALCHEMISER_ALPACA_TRADING_URL", fake.url)
+        cli.main(["status", "--stage", "dev", "--samconfig", str(samconfig), "--json"])
+        status = json.loads(capsys.readouterr().out)
+        assert status["account"]["source"] == "Alpaca live (secret team/alpaca-dev)", status.get("problems")
+        cli.main(["status", "--stage", "dev", "--samconfig", str(samconfig), "--mode", "paper", "--json"])
+        status = json.loads(capsys.readouterr().out)
+    clear_credentials_cache()
+    assert status["account"] is None and any("401" in p for p in status["problems"])  # the paper pair is not the fake's
