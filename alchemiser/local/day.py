@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from alchemiser.local.runtime import Hop, LocalRuntime, iso_z
 from alchemiser.local.statedir import (
     Recovered,
     current_workflow_id,
+    read_run_record,
     recover,
     retries_recorded,
     workflow_status,
@@ -220,12 +221,16 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
     template = template or load_template()
     schedule = strategy_schedule(template)
     as_of = options.as_of or default_as_of(now or datetime.now(ZoneInfo("UTC")), schedule_time(schedule))
-    runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options),
-                           on_hop=on_hop, chaos=chaos)
-    dlq_before = len(runtime.dlq.messages())
     base_id = day_workflow_id(as_of, template)
     workflow_id = current_workflow_id(options.state_dir, base_id)
     prior = workflow_status(options.state_dir, workflow_id)
+    started_with = read_run_record(options.state_dir, workflow_id)
+    if options.strategy_config is None and started_with and started_with.get("strategy_config"):
+        # A resumed strategy step reads the portfolio the workflow was started with.
+        options = replace(options, strategy_config=Path(started_with["strategy_config"]))
+    runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options),
+                           on_hop=on_hop, chaos=chaos)
+    dlq_before = len(runtime.dlq.messages())
     ended = prior is not None and prior[0] in ("failed", "skipped")
     explicit_id: str | None = None if workflow_id == base_id else workflow_id
     retried = options.retry and ended

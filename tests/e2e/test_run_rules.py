@@ -137,3 +137,18 @@ def test_a_day_killed_mid_plan_resumes_placing_only_what_is_missing(state_dir):
     from alchemiser.commands.run_summary import render
 
     assert "resumed" in render(result, None) and "adopted (already at the broker) 3" in render(result, None)
+
+
+def test_a_resumed_day_reads_the_portfolio_it_was_started_with(state_dir, tmp_path):
+    from alchemiser.local.day import DayOptions, run_day
+    from alchemiser.local.statedir import write_run_record
+
+    strategies = PROJECT_ROOT / "services" / "strategy" / "strategies"
+    config = tmp_path / "portfolio.toml"
+    config.write_text(f'[[strategy]]\nname = "only-parity"\nfile = "{strategies / "risk_parity.clj"}"\n'
+                      'allocation = "1"\n')
+    # As if `run --config portfolio.toml` was killed before its strategy step finished:
+    write_run_record(state_dir, "run-2026-11-25-paper", {"broker": "sim", "data": "offline",
+                                                         "strategy_config": str(config)})
+    result = run_day(DayOptions(state_dir, __import__("datetime").datetime.fromisoformat(DAY)))
+    assert result.status == "completed" and _strategies_run(state_dir) == ["only-parity"]
