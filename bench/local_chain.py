@@ -5,6 +5,8 @@
   is its last output); the median of a few runs, each on a fresh state dir. Baseline: the same
   day run in process by `alchemiser.local.day.run_day` once imports are warm, so the ratio is what
   a fresh process (interpreter, imports, cold adapters) adds.
+- `alchemiser --help` and `alchemiser run --help`, spawn to exit: the median of a few runs; target
+  ≤ 0.3 s (only the named command's module is imported).
 - The runtime's own overhead per hop: in process, the day's wall time minus the time inside the
   handlers (each `Hop.seconds`), divided by the number of hops; against the median handler time
   per hop. Each run gets a fresh state dir (so the day trades and each hop does real work);
@@ -73,7 +75,32 @@ def in_process_day() -> DayTiming:
     return DayTiming(total, sum(seconds), len(seconds), seconds)
 
 
+HELP_TARGET_S = 0.3
+
+
+def help_seconds(args: tuple[str, ...], runs: int = 5, command: Path = ALCHEMISER) -> list[float]:
+    """`alchemiser <args>` (a --help), spawn to exit, `runs` times."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = subprocess.run([str(command), *args], capture_output=True, text=True, check=False, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+        if out.returncode != 0:
+            raise RuntimeError(f"alchemiser {' '.join(args)} failed ({out.returncode}): {out.stderr[-500:]}")
+    return times
+
+
+def help_rows(runs: int = 5) -> list[Row]:
+    out = []
+    for args in (("--help",), ("run", "--help")):
+        seconds = median(help_seconds(args, runs))
+        out.append(Row(SECTION, f"`alchemiser {' '.join(args)}`, spawn to exit (median of {runs})", ms(seconds),
+                       target=f"≤ {ms(HELP_TARGET_S)}", met=seconds <= HELP_TARGET_S))
+    return out
+
+
 def rows(process_runs: int = 3, day_runs: int = 5) -> list[Row]:
+    helps = help_rows(3 if process_runs == 1 else 5)
     process = process_seconds(process_runs)
     in_process_day()  # warm: imports and the first adapters
     days = [in_process_day() for _ in range(day_runs)]
@@ -87,4 +114,5 @@ def rows(process_runs: int = 3, day_runs: int = 5) -> list[Row]:
             ratio(median(process), day_total)),
         Row(SECTION, f"local runtime's own overhead per hop ({hops} hops a day, median of {len(days)} days)",
             ms(overhead), f"{ms(per_hop)} (median time in a handler per hop)", ratio(overhead, per_hop)),
+        *helps,
     ]
