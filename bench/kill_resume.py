@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,7 +72,8 @@ def check(state: Path, trial: Trial) -> None:
     recorded = workflow_status(state, "run-2026-11-25-paper")
     trial.status = recorded[0] if recorded else None
     if trial.status != "completed":
-        trial.problems.append(f"workflow {trial.status or 'not recorded'} after {trial.reruns} rerun(s)")
+        why = f" ({recorded[1]})" if recorded and recorded[1] else ""
+        trial.problems.append(f"workflow {trial.status or 'not recorded'}{why} after {trial.reruns} rerun(s)")
         return
     item = SqliteTable(state / "state.sqlite", "workflows").get("run-2026-11-25-paper")
     assert item is not None
@@ -160,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(args.trials):
         with tempfile.TemporaryDirectory(prefix="kill-resume-") as tmp:
             results.append(trial(args.seed + n, Path(tmp) / "state", args.max_delay))
+            if not results[-1].ok:  # keep the evidence
+                shutil.copytree(Path(tmp) / "state", Path(tempfile.gettempdir()) / f"kill-resume-failed-{args.seed + n}",
+                                dirs_exist_ok=True)
         r = results[-1]
         how = "killed" if r.killed else "finished first"
         print(f"trial {n + 1:>4} seed {r.seed}: kill after {r.hops} hop(s) +{r.extra:.2f} s ({r.delay:.2f} s; {how})"
