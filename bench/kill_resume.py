@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="kill-resume-") as tmp:
             results.append(trial(args.seed + n, Path(tmp) / "state", args.max_delay))
             if not results[-1].ok:  # keep the evidence
-                shutil.copytree(Path(tmp) / "state", Path(tempfile.gettempdir()) / f"kill-resume-failed-{args.seed + n}",
-                                dirs_exist_ok=True)
+                kept = Path(tempfile.gettempdir()) / f"kill-resume-failed-{args.seed + n}"
+                shutil.copytree(Path(tmp) / "state", kept, dirs_exist_ok=True)
         r = results[-1]
         how = "killed" if r.killed else "finished first"
         print(f"trial {n + 1:>4} seed {r.seed}: kill after {r.hops} hop(s) +{r.extra:.2f} s ({r.delay:.2f} s; {how})"
