@@ -46,11 +46,12 @@ clean:
 	rm -rf .aws-sam infra/.aws-sam build .pytest_cache .mypy_cache .ruff_cache
 
 # ---------------------------------------------------------------- build and deploy (SAM)
-# `make build` runs `sam build` in infra/ (template.yaml, samconfig.toml); for each function SAM
-# calls the build-<LogicalId> target below in this directory with ARTIFACTS_DIR set. An artifact
-# holds services/<name>/, the shared/ packages that function imports, the third-party packages of
-# services/<name>/requirements.txt (Linux x86_64 wheels for CPython 3.12, versions pinned by
-# requirements/dev.lock; never boto3, which the runtime has), and bytecode compiled by python3.12.
+# `make build` runs `sam build` in infra/ (template.yaml, samconfig.toml); for each function and
+# the layer SAM calls the build-<LogicalId> target below in this directory with ARTIFACTS_DIR set.
+# A function's artifact holds services/<name>/ and the shared/ packages it imports; the layer
+# (DependenciesLayer, used by all four) the third-party packages of services/*/requirements.txt
+# (Linux x86_64 wheels for CPython 3.12, versions pinned by requirements/dev.lock; never boto3,
+# which the runtime has). Both carry bytecode compiled by python3.12.
 # tests/infra/test_build.py checks these lists against the code's imports.
 SAM := $(abspath $(BIN))/sam
 SHARED_strategy := events runtime marketdata broker
@@ -77,7 +78,23 @@ deploy: build
 bench: $(STAMP)
 	BENCH_COMMAND="make bench" PYTHON312="$(PYTHON312)" $(BIN)/python bench/run.py
 
-.PHONY: build-StrategyFunction build-PortfolioFunction build-ExecutionFunction build-OrchestratorFunction
+.PHONY: build-StrategyFunction build-PortfolioFunction build-ExecutionFunction build-OrchestratorFunction \
+	build-DependenciesLayer
+# The layer: the union of the four functions' requirements, under python/ (on Lambda's sys.path as
+# /opt/python), so the ~120 MB of third-party packages are uploaded once, not once per function.
+build-DependenciesLayer:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: run 'make build' (sam build calls this target)" >&2; exit 1; }
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or pyenv): Lambda's bytecode must be compiled by 3.12;" \
+		"install it (pyenv install 3.12) or pass PYTHON312=/path/to/python3.12" >&2; exit 1; }
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	cat services/*/requirements.txt | sed 's/#.*//' | sort -u > "$(ARTIFACTS_DIR)/requirements.txt"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) \
+		--target "$(ARTIFACTS_DIR)/python" -r "$(ARTIFACTS_DIR)/requirements.txt" -c requirements/dev.lock
+	rm -f "$(ARTIFACTS_DIR)/requirements.txt"
+	find "$(ARTIFACTS_DIR)/python" -depth -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf "$(ARTIFACTS_DIR)/python/bin" "$(ARTIFACTS_DIR)/python/pandas/tests"
+	find "$(ARTIFACTS_DIR)/python/numpy" -depth -type d -name tests -exec rm -rf {} + 2>/dev/null || true
+	"$(PYTHON312)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 build-StrategyFunction:
 	$(call lambda_artifact,strategy)
 build-PortfolioFunction:
@@ -97,10 +114,6 @@ define lambda_artifact
 	rm -f "$(ARTIFACTS_DIR)/services/$(1)/requirements.txt"
 	cp shared/__init__.py shared/py.typed "$(ARTIFACTS_DIR)/shared/"
 	cp -R $(addprefix shared/,$(SHARED_$(1))) "$(ARTIFACTS_DIR)/shared/"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) \
-		--target "$(ARTIFACTS_DIR)" -r services/$(1)/requirements.txt -c requirements/dev.lock
 	find "$(ARTIFACTS_DIR)" -depth -name __pycache__ -type d -exec rm -rf {} +
-	rm -rf "$(ARTIFACTS_DIR)/bin" "$(ARTIFACTS_DIR)/pandas/tests"
-	find "$(ARTIFACTS_DIR)/numpy" -depth -type d -name tests -exec rm -rf {} + 2>/dev/null || true
 	"$(PYTHON312)" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"
 endef

@@ -2,9 +2,10 @@
 
 For each function in infra/template.yaml, a fresh `python3.12` times (perf_counter around the
 imports, interpreter start-up excluded) two statements on the same paths
-(`PYTHONPATH=infra/.aws-sam/build/<Fn>:<boto3>`, boto3 installed for 3.12 under build/, since the
-Lambda runtime provides it and the artifact does not), with the function's environment from the
-template:
+(`PYTHONPATH=infra/.aws-sam/build/<Fn>:infra/.aws-sam/build/DependenciesLayer/python:<boto3>`: the
+function's code, then the layer of third-party packages, in Lambda's order of /var/task and
+/opt/python; boto3 installed for 3.12 under build/, since the Lambda runtime provides it and
+neither artifact holds it), with the function's environment from the template:
 
 - the floor: the third-party modules the function cannot avoid — boto3, `from pydantic import
   BaseModel` and Powertools' Logger for all; numpy for the strategy (its indicator math); and
@@ -38,6 +39,14 @@ TARGET = 1.15
 BOTO3_DIR = ROOT / "build" / "bench-boto3"
 NOPYC_DIR = ROOT / "build" / "bench-nopyc"
 ARTIFACTS = ROOT / "infra" / ".aws-sam" / "build"
+LAYER = "DependenciesLayer"
+"""The template's layer of third-party packages: on Lambda's path after the function's code (/opt/python)."""
+
+
+def code_paths(artifact: Path) -> list[Path]:
+    """The function's artifact, then the layer's python/ beside it when there is one (as Lambda orders them)."""
+    layer = artifact.parent / LAYER / "python"
+    return [artifact, layer] if layer.is_dir() else [artifact]
 
 # pydantic's floor defines one trivial model: the first model class loads what any pydantic user
 # pays for (pydantic.types, annotated_types, the plugin loader's entry-point scan, the schema
@@ -252,13 +261,16 @@ def measure(python: str, *, artifacts: Path = ARTIFACTS, boto3_dir: Path = BOTO3
     functions = list(functions or functions_from_template())
     copies = {f.logical_id: without_bytecode(artifacts / f.logical_id, nopyc_dir / f.logical_id)
               for f in functions} if nopyc_runs else {}
+    if nopyc_runs and (artifacts / LAYER).is_dir():
+        without_bytecode(artifacts / LAYER, nopyc_dir / LAYER)
     samples = [(f, Samples(artifacts / f.logical_id, boto3_dir)) for f in functions]
     for f in functions:  # warm the page cache: the first run of each reads every file from disk
-        run_once(python, timing_code(f.floor, f.measured), [artifacts / f.logical_id, boto3_dir], f.environment)
+        run_once(python, timing_code(f.floor, f.measured), [*code_paths(artifacts / f.logical_id), boto3_dir],
+                 f.environment)
     try:
         for i in range(max(runs, nopyc_runs)):
             for f, s in samples:
-                paths = [artifacts / f.logical_id, boto3_dir]
+                paths = [*code_paths(artifacts / f.logical_id), boto3_dir]
                 if i < runs:
                     cold = run_once(python, timing_code(f.floor, f.measured), paths, f.environment)
                     s.floor.append(cold.floor)
@@ -270,7 +282,7 @@ def measure(python: str, *, artifacts: Path = ARTIFACTS, boto3_dir: Path = BOTO3
                     s.heavy.update(alone.loaded)
                 if i < nopyc_runs:
                     s.nopyc.append(run_once(python, timing_code(f.floor, f.measured),
-                                            [copies[f.logical_id], boto3_dir], f.environment).total)
+                                            [*code_paths(copies[f.logical_id]), boto3_dir], f.environment).total)
     finally:
         if nopyc_runs:
             shutil.rmtree(nopyc_dir, ignore_errors=True)
@@ -283,7 +295,8 @@ def rows_from(samples: Sequence[tuple[FunctionImport, Samples]], python: str | N
     for f, s in samples:
         value = median(s.ratios)
         met = value <= TARGET
-        detail = "" if met or python is None else describe_costs(*import_costs(python, f, [s.artifact, s.boto3_dir]))
+        detail = "" if met or python is None else describe_costs(*import_costs(python, f, [*code_paths(s.artifact),
+                                                                                           s.boto3_dir]))
         cold_path = " + AWS adapters" if AWS_COLD_PATH.get(f.service) else ""
         rows.append(Row(SECTION, f"{f.service}: handler{cold_path} (median of {len(s.handler)})",
                         ms(median(s.handler)), f"{ms(median(s.floor))} ({f.floor_label})", value,

@@ -46,8 +46,12 @@ process cancels the drift of a shared machine far better than alternating proces
   first use); LambdaEvent in the functions that take no commands; WorkflowFailed in the strategy and
   portfolio (failure path); difflib (strategy error messages).""",
     "bundle size": """\
-**Bundle size.** Unzipped: the sum of the file sizes in `infra/.aws-sam/build/<Function>/` (what counts
-against Lambda's 250 MB limit); zipped: the same deflated into a zip as `sam deploy` packages it. A
+**Bundle size.** The third-party packages are one layer (`DependenciesLayer`, built by the Makefile's
+`build-DependenciesLayer` from the union of `services/*/requirements.txt`) that every function uses, so
+each function's artifact holds only our code. Unzipped: the sum of the file sizes in
+`infra/.aws-sam/build/<Function>/` plus the layer's (what counts against Lambda's 250 MB limit); zipped:
+the same deflated into a zip as `sam deploy` packages it. The "before" upload is an estimate: every
+function's code zip plus a copy of the layer's zip each, as when every function bundled its packages. A
 function "talks to Alpaca" when its `requirements.txt` lists alpaca-py. All four do today, so the
 130 MB target applies to all four — the orchestrator only for its P&L report (Alpaca's portfolio
 history), which pulls in alpaca-py with pandas and numpy. The estimate row is the orchestrator's code

@@ -48,6 +48,8 @@ def _transformed() -> dict[str, Any]:
     tpl = raw()
     for res in resources("AWS::Serverless::Function", tpl).values():
         res["Properties"]["CodeUri"] = "s3://bucket/key"  # what `sam package` puts there
+    for res in resources("AWS::Serverless::LayerVersion", tpl).values():
+        res["Properties"]["ContentUri"] = "s3://bucket/layer"  # likewise for the layer
     result: dict[str, Any] = transform(tpl, {"AWS::Region": "us-east-1"}, _NoManagedPolicies())
     return result
 

@@ -1,8 +1,9 @@
 """The build recipe ships what each function's code imports, and nothing else (checked statically).
 
-`make build` (not part of `make test`: it downloads ~300 MB of wheels) copies services/<name>/,
-the shared/ packages listed as SHARED_<name> in the Makefile, and installs
-services/<name>/requirements.txt. These tests check those lists against the code's imports.
+`make build` (not part of `make test`: it downloads ~120 MB of wheels) copies services/<name>/ and
+the shared/ packages listed as SHARED_<name> in the Makefile into each function, and installs the
+union of services/*/requirements.txt into one layer (DependenciesLayer) that every function uses.
+These tests check those lists against the code's imports.
 """
 
 from __future__ import annotations
@@ -146,6 +147,20 @@ def test_every_function_is_built_by_a_makefile_target_from_the_project_root():
         assert res["Metadata"] == {"BuildMethod": "makefile"}, lid
         assert res["Properties"]["CodeUri"] == "..", lid
         assert f"build-{lid}" in targets, lid
+
+
+def test_the_third_party_packages_are_one_layer_every_function_uses():
+    (lid, layer), = cfn.resources("AWS::Serverless::LayerVersion").items()
+    assert layer["Metadata"]["BuildMethod"] == "makefile" and layer["Properties"]["ContentUri"] == ".."
+    assert layer["Properties"]["CompatibleRuntimes"] == [cfn.raw()["Globals"]["Function"]["Runtime"]]
+    assert f"build-{lid}:" in MAKEFILE.read_text()
+    assert cfn.raw()["Globals"]["Function"]["Layers"] == [{"Ref": lid}]
+    for fn, res in cfn.resources("AWS::Serverless::Function").items():
+        assert "Layers" not in res["Properties"], f"{fn}: its own Layers would replace the global layer"
+    recipe = MAKEFILE.read_text().split(f"build-{lid}:", 1)[1].split("\n\n", 1)[0]
+    assert "services/*/requirements.txt" in recipe and '--target "$(ARTIFACTS_DIR)/python"' in recipe
+    functions = MAKEFILE.read_text().split("define lambda_artifact", 1)[1].split("endef", 1)[0]
+    assert "pip install" not in functions  # the functions carry our code only
 
 
 def test_samconfig_has_dev_and_prod_that_deploy_paper_by_default():
