@@ -21,6 +21,7 @@ Rerunning a day (the resume rule):
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -228,8 +229,9 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
     if options.strategy_config is None and started_with and started_with.get("strategy_config"):
         # A resumed strategy step reads the portfolio the workflow was started with.
         options = replace(options, strategy_config=Path(started_with["strategy_config"]))
-    runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options),
-                           on_hop=on_hop, chaos=chaos)
+    runtime = LocalRuntime(options.state_dir, template=template,
+                           as_of=resume_clock(options.state_dir, workflow_id, as_of),
+                           env=runtime_env(options), on_hop=on_hop, chaos=chaos)
     dlq_before = len(runtime.dlq.messages())
     ended = prior is not None and prior[0] in ("failed", "skipped")
     explicit_id: str | None = None if workflow_id == base_id else workflow_id
@@ -278,6 +280,34 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
     if options.retry and not retried:
         result.reason += " (--retry ignored: the day's workflow had not ended failed or skipped)"
     return result
+
+
+def resume_clock(state_dir: Path, workflow_id: str, as_of: datetime) -> datetime:
+    """Where the simulated clock starts: `as_of`, or just after the latest event the day already has.
+
+    A rerun happens later than the run it resumes; the handlers must never see time go backwards
+    (a rerun planner would find its fresh account snapshot older than the signal it plans)."""
+    from alchemiser.local.statedir import read_outbox
+    from alchemiser.local.storage import Archive, parse_time
+
+    details = [e.get("detail") for e in Archive(state_dir).of_workflow(workflow_id)]
+    outbox = Path(state_dir) / "outbox"
+    for path in outbox.glob("*.jsonl") if outbox.is_dir() else []:
+        for entry in read_outbox(path)[0]:
+            try:
+                details.append(json.loads(entry["Detail"]) if isinstance(entry["Detail"], str) else entry["Detail"])
+            except (TypeError, ValueError):
+                continue
+    moments = []
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get("occurred_at"), str):
+            try:
+                moments.append(parse_time(detail["occurred_at"]))
+            except ValueError:
+                continue
+    if not moments or max(moments) < as_of:
+        return as_of
+    return max(moments) + timedelta(seconds=1)
 
 
 def run_record(options: DayOptions, as_of: datetime) -> dict[str, Any]:

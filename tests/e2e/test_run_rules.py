@@ -152,3 +152,31 @@ def test_a_resumed_day_reads_the_portfolio_it_was_started_with(state_dir, tmp_pa
                                                          "strategy_config": str(config)})
     result = run_day(DayOptions(state_dir, __import__("datetime").datetime.fromisoformat(DAY)))
     assert result.status == "completed" and _strategies_run(state_dir) == ["only-parity"]
+
+
+def test_a_day_killed_after_the_planner_wrote_its_outbox_resumes_with_its_clock_moving_forward(state_dir):
+    import pytest
+
+    from alchemiser.local.day import DayOptions, run_day
+    from bench.fault_chain import KillProcess
+    from shared.events.publisher import OutboxPublisher
+
+    as_of = __import__("datetime").datetime.fromisoformat(DAY)
+    original = OutboxPublisher.publish
+
+    def killed_after_planning(self, events):  # type: ignore[no-untyped-def]
+        published = original(self, events)
+        if self.source == "alchemiser.portfolio":
+            raise KillProcess("killed after the portfolio wrote its outbox, before its record completed")
+        return published
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(OutboxPublisher, "publish", killed_after_planning)
+        with pytest.raises(KillProcess):
+            run_day(DayOptions(state_dir, as_of))
+    # The rerun's planner runs again: its clock must not start before the signal it plans (it used to
+    # fail the workflow "account snapshot older than the signal" while the recovered plan traded).
+    result = run_day(DayOptions(state_dir, as_of))
+    assert result.status == "completed", result.reason
+    plan = result.last("RebalancePlanned")
+    assert plan is not None and len(broker_orders(state_dir)) == len(plan["orders"]) > 0
