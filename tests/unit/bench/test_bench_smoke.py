@@ -135,7 +135,9 @@ def test_warm_latency_runs_every_handler_and_the_middleware() -> None:
 
 def test_strategy_and_planning_benchmarks_in_tiny_sizes() -> None:
     strategy = bench_strategy.rows(lines=120, symbols=10, years=2, repeat=1)
-    assert len(strategy) == 4 and all(r.met is not None for r in strategy)
+    # 4 rows of in-process evaluation, then 4 of the cold corpus (CSV read, parse, the whole run, its RSS)
+    assert len(strategy) == 8 and all(r.met is not None for r in strategy)
+    assert [r.case.split(":")[0] for r in strategy[4:]].count("cold") == 3
     planning = bench_planning.rows(runs=1)
     assert planning[0].target == "≤ 20 ms" and planning[0].met is not None
 
