@@ -436,7 +436,10 @@ class _Deliverer:
         crash_after = self.scenario.crash_points.get(number)
         kill_at_publish = self.scenario.kill_before_publish and number == 0
         broker = self.broker if crash_after is None else FaultyBroker(self.broker, crash_after_submissions=crash_after)
-        publisher: InMemoryPublisher = _KillAtPublish(self.publisher) if kill_at_publish else self.publisher
+        # A delivery with 0 ms left is one Lambda kills at its deadline: if its crash point is never reached (fewer
+        # submissions succeeded), it still dies before publishing — it never finishes with no time left.
+        dying_publisher = kill_at_publish or crash_after is not None
+        publisher: InMemoryPublisher = _KillAtPublish(self.publisher) if dying_publisher else self.publisher
         deps = self._deps(broker, state_dir or self.state_dir, publisher, plan)
         dying = crash_after is not None or kill_at_publish
         context = Context(remaining_ms=0 if dying else 120_000, aws_request_id=f"req-{number}")

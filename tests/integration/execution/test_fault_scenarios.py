@@ -121,7 +121,7 @@ def test_the_checker_catches_a_lost_order(monkeypatch):
                      Decimal("5"), Decimal("200"), "filled")
 
     monkeypatch.setattr(FaultyBroker, "submit_order", never_submit)
-    scenario = Scenario(0, "sim", {}, [buy("TLT", notional="1000")], crash_points={0: 99})
+    scenario = Scenario(0, "sim", {}, [buy("TLT", notional="1000")], lookup_failures=1)  # every delivery: faulty
     outcome = run_scenario(scenario)
     assert outcome.lost == 1 and "is not at the broker (reported filled)" in outcome.problems[0]
     assert any("which the broker does not have" in p for p in outcome.problems)
