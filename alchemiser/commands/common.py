@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -70,6 +71,18 @@ def fail(message: str, code: int = 2) -> int:
 
 BUSY_EXIT = 75
 """Exit code when another alchemiser process holds the state directory (EX_TEMPFAIL)."""
+
+
+def locked(state_dir: Path, action: Callable[[], int], *, wait: float = 0.0, hint: str = "") -> int:
+    """Run `action` holding the state dir's lock; another command holding it: say so, exit BUSY_EXIT."""
+    from alchemiser.local.statedir import StateDirBusy, exclusive  # not for --help
+
+    try:
+        with exclusive(state_dir, wait=wait):
+            code: int = action()
+    except StateDirBusy as exc:
+        return fail(f"{exc}{hint}", code=BUSY_EXIT)
+    return code
 
 
 def add_wait(parser: argparse.ArgumentParser) -> None:

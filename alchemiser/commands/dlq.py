@@ -18,12 +18,12 @@ from typing import Any
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client, stage_names
 from alchemiser.commands.common import (
-    BUSY_EXIT,
     UsageError,
     add_state_dir,
     add_wait,
     dumps,
     fail,
+    locked,
     stage_arg,
 )
 from alchemiser.commands.runconfig import add_config_flags
@@ -65,13 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 return _run(args)
         if args.action in ("list", "show"):
             return _run(args)
-        from alchemiser.local.statedir import StateDirBusy, exclusive
-
-        try:
-            with exclusive(args.state_dir, wait=args.wait):
-                return _run(args)
-        except StateDirBusy as exc:
-            return fail(str(exc), code=BUSY_EXIT)
+        return locked(args.state_dir, lambda: _run(args), wait=args.wait)
     except AwsProblem as exc:
         return fail(str(exc), code=1)
     except UsageError as exc:

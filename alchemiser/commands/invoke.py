@@ -40,14 +40,9 @@ def run(args: argparse.Namespace) -> int:
         event = read_json_file(args.event)
     except UsageError as exc:
         return fail(str(exc))
-    from alchemiser.commands.common import BUSY_EXIT
-    from alchemiser.local.statedir import StateDirBusy, exclusive
+    from alchemiser.commands.common import locked
 
-    try:
-        with exclusive(args.state_dir):
-            return _invoke(args, event)
-    except StateDirBusy as exc:
-        return fail(str(exc), code=BUSY_EXIT)
+    return locked(args.state_dir, lambda: _invoke(args, event))
 
 
 def _invoke(args: argparse.Namespace, event: Any) -> int:

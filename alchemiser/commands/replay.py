@@ -18,7 +18,6 @@ from typing import Any
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client, rule_names, stage_names
 from alchemiser.commands.common import (
-    BUSY_EXIT,
     NEW_YORK,
     UsageError,
     add_state_dir,
@@ -26,6 +25,7 @@ from alchemiser.commands.common import (
     as_of_arg,
     dumps,
     fail,
+    locked,
     stage_arg,
 )
 from alchemiser.commands.runconfig import add_config_flags
@@ -85,13 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if args.stage:
             with aws_errors(args.stage):
                 return _replay_on_aws(args, name)
-        from alchemiser.local.statedir import StateDirBusy, exclusive
-
-        try:
-            with exclusive(args.state_dir, wait=args.wait):
-                return _replay_locally(args, name)
-        except StateDirBusy as exc:
-            return fail(str(exc), code=BUSY_EXIT)
+        return locked(args.state_dir, lambda: _replay_locally(args, name), wait=args.wait)
     except AwsProblem as exc:
         return fail(str(exc), code=1)
     except UsageError as exc:

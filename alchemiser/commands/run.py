@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alchemiser.commands.common import (
-    BUSY_EXIT,
     add_state_dir,
     add_wait,
     as_of_arg,
@@ -24,6 +23,7 @@ from alchemiser.commands.common import (
     dumps,
     existing_file,
     fail,
+    locked,
 )
 
 EXIT = {"completed": 0, "skipped": 0, "duplicate": 0, "failed": 1, "incomplete": 1, "ended": 1}
@@ -159,13 +159,8 @@ def run(args: argparse.Namespace) -> int:
     problem = _check_combination(args)
     if problem:
         return fail(problem)
-    from alchemiser.local.statedir import StateDirBusy, exclusive
-
-    try:
-        with exclusive(args.state_dir, wait=args.wait):
-            return _run_locked(args, keys)
-    except StateDirBusy as exc:
-        return fail(f"{exc}; try again when it ends (or --wait SECONDS)", code=BUSY_EXIT)
+    return locked(args.state_dir, lambda: _run_locked(args, keys), wait=args.wait,
+                  hint="; try again when it ends (or --wait SECONDS)")
 
 
 def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client, stage_names
 from alchemiser.commands.common import (
-    BUSY_EXIT,
     UsageError,
     add_state_dir,
     add_wait,
     as_of_arg,
     dumps,
     fail,
+    locked,
     read_json_file,
     stage_arg,
 )
@@ -64,13 +64,8 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(exc), code=1)
         print(dumps(response["Entries"][0]) if args.json else f"sent: {response['Entries'][0]}")
         return 1 if response.get("FailedEntryCount") else 0
-    from alchemiser.local.statedir import StateDirBusy, exclusive
-
     try:
-        with exclusive(args.state_dir, wait=args.wait):
-            return _send_locally(args, entry, detail)
-    except StateDirBusy as exc:
-        return fail(str(exc), code=BUSY_EXIT)
+        return locked(args.state_dir, lambda: _send_locally(args, entry, detail), wait=args.wait)
     except UsageError as exc:
         return fail(str(exc))
 
