@@ -223,20 +223,6 @@ def check_history(config: BacktestConfig, first_data_date: date) -> None:
             "sessions later or use data that reaches further back")
 
 
-def _mentions(symphony: Any, symbol: str) -> Any:
-    """Where a strategy first mentions `symbol` (held, or read by an indicator): a node with `pos`."""
-    from services.strategy.language.nodes import Asset, If, IndicatorCall, iter_nodes
-
-    for node in iter_nodes(symphony.body):
-        if isinstance(node, Asset) and node.ticker == symbol:
-            return node
-        if isinstance(node, If):
-            for operand in (node.condition.left, node.condition.right):
-                if isinstance(operand, IndicatorCall) and operand.symbol == symbol:
-                    return operand
-    return symphony
-
-
 def _has_any(config: BacktestConfig, data_date: date) -> bool:
     from shared.marketdata.port import MarketDataError
 
@@ -258,7 +244,9 @@ def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:
             try:
                 config.market_data.history([symbol], data_date, 1)
             except MarketDataError as exc:
-                at = _mentions(entry.symphony, symbol).pos
+                from services.strategy.language.evaluator import first_use
+
+                at = first_use(entry.symphony.body, symbol).pos
                 return (f"strategy {entry.name!r}: {entry.symphony.source_file}:{at.line}:{at.column}: no price data "
                         f"for ticker '{symbol}' on {data_date} (the first session {config.start} trades on it): "
                         f"{exc}")

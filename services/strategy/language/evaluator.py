@@ -62,7 +62,8 @@ def round_weights(exact: Mapping[str, Decimal]) -> dict[str, Decimal]:
     return dict(sorted(weights.items()))
 
 
-def _first_use(body: Node, symbol: str) -> Node | IndicatorCall:
+def first_use(body: Node, symbol: str) -> Node | IndicatorCall:
+    """Where a strategy first mentions `symbol` (held, or read by an indicator); `body` if nowhere."""
     for node in iter_nodes(body):
         if isinstance(node, Asset) and node.ticker == symbol:
             return node
@@ -77,7 +78,7 @@ def _check_symbols(symphony: Symphony, cache: IndicatorCache) -> None:
     """Every ticker the strategy mentions must have data, taken branch or not: typos fail today."""
     missing = [s for s in symphony.symbols if cache.closes(s) is None]
     if missing:
-        at = _first_use(symphony.body, missing[0]).pos
+        at = first_use(symphony.body, missing[0]).pos
         others = f" (nor do {', '.join(repr(s) for s in missing[1:])})" if missing[1:] else ""
         raise StrategyError(
             symphony.source_file,
