@@ -54,6 +54,15 @@ def append_line(path: Path, record: dict[str, Any], *, sync: bool = True) -> Non
             os.close(fd)
 
 
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """One line's JSON object; None for a torn, non-JSON or non-object line."""
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def read_lines(path: Path, problems: list[BadLine] | None = None) -> Iterator[dict[str, Any]]:
     """The JSON objects in `path`, one a line; bad lines are skipped (and added to `problems`)."""
     if not path.exists():
@@ -62,11 +71,8 @@ def read_lines(path: Path, problems: list[BadLine] | None = None) -> Iterator[di
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
-            try:
-                record = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                record = None
-            if isinstance(record, dict):
+            record = parse_line(raw)
+            if record is not None:
                 yield record
             elif problems is not None:
                 problems.append(BadLine(path, number, raw[:60].decode("utf-8", "replace").strip()))
@@ -153,11 +159,8 @@ class DeadLetterQueue:
                 for raw in fh:
                     if not raw.strip():
                         continue
-                    try:
-                        record = json.loads(raw)
-                    except (json.JSONDecodeError, UnicodeDecodeError):
-                        record = None
-                    if isinstance(record, dict) and record.get("message_id") in message_ids:
+                    record = parse_line(raw)
+                    if record is not None and record.get("message_id") in message_ids:
                         continue
                     kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
             tmp = self.path.with_suffix(".tmp")
