@@ -15,14 +15,7 @@ from moto import mock_aws
 from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowClaim
 from tests.fakes.aws_from_template import create_table
-
-
-class WallClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import WallClock
 
 
 @pytest.fixture(params=["embedded", "dynamodb"])

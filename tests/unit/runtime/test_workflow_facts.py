@@ -21,15 +21,8 @@ from shared.runtime.workflow_facts import (
 )
 from tests.conftest import load_test_event
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.clock import WallClock
 from tests.fakes.facts import as_event
-
-
-class WallClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["embedded", "dynamodb"])
