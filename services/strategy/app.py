@@ -148,6 +148,12 @@ class StrategyFailure:
     reason: str
 
 
+def history_window(portfolio: StrategyPortfolio) -> int:
+    """Sessions of history a run evaluates on (ending on its data day): every strategy's lookback,
+    and the reach back to the start of a rebalance period."""
+    return portfolio.lookback_days + _rebalance_margin(portfolio) if portfolio.strategies else 1
+
+
 def _rebalance_margin(portfolio: StrategyPortfolio) -> int:
     """Extra sessions of history so that each strategy's period start is inside the history."""
     from services.strategy.rebalance import MAX_SESSIONS_PER_PERIOD
@@ -184,7 +190,7 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
     """
     base = portfolio.source.parent
     found = list(failures)
-    lookback = portfolio.lookback_days + _rebalance_margin(portfolio) if portfolio.strategies else 1
+    lookback = history_window(portfolio)
     try:
         history = market_data.history(portfolio.symbols, data_day, lookback)
         histories = dict.fromkeys((e.name for e in portfolio.strategies), history)
