@@ -1,8 +1,10 @@
 """Adapters for the execution function, built from its settings once per container.
 
-Cached per distinct settings (a small LRU keyed on their JSON, secrets by digest): in AWS the
-settings never change, so the broker, its rate limiter and the idempotency layer live as long as
-the container; locally each new `as_of` (the simulated clock) builds a fresh set.
+Cached per distinct settings (a small LRU keyed on their JSON, secrets by digest) and per Alpaca
+key pair (shared/broker/key_rotation.py): in AWS the settings never change, so the broker, its
+rate limiter and the idempotency layer live as long as the container and its keys (a rotated
+secret builds a new set once Powertools re-reads it); locally each new `as_of` (the simulated
+clock) builds a fresh set.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from services.execution.risk import RiskLimits
 from services.execution.settings import ExecutionSettings
 from services.execution.turnover_ledger import SqliteTurnoverLedger, TurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
+from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
-from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import make_facts
 
@@ -106,4 +108,11 @@ def dependencies(settings: ExecutionSettings) -> Dependencies:
     return _cached(settings)
 
 
-_cached: PerConfiguration[ExecutionSettings, Dependencies] = PerConfiguration(build, maxsize=_CACHE_SIZE)
+def keys_in_use(settings: ExecutionSettings) -> str:
+    """The fingerprint of the Alpaca keys the broker trades with in AWS: a rotated secret builds a new broker."""
+    uses_alpaca = settings.broker_kind == "alpaca" or settings.market_data_source == "alpaca"
+    return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
+
+
+_cached: PerCredentials[ExecutionSettings, Dependencies] = PerCredentials(build, fingerprint=keys_in_use,
+                                                                       maxsize=_CACHE_SIZE)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from services.orchestrator.notifications import Delivered, Deliverer
     from services.orchestrator.ports import Notifier, PortfolioHistory, WorkflowStore
     from services.orchestrator.record import Notification
+    from shared.broker.credentials import AlpacaKeys
     from shared.events.publisher import EventPublisher
 
 CLAIMS_OPERATION = "orchestrator-notify"
@@ -126,29 +127,41 @@ def build_delivery(settings: OrchestratorSettings) -> Deliverer:
 
 
 def _history_factory(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:
-    built: list[PortfolioHistory] = []
+    """The P&L history, built on first use and again when the Alpaca keys change (a rotated secret,
+    re-read by Powertools after its max age: shared/broker/key_rotation.py)."""
+    built: dict[str, PortfolioHistory] = {}
+    lock = threading.Lock()
 
     def history() -> PortfolioHistory:
-        if not built:
-            built.append(build_history(settings, store))
-        return built[0]
+        keys = _alpaca_keys(settings) if settings.resolved_pnl_source != "local" else None
+        fingerprint = keys.fingerprint if keys is not None else ""
+        with lock:
+            if fingerprint not in built:
+                built.clear()  # the old keys' client is never used again
+                built[fingerprint] = build_history(settings, store, keys)
+            return built[fingerprint]
 
     return history
 
 
-def build_history(settings: OrchestratorSettings, store: WorkflowStore) -> PortfolioHistory:
-    if settings.resolved_pnl_source == "local":
-        from services.orchestrator.snapshot_portfolio_history import SnapshotPortfolioHistory
-
-        return SnapshotPortfolioHistory(store, settings.trading_mode)
-    from services.orchestrator.alpaca_portfolio_history import AlpacaPortfolioHistory
+def _alpaca_keys(settings: OrchestratorSettings) -> AlpacaKeys:
     from services.orchestrator.pnl import PnlUnavailable
     from shared.broker.credentials import CredentialsError, load_alpaca_credentials
 
     if not settings.alpaca_secret_name:
         raise PnlUnavailable("P&L from Alpaca needs ALCHEMISER_ALPACA_SECRET_NAME (or ALCHEMISER_PNL_SOURCE=local)")
     try:
-        keys = load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
+        return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
     except CredentialsError as exc:
         raise PnlUnavailable(str(exc)) from exc
-    return AlpacaPortfolioHistory(keys, trading_url=settings.alpaca_trading_url)
+
+
+def build_history(settings: OrchestratorSettings, store: WorkflowStore,
+                  keys: AlpacaKeys | None = None) -> PortfolioHistory:
+    if settings.resolved_pnl_source == "local":
+        from services.orchestrator.snapshot_portfolio_history import SnapshotPortfolioHistory
+
+        return SnapshotPortfolioHistory(store, settings.trading_mode)
+    from services.orchestrator.alpaca_portfolio_history import AlpacaPortfolioHistory
+
+    return AlpacaPortfolioHistory(keys or _alpaca_keys(settings), trading_url=settings.alpaca_trading_url)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.portfolio.settings import PortfolioSettings
+from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
 from shared.broker.port import BrokerReader
 from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
-from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -53,8 +53,14 @@ def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPubl
     return publisher_for
 
 
-_cached: PerConfiguration[PortfolioSettings, Dependencies] = PerConfiguration(build,
-                                                                           maxsize=CACHED_CONTAINERS)
+def keys_in_use(settings: PortfolioSettings) -> str:
+    """The fingerprint of the Alpaca keys the broker reads with in AWS: a rotated secret builds a new broker."""
+    uses_alpaca = settings.broker_kind == "alpaca" or settings.market_data_source == "alpaca"
+    return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
+
+
+_cached: PerCredentials[PortfolioSettings, Dependencies] = PerCredentials(build, fingerprint=keys_in_use,
+                                                                       maxsize=CACHED_CONTAINERS)
 
 
 def dependencies(settings: PortfolioSettings) -> Dependencies:

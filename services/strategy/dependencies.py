@@ -22,10 +22,10 @@ from pathlib import Path
 from services.strategy.portfolio_config import StrategyPortfolio, load_portfolio
 from services.strategy.settings import StrategySettings
 from shared.broker.factory import alpaca_keys, market_data_for
+from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
 from shared.events.catalog import SOURCE_OF, STRATEGY
 from shared.events.publisher import EventPublisher, make_publisher
 from shared.marketdata.port import MarketCalendar, MarketData
-from shared.runtime.container_cache import PerConfiguration
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -115,10 +115,17 @@ def _publisher_factory(settings: StrategySettings) -> Callable[[str], EventPubli
     return publisher_for
 
 
+def keys_in_use(settings: StrategySettings) -> str:
+    """The fingerprint of the Alpaca keys the calendar and the bars use in AWS ('' when neither is Alpaca's)."""
+    uses_alpaca = settings.calendar_source == "alpaca" or settings.market_data_source == "alpaca"
+    return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
+
+
 # The clock is not part of the key: no adapter depends on it, so a local run that moves the clock
-# keeps its parsed strategies; each invocation gets its own settings (its clock) back.
-_cached: PerConfiguration[StrategySettings, Dependencies] = PerConfiguration(build, ignore={"as_of"},
-                                                                          maxsize=CACHED_CONTAINERS)
+# keeps its parsed strategies; each invocation gets its own settings (its clock) back. The keys
+# are: a rotated secret builds new Alpaca clients (shared/broker/key_rotation.py).
+_cached: PerCredentials[StrategySettings, Dependencies] = PerCredentials(build, fingerprint=keys_in_use,
+                                                                      ignore={"as_of"}, maxsize=CACHED_CONTAINERS)
 
 
 def dependencies(settings: StrategySettings) -> Dependencies:

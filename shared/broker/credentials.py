@@ -28,6 +28,7 @@ Nothing here logs, and no repr shows a key.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -53,6 +54,12 @@ class AlpacaKeys:
         return f"AlpacaKeys(paper={self.paper}, api_key=***, secret_key=***)"
 
     __str__ = __repr__
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the key id and the secret: tells two key pairs apart (a rotated secret) without
+        holding either in a cache key. Never logged."""
+        return hashlib.sha256(f"{self.paper}\0{self.api_key}\0{self.secret_key}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

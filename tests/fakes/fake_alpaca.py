@@ -312,6 +312,46 @@ class FakeAlpaca:
         with self._lock:
             self._modes[symbol] = (mode, [Decimal(str(s)) for s in steps or ()])
 
+    def rotate_keys(self, api_key: str, secret_key: str) -> None:
+        """The account's keys were regenerated: only the new pair is authorized from now on (401 for the old)."""
+        with self._lock:
+            self.api_key, self._secret_key = api_key, secret_key
+
+    def add_open_order(
+        self,
+        symbol: str,
+        side: str,
+        *,
+        qty: Any = None,
+        notional: Any = None,
+        limit_price: Any = None,
+        client_order_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An order placed elsewhere (the dashboard, another tool) that is still open: it never fills
+        (stall) and is listed by GET /v2/orders?status=open. A limit order when `limit_price` is set."""
+        if (qty is None) == (notional is None):
+            raise ValueError("exactly one of qty or notional")
+        body: dict[str, Any] = {"symbol": symbol, "side": side, "type": "market", "time_in_force": "day",
+                                "client_order_id": client_order_id or str(uuid.uuid4()),
+                                "qty": None if qty is None else str(qty),
+                                "notional": None if notional is None else str(notional)}
+        with self._lock:
+            previous = self._modes.get(symbol)
+            self._modes[symbol] = ("stall", [])
+            try:
+                status, data = self._create_order(body)
+            finally:
+                if previous is None:
+                    self._modes.pop(symbol, None)
+                else:
+                    self._modes[symbol] = previous
+            if status != 200:
+                raise ValueError(f"the fake refused the open order: {data}")
+            order = self._orders[data["id"]]
+            if limit_price is not None:  # validated as a market order, then made the limit order it stands for
+                order.data.update(order_type="limit", type="limit", limit_price=str(limit_price))
+            return dict(order.data)
+
     # ---- inspection ----------------------------------------------------------------------------
 
     @property
