@@ -8,11 +8,12 @@ What the day's run would do, computed by the chain's own code and nothing else:
   then `check_plan`).
 
 It prints the target against the current weight of each symbol, the orders with their sizes, what
-was skipped and why, and the pre-trade checks: buying power (as the broker reports it, net of open
-buy orders) against the planned buys, each order's fractionable flag, the data's freshness against
-the calendar (the last bar must be the previous session's close), the market clock, the rate-limit
-budget (the fewest requests the execution makes against its limiter's per-minute budget), and the kill
-switch (the local file `<state-dir>/kill-switch`: reducing drops the buys, halted places nothing).
+was skipped and why, and the pre-trade checks: buying power net of the account's open buy orders
+(each listed, valued at its notional left, else its qty left at the limit or the last price)
+against the planned buys, each order's fractionable flag, the data's freshness against the calendar
+(the last bar must be the previous session's close), the market clock, the rate-limit budget (the
+fewest requests the execution makes against its limiter's per-minute budget), and the kill switch
+(the local file `<state-dir>/kill-switch`: reducing drops the buys, halted places nothing).
 Nothing is published, recorded or placed; the only writes are Alpaca bars cached under --state-dir
 (and, on a fresh state dir, the simulated broker's empty database file).
 
@@ -33,6 +34,7 @@ from typing import Any, cast
 from alchemiser.commands.common import add_state_dir, as_of_arg, data_arg, dumps, existing_file, fail
 
 WEIGHT = Decimal("0.0001")
+CENT = Decimal("0.01")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -159,17 +161,23 @@ def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
     found = list(calendar_checks)
     buys = sum((o.estimated_value for o in plan.buys), Decimal(0))
     sells = sum((o.estimated_value for o in plan.sells), Decimal(0))
-    power = inputs.account.buying_power
-    open_buys = Decimal(0)
-    if hasattr(broker, "list_orders"):  # the simulated broker lists its orders; Alpaca's figure is already net
-        open_buys = sum((o.notional or Decimal(0) for o in broker.list_orders()
-                         if o.side == "buy" and o.status not in ("filled", "canceled", "rejected", "expired")),
-                        Decimal(0))
-    found.append({"check": "buying power", "ok": buys <= power + sells,
-                  "detail": f"buying power ${power:,} (net of open buy orders"
-                            + (f", ${open_buys:,} open" if open_buys else "")
-                            + f"); planned buys ${buys:,} after sells of ${sells:,}"
-                            + (f"; buys scaled: {plan.scaling.reason}" if plan.scaling else "")})
+    reported = inputs.account.buying_power
+    orders = open_orders(broker, inputs)
+    open_buys = sum((o["open_value"] for o in orders if o["side"] == "buy"), Decimal(0))
+    power = reported - open_buys
+    detail = (f"buying power ${_cents(power)} net of open buy orders (the broker reports ${_cents(reported)}; "
+              + (f"{sum(o['side'] == 'buy' for o in orders)} open buy order(s) may spend ${_cents(open_buys)}"
+                 if open_buys else "no open buy orders")
+              + f"); planned buys ${buys:,} after sells of ${sells:,}"
+              + (f"; buys scaled: {plan.scaling.reason}" if plan.scaling else ""))
+    if orders:
+        detail += "; open: " + ", ".join(
+            f"{o['side']} {o['symbol']} {'qty ' + str(o['qty']) if o['qty'] is not None else '$' + str(o['notional'])}"
+            + (f" limit {o['limit_price']}" if o["limit_price"] is not None else "") + f" (~${_cents(o['open_value'])})"
+            for o in orders)
+    found.append({"check": "buying power", "ok": buys <= power + sells, "detail": detail,
+                  "reported_buying_power": reported, "open_buy_value": open_buys, "net_buying_power": power,
+                  "open_orders": orders})
     whole = sorted(o.symbol for o in plan.orders if not o.fractionable)
     found.append({"check": "fractionable", "ok": True,
                   "detail": "every order's asset is fractionable" if not whole else
@@ -193,6 +201,32 @@ def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
     return found
 
 
+def open_orders(broker: Any, inputs: Any) -> list[dict[str, Any]]:
+    """The account's open orders (ours and any placed elsewhere), each with what its unfilled rest may
+    still spend or raise: the notional left, else the qty left at its limit price, else at the last
+    price (the plan's reference price, or the broker's latest trade). An open order whose value is
+    unknown counts as the whole buying power (fail closed).
+
+    Subtracted from the buying power the broker reports even though Alpaca may already net its own
+    figure: Alpaca's docs say open buys reduce the *available* buying power without saying which
+    field shows it, and a dry run that understates what is left is the safe error."""
+    orders = broker.list_open_orders()
+    prices: dict[str, Decimal] = dict(inputs.prices)
+    prices.update({s: h.price for s, h in inputs.holdings.items()})
+    missing = sorted({o.symbol for o in orders if o.notional is None and o.limit_price is None} - set(prices))
+    if missing:
+        prices.update(broker.get_latest_prices(missing))
+    found = []
+    for o in orders:
+        value = o.open_value(prices.get(o.symbol))
+        found.append({"symbol": o.symbol, "side": o.side, "qty": o.qty, "notional": o.notional,
+                      "limit_price": o.limit_price, "type": o.order_type, "status": o.status,
+                      "client_order_id": o.client_order_id,
+                      "open_value": value if value is not None else inputs.account.buying_power,
+                      "value_known": value is not None})
+    return found
+
+
 def rate_budget(orders: int) -> dict[str, Any]:
     """The execution's request count at the least (reads, then a POST and a status read per order) against
     the per-minute budget its rate limiter keeps (shared/broker/rate_limit.py); fill polls add to it."""
@@ -204,6 +238,10 @@ def rate_budget(orders: int) -> dict[str, Any]:
             "detail": f"at least {needed} trading-API requests ({orders} order(s); polling fills adds more) "
                       f"against {DEFAULT_PER_MINUTE}/min kept by the limiter (Alpaca allows "
                       f"{ALPACA_REQUESTS_PER_MINUTE}/min)" + ("" if ok else ": the run would be slowed by the limiter")}
+
+
+def _cents(value: Decimal) -> str:
+    return f"{value.quantize(CENT):,}"
 
 
 def _weight(value: Decimal) -> Decimal:

@@ -2,7 +2,7 @@
 
 Decisions (see also alpaca_http.py):
 - alpaca-py's own retry is switched off on every client we build; this adapter owns retries.
-- Reads (account, positions, assets, orders, clock, calendar, prices, cancels) retry 429,
+- Reads (account, positions, assets, orders and open orders, clock, calendar, prices, cancels) retry 429,
   408, 5xx, timeouts and connection errors with exponential backoff (a 429's reset header
   is honoured), then raise BrokerUnavailable.
 - `submit_order` sends one POST per call (never retried here). 422 "client_order_id must be
@@ -60,6 +60,8 @@ from shared.broker.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
 PRICE_BATCH = 100
+OPEN_ORDERS_PAGE = 500
+"""Alpaca's largest page of orders."""
 
 
 class _NotFound(Exception):
@@ -204,6 +206,21 @@ class AlpacaBroker:
         except _NotFound:
             return None
         return to_order(raw)
+
+    def list_open_orders(self) -> list[Order]:
+        """GET /v2/orders?status=open (alpaca-py's get_orders), oldest first. More than one page
+        (OPEN_ORDERS_PAGE) is refused rather than reported short."""
+        from alpaca.common.enums import Sort
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=OPEN_ORDERS_PAGE, direction=Sort.ASC,
+                                   nested=False)
+        raw = self._read("GET open orders", lambda: self._trading.get_orders(filter=request))
+        if len(raw) >= OPEN_ORDERS_PAGE:
+            raise BrokerError(f"GET open orders: {len(raw)} or more open orders (one page); "
+                              "cancel stale orders before trading")
+        return [to_order(o) for o in raw]
 
     def get_order(self, broker_order_id: str) -> Order:
         if not _is_uuid(broker_order_id):

@@ -126,6 +126,8 @@ def to_order(raw: Raw) -> Order:
         filled_avg_price=dec_or_none(raw.get("filled_avg_price"), "filled_avg_price"),
         status=str(raw["status"]),
         submitted_at=parse_ts_or_none(raw.get("submitted_at")),
+        order_type=str(raw.get("order_type") or raw.get("type") or "market"),
+        limit_price=dec_or_none(raw.get("limit_price"), "limit_price"),
     )
 
 

@@ -121,10 +121,27 @@ class Order:
     filled_avg_price: Decimal | None
     status: str
     submitted_at: datetime | None = None
+    order_type: str = "market"
+    limit_price: Decimal | None = None
+    """Set for limit (and stop-limit) orders: what an open buy can cost at most per share."""
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATES
+
+    def open_value(self, last_price: Decimal | None) -> Decimal | None:
+        """What the unfilled rest of this order may still spend or raise: its notional less what
+        filled, else the unfilled qty at the limit price (market orders: at `last_price`); None
+        when neither is known."""
+        if self.notional is not None:
+            spent = self.filled_qty * (self.filled_avg_price or Decimal(0))
+            return max(self.notional - spent, Decimal(0))
+        if self.qty is None:
+            return None
+        price = self.limit_price if self.limit_price is not None else last_price
+        if price is None:
+            return None
+        return max(self.qty - self.filled_qty, Decimal(0)) * price
 
 
 @dataclass(frozen=True)
@@ -190,3 +207,6 @@ class Broker(BrokerReader, Protocol):
     def get_order_by_client_id(self, client_order_id: str) -> Order | None: ...
     def get_order(self, broker_order_id: str) -> Order: ...
     def cancel_order(self, broker_order_id: str) -> None: ...
+    def list_open_orders(self) -> list[Order]:
+        """Every order not yet final (ours and any placed elsewhere), oldest first."""
+        ...

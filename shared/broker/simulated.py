@@ -144,6 +144,10 @@ class SimulatedBroker:
         orders = sorted(self._load()["orders"].values(), key=lambda o: (o["submitted_at"], o["id"]))
         return [to_order(o) for o in orders]
 
+    def list_open_orders(self) -> list[Order]:
+        """The orders not yet final (held for the open, for example), oldest first."""
+        return [o for o in self.list_orders() if not o.is_terminal]
+
     # ---- orders --------------------------------------------------------------------------------
 
     def submit_order(self, request: OrderRequest) -> Order:
