@@ -18,6 +18,12 @@ Lambda retries; a retry republishes the same event ids (causation = the command'
 
 `mode: "signal"` (`evaluate_signals`): the same evaluation on the same data, returned with its
 explanation; no idempotency, nothing published, and it answers on non-trading days too.
+
+`mode: "plan"` (`plan_only`): the strategy side of today's run, dry: whether a workflow would start
+(trading day, near-close timing) and with which id, the signals and target weights, the data's
+freshness, the session's hours. No idempotency record, no workflow fact, nothing published.
+Order sizes need the account and the portfolio planner (the portfolio function's code):
+`alchemiser plan --broker alpaca --data alpaca` prints them, with the kill switch.
 """
 
 from __future__ import annotations
@@ -323,6 +329,8 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
                        correlation_id=command.correlation_id)
     if command.mode == "signal":
         return signal_only(command, deps, request_id=request_id, metrics=metrics)
+    if command.mode == "plan":
+        return plan_only(command, deps, request_id=request_id, metrics=metrics)
     return start_trading_day(incoming, deps, context=context, metrics=metrics)
 
 
@@ -525,3 +533,72 @@ def signal_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | N
                f"symbols on {signals.data_through}")
     return respond("success", "signal", settings, message, request_id=request_id,
                    correlation_id=command.correlation_id, trading_date=day.isoformat(), **body)
+
+
+# ---------------------------------------------------------------------------------------- plan (dry run)
+
+PLAN_SIZING = ("order sizes need the account and the portfolio planner (the portfolio function): run "
+               "`alchemiser plan --broker alpaca --data alpaca` for target vs current per symbol, the orders "
+               "with their sizes, what is skipped, buying power net of open orders and the kill switch")
+
+
+def plan_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | None,
+              metrics: Any = None) -> dict[str, Any]:
+    """What `mode: "trade"` would do now, without doing any of it (see the module docstring)."""
+    settings = deps.settings
+    now = settings.now()
+    day = trading_date(now)
+    session = deps.calendar.session(day)
+    data_day = data_session(deps.calendar, now).date
+    early, today = near_close(settings, session, now)
+    would_start = session is not None and early is None
+    checks: list[dict[str, Any]] = [
+        {"check": "trading day", "ok": session is not None,
+         "detail": (f"a session: {_clock_detail(session, now)}" if session is not None
+                    else f"{closed_reason(day)}: the run would start no workflow")},
+        {"check": "market clock", "ok": session is not None and session.open <= now < session.close,
+         "detail": _clock_detail(session, now)},
+    ]
+    if early is not None:
+        checks.append({"check": "evaluation timing", "ok": False, "detail": early})
+    correlation_id = command.correlation_id or run_correlation_id(day, settings.trading_mode)
+    try:
+        signals = evaluate_signals(deps.portfolio(), deps.market_data, data_day, require_fresh=False,
+                                   today=today, latest_at=now)
+    except Exception as exc:
+        failure = failure_of(exc)
+        if failure is None:
+            raise
+        return respond("failed", "plan", settings, f"the run would fail at the strategy step: {failure.reason}",
+                       request_id=request_id, correlation_id=correlation_id, trading_date=day.isoformat(),
+                       error_type=failure.error_type, checks=checks, placed=0)
+    _record_evaluation(metrics, signals)
+    fresh = signals.data_as_of >= data_day
+    checks.append({"check": "data freshness", "ok": fresh,
+                   "detail": f"last bar {signals.data_as_of.isoformat()}, the run needs {data_day.isoformat()}"
+                             + ("" if fresh else ": the run would fail closed as stale")})
+    checks.append({"check": "kill switch", "ok": None,
+                   "detail": "read by the execution function before each order leg; shown by "
+                             "`alchemiser status --stage` and `alchemiser plan`"})
+    verdict = ("would start workflow " + correlation_id if would_start and fresh
+               else "would start no trading" if not would_start else "would fail closed (stale data)")
+    message = (f"Dry run (nothing published or recorded): {verdict}; {len(signals.outcomes)} strategies → "
+               f"{len(signals.weights)} symbols on {signals.data_through}")
+    return respond("success", "plan", settings, message, request_id=request_id, correlation_id=correlation_id,
+                   trading_date=day.isoformat(), data_day=data_day.isoformat(), would_start=would_start and fresh,
+                   placed=0, checks=checks, order_sizing=PLAN_SIZING, **signals.as_dict(settings.max_explanation_lines))
+
+
+def _clock_detail(session: Session | None, now: datetime) -> str:
+    """The session's hours against now, in New York time."""
+    from services.strategy.workflow import NEW_YORK
+
+    at = now.astimezone(NEW_YORK).isoformat()
+    if session is None:
+        return f"closed all day at {at}"
+    opens, closes = session.open.astimezone(NEW_YORK).isoformat(), session.close.astimezone(NEW_YORK).isoformat()
+    if now < session.open:
+        return f"closed at {at}; opens {opens} (orders would wait for the open)"
+    if now >= session.close:
+        return f"closed at {at}; the session closed {closes}"
+    return f"open at {at}; closes {closes}"

@@ -15,13 +15,14 @@ PnlPeriod = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}[DWMA]$")
 class LambdaEvent(Frozen):
     """The original's command fields; unknown keys are rejected so a typo cannot pass silently.
 
-    - `mode`: "trade" runs the day (strategy function); "signal" evaluates without trading.
+    - `mode`: "trade" runs the day (strategy function); "signal" evaluates without trading;
+      "plan" answers what today's run would do (services/strategy/app.py `plan_only`), doing none of it.
     - `action`: "pnl_analysis" (orchestrator: P&L report), "check_stuck_workflows"
       (orchestrator: the scheduled stuck-workflow check).
     - `correlation_id`: set it to start a second run on a day that already ran.
     """
 
-    mode: Literal["trade", "signal"] = "trade"
+    mode: Literal["trade", "signal", "plan"] = "trade"
     action: Literal["pnl_analysis", "check_stuck_workflows"] | None = None
     pnl_type: Literal["weekly", "monthly"] | None = None
     pnl_period: PnlPeriod | None = None
