@@ -17,6 +17,9 @@ CloudFormation documents, never towards what the tests want:
   the stack output, its Python object);
 - an AWS::Events::Archive's EventPattern may be a JSON object (moto's archive only takes a string:
   it is passed as the same JSON text, which CloudFormation accepts as well).
+And one gap of moto's EventBridge: a rule delivers to a Lambda target with an asynchronous Invoke
+(moto raises NotImplementedError, so any put_events that matches such a rule fails with a 500).
+With Lambda in moto's no-Docker mode the Invoke runs no code; conftest records each one.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ PLACEHOLDER = "arn:aws:moto-cannot-create:us-east-1:123456789012:{logical_id}"
 MOTO_SHIMS = (
     "Ref of AWS::Events::EventBus and AWS::Events::Archive returns the name (moto 5.2.5: its model object)",
     "AWS::Events::Archive EventPattern passed as JSON text (moto 5.2.5 cannot parse the object form)",
+    "EventBridge rules invoke Lambda targets asynchronously (moto 5.2.5 raises NotImplementedError)",
 )
 
 # Properties moto's CloudFormation accepts and then drops (nothing is set): checked offline, and
@@ -178,6 +182,52 @@ def apply_moto_shims() -> None:
     for model in (EventBus, Archive):
         if not hasattr(model, "physical_resource_id"):
             model.physical_resource_id = property(lambda self: self.name)
+    _deliver_to_lambda_targets()
+
+
+def _deliver_to_lambda_targets() -> None:
+    """Rule.send_to_targets with Lambda targets invoked as EventBridge does (InvocationType Event, the
+    event, or its InputTransformer's output, as the payload); moto's own code for every other target."""
+    import threading
+
+    from moto.awslambda.utils import get_backend
+    from moto.events.models import EventTemplateParser, Rule  # type: ignore[attr-defined]
+    from moto.utilities.arns import parse_arn
+
+    if getattr(Rule.send_to_targets, "delivers_to_lambda", False):
+        return
+    original = Rule.send_to_targets
+    lock = threading.Lock()
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        lambdas = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        if lambdas and self.event_pattern.matches_event(original_event):
+            for target in lambdas:
+                event = original_event.copy()
+                if transform_input and target.get("InputTransformer"):
+                    transformer = target["InputTransformer"]
+                    event = EventTemplateParser.parse(input_template=transformer.get("InputTemplate"),
+                                                      input_paths_map=transformer.get("InputPathsMap", {}),
+                                                      event=original_event)
+                arn = parse_arn(target["Arn"])
+                backend = get_backend(arn.account, arn.region)
+                backend.get_function(target["Arn"])  # a target that does not exist fails, as in AWS
+                backend.invoke(
+                    target["Arn"], None, json.dumps(event, default=str),
+                    {"X-Amz-Invocation-Type": "Event"}, {})
+        if not lambdas:
+            original(self, original_event, transform_input)
+            return
+        with lock:
+            targets = self.targets
+            self.targets = [t for t in targets if t not in lambdas]
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = targets
+
+    send_to_targets.delivers_to_lambda = True  # type: ignore[attr-defined]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
 def tiny_zip() -> bytes:
