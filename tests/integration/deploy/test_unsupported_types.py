@@ -124,3 +124,13 @@ def test_the_workflow_table_keeps_point_in_time_backups() -> None:
     """The workflow records are what a retried day is decided from; moto ignores the property."""
     spec = _of_type("AWS::DynamoDB::Table")["WorkflowTable"]["Properties"]
     assert spec["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_deploy_guide_lists_each_type_moto_cannot_create_with_its_offline_test() -> None:
+    guide = (PROJECT_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = guide.split("## Testing a deploy without an account", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `AWS::")]
+    for kind, path in OFFLINE_TESTS.items():
+        assert any(f"`{kind}`" in row and f"`{path}`" in row for row in rows), kind
+    listed = set(re.findall(r"`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`", "\n".join(row.split(" | ")[0] for row in rows)))
+    assert listed == set(OFFLINE_TESTS)
