@@ -76,6 +76,20 @@ def test_the_stack_is_complete_with_every_resource_moto_can_create(deployment: D
         assert f'["{logical_id}", ' not in leftover
 
 
+def test_the_stacks_outputs_name_what_the_cli_finds_by_the_templates_naming(deployment: Deployment) -> None:
+    """The CLI does not read the stack: it names resources as the template does. The outputs agree."""
+    from alchemiser.commands.kill_switch import parameter_name
+
+    (stack,) = deployment.client("cloudformation").describe_stacks(StackName=deployment.stack_name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    names = stage_names(deployment.stage)
+    assert outputs["EventBusName"] == names["bus"]
+    assert outputs["EventArchiveName"] == names["archive"]
+    assert outputs["EventDLQUrl"].rsplit("/", 1)[1] == names["dlq"]
+    assert outputs["KillSwitchParameterName"] == parameter_name(deployment.stage)
+    assert outputs["AlpacaSecretName"] == f"alchemiser/{deployment.stage}/alpaca"  # what status reads by default
+
+
 def test_the_bus_and_its_archive_are_deployed_as_the_cli_names_them(deployment: Deployment, raw: dict[str, Any],
                                                                     resolver: AwsResolver) -> None:
     events = deployment.client("events")
