@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.deploy.stack import Deployment, deploy
+from tests.integration.deploy.stack import Deployment, deploy, moto_shims
 
 FAKE_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_DEFAULT_REGION": "us-east-1"}
@@ -16,12 +16,12 @@ FAKE_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testin
 
 @pytest.fixture(scope="package")
 def moto_server() -> Iterator[str]:
-    """A moto server on a free port, Lambda without Docker (invocations are recorded, not run)."""
+    """A moto server on a free port, Lambda without Docker (no code runs), moto's gaps closed (stack.py)."""
     from moto.core.models import default_user_config  # type: ignore[attr-defined]
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, moto_shims():
         for key, value in FAKE_AWS_ENV.items():
             patch.setenv(key, value)
         patch.delenv("AWS_PROFILE", raising=False)

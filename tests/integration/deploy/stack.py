@@ -30,6 +30,8 @@ import json
 import re
 import tomllib
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,29 +176,43 @@ def for_moto(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[s
     return template, removed
 
 
-def apply_moto_shims() -> None:
-    """Close the CloudFormation gaps in MOTO_SHIMS in this process (where the moto server runs)."""
-    from moto.events.models import Archive, EventBus
+@contextmanager
+def moto_shims() -> Iterator[None]:
+    """Close the gaps in MOTO_SHIMS in this process (where the moto server runs), for the duration."""
+    from moto.events.models import Archive, EventBus, Rule
 
-    model: Any
+    saved: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, value: Any) -> None:
+        saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, value)
+
     for model in (EventBus, Archive):
         if not hasattr(model, "physical_resource_id"):
-            model.physical_resource_id = property(lambda self: self.name)
-    _deliver_to_lambda_targets()
+            patch(model, "physical_resource_id", property(lambda self: self.name))
+    patch(Rule, "send_to_targets", _delivering_to_lambda_targets(Rule.send_to_targets))
+    try:
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            if value is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
 
 
-def _deliver_to_lambda_targets() -> None:
+_MISSING = object()
+
+
+def _delivering_to_lambda_targets(original: Any) -> Any:
     """Rule.send_to_targets with Lambda targets invoked as EventBridge does (InvocationType Event, the
     event, or its InputTransformer's output, as the payload); moto's own code for every other target."""
     import threading
 
     from moto.awslambda.utils import get_backend
-    from moto.events.models import EventTemplateParser, Rule  # type: ignore[attr-defined]
+    from moto.events.models import EventTemplateParser  # type: ignore[attr-defined]
     from moto.utilities.arns import parse_arn
 
-    if getattr(Rule.send_to_targets, "delivers_to_lambda", False):
-        return
-    original = Rule.send_to_targets
     lock = threading.Lock()
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -212,9 +228,8 @@ def _deliver_to_lambda_targets() -> None:
                 arn = parse_arn(target["Arn"])
                 backend = get_backend(arn.account, arn.region)
                 backend.get_function(target["Arn"])  # a target that does not exist fails, as in AWS
-                backend.invoke(
-                    target["Arn"], None, json.dumps(event, default=str),
-                    {"X-Amz-Invocation-Type": "Event"}, {})
+                backend.invoke(target["Arn"], None, json.dumps(event, default=str),
+                               {"X-Amz-Invocation-Type": "Event"}, {})
         if not lambdas:
             original(self, original_event, transform_input)
             return
@@ -226,8 +241,7 @@ def _deliver_to_lambda_targets() -> None:
             finally:
                 self.targets = targets
 
-    send_to_targets.delivers_to_lambda = True  # type: ignore[attr-defined]
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    return send_to_targets
 
 
 def tiny_zip() -> bytes:
@@ -261,8 +275,8 @@ class Deployment:
 
 
 def deploy(endpoint: str, stage: str = "dev") -> Deployment:
-    """Transform, upload the code, create the stack, put the alarms; wait for CREATE_COMPLETE."""
-    apply_moto_shims()
+    """Transform, upload the code, create the stack, put the alarms; wait for CREATE_COMPLETE.
+    Inside `moto_shims()`, in the process that runs the moto server."""
     overrides, capabilities, stack_name = samconfig(stage)
     template = transformed(overrides)
     deployed, removed = for_moto(template)

@@ -132,7 +132,12 @@ def test_send_puts_the_event_on_the_stages_bus_where_the_archive_keeps_it_and_th
 def test_replay_starts_an_archive_replay_that_redelivers_to_the_bus_and_follows_it_to_completed(
         deployment: Deployment, probe: str, lambda_invocations: list[dict[str, Any]]) -> None:
     correlation_id = f"run-replay-{uuid.uuid4().hex[:8]}"
-    assert send_signal(deployment, correlation_id).returncode == 0
+    envelope = json.loads(SIGNAL.read_text(encoding="utf-8"))
+    envelope["detail"]["correlation_id"] = correlation_id
+    put = deployment.client("events").put_events(Entries=[{
+        "Source": envelope["source"], "DetailType": envelope["detail-type"], "Detail": json.dumps(envelope["detail"]),
+        "EventBusName": stage_names(deployment.stage)["bus"]}])
+    assert put["FailedEntryCount"] == 0
     drain(deployment, probe)
     lambda_invocations.clear()
     today = datetime.now(NEW_YORK).date().isoformat()
