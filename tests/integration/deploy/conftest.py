@@ -43,7 +43,8 @@ def deployment(moto_server: str) -> Deployment:
 
 @pytest.fixture(scope="package")
 def lambda_invocations(moto_server: str) -> Iterator[list[dict[str, Any]]]:
-    """Every Invoke the moto server receives: function name and payload (moto runs no code)."""
+    """Every Invoke the moto server receives: function name and payload (moto runs no code). moto's
+    no-Docker Lambda accepts an Invoke of any name; here, like Lambda, only of a deployed function."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     calls: list[dict[str, Any]] = []
@@ -51,6 +52,7 @@ def lambda_invocations(moto_server: str) -> Iterator[list[dict[str, Any]]]:
 
     def recording(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
                   response_headers: Any) -> Any:
+        self.get_function(function_name, qualifier)  # as Lambda: no such function, ResourceNotFoundException
         calls.append({"function": function_name, "payload": body,
                       "type": (headers or {}).get("X-Amz-Invocation-Type")})
         return original(self, function_name, qualifier, body, headers, response_headers)
