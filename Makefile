@@ -82,6 +82,9 @@ bench: $(STAMP)
 	build-DependenciesLayer
 # The layer: the union of the four functions' requirements, under python/ (on Lambda's sys.path as
 # /opt/python), so the ~120 MB of third-party packages are uploaded once, not once per function.
+# Plus Powertools Tracer's X-Ray SDK (used only when the stage sets Tracing=Active:
+# shared/runtime/tracing.py), without its dependency botocore, which the runtime has.
+TRACER_PACKAGES := aws-xray-sdk wrapt
 build-DependenciesLayer:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is unset: run 'make build' (sam build calls this target)" >&2; exit 1; }
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or pyenv): Lambda's bytecode must be compiled by 3.12;" \
@@ -90,6 +93,8 @@ build-DependenciesLayer:
 	cat services/*/requirements.txt | sed 's/#.*//' | sort -u > "$(ARTIFACTS_DIR)/requirements.txt"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) \
 		--target "$(ARTIFACTS_DIR)/python" -r "$(ARTIFACTS_DIR)/requirements.txt" -c requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) --no-deps \
+		--target "$(ARTIFACTS_DIR)/python" $(TRACER_PACKAGES) -c requirements/dev.lock
 	rm -f "$(ARTIFACTS_DIR)/requirements.txt"
 	find "$(ARTIFACTS_DIR)/python" -depth -name __pycache__ -type d -exec rm -rf {} +
 	rm -rf "$(ARTIFACTS_DIR)/python/bin" "$(ARTIFACTS_DIR)/python/pandas/tests"

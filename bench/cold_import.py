@@ -21,6 +21,13 @@ neither artifact holds it), with the function's environment from the template:
 Runs interleave (floor, measured, floor, ...; alternating which goes first) to cancel drift; the
 figure is the median. The same measured statement also runs on a copy of the artifact without
 any bytecode (`PYTHONDONTWRITEBYTECODE=1`), to show what shipping compiled .pyc saves.
+
+Tracing (the template's `Tracing=Active`): the same measured statement runs again, in the same
+round, with `POWERTOOLS_TRACE_DISABLED=false` and `LAMBDA_TASK_ROOT` set as Lambda sets it, so
+the handler builds Powertools Tracer (aws_xray_sdk, and its patching of botocore, requests and
+sqlite3: shared/runtime/tracing.py). Its row is that cold path against the untraced one of the
+same rounds (the ratio: the median of the rounds' on/off ratios): what turning tracing on costs.
+The rows above are with tracing off, the default.
 """
 
 from __future__ import annotations
@@ -56,6 +63,9 @@ BASE_FLOOR = ("import boto3", PYDANTIC_FLOOR, "from aws_lambda_powertools import
 TRADING_CLIENT = "from alpaca.trading.client import TradingClient"
 DATA_CLIENT = "from alpaca.data.historical.stock import StockHistoricalDataClient"
 ALPACA_CLIENTS = (TRADING_CLIENT, DATA_CLIENT)
+TRACING_ON = {"POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": "/var/task"}
+"""A stage with Tracing=Active, as Lambda runs it (outside Lambda, Powertools turns its Tracer off)."""
+XRAY = "aws_xray_sdk"
 HEAVY = ("alpaca", "pandas")
 """Never loaded by importing a handler module (CONTRIBUTING: heavy imports stay inside the adapters)."""
 # Third-party modules each function imports on every (cold) invocation, beyond BASE_FLOOR.
@@ -242,6 +252,14 @@ class Samples:
     """module_floor + the handler module alone."""
     heavy: set[str] = field(default_factory=set)
     """Heavy packages the handler module alone loaded (should stay empty)."""
+    traced: list[float] = field(default_factory=list)
+    """floor + the cold path with tracing on (TRACING_ON), in the rounds that measured `handler`."""
+    untraced: list[float] = field(default_factory=list)
+    """`handler` of the same rounds as `traced`."""
+    xray_when_off: bool = False
+    """aws_xray_sdk was loaded by a run with tracing off (it must not be)."""
+    xray_when_on: bool = True
+    """aws_xray_sdk was loaded by every run with tracing on (the Tracer was built)."""
 
     @property
     def ratios(self) -> list[float]:
@@ -253,7 +271,7 @@ class Samples:
 
 
 def measure(python: str, *, artifacts: Path = ARTIFACTS, boto3_dir: Path = BOTO3_DIR, runs: int = 15,
-            nopyc_runs: int = 7, nopyc_dir: Path = NOPYC_DIR,
+            nopyc_runs: int = 7, nopyc_dir: Path = NOPYC_DIR, traced_runs: int = 0,
             functions: Sequence[FunctionImport] | None = None) -> list[tuple[FunctionImport, Samples]]:
     """Each run is one fresh interpreter per function: the floor's imports, timed, then the handler's
     (which the floor's modules are part of), so floor and handler share the machine's state of the
@@ -272,9 +290,21 @@ def measure(python: str, *, artifacts: Path = ARTIFACTS, boto3_dir: Path = BOTO3
             for f, s in samples:
                 paths = [*code_paths(artifacts / f.logical_id), boto3_dir]
                 if i < runs:
-                    cold = run_once(python, timing_code(f.floor, f.measured), paths, f.environment)
+                    traced = None
+                    if i < traced_runs and i % 2:  # alternate which of the pair runs first
+                        traced = run_once(python, timing_code(f.floor, f.measured, (XRAY,)), paths,
+                                          {**f.environment, **TRACING_ON})
+                    cold = run_once(python, timing_code(f.floor, f.measured, (*HEAVY, XRAY)), paths, f.environment)
+                    if i < traced_runs and not i % 2:
+                        traced = run_once(python, timing_code(f.floor, f.measured, (XRAY,)), paths,
+                                          {**f.environment, **TRACING_ON})
                     s.floor.append(cold.floor)
                     s.handler.append(cold.total)
+                    s.xray_when_off |= XRAY in cold.loaded
+                    if traced is not None:
+                        s.traced.append(traced.total)
+                        s.untraced.append(cold.total)
+                        s.xray_when_on &= XRAY in traced.loaded
                     alone = run_once(python, timing_code(f.module_floor, [f"import {f.handler_module}"]), paths,
                                      f.environment)
                     s.module_floor.append(alone.floor)
@@ -309,6 +339,16 @@ def rows_from(samples: Sequence[tuple[FunctionImport, Samples]], python: str | N
                             median(s.module_ratios), "no alpaca-py or pandas at import",
                             not s.heavy, f"importing the handler loaded {heavy}" if heavy else ""))
     for f, s in samples:
+        if s.traced:
+            on, off = median(s.traced), median(s.untraced)
+            pairwise = median([t / u for t, u in zip(s.traced, s.untraced, strict=True)])
+            ok = s.xray_when_on and not s.xray_when_off
+            why = ("" if ok else "aws_xray_sdk loaded with tracing off" if s.xray_when_off
+                   else "tracing on did not build the Tracer (aws_xray_sdk not loaded)")
+            rows.append(Row(SECTION, f"{f.service}: tracing on, handler + AWS adapters (median of {len(s.traced)})",
+                            ms(on), f"{ms(off)} (tracing off, same rounds)", pairwise,
+                            "off: no aws_xray_sdk; on: Tracer built", ok, why))
+    for f, s in samples:
         if s.nopyc:
             nopyc, with_pyc = median(s.nopyc), median(s.handler)
             rows.append(Row(SECTION, f"{f.service}: the same without bytecode (median of {len(s.nopyc)})",
@@ -316,6 +356,8 @@ def rows_from(samples: Sequence[tuple[FunctionImport, Samples]], python: str | N
     return rows
 
 
-def rows(python: str, *, runs: int = 15, nopyc_runs: int = 7, **options: object) -> list[Row]:
+def rows(python: str, *, runs: int = 15, nopyc_runs: int = 7, traced_runs: int = 15,
+         **options: object) -> list[Row]:
     ensure_boto3(python)
-    return rows_from(measure(python, runs=runs, nopyc_runs=nopyc_runs, **options), python)  # type: ignore[arg-type]
+    return rows_from(measure(python, runs=runs, nopyc_runs=nopyc_runs, traced_runs=traced_runs,  # type: ignore[arg-type]
+                             **options), python)

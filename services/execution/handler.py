@@ -10,11 +10,13 @@ from services.execution.settings import ExecutionSettings
 from shared.events.catalog import EXECUTION
 from shared.events.middleware import Incoming, event_middleware
 from shared.runtime.observability import make_logger, make_metrics
+from shared.runtime.tracing import traced
 
 logger = make_logger("execution")
 metrics = make_metrics("execution")
 
 
+@traced("execution")  # Powertools Tracer when the stage's Tracing is on; the handler itself otherwise
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_middleware(consumer=EXECUTION, logger=logger, metrics=metrics)

@@ -13,11 +13,13 @@ from services.orchestrator.settings import OrchestratorSettings
 from shared.events.catalog import ORCHESTRATOR
 from shared.events.middleware import Incoming, event_middleware
 from shared.runtime.observability import make_logger, make_metrics
+from shared.runtime.tracing import traced
 
 logger = make_logger("orchestrator")
 metrics = make_metrics("orchestrator")
 
 
+@traced("orchestrator")  # Powertools Tracer when the stage's Tracing is on; the handler itself otherwise
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_middleware(consumer=ORCHESTRATOR, logger=logger, metrics=metrics)

@@ -10,11 +10,13 @@ from services.portfolio.settings import PortfolioSettings
 from shared.events.catalog import PORTFOLIO
 from shared.events.middleware import Incoming, event_middleware
 from shared.runtime.observability import make_logger, make_metrics
+from shared.runtime.tracing import traced
 
 logger = make_logger("portfolio")
 metrics = make_metrics("portfolio")
 
 
+@traced("portfolio")  # Powertools Tracer when the stage's Tracing is on; the handler itself otherwise
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_middleware(consumer=PORTFOLIO, logger=logger, metrics=metrics)
