@@ -257,6 +257,7 @@ class Deployment:
     stage: str
     stack_name: str
     parameters: dict[str, str]
+    capabilities: list[str]
     template: dict[str, Any]  # the transformed template, before anything was taken out
     deployed: dict[str, Any]  # what create_stack received
     removed: dict[str, dict[str, Any]]  # logical id -> resource, the types moto cannot create
@@ -280,7 +281,7 @@ def deploy(endpoint: str, stage: str = "dev") -> Deployment:
     overrides, capabilities, stack_name = samconfig(stage)
     template = transformed(overrides)
     deployed, removed = for_moto(template)
-    deployment = Deployment(endpoint, stage, stack_name, overrides, template, deployed, removed)
+    deployment = Deployment(endpoint, stage, stack_name, overrides, capabilities, template, deployed, removed)
     s3 = deployment.client("s3")
     s3.create_bucket(Bucket=CODE_BUCKET)
     for key in (CODE_KEY, LAYER_KEY):

@@ -76,6 +76,21 @@ def test_the_stack_is_complete_with_every_resource_moto_can_create(deployment: D
         assert f'["{logical_id}", ' not in leftover
 
 
+NAMED_IAM = {"AWS::IAM::Role": "RoleName", "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+             "AWS::IAM::User": "UserName", "AWS::IAM::Group": "GroupName", "AWS::IAM::InstanceProfile":
+             "InstanceProfileName"}
+
+
+def test_the_samconfig_capabilities_suffice_no_iam_resource_has_a_custom_name(deployment: Deployment) -> None:
+    """CloudFormation refuses a custom-named IAM resource without CAPABILITY_NAMED_IAM; moto does not check."""
+    if "CAPABILITY_NAMED_IAM" in deployment.capabilities:
+        return
+    assert "CAPABILITY_IAM" in deployment.capabilities
+    named = [lid for lid, r in deployment.template["Resources"].items()
+             if NAMED_IAM.get(r["Type"]) in r.get("Properties", {})]
+    assert named == [], f"{named} need CAPABILITY_NAMED_IAM in infra/samconfig.toml"
+
+
 def test_the_stacks_outputs_name_what_the_cli_finds_by_the_templates_naming(deployment: Deployment) -> None:
     """The CLI does not read the stack: it names resources as the template does. The outputs agree."""
     from alchemiser.commands.kill_switch import parameter_name
