@@ -3,7 +3,8 @@
 `load_alpaca_credentials` reads the secret with Powertools' `get_secret(name, transform="json",
 max_age=CREDENTIALS_MAX_AGE_SECONDS)`: a container reuses what it read for five minutes, then reads
 the secret again on its next call, so a rotated secret reaches every function that asks for its
-keys within five minutes (docs/deploy.md: how a client already built with the old keys moves on).
+keys within five minutes: the functions cache their Alpaca clients per key pair
+(`AlpacaKeys.fingerprint`, shared/broker/key_rotation.py), so a warm container builds new ones.
 
 The secret is a JSON object:
 
