@@ -42,11 +42,13 @@ def _window_valid(x: FloatArray, n: int) -> BoolArray:
 
 
 def _rolling_mean(x: FloatArray, n: int) -> FloatArray:
+    """Mean of each window of n, NaN where one is missing. Summed by `_sliding`, so a value depends on
+    its window's items alone, not on where the array starts (a day's window and the whole history
+    give the same float: the backtest relies on it)."""
     out = _nan(x.shape[0])
     if x.shape[0] >= n:
-        sums = np.concatenate(([0.0], np.cumsum(np.where(np.isnan(x), 0.0, x))))
-        out[n - 1 :] = (sums[n:] - sums[:-n]) / n
-        out[~_window_valid(x, n)] = np.nan
+        (sums,) = _sliding((x,), n, _add)
+        out[n - 1 :] = sums / n
     return out
 
 
@@ -76,6 +78,10 @@ def _sliding(leaf: Parts, n: int, combine: Callable[[Parts, Parts, int, int], Pa
             covered += 1 << k
     assert result is not None
     return result
+
+
+def _add(a: Parts, b: Parts, count_a: int, count_b: int) -> Parts:
+    return (a[0] + b[0],)
 
 
 def _merge_moments(a: Parts, b: Parts, count_a: int, count_b: int) -> Parts:
@@ -168,17 +174,60 @@ def max_drawdown(p: FloatArray, n: int) -> FloatArray:
     return out
 
 
+def truncated(x: FloatArray, n: int, beta: float, span: int) -> FloatArray:
+    """y[k] for k >= span-1: seed = mean(x[k-span+1 .. k-span+n]), then y = beta*y + (1-beta)*x[j]
+    for j = k-span+n+1 .. k (the recursion `smooth` computes, restarted on each window of `span`).
+
+    In closed form y[k] = beta^m * seed + S, m = span-n, S = sum of (1-beta)*beta^(k-j)*x[j] over
+    the last m items; S is reduced by `_sliding` (a block of length c applied after an earlier one:
+    S = beta^c * S_earlier + S_block), so each value depends on its own window's items alone and is
+    the same float whatever day the array starts on. NaN before span-1. O(len * log m).
+    """
+    out = _nan(x.shape[0])
+    if x.shape[0] < span:
+        return out
+    m = span - n
+    seed = _rolling_mean(x, n)
+    ks = np.arange(span - 1, x.shape[0])
+    if m == 0:
+        out[span - 1 :] = seed[ks]
+        return out
+
+    def _then(a: Parts, b: Parts, count_a: int, count_b: int) -> Parts:
+        return (a[0] * beta**count_b + b[0],)
+
+    (tail,) = _sliding(((1.0 - beta) * x,), m, _then)
+    out[span - 1 :] = beta**m * seed[ks - m] + tail[ks - m + 1]
+    return out
+
+
+def _recursive(x: FloatArray, n: int, beta: float, span: int) -> FloatArray:
+    """Seeded with the mean of x[0:n] at index n-1, smoothed by `smooth`; from index span-1 on, each
+    value is the recursion over its last `span` items alone (`truncated`), whose seed weighs under
+    SEED_WEIGHT: a value does not depend on how much history came before it."""
+    out = _nan(x.shape[0])
+    if x.shape[0] < n:
+        return out
+    head = min(x.shape[0], span - 1)
+    if head >= n:
+        out[n - 1 : head] = smooth(x[n - 1 : head], float(x[:n].mean()), beta)
+    if x.shape[0] >= span:
+        out[span - 1 :] = truncated(x, n, beta, span)[span - 1 :]
+    return out
+
+
 def rsi(p: FloatArray, n: int) -> FloatArray:
-    """Wilder RSI: seed = simple mean of the first n gains/losses of the run, then alpha = 1/n."""
+    """Wilder RSI: seed = simple mean of the first n gains/losses, then alpha = 1/n; over the last
+    n + warm-up changes once the run is that long (`_recursive`)."""
     out = _nan(p.shape[0])
+    beta = (n - 1) / n
+    span = n + warmup(1.0 / n)
     for start, end in runs(~np.isnan(p)):
         if end - start < n + 1:
             continue
         change = np.diff(p[start:end])
-        gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
-        beta = (n - 1) / n
-        up = smooth(gains[n - 1 :], float(gains[:n].mean()), beta)
-        down = smooth(losses[n - 1 :], float(losses[:n].mean()), beta)
+        up = _recursive(np.maximum(change, 0.0), n, beta, span)[n - 1 :]
+        down = _recursive(np.maximum(-change, 0.0), n, beta, span)[n - 1 :]
         total = up + down
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start + n : end] = np.where(total > 0.0, 100.0 * up / total, 50.0)
@@ -186,13 +235,15 @@ def rsi(p: FloatArray, n: int) -> FloatArray:
 
 
 def exponential_moving_average_price(p: FloatArray, n: int) -> FloatArray:
-    """EMA with alpha = 2/(n+1), seeded with the simple mean of the run's first n closes."""
+    """EMA with alpha = 2/(n+1), seeded with the simple mean of the first n closes; over the last
+    n + warm-up closes once the run is that long (`_recursive`)."""
     out = _nan(p.shape[0])
+    beta = 1.0 - 2.0 / (n + 1)
+    span = n + warmup(2.0 / (n + 1))
     for start, end in runs(~np.isnan(p)):
         if end - start < n:
             continue
-        segment = p[start:end]
-        out[start + n - 1 : end] = smooth(segment[n - 1 :], float(segment[:n].mean()), 1.0 - 2.0 / (n + 1))
+        out[start + n - 1 : end] = _recursive(p[start:end], n, beta, span)[n - 1 :]
     return out
 
 

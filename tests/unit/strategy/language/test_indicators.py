@@ -25,8 +25,14 @@ def ref_sma(p: list[float], n: int) -> float:
     return sum(p[-n:]) / n
 
 
+def _warm_up(alpha: float) -> int:
+    """Bars after the seed until the seed weighs under 1e-6 (docs/strategy-language.md)."""
+    return math.ceil(math.log(1e-6) / math.log(1 - alpha)) if 0 < alpha < 1 else 0
+
+
 def ref_ema(p: list[float], n: int) -> float:
     alpha = 2 / (n + 1)
+    p = p[-(n + _warm_up(alpha)):]  # over the last n + warm-up closes once there are that many
     value = sum(p[:n]) / n
     for price in p[n:]:
         value = alpha * price + (1 - alpha) * value
@@ -34,6 +40,7 @@ def ref_ema(p: list[float], n: int) -> float:
 
 
 def ref_rsi(p: list[float], n: int) -> float:
+    p = p[-(n + 1 + _warm_up(1 / n)):]
     changes = [p[i] - p[i - 1] for i in range(1, len(p))]
     gain = sum(max(c, 0.0) for c in changes[:n]) / n
     loss = sum(max(-c, 0.0) for c in changes[:n]) / n
@@ -160,6 +167,20 @@ def test_indicators_are_causal_so_truncating_history_does_not_change_past_values
         full = compute(name, prices, 30)
         part = compute(name, prices[:250], 30)
         np.testing.assert_allclose(full[:250], part, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", sorted(INDICATORS))
+def test_a_value_is_the_same_float_on_any_history_that_holds_its_lookback(name: str) -> None:
+    """What lets the backtest compute every day on one whole history and still give, to the last
+    bit, what a run on that day computes on its own window."""
+    prices = np.array(_walk(900, seed=5))
+    for window in (3, 10, 50):
+        full = compute(name, prices, window)
+        bars = INDICATORS[name].lookback_bars(window)
+        for start in (1, 7, 133, 900 - bars - 40):
+            part = compute(name, prices[start:], window)
+            first = start + bars - 1  # from here the suffix holds the whole lookback
+            assert np.array_equal(full[first:], part[first - start:]), (name, window, start)
 
 
 def test_warm_up_in_lookback_makes_recursive_indicators_independent_of_extra_history() -> None:
