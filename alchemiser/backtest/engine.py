@@ -254,35 +254,153 @@ def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:
 
 
 def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
-                  progress: Progress | None = None) -> list[DayTarget]:
+                  progress: Progress | None = None, stats: dict[str, int] | None = None) -> list[DayTarget]:
+    """Every session's targets. All sessions are evaluated at once on one whole-history indicator
+    cache (services/strategy/language/timeline.py); a day the vectorised pass cannot vouch for (a
+    decision on a knife edge, a value that is undefined, stale data) is evaluated one by one with
+    the strategy function's own `evaluate_signals`, which also raises its errors. `stats` receives
+    {"vectorised": n, "one_by_one": m}."""
+    data_dates = [data_date_of(config.calendar, day) for day in sessions]
+    fast = _FastPath.build(config, data_dates)
+    targets: list[DayTarget] = []
+    counts = {"vectorised": 0, "one_by_one": 0}
+    for index, (day, data_date) in enumerate(zip(sessions, data_dates, strict=True)):
+        target = fast.target(index, day, data_date) if fast is not None else None
+        if target is None:
+            target = _one_day(config, day, data_date)
+            counts["one_by_one"] += 1
+        else:
+            counts["vectorised"] += 1
+        targets.append(target)
+        if progress is not None:
+            progress("evaluate", index + 1, len(sessions))
+    if stats is not None:
+        stats.update(counts)
+    return targets
+
+
+def _one_day(config: BacktestConfig, day: date, data_date: date) -> DayTarget:
     from services.portfolio.planner import StrategyPart
     from services.strategy.language import StrategyError
     from shared.marketdata.port import MarketDataError
 
-    targets: list[DayTarget] = []
     files = {e.symphony.source_file: e.name for e in config.portfolio.strategies}
-    for index, day in enumerate(sessions):
-        data_date = data_date_of(config.calendar, day)
-        try:
-            signals = signals_for(config, day, data_date)
-        except StrategyError as exc:
-            name = files.get(exc.file, "?")
-            raise BacktestError(f"strategy {name!r} cannot be evaluated for {day} (closes of {data_date}): "
-                                f"{exc}") from exc
-        except MarketDataError as exc:
-            raise BacktestError(f"market data for {day} (closes of {data_date}): {exc}") from exc
-        except Exception as exc:
-            from services.strategy.app import StaleMarketData
+    try:
+        signals = signals_for(config, day, data_date)
+    except StrategyError as exc:
+        name = files.get(exc.file, "?")
+        raise BacktestError(f"strategy {name!r} cannot be evaluated for {day} (closes of {data_date}): "
+                            f"{exc}") from exc
+    except MarketDataError as exc:
+        raise BacktestError(f"market data for {day} (closes of {data_date}): {exc}") from exc
+    except Exception as exc:
+        from services.strategy.app import StaleMarketData
 
-            if isinstance(exc, StaleMarketData):
-                raise BacktestError(f"{day}: {exc}") from exc
-            raise
-        parts = tuple(StrategyPart(o.entry.name, o.entry.allocation, dict(o.evaluation.weights),
-                                   o.entry.symphony.rebalance_threshold) for o in signals.outcomes)
-        targets.append(DayTarget(day, signals.data_as_of, dict(signals.weights), parts))
-        if progress is not None:
-            progress("evaluate", index + 1, len(sessions))
-    return targets
+        if isinstance(exc, StaleMarketData):
+            raise BacktestError(f"{day}: {exc}") from exc
+        raise
+    parts = tuple(StrategyPart(o.entry.name, o.entry.allocation, dict(o.evaluation.weights),
+                               o.entry.symphony.rebalance_threshold) for o in signals.outcomes)
+    return DayTarget(day, signals.data_as_of, dict(signals.weights), parts)
+
+
+class _FastPath:
+    """Every strategy's timeline over the data dates of the whole range, on one history."""
+
+    def __init__(self, config: BacktestConfig, dates: Any, rows: dict[str, Any], at: list[int | None]) -> None:
+        global _NO_EXPLANATION
+        if _NO_EXPLANATION is None:
+            _NO_EXPLANATION = _no_explanation()
+        self.config = config
+        self.dates = dates
+        self.rows = rows
+        self.at = at
+        self._decimal: dict[tuple[str, bytes], dict[str, Decimal]] = {}
+        self._net: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+
+    @classmethod
+    def build(cls, config: BacktestConfig, data_dates: Sequence[date]) -> _FastPath | None:
+        import numpy as np
+
+        from services.strategy.app import history_window
+        from services.strategy.language import IndicatorCache
+        from services.strategy.language.timeline import timeline
+        from services.strategy.rebalance import rebalance_mask
+        from shared.marketdata.port import MarketDataError
+
+        portfolio = config.portfolio
+        if not portfolio.strategies:
+            return None
+        window = history_window(portfolio)
+        try:
+            history = config.market_data.history(portfolio.symbols, max(data_dates), window + len(data_dates) + 5)
+        except MarketDataError:
+            return None  # the days say which one fails, one by one
+        dates = history.dates
+        wanted = np.asarray([np.datetime64(d, "D") for d in data_dates])
+        index = np.searchsorted(dates, wanted, side="right") - 1
+        at: list[int | None] = [int(i) if i >= window - 1 and dates[i] == w else None
+                                for i, w in zip(index, wanted, strict=True)]
+        ends = np.asarray([i if i is not None else 0 for i in at], dtype=np.int64)
+        cache = IndicatorCache(history)
+        rows: dict[str, Any] = {}
+        for entry in portfolio.strategies:
+            frequency = entry.symphony.rebalance_frequency
+            days = ends
+            if frequency not in ("daily", "none"):
+                mask = rebalance_mask(frequency, dates)
+                last = np.maximum.accumulate(np.where(mask, np.arange(dates.shape[0]), 0))
+                days = last[ends]
+            rows[entry.name] = timeline(entry.symphony, cache, days, window=window, window_ends=ends)
+        return cls(config, dates, rows, at)
+
+    def target(self, k: int, day: date, data_date: date) -> DayTarget | None:
+        from services.portfolio.planner import StrategyPart
+
+        if self.at[k] is None:
+            return None
+        lines = self.rows
+        if not all(bool(line.exact[k]) for line in lines.values()):
+            return None
+        parts = []
+        for entry in self.config.portfolio.strategies:
+            weights = self._weights(entry.name, lines[entry.name], k)
+            parts.append(StrategyPart(entry.name, entry.allocation, weights, entry.symphony.rebalance_threshold))
+        key = tuple((p.name, tuple(p.weights.items())) for p in parts)
+        net = self._net.get(key)
+        if net is None:
+            net = self._net[key] = _net(self.config, parts)
+        return DayTarget(day, data_date, dict(net), tuple(parts))
+
+    def _weights(self, name: str, line: Any, k: int) -> dict[str, Decimal]:
+        from services.strategy.language.evaluator import to_decimal_weights
+
+        key = (name, line.weights[k].tobytes())
+        found = self._decimal.get(key)
+        if found is None:
+            found = self._decimal[key] = to_decimal_weights(line.row(k))
+        return dict(found)
+
+
+def _net(config: BacktestConfig, parts: Sequence[StrategyPart]) -> dict[str, Decimal]:
+    """The strategy function's netting (services/strategy/netting.py) of the day's answers."""
+    from services.strategy.language.evaluator import Evaluation
+    from services.strategy.netting import net_allocations
+
+    files = {e.name: e.symphony for e in config.portfolio.strategies}
+    results = [(p.name, p.allocation, Evaluation(p.name, files[p.name].source_file, date.min, dict(p.weights),
+                                                 _NO_EXPLANATION)) for p in parts]
+    return net_allocations(results).weights
+
+
+def _no_explanation() -> Any:
+    from services.strategy.language.explanation import Builder, freeze
+    from services.strategy.language.nodes import NO_POS
+
+    return freeze(Builder("symphony", "", 1.0, NO_POS, {}))
+
+
+_NO_EXPLANATION: Any = None
 
 
 # ---------------------------------------------------------------------------------------- prices

@@ -119,6 +119,7 @@ class OfflineMarketData:
                 raise ValueError(f"invalid extra symbol {symbol!r}")
         self._extras = frozenset(extras)
         self.strict = strict
+        self._checked: set[str] = set()
 
     def __repr__(self) -> str:
         return f"OfflineMarketData(extra_symbols={len(self._extras)}, strict={self.strict})"
@@ -200,5 +201,7 @@ class OfflineMarketData:
         Equal to the float the strategies see in PriceHistory (same rounding): 2 places from $1,
         4 places from 1 cent, 6 significant digits below that.
         """
-        series = self._series(self._check_symbols([symbol])[0])
-        return _price_decimal(float(series[self._end_index(day) - 1]))
+        if symbol not in self._checked:  # a backtest asks for the same few symbols every session
+            self._check_symbols([symbol])
+            self._checked.add(symbol)
+        return _price_decimal(float(self._series(symbol)[self._end_index(day) - 1]))
