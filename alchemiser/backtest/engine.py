@@ -332,14 +332,16 @@ class _FastPath:
         if not portfolio.strategies:
             return None
         window = history_window(portfolio)
+        requested = window + len(data_dates) + 5
         try:
-            history = config.market_data.history(portfolio.symbols, max(data_dates), window + len(data_dates) + 5)
+            history = config.market_data.history(portfolio.symbols, max(data_dates), requested)
         except MarketDataError:
             return None  # the days say which one fails, one by one
         dates = history.dates
+        from_the_start = dates.shape[0] < requested  # the data's first bar: a short window starts there too
         wanted = np.asarray([np.datetime64(d, "D") for d in data_dates])
         index = np.searchsorted(dates, wanted, side="right") - 1
-        at: list[int | None] = [int(i) if i >= window - 1 and dates[i] == w else None
+        at: list[int | None] = [int(i) if i >= 0 and (i >= window - 1 or from_the_start) and dates[i] == w else None
                                 for i, w in zip(index, wanted, strict=True)]
         ends = np.asarray([i if i is not None else 0 for i in at], dtype=np.int64)
         cache = IndicatorCache(history)
