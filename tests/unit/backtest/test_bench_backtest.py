@@ -7,13 +7,15 @@ from bench import bench_backtest
 
 def test_the_backtest_benchmark_runs_and_reports_its_rows():
     rows = bench_backtest.rows(years=1, lines=60, symbols=8, corpus=2, corpus_lines=60, corpus_symbols=12,
-                               samples=2, corpus_samples=1, memory_sessions=1, scaling=(1,))
+                               scaling=(1,))
     cases = [row.case for row in rows]
     assert cases[0].startswith("3 shipped strategies, 1 years (251 sessions)")
     assert any(c.startswith("generated 60 lines / 8 symbols") for c in cases)
     assert any(c.startswith("corpus of 2 strategies") for c in cases)
     assert all(row.section == "backtest" and row.met is not None for row in rows)
-    assert "extrapolated from 2 sessions" in rows[1].measured
+    assert any(c.startswith("generated strategy, peak memory over 1 years") for c in cases)
+    assert all("sessions vectorised" in row.detail for row in rows if "memory" not in row.case)
+    assert "251 sessions vectorised, 0 one by one" in rows[0].detail  # no sampling, no extrapolation
 
 
 def test_the_fitted_exponent_of_a_linear_cost_is_one():
