@@ -66,6 +66,11 @@ class BacktestConfig:
     non_fractionable: frozenset[str] = frozenset()
     attribution: bool = True
     """Also run each strategy alone with its allocation of the capital."""
+    timing: str = "previous-close"
+    """The strategy function's `evaluation_timing`: "previous-close" (the 09:35 run on D-1's closes)
+    or "near-close" (Composer's: `near_close_minutes` before D's close, D's latest trades as D's bar,
+    filled at D's close as the simulated broker fills a near-close run)."""
+    near_close_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -173,12 +178,24 @@ RUN_TIME = time_of_day(9, 35)
 """When the Scheduler starts a trading day (New York): the backtest's runs happen then too."""
 
 
-def data_date_of(calendar: MarketCalendar, day: date) -> date:
-    """The session whose closes a 09:35 run on `day` reads: the strategy function's own rule
-    (`services.strategy.workflow.data_day`: the last session closed at that moment, so D-1)."""
+def decision_time(config: BacktestConfig, day: date) -> datetime | None:
+    """When a near-close run on `day` decides (its close minus `near_close_minutes`); None at 09:35 timing."""
+    if config.timing != "near-close":
+        return None
+    from datetime import timedelta
+
+    session = config.calendar.session(day)
+    if session is None:
+        raise BacktestError(f"{day} is not a trading session")
+    return session.close - timedelta(minutes=config.near_close_minutes)
+
+
+def data_date_of(calendar: MarketCalendar, day: date, at: datetime | None = None) -> date:
+    """The session whose closes a run on `day` reads (at 09:35, or at `at`): the strategy function's
+    own rule (`services.strategy.workflow.data_day`: the last session closed at that moment, so D-1)."""
     from services.strategy.workflow import NEW_YORK, data_day
 
-    return data_day(calendar, datetime.combine(day, RUN_TIME, NEW_YORK))
+    return data_day(calendar, at or datetime.combine(day, RUN_TIME, NEW_YORK))
 
 
 # ---------------------------------------------------------------------------------------- signals
@@ -187,10 +204,15 @@ def data_date_of(calendar: MarketCalendar, day: date) -> date:
 def signals_for(config: BacktestConfig, day: date, data_date: date) -> Signals:
     """The strategy Lambda's evaluation for a run on `day`. One call: a strategy's `:rebalance-frequency`
     (services/strategy/rebalance.py: between rebalance days the targets of the last one are held) is
-    applied inside `evaluate_signals`, exactly as in the Lambda."""
+    applied inside `evaluate_signals`, exactly as in the Lambda; at near-close timing, with D's latest
+    trades at the decision time as D's bar, as the Lambda's near-close run."""
     from services.strategy.app import evaluate_signals
 
-    return evaluate_signals(config.portfolio, config.market_data, data_date)
+    at = decision_time(config, day)
+    if at is None:
+        return evaluate_signals(config.portfolio, config.market_data, data_date)
+    return evaluate_signals(config.portfolio, config.market_data, data_date, today=config.calendar.session(day),
+                            latest_at=at)
 
 
 def check_history(config: BacktestConfig, first_data_date: date) -> None:
@@ -260,8 +282,9 @@ def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
     decision on a knife edge, a value that is undefined, stale data) is evaluated one by one with
     the strategy function's own `evaluate_signals`, which also raises its errors. `stats` receives
     {"vectorised": n, "one_by_one": m}."""
-    data_dates = [data_date_of(config.calendar, day) for day in sessions]
-    fast = _FastPath.build(config, data_dates)
+    data_dates = [data_date_of(config.calendar, day, decision_time(config, day)) for day in sessions]
+    # near-close: each day has its own bar of latest trades, so each is evaluated on its own
+    fast = _FastPath.build(config, data_dates) if config.timing == "previous-close" else None
     targets: list[DayTarget] = []
     counts = {"vectorised": 0, "one_by_one": 0}
     for index, (day, data_date) in enumerate(zip(sessions, data_dates, strict=True)):
@@ -412,12 +435,12 @@ class DayPrices:
     """D's prices, read once per (day, symbol): the close the simulated broker fills at (its
     `price_source`), or D's open when the market data has opens (`latest_open`)."""
 
-    def __init__(self, market_data: MarketData) -> None:
+    def __init__(self, market_data: MarketData, *, opens: bool = True) -> None:
         from shared.broker.factory import price_source
 
         self._market_data = market_data
         self._price_source = price_source
-        self._opens = getattr(market_data, "latest_open", None)
+        self._opens = getattr(market_data, "latest_open", None) if opens else None
         self._day: date | None = None
         self._close: Any = None
         self._closes: dict[str, Decimal] = {}
@@ -598,7 +621,9 @@ def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> Ba
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     sessions = sessions_of(config)
-    check_history(config, data_date_of(config.calendar, sessions[0]))
+    if config.timing not in ("previous-close", "near-close"):
+        raise BacktestError(f"unknown timing {config.timing!r}: previous-close or near-close")
+    check_history(config, data_date_of(config.calendar, sessions[0], decision_time(config, sessions[0])))
     benchmark = benchmark_closes(config, sessions)
     seconds["setup"] = time.perf_counter() - started
     mark = time.perf_counter()
@@ -606,7 +631,7 @@ def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> Ba
     seconds["evaluate"] = time.perf_counter() - mark
     mark = time.perf_counter()
     rules = rules_of(config)
-    prices = DayPrices(config.market_data)
+    prices = DayPrices(config.market_data, opens=config.timing == "previous-close")
     portfolio = simulate(targets, config.capital, rules, prices, progress, "simulate")
     strategies: dict[str, Simulation] = {}
     solo_rules = replace(rules, limits=None)  # the risk limits bound the whole account, not one strategy's share

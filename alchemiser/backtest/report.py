@@ -114,6 +114,7 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
                   "sessions": len(result.sessions)},
         "capital": str(config.capital),
         "synthetic": bool(getattr(config.market_data, "synthetic", False)),
+        "timing": config.timing,
         "fill_model": {"price": result.fill_basis, "slippage_bps": str(config.fills.slippage_bps),
                        "fee_per_share": str(config.fills.fee_per_share)},
         "risk_free_rate": rf,
@@ -207,6 +208,8 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     lines = [
         f"Backtest of {portfolio_name}: {r['from']} → {r['to']} ({r['sessions']} sessions), "
         f"${Decimal(doc['capital']):,.0f} starting capital",
+        ("Each run decides at 09:35 on the previous session's closes" if doc.get("timing", "previous-close")
+         == "previous-close" else "Each run decides near the close, today's latest trades as today's bar"),
         f"Fills at each session's {fm['price']}, slippage {fm['slippage_bps']} bps, fee ${fm['fee_per_share']}/share; "
         f"final equity ${Decimal(doc['metrics']['final_equity']):,.2f}",
         "",

@@ -96,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-scale", action="store_true", help="the tearsheet's equity chart on a log scale")
     parser.add_argument("--compare-account", action="store_true",
                         help="overlay the paper account's recorded equity (from --state-dir) on the same days")
+    parser.add_argument("--timing", choices=("previous-close", "near-close"), default="previous-close",
+                        help="when each day's run decides: previous-close (default: 09:35 on the previous "
+                             "session's closes, the strategy function's default) or near-close (Composer's: "
+                             "--near-close-minutes before the close, today's latest trades as today's bar)")
+    parser.add_argument("--near-close-minutes", type=int, choices=range(1, 121), default=10, metavar="N",
+                        help="with --timing near-close: minutes before the close the run decides (default 10)")
     parser.add_argument("--no-attribution", action="store_true",
                         help="skip the per-strategy runs (each strategy alone with its allocation)")
     add_state_dir(parser)
@@ -208,7 +214,8 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
     benchmark = None if args.benchmark.strip().lower() in ("", "none") else args.benchmark.strip().upper()
     return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital,
                           fills=FillModel(args.slippage_bps, args.fee_per_share), benchmark=benchmark,
-                          attribution=not args.no_attribution)
+                          attribution=not args.no_attribution, timing=args.timing,
+                          near_close_minutes=args.near_close_minutes)
 
 
 def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, Decimal]]:
