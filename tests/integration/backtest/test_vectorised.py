@@ -84,4 +84,5 @@ def test_a_monthly_strategy_holds_its_rebalance_days_targets_as_the_per_day_eval
     for target in fast:
         months.setdefault((target.trade_date.year, target.trade_date.month), set()).add(
             tuple(sorted(target.weights.items())))
-    assert len(months) == 6 and all(len(v) <= 2 for v in months.values())  # the first session trades on last month's close
+    # a month's first session still trades on the previous month's last close: at most two targets a month
+    assert len(months) == 6 and all(len(v) <= 2 for v in months.values())
