@@ -441,6 +441,7 @@ class DayPrices:
         self._market_data = market_data
         self._price_source = price_source
         self._opens = getattr(market_data, "latest_open", None) if opens else None
+        self._many = getattr(market_data, "latest_closes", None)
         self._day: date | None = None
         self._close: Any = None
         self._closes: dict[str, Decimal] = {}
@@ -455,6 +456,14 @@ class DayPrices:
             self._day, self._close = day, self._price_source(self._market_data, day)
             self._closes, self._fills = {}, {}
         return self
+
+    def closes(self, symbols: Any) -> dict[str, Decimal]:
+        """Several closes at once where the market data can (`latest_closes`), else one by one."""
+        missing = [s for s in symbols if s not in self._closes]
+        if missing and self._many is not None:
+            assert self._day is not None
+            self._closes.update(self._many(missing, self._day))
+        return {s: self.close(s) for s in symbols}
 
     def close(self, symbol: str) -> Decimal:
         price = self._closes.get(symbol)
@@ -497,7 +506,7 @@ def simulate(targets: Sequence[DayTarget], capital: Decimal, rules: Rules, price
     account = SimAccount(capital)
     for index, target in enumerate(targets):
         trade_day(target, account, sim, rules, prices.on(target.trade_date))
-        closes = {s: prices.close(s) for s in account.positions}
+        closes = prices.closes(account.positions)
         equity = account.equity(closes)
         sim.equity.append(EquityRow(target.trade_date, equity, account.cash, equity - account.cash))
         if progress is not None:
@@ -512,7 +521,10 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
     from services.portfolio.validation import check_plan
 
     day = target.trade_date
-    at = {s: prices.fill(s) for s in target.weights.keys() | account.positions.keys()}
+    symbols = sorted(target.weights.keys() | account.positions.keys())
+    if prices.basis == "close":
+        prices.closes(symbols)
+    at = {s: prices.fill(s) for s in symbols}
     holdings = {s: Holding(s, q, account.market_value(s, at[s]), at[s]) for s, q in account.positions.items()}
     equity = account.cash + sum((h.market_value for h in holdings.values()), Decimal(0))
     if equity <= 0:
@@ -528,7 +540,7 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
         prices={s: at[s] for s, w in target.weights.items() if w > 0 and s not in holdings},
         parameters=rules.parameters,
     )
-    planned = plan(inputs)
+    planned = plan(inputs, identify=False)
     rejection = check_plan(planned, inputs)
     if rejection is not None:
         sim.notes.append(DayNote(day, f"plan failed closed ({rejection.error_type}): {rejection.reason}"))

@@ -185,14 +185,15 @@ class _Want:
 # ---------------------------------------------------------------------------------------- planning
 
 
-def plan(inputs: PlanInputs) -> Plan:
-    """The rebalance plan for `inputs` (validated beforehand: see validation.py)."""
+def plan(inputs: PlanInputs, *, identify: bool = True) -> Plan:
+    """The rebalance plan for `inputs` (validated beforehand: see validation.py). `identify=False`
+    (the backtest, which publishes no plan) leaves `plan_id` empty instead of hashing the inputs."""
     with localcontext() as context:
         context.prec = DECIMAL_PRECISION  # products and quotients exact far below a cent or a 1e-9 share
-        return _plan(inputs)
+        return _plan(inputs, identify)
 
 
-def _plan(inputs: PlanInputs) -> Plan:
+def _plan(inputs: PlanInputs, identify: bool = True) -> Plan:
     params, account = inputs.parameters, inputs.account
     if not account.equity > 0:
         raise ValueError(f"cannot plan an account with equity {account.equity}")
@@ -216,7 +217,7 @@ def _plan(inputs: PlanInputs) -> Plan:
     orders = (*sells, *buys)
     all_skipped = tuple(sorted((*skipped, *buy_skips), key=lambda s: s.symbol))
     return Plan(
-        plan_id=plan_id(inputs),
+        plan_id=plan_id(inputs) if identify else "",
         orders=orders,
         skipped=all_skipped,
         scaling=scaling,

@@ -201,7 +201,13 @@ class OfflineMarketData:
         Equal to the float the strategies see in PriceHistory (same rounding): 2 places from $1,
         4 places from 1 cent, 6 significant digits below that.
         """
-        if symbol not in self._checked:  # a backtest asks for the same few symbols every session
-            self._check_symbols([symbol])
-            self._checked.add(symbol)
-        return _price_decimal(float(self._series(symbol)[self._end_index(day) - 1]))
+        return self.latest_closes([symbol], day)[symbol]
+
+    def latest_closes(self, symbols: Sequence[str], day: date) -> dict[str, Decimal]:
+        """`latest_close` of several symbols at once (the backtest prices a whole portfolio a session)."""
+        unchecked = [s for s in symbols if s not in self._checked]
+        if unchecked:
+            self._check_symbols(unchecked)
+            self._checked.update(unchecked)
+        index = self._end_index(day) - 1
+        return {s: _price_decimal(float(self._series(s)[index])) for s in symbols}
