@@ -58,10 +58,6 @@ def ratio(measured: float, baseline: float) -> float:
     return measured / baseline
 
 
-def at_most(value: float, limit: float) -> bool:
-    return value <= limit
-
-
 def ms(seconds: float) -> str:
     value = seconds * 1000
     if value >= 1000:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from alchemiser.local.template import _Resolver, load_template
+from alchemiser.local.template import Resolver, load_template
 
 
 class AwsProblem(Exception):
@@ -18,7 +18,7 @@ class AwsProblem(Exception):
 def stage_names(stage: str) -> dict[str, str]:
     """Bus, DLQ, archive, rule and function names for `stage`, as the template names them."""
     template = load_template(parameters={"Stage": stage})
-    resolver = _Resolver(template.raw, {"Stage": stage})
+    resolver = Resolver(template.raw, {"Stage": stage})
     names = {"bus": template.bus_name}
     for logical_id, resource in template.raw["Resources"].items():
         kind = resource.get("Type")
@@ -32,7 +32,7 @@ def stage_names(stage: str) -> dict[str, str]:
 def rule_names(stage: str) -> dict[str, str]:
     """Logical id -> deployed name of each rule on the stage's bus that has an explicit Name."""
     template = load_template(parameters={"Stage": stage})
-    resolver = _Resolver(template.raw, {"Stage": stage})
+    resolver = Resolver(template.raw, {"Stage": stage})
     return {logical_id: resolver.name_of(logical_id) for logical_id, resource in template.raw["Resources"].items()
             if resource.get("Type") == "AWS::Events::Rule"}
 

@@ -33,11 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parameter_name(stage: str) -> str:
     """The kill-switch SSM parameter's name on `stage`, as infra/template.yaml names it."""
-    from alchemiser.local.template import _Resolver, load_template
+    from alchemiser.local.template import Resolver, load_template
 
     template = load_template(parameters={"Stage": stage})
     props = template.raw["Resources"]["KillSwitchParameter"]["Properties"]
-    return str(_Resolver(template.raw, {"Stage": stage}).resolve(props["Name"]))
+    return str(Resolver(template.raw, {"Stage": stage}).resolve(props["Name"]))
 
 
 def local_path(state_dir: Path) -> Path:

@@ -356,8 +356,3 @@ def _judge(result: DayResult) -> None:
         result.reason = "the strategy function failed on every attempt (see the dead-letter queue)"
     else:
         result.reason = "the chain went quiet before the workflow completed (see the dead-letter queue)"
-
-
-def seconds_between(a: str, b: str) -> float:
-    parse = datetime.fromisoformat
-    return (parse(b.replace("Z", "+00:00")) - parse(a.replace("Z", "+00:00"))) / timedelta(seconds=1)

@@ -117,7 +117,7 @@ class Template:
         raise TemplateError(f"no function '{service}' in the template (known: {known})")
 
 
-class _Resolver:
+class Resolver:
     """Resolves intrinsic functions to local stand-ins."""
 
     def __init__(self, raw: dict[str, Any], overrides: dict[str, str]) -> None:
@@ -208,7 +208,7 @@ class _Resolver:
         return None
 
 
-def _target(resolver: _Resolver, spec: dict[str, Any]) -> TargetSpec | None:
+def _target(resolver: Resolver, spec: dict[str, Any]) -> TargetSpec | None:
     function = resolver.target_logical_id(spec.get("Arn"))
     if function is None or resolver.resources.get(function, {}).get("Type") != "AWS::Serverless::Function":
         return None
@@ -224,7 +224,7 @@ def _target(resolver: _Resolver, spec: dict[str, Any]) -> TargetSpec | None:
     )
 
 
-def _functions(raw: dict[str, Any], resolver: _Resolver) -> dict[str, FunctionSpec]:
+def _functions(raw: dict[str, Any], resolver: Resolver) -> dict[str, FunctionSpec]:
     globals_fn = raw.get("Globals", {}).get("Function", {})
     out = {}
     for logical_id, res in raw["Resources"].items():
@@ -252,7 +252,7 @@ def _functions(raw: dict[str, Any], resolver: _Resolver) -> dict[str, FunctionSp
     return out
 
 
-def _rules(raw: dict[str, Any], resolver: _Resolver) -> tuple[RuleSpec, ...]:
+def _rules(raw: dict[str, Any], resolver: Resolver) -> tuple[RuleSpec, ...]:
     rules = []
     for logical_id, res in raw["Resources"].items():
         if res.get("Type") != "AWS::Events::Rule" or "EventPattern" not in res.get("Properties", {}):
@@ -264,7 +264,7 @@ def _rules(raw: dict[str, Any], resolver: _Resolver) -> tuple[RuleSpec, ...]:
     return tuple(rules)
 
 
-def _schedules(raw: dict[str, Any], resolver: _Resolver) -> tuple[ScheduleSpec, ...]:
+def _schedules(raw: dict[str, Any], resolver: Resolver) -> tuple[ScheduleSpec, ...]:
     out = []
     for logical_id, res in raw["Resources"].items():
         if res.get("Type") != "AWS::Scheduler::Schedule":
@@ -286,7 +286,7 @@ def load_template(path: Path = DEFAULT_TEMPLATE, parameters: dict[str, str] | No
 @lru_cache(maxsize=8)
 def _load(path: str, parameters: tuple[tuple[str, str], ...]) -> Template:
     raw = parse_template_text(Path(path).read_text(encoding="utf-8"))
-    resolver = _Resolver(raw, dict(parameters))
+    resolver = Resolver(raw, dict(parameters))
     buses = [lid for lid, r in raw["Resources"].items() if r.get("Type") == "AWS::Events::EventBus"]
     if len(buses) != 1:
         raise TemplateError(f"expected exactly one AWS::Events::EventBus, found {len(buses)}")
