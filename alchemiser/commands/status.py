@@ -90,11 +90,11 @@ def local_workflows(state_dir: Path) -> list[Any]:
 
 
 def stage_table(stage: str) -> str:
-    from alchemiser.local.template import _Resolver, load_template
+    from alchemiser.local.template import Resolver, load_template
 
     template = load_template(parameters={"Stage": stage})
     props = template.raw["Resources"]["WorkflowTable"]["Properties"]
-    return str(_Resolver(template.raw, {"Stage": stage}).resolve(props["TableName"]))
+    return str(Resolver(template.raw, {"Stage": stage}).resolve(props["TableName"]))
 
 
 def stage_workflows(stage: str, dynamodb: Any) -> list[Any]:
@@ -178,10 +178,10 @@ def stage_account(stage: str, mode: str | None, secret_name: str | None,
 
 
 def alarm_names(stage: str) -> list[str]:
-    from alchemiser.local.template import _Resolver, load_template
+    from alchemiser.local.template import Resolver, load_template
 
     template = load_template(parameters={"Stage": stage})
-    resolver = _Resolver(template.raw, {"Stage": stage})
+    resolver = Resolver(template.raw, {"Stage": stage})
     return sorted(str(resolver.resolve(r["Properties"]["AlarmName"])) for r in template.raw["Resources"].values()
                   if r.get("Type") == "AWS::CloudWatch::Alarm" and "AlarmName" in r.get("Properties", {}))
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import boto3
 
-from alchemiser.local.template import DEFAULT_TEMPLATE, _Resolver, parse_template_text
+from alchemiser.local.template import DEFAULT_TEMPLATE, Resolver, parse_template_text
 
 
-def _resources() -> tuple[dict[str, Any], _Resolver]:
+def _resources() -> tuple[dict[str, Any], Resolver]:
     raw = parse_template_text(DEFAULT_TEMPLATE.read_text())
-    return raw["Resources"], _Resolver(raw, {})
+    return raw["Resources"], Resolver(raw, {})
 
 
 def create_table(logical_id: str, client: Any = None) -> str:

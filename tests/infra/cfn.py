@@ -8,7 +8,7 @@ import re
 from functools import cache
 from typing import Any
 
-from alchemiser.local.template import _Resolver, parse_template_text
+from alchemiser.local.template import Resolver, parse_template_text
 from tests.conftest import TEMPLATE
 
 SERVICES = ("strategy", "portfolio", "execution", "orchestrator")
@@ -86,5 +86,5 @@ def refs_in(value: Any) -> set[str]:
     return set(re.findall(r"\$\{([A-Za-z0-9]+)", text(value)))
 
 
-def resolver(parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None) -> _Resolver:
-    return _Resolver(template or _raw(), parameters or {})
+def resolver(parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None) -> Resolver:
+    return Resolver(template or _raw(), parameters or {})

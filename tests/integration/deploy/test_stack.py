@@ -1,7 +1,7 @@
 """What moto's CloudFormation created from infra/template.yaml, checked against the template itself.
 
 Expected values come from the raw template resolved for the stage the way the CLI resolves it
-(`alchemiser.local.template._Resolver`, with AWS ARNs), the actual ones from moto's service APIs:
+(`alchemiser.local.template.Resolver`, with AWS ARNs), the actual ones from moto's service APIs:
 so a rule whose pattern, target or dead-letter queue differs from the template fails here.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 from alchemiser.commands.aws import rule_names, stage_names
 from alchemiser.commands.status import alarm_names, stage_table
-from alchemiser.local.template import _Resolver, parse_template_text
+from alchemiser.local.template import Resolver, parse_template_text
 from tests.conftest import TEMPLATE
 from tests.integration.deploy.stack import ACCOUNT, PLACEHOLDER, REGION, Deployment
 
@@ -28,7 +28,7 @@ ARN_OF = {
 }
 
 
-class AwsResolver(_Resolver):
+class AwsResolver(Resolver):
     """The CLI's resolver, but with the ARNs and Refs CloudFormation gives in this account."""
 
     def __init__(self, raw: dict[str, Any], overrides: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from alchemiser.local.template import _Resolver, parse_template_text
+from alchemiser.local.template import Resolver, parse_template_text
 from tests.conftest import PROJECT_ROOT, TEMPLATE
 from tests.integration.deploy.stack import MOTO_DROPS_PROPERTIES, Deployment
 
@@ -92,8 +92,8 @@ def test_the_email_subscription_exists_only_when_an_address_is_given_and_goes_to
     assert props["Protocol"] == "email" and props["Endpoint"] == {"Ref": "NotificationEmail"}
     condition = subscription["Condition"]
     raw = _raw()
-    assert not _Resolver(raw, {"Stage": "dev"}).condition(condition)
-    assert _Resolver(raw, {"Stage": "dev", "NotificationEmail": "me@example.com"}).condition(condition)
+    assert not Resolver(raw, {"Stage": "dev"}).condition(condition)
+    assert Resolver(raw, {"Stage": "dev", "NotificationEmail": "me@example.com"}).condition(condition)
 
 
 def test_each_table_expires_items_on_the_attribute_its_writer_sets(deployment: Deployment) -> None:
