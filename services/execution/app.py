@@ -30,6 +30,11 @@ strategy command with its own `correlation_id` (`alchemiser run --as-of D --retr
 the broker for a workflow the orchestrator has recorded as terminal, the orchestrator alarms
 (ExecutionsAfterTerminal) and notifies; it is never a silent late log line.
 
+Outcomes are values: `plan_run.execute` returns Ran, Refused, Taken or AlreadyDone, and `_run` turns
+each into the response Powertools records. The one exception on this path is deliberate: a plan
+claimed by a concurrent delivery while it was being refused raises, so that the idempotency layer
+records nothing and the retry sees the claim.
+
 Causation is checked against a recorded fact, not a string in the event: execution runs only a plan
 the portfolio recorded as published for that workflow, with the same contents
 (shared/runtime/workflow_facts.py). Anything else is refused before any effect (UnverifiedEvents).
@@ -56,7 +61,7 @@ from typing import Any
 from services.execution import results as res
 from services.execution.kill_switch import KillSwitch
 from services.execution.placer import Placer, Timing, placing_deadline
-from services.execution.plan_run import Blocked, RunDeps, RunReport, WorkflowTaken, execute
+from services.execution.plan_run import AlreadyDone, Ran, Refused, Taken, execute
 from services.execution.risk import RiskLimits
 from services.execution.turnover_ledger import TurnoverLedger
 from services.execution.workflow_guard import WorkflowGuard
@@ -135,32 +140,33 @@ def _run(plan: RebalancePlanned, deps: Dependencies, request_id: str | None, met
     # Resubmissions of refused POSTs must finish within the function's deadline (placer.py).
     placer = Placer(deps.broker, deps.timing, sleep=deps.sleep, monotonic=deps.monotonic,
                     deadline=placing_deadline(context, deps.timing, deps.monotonic))
-    run_deps = RunDeps(deps.broker, deps.kill_switch, deps.guard, placer, deps.limits, deps.trading_mode,
-                       deps.buying_power_margin, deps.turnover)
     common: dict[str, Any] = {"correlation_id": plan.correlation_id, "request_id": request_id,
                               "plan_id": plan.plan_id}
-    try:
-        report = execute(plan, run_deps)
-    except Blocked as blocked:
-        return _refuse(plan, deps, blocked, started, request_id, metrics, common)
-    except WorkflowTaken as taken:
-        return _conflict(plan, taken, metrics, common)
+    outcome = execute(plan, deps, placer)
+    if isinstance(outcome, Refused):
+        return _refuse(plan, deps, outcome, started, request_id, metrics, common)
+    if isinstance(outcome, Taken):
+        return _conflict(plan, outcome, metrics, common)
+    if isinstance(outcome, AlreadyDone):
+        return _already_done(plan, deps, outcome, started, request_id, metrics, common)
+    return _report(plan, deps, outcome, started, request_id, metrics, common)
 
-    done = report.already_done
-    if done is not None and done.refused:
+
+def _already_done(plan: RebalancePlanned, deps: Dependencies, outcome: AlreadyDone, started: datetime,
+                  request_id: str | None, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
+    done = outcome.claim
+    if done.refused:
         # Refused earlier: final. Republish the refusal (same event id) in case its first publish was lost.
-        event = _refusal_event(plan, deps, done.status or "rejected", done.reason or "refused", report.switch.state,
+        event = _refusal_event(plan, deps, done.status or "rejected", done.reason or "refused", outcome.switch.state,
                                started)
         published = deps.publisher_for(request_id or "local").publish([event])
         count(metrics, metric_names.DUPLICATES_SUPPRESSED)
         return handler_response("duplicate", f"plan {plan.plan_id} was refused earlier ({done.reason}): nothing "
                                 f"placed; {retry_hint(plan)}", published=published, **common,
                                 execution_status=done.status, event_id=event.event_id)
-    if done is not None:
-        count(metrics, metric_names.DUPLICATES_SUPPRESSED)
-        return handler_response("duplicate", f"plan {plan.plan_id} was already executed ({done.status}"
-                                "; workflow guard): nothing placed, nothing published", **common)
-    return _report(plan, deps, report, started, request_id, metrics, common)
+    count(metrics, metric_names.DUPLICATES_SUPPRESSED)
+    return handler_response("duplicate", f"plan {plan.plan_id} was already executed ({done.status}"
+                            "; workflow guard): nothing placed, nothing published", **common)
 
 
 def _refusal_event(plan: RebalancePlanned, deps: Dependencies, status: str, reason: str, switch: str,
@@ -171,12 +177,12 @@ def _refusal_event(plan: RebalancePlanned, deps: Dependencies, status: str, reas
         totals=res.nothing_placed(len(plan.orders)), started_at=started, finished_at=deps.now())
 
 
-def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Blocked, started: datetime,
+def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Refused, started: datetime,
             request_id: str | None, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
     """Record the refusal on the workflow (final), then tell the orchestrator with TradeExecuted."""
     holder = deps.guard.refuse(plan.correlation_id, plan.plan_id, blocked.status, blocked.reason)
     if holder.held_by_other(plan.plan_id):
-        return _conflict(plan, WorkflowTaken(holder), metrics, common)
+        return _conflict(plan, Taken(holder), metrics, common)
     if not holder.refused:  # this very plan claimed the workflow meanwhile (a concurrent delivery): retry
         raise RuntimeError(f"plan {plan.plan_id} was claimed by a concurrent delivery while being refused; retry")
     if blocked.metric:
@@ -190,7 +196,7 @@ def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Blocked, starte
                             event_id=event.event_id, refused=True)
 
 
-def _conflict(plan: RebalancePlanned, taken: WorkflowTaken, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
+def _conflict(plan: RebalancePlanned, taken: Taken, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
     count(metrics, metric_names.PLAN_CONFLICTS)
     message = (f"workflow {plan.correlation_id} already belongs to plan {taken.claim.plan_id}: "
                f"plan {plan.plan_id} places nothing (one plan per workflow)")
@@ -204,7 +210,7 @@ def _summary(account: Account | None) -> AccountSummary | None:
     return AccountSummary(equity=account.equity, cash=account.cash, buying_power=account.buying_power)
 
 
-def _reason(report: RunReport, results: list[OrderResult]) -> str | None:
+def _reason(report: Ran, results: list[OrderResult]) -> str | None:
     if report.empty:
         return "the plan has no orders: already balanced"
     parts = list(report.notes)
@@ -213,7 +219,7 @@ def _reason(report: RunReport, results: list[OrderResult]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _count_orders(metrics: Any, report: RunReport, results: list[OrderResult]) -> None:
+def _count_orders(metrics: Any, report: Ran, results: list[OrderResult]) -> None:
     count(metrics, metric_names.ORDERS_PLACED, sum(1 for p in report.placements if p.how == "submitted"))
     count(metrics, metric_names.ORDERS_ADOPTED, sum(1 for p in report.placements if p.how == "adopted"))
     count(metrics, metric_names.ORDERS_FILLED, sum(1 for r in results if r.status == "filled"))
@@ -223,7 +229,7 @@ def _count_orders(metrics: Any, report: RunReport, results: list[OrderResult]) -
         count(metrics, metric_names.KILL_SWITCH_BLOCKS)
 
 
-def _report(plan: RebalancePlanned, deps: Dependencies, report: RunReport, started: datetime,
+def _report(plan: RebalancePlanned, deps: Dependencies, report: Ran, started: datetime,
             request_id: str | None, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
     results = [res.order_result(p) for p in report.placements]
     status, success = res.verdict(results, len(plan.orders))

@@ -4,7 +4,7 @@ The kill switch is read before the sell leg and again before the buy leg: a swit
 or halted while the sells run stops the buys.
 
 A *fresh* run (the workflow guard has no claim for this plan yet) passes every gate before its
-first order, in this order, and otherwise raises `Blocked` (nothing placed, nothing claimed):
+first order, in this order, and otherwise returns `Refused` (nothing placed, nothing claimed):
   kill switch halted -> trading mode mismatch -> market closed (broker clock) -> stale plan
   (planned for another trading day) -> empty plan (reported `empty`) -> account blocked ->
   risk limits -> kill switch reducing with no sells in the plan -> the daily turnover cap across
@@ -15,6 +15,11 @@ A *resumed* run (this plan already claimed the workflow: an earlier run crashed 
 does not re-check the plan's risk: it passed before the first order, and the account now holds
 that run's fills, so re-checking would count them twice. It still reads the kill switch, the
 clock and the date: if any now forbids trading it only adopts what exists and places nothing new.
+
+`execute` returns what happened as a value (`Outcome`): `Ran` (orders placed, adopted or skipped:
+the report), `Refused` (a gate said no: nothing placed), `Taken` (another plan holds the workflow)
+or `AlreadyDone` (the guard says this plan finished or was refused earlier). The caller
+(app.py) turns each into a response; none of them is an exception.
 
 Every leg is looked up before it could be submitted (placer.py), in both kinds of run. No sell is
 submitted above the shares the broker says are available for it (`qty_available`, re-read right
@@ -27,80 +32,100 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from services.execution import risk
 from services.execution.kill_switch import KillSwitch, KillSwitchReading
-from services.execution.legs import Leg, build_legs, fit_to_budget, planned_value
+from services.execution.legs import Leg, Skip, build_legs, fit_to_budget, planned_value
 from services.execution.placer import Placement, Placer
 from services.execution.turnover_ledger import TurnoverLedger
 from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
-from shared.broker.factory import trading_day
 from shared.broker.port import Account, Broker
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.trade_executed import ExecutionStatus
 from shared.runtime import metric_names
+from shared.runtime.clock import trading_date
 
 
-class Blocked(Exception):
+@dataclass(frozen=True)
+class Refused:
     """The plan is not executed now: nothing was placed and the workflow was not claimed."""
 
-    def __init__(self, status: ExecutionStatus, cause: str, switch: KillSwitchReading,
-                 *, metric: str | None = None) -> None:
-        super().__init__(cause)
-        self.status, self.cause, self.switch, self.metric = status, cause, switch, metric
+    status: ExecutionStatus
+    cause: str
+    switch: KillSwitchReading
+    metric: str | None = None
 
     @property
     def reason(self) -> str:
         return f"{self.cause}; nothing placed"
 
 
-class WorkflowTaken(Exception):
-    """Another plan already executed (or is executing) this workflow."""
+@dataclass(frozen=True)
+class Taken:
+    """Another plan already executed (or is executing) this workflow: nothing was placed."""
 
-    def __init__(self, claim: WorkflowClaim) -> None:
-        super().__init__(f"workflow {claim.correlation_id} is held by plan {claim.plan_id}")
-        self.claim = claim
+    claim: WorkflowClaim
+
+
+@dataclass(frozen=True)
+class AlreadyDone:
+    """The guard says this plan already finished (or was refused, final): nothing was done."""
+
+    claim: WorkflowClaim
+    switch: KillSwitchReading
 
 
 @dataclass
-class RunReport:
+class Ran:
+    """The plan ran: what was placed, adopted or skipped (filled in as the run goes)."""
+
     placements: list[Placement]
     switch: KillSwitchReading
     account_before: Account | None = None
     account_after: Account | None = None
     notes: list[str] = field(default_factory=list)
     resumed: bool = False
-    already_done: WorkflowClaim | None = None
-    """Set when the guard says this plan already finished: nothing was done."""
     empty: bool = False
 
 
-@dataclass(frozen=True)
-class RunDeps:
-    broker: Broker
-    kill_switch: KillSwitch
-    guard: WorkflowGuard
-    placer: Placer
-    limits: risk.RiskLimits
-    trading_mode: str
-    buying_power_margin: Decimal
-    turnover: TurnoverLedger
+Outcome = Ran | Refused | Taken | AlreadyDone
+"""What `execute` did with a plan."""
 
 
-def _gate(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading) -> Blocked | None:
+class Ports(Protocol):
+    """What running a plan needs (app.Dependencies provides it as is; the placer comes per invocation)."""
+
+    @property
+    def broker(self) -> Broker: ...
+    @property
+    def kill_switch(self) -> KillSwitch: ...
+    @property
+    def guard(self) -> WorkflowGuard: ...
+    @property
+    def limits(self) -> risk.RiskLimits: ...
+    @property
+    def trading_mode(self) -> str: ...
+    @property
+    def buying_power_margin(self) -> Decimal: ...
+    @property
+    def turnover(self) -> TurnoverLedger: ...
+
+
+def _gate(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading) -> Refused | None:
     if switch.state == "halted":
-        return Blocked("halted", switch.describe(), switch,
+        return Refused("halted", switch.describe(), switch,
                        metric=metric_names.KILL_SWITCH_BLOCKS)
     if plan.trading_mode != deps.trading_mode:
-        return Blocked("rejected", f"the plan is for {plan.trading_mode} trading but this stage trades "
+        return Refused("rejected", f"the plan is for {plan.trading_mode} trading but this stage trades "
                                    f"{deps.trading_mode}", switch)
     clock = deps.broker.get_clock()
     if not clock.is_open:
-        return Blocked("market_closed", f"market closed at {clock.timestamp.isoformat()} (next open "
+        return Refused("market_closed", f"market closed at {clock.timestamp.isoformat()} (next open "
                                         f"{clock.next_open.isoformat()})", switch)
-    today: date = trading_day(clock.timestamp)
+    today: date = trading_date(clock.timestamp)
     if plan.trading_date != today:
-        return Blocked("rejected", f"stale plan: planned for {plan.trading_date}, the broker's date is {today}",
+        return Refused("rejected", f"stale plan: planned for {plan.trading_date}, the broker's date is {today}",
                        switch)
     return None
 
@@ -117,66 +142,75 @@ def _prices(plan: RebalancePlanned, broker: Broker) -> tuple[dict[str, Decimal],
     return prices, values
 
 
-def _check_fresh(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading,
+def _check_fresh(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading,
                  account: Account, legs: Sequence[Leg], prices: dict[str, Decimal],
-                 values: dict[str, Decimal]) -> None:
+                 values: dict[str, Decimal]) -> Refused | None:
     if account.trading_blocked or account.account_blocked or account.status.upper() != "ACTIVE":
-        raise Blocked("failed", f"the broker account is not tradable (status {account.status}, trading_blocked "
+        return Refused("failed", f"the broker account is not tradable (status {account.status}, trading_blocked "
                                 f"{account.trading_blocked}, account_blocked {account.account_blocked})", switch)
     exposures = [risk.Exposure(o.symbol, o.side, planned_value(o, prices.get(o.symbol, o.reference_price)))
                  for o in plan.orders]
     breaches = risk.check(exposures, equity=account.equity, positions=values, limits=deps.limits)
     if breaches:
-        raise Blocked("rejected", risk.describe(breaches), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+        return Refused("rejected", risk.describe(breaches), switch, metric=metric_names.RISK_LIMIT_BREACHES)
     if switch.state == "reducing" and not any(leg.side == "sell" for leg in legs):
-        raise Blocked("halted", f"{switch.describe()}: sells only, and the plan has no sells", switch,
+        return Refused("halted", f"{switch.describe()}: sells only, and the plan has no sells", switch,
                       metric=metric_names.KILL_SWITCH_BLOCKS)
-    _reserve_turnover(plan, deps, switch, account, sum((e.value for e in exposures), Decimal(0)))
+    return _reserve_turnover(plan, deps, switch, account, sum((e.value for e in exposures), Decimal(0)))
 
 
-def _reserve_turnover(plan: RebalancePlanned, deps: RunDeps, switch: KillSwitchReading, account: Account,
-                      planned: Decimal) -> None:
+def _reserve_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading, account: Account,
+                      planned: Decimal) -> Refused | None:
     """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last."""
     fraction = deps.limits.max_daily_turnover_equity_fraction
     cap = (fraction * account.equity).quantize(Decimal("0.01"))
     amount = planned.quantize(Decimal("0.01"))
     reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap)
     if not reservation.granted:
-        raise Blocked("rejected", (
+        return Refused("rejected", (
             f"daily turnover cap: this plan trades ${amount:,.2f} and the day's other runs on account "
             f"{account.account_id} already reserved ${reservation.used_before:,.2f}, over the day's cap of "
             f"${cap:,.2f} ({fraction} x equity)"), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+    return None
 
 
-def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
-    """Run the plan (see the module docstring); raises Blocked or WorkflowTaken when nothing may be placed."""
+def execute(plan: RebalancePlanned, deps: Ports, placer: Placer) -> Outcome:
+    """Run the plan (see the module docstring): what happened, as a value."""
     held = deps.guard.peek(plan.correlation_id)
     if held is not None and held.held_by_other(plan.plan_id):
-        raise WorkflowTaken(held)
+        return Taken(held)
     switch = deps.kill_switch.read()
     if held is not None and held.done:  # finished, or refused: final either way
-        return RunReport([], switch, already_done=held)
+        return AlreadyDone(held, switch)
     resumed = held is not None
     blocked = _gate(plan, deps, switch)
     if blocked is not None and not resumed:
-        raise blocked
+        return blocked
     if not plan.orders:
         claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
         if claim.held_by_other(plan.plan_id):
-            raise WorkflowTaken(claim)
+            return Taken(claim)
         account = deps.broker.get_account()  # recorded on every completed day, orders or not
-        return RunReport([], switch, account_before=account, account_after=account, empty=True)
+        return Ran([], switch, account_before=account, account_after=account, empty=True)
 
     account = deps.broker.get_account()
     prices, values = _prices(plan, deps.broker)
     legs, unplaceable = build_legs(plan, prices, account.account_id)
     if not resumed:
-        _check_fresh(plan, deps, switch, account, legs, prices, values)
+        refused = _check_fresh(plan, deps, switch, account, legs, prices, values)
+        if refused is not None:
+            return refused
         claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
         if claim.held_by_other(plan.plan_id):
-            raise WorkflowTaken(claim)
+            return Taken(claim)
+    return _place(deps, placer, Ran([], switch, account_before=account, resumed=resumed), blocked, legs,
+                  unplaceable)
 
-    report = RunReport([], switch, account_before=account, resumed=resumed)
+
+def _place(deps: Ports, placer: Placer, report: Ran, blocked: Refused | None, legs: Sequence[Leg],
+           unplaceable: Sequence[Skip]) -> Ran:
+    """Sells, wait, cancel; buys, wait, cancel (the workflow is claimed by this plan)."""
+    switch = report.switch
     if blocked is not None:
         report.notes.append(f"resumed after an interruption, but now {blocked.cause}: orders already at the broker "
                             "were adopted, the others not placed")
@@ -185,9 +219,9 @@ def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
     if may_sell and not may_buy:
         report.notes.append(f"{switch.describe()}: sells only, buys skipped")
 
-    sells = _sells(deps, [leg for leg in legs if leg.side == "sell"], may_sell, _why_not(blocked, switch))
-    deps.placer.wait(sells)
-    deps.placer.cancel_open(sells)
+    sells = _sells(deps, placer, [leg for leg in legs if leg.side == "sell"], may_sell, _why_not(blocked, switch))
+    placer.wait(sells)
+    placer.cancel_open(sells)
 
     buy_legs = [leg for leg in legs if leg.side == "buy"]
     if may_buy and buy_legs:  # read fresh before the buy leg too: a switch flipped during the sells stops the buys
@@ -196,30 +230,30 @@ def execute(plan: RebalancePlanned, deps: RunDeps) -> RunReport:
             may_buy, switch = False, now
             report.switch = now
             report.notes.append(f"{now.describe()} after the sells: buys skipped")
-    buys = _buys(deps, buy_legs, may_buy, _why_not(blocked, switch), report)
-    deps.placer.wait(buys)
-    deps.placer.cancel_open(buys)
+    buys = _buys(deps, placer, buy_legs, may_buy, _why_not(blocked, switch), report)
+    placer.wait(buys)
+    placer.cancel_open(buys)
     report.account_after = deps.broker.get_account()
 
     # A leg too small for one whole share now may have been placed by an earlier run at another price.
-    skipped = [deps.placer.find(s.leg) or Placement(s.leg, "skipped", error=s.reason) for s in unplaceable]
+    skipped = [placer.find(s.leg) or Placement(s.leg, "skipped", error=s.reason) for s in unplaceable]
     report.placements = sorted([*sells, *buys, *skipped], key=lambda p: p.leg.index)
     return report
 
 
-def _why_not(blocked: Blocked | None, switch: KillSwitchReading) -> str:
+def _why_not(blocked: Refused | None, switch: KillSwitchReading) -> str:
     if blocked is not None:
         return f"not placed: {blocked.cause}"
     return f"not placed: {switch.describe()} (sells only)"
 
 
-def _sells(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str) -> list[Placement]:
+def _sells(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_not: str) -> list[Placement]:
     """Adopt the sells that exist; submit the rest, each only within the shares the account holds now.
 
     The holdings are re-read right before the sell leg, and a sell above the broker's
     `qty_available` for its symbol is refused: on a margin account with shorting enabled it would
     open a short, and the system never does."""
-    found = {leg.index: deps.placer.find(leg) for leg in legs}
+    found = {leg.index: placer.find(leg) for leg in legs}
     missing = [leg for leg in legs if found[leg.index] is None]
     available: dict[str, Decimal] = {}
     if allowed and missing:
@@ -235,7 +269,7 @@ def _sells(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str) -> l
             short = _short_by(leg, available)
             # A refusal looks the leg up once more: a concurrent run's order under our id explains the
             # missing shares, and is adopted so the report matches the broker.
-            placements.append(deps.placer.submit(leg) if short is None else deps.placer.refuse(leg, short))
+            placements.append(placer.submit(leg) if short is None else placer.refuse(leg, short))
     return placements
 
 
@@ -250,12 +284,13 @@ def _short_by(leg: Leg, available: dict[str, Decimal]) -> str | None:
             "the system never opens a short")
 
 
-def _buys(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str, report: RunReport) -> list[Placement]:
+def _buys(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_not: str,
+          report: Ran) -> list[Placement]:
     """Adopt the buys that exist; fit the rest to the buying power left now, and submit them."""
     placements: list[Placement] = []
     missing: list[Leg] = []
     for leg in legs:
-        found = deps.placer.find(leg)
+        found = placer.find(leg)
         if found is not None:
             placements.append(found)
         elif allowed:
@@ -270,5 +305,5 @@ def _buys(deps: RunDeps, legs: Sequence[Leg], allowed: bool, why_not: str, repor
     if fit.note:
         report.notes.append(fit.note)
     placements.extend(Placement(s.leg, "skipped", error=s.reason) for s in fit.skipped)
-    placements.extend(deps.placer.submit(leg) for leg in fit.legs)
+    placements.extend(placer.submit(leg) for leg in fit.legs)
     return placements
