@@ -10,9 +10,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_STATE_DIR = Path(".alchemiser")
 
 
@@ -22,6 +20,8 @@ class UsageError(Exception):
 
 def as_of_arg(text: str) -> datetime:
     """ISO-8601 with an offset (2026-11-25T09:35:00-05:00), or a date (09:35 New York that day)."""
+    from shared.runtime.clock import NEW_YORK  # lazy: a command's --help imports no shared module
+
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(9, 35), NEW_YORK)

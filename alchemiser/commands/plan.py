@@ -92,9 +92,10 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     from services.strategy.app import Run, evaluate_signals, failure_of, near_close, signal_event
     from services.strategy.dependencies import make_calendar
     from services.strategy.settings import StrategySettings
-    from services.strategy.workflow import closed_reason, data_session, run_correlation_id, trading_date
+    from services.strategy.workflow import closed_reason, data_session, run_correlation_id
     from shared.broker.factory import market_data_for
     from shared.events.base import EventContext
+    from shared.runtime.clock import trading_date
 
     settings = StrategySettings.from_env({**_env(args, now), "ALCHEMISER_CALENDAR": "exchange"})
     calendar = make_calendar(settings)

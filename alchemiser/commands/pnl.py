@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from alchemiser.commands.common import NEW_YORK, add_state_dir, as_of_arg, dumps, fail
+from alchemiser.commands.common import add_state_dir, as_of_arg, dumps, fail
 from services.orchestrator.settings import OrchestratorSettings
 
 
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
     from services.orchestrator.ports import PortfolioHistory
     from services.orchestrator.snapshot_portfolio_history import SnapshotPortfolioHistory
+    from shared.runtime.clock import NEW_YORK
 
     if args.periods is not None and args.periods < 1:
         return fail("--periods must be at least 1")

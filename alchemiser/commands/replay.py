@@ -18,7 +18,6 @@ from typing import Any
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client, rule_names, stage_names
 from alchemiser.commands.common import (
-    NEW_YORK,
     UsageError,
     add_state_dir,
     add_wait,
@@ -34,6 +33,8 @@ TERMINAL_REPLAY_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 
 
 def _moment(text: str, *, end: bool) -> datetime:
+    from shared.runtime.clock import NEW_YORK
+
     if len(text) == 10:
         try:
             day = date.fromisoformat(text)

@@ -27,7 +27,6 @@ from alchemiser.commands.common import (
 )
 
 EXIT = {"completed": 0, "skipped": 0, "duplicate": 0, "failed": 1, "incomplete": 1, "ended": 1}
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,18 +121,22 @@ def single_strategy_config(state_dir: Path, strategy: Path) -> Path:
 
 
 def _check_combination(args: argparse.Namespace) -> str | None:
+    from shared.runtime.clock import NEW_YORK, trading_date  # lazy: `run --help` imports no shared module
+
     if args.broker == "alpaca" and args.data != "alpaca" and not args.allow_synthetic_prices:
         return (f"--broker alpaca with --data {args.data} would size real paper orders on prices that are not the "
                 "market's; use --data alpaca (or pass --allow-synthetic-prices if that is what you want)")
     if args.broker == "alpaca" and args.as_of is not None:
         today = datetime.now(NEW_YORK).date()
-        if args.as_of.astimezone(NEW_YORK).date() != today:
+        if trading_date(args.as_of) != today:
             return "--broker alpaca trades today only (Alpaca fills at the market's current prices); drop --as-of"
     return None
 
 
 def _backdated(args: argparse.Namespace, as_of: datetime) -> str | None:
     """Refuse a day earlier than the simulated account's last order, unless allowed."""
+    from shared.runtime.clock import NEW_YORK, trading_date
+
     if args.broker != "sim" or args.allow_backdated:
         return None
     from alchemiser.local.day import sim_orders
@@ -143,12 +146,12 @@ def _backdated(args: argparse.Namespace, as_of: datetime) -> str | None:
     if not times:
         return None
     last = max(times).astimezone(NEW_YORK)
-    if as_of.astimezone(NEW_YORK).date() >= last.date():
+    if trading_date(as_of) >= last.date():
         return None
     return (f"the simulated account in {args.state_dir} last traded on {last.date().isoformat()}; "
-            f"--as-of {as_of.astimezone(NEW_YORK).date().isoformat()} would trade it backwards in time. "
-            f"Start a fresh state dir: alchemiser run --as-of {as_of.astimezone(NEW_YORK).date().isoformat()} "
-            f"--state-dir .alchemiser-{as_of.astimezone(NEW_YORK).date().isoformat()} "
+            f"--as-of {trading_date(as_of).isoformat()} would trade it backwards in time. "
+            f"Start a fresh state dir: alchemiser run --as-of {trading_date(as_of).isoformat()} "
+            f"--state-dir .alchemiser-{trading_date(as_of).isoformat()} "
             "(or pass --allow-backdated)")
 
 
@@ -169,6 +172,7 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     from alchemiser.local.day import run_day as run_the_day
     from alchemiser.local.statedir import display_path
     from alchemiser.local.template import load_template
+    from shared.runtime.clock import NEW_YORK
 
     template = load_template()
     as_of = args.as_of or default_as_of(datetime.now(ZoneInfo("UTC")), schedule_time(strategy_schedule(template)))

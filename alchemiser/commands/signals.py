@@ -98,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
     from services.strategy.app import StrategyFailure, evaluate_signals, failure_of, near_close
     from services.strategy.dependencies import make_calendar
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
-    from services.strategy.workflow import data_session, display_file, trading_date
+    from services.strategy.workflow import data_session, display_file
     from shared.broker.credentials import CredentialsError
     from shared.broker.factory import market_data_for
     from shared.marketdata.port import MarketDataError
+    from shared.runtime.clock import trading_date
 
     if args.strategy and args.config is not None:
         return fail("give either --strategy files or --config, not both")

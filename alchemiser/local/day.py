@@ -181,7 +181,8 @@ def trading_mode_of(template: Template) -> str:
 
 
 def day_workflow_id(as_of: datetime, template: Template) -> str:
-    from services.strategy.workflow import run_correlation_id, trading_date
+    from services.strategy.workflow import run_correlation_id
+    from shared.runtime.clock import trading_date
 
     return run_correlation_id(trading_date(as_of), trading_mode_of(template))
 

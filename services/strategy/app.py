@@ -53,7 +53,6 @@ from services.strategy.workflow import (
     display_file,
     run_correlation_id,
     stale_reason,
-    trading_date,
     trigger_of,
 )
 from shared.events.base import EventContext
@@ -65,6 +64,7 @@ from shared.events.signal_generated import SignalGenerated, StrategySignal
 from shared.events.workflow_started import StrategyRef, WorkflowStarted
 from shared.marketdata.port import MarketData, MarketDataError, PriceHistory, Session, with_today
 from shared.runtime import metric_names
+from shared.runtime.clock import trading_date
 from shared.runtime.observability import count
 from shared.runtime.workflow_facts import event_digest
 
@@ -359,7 +359,7 @@ def near_close(settings: StrategySettings, session: Session | None, now: datetim
 
     decide = session.close - timedelta(minutes=settings.near_close_minutes)
     if now < decide - timedelta(minutes=settings.near_close_window_minutes):
-        from services.strategy.workflow import NEW_YORK
+        from shared.runtime.clock import NEW_YORK
 
         close = session.close.astimezone(NEW_YORK)
         return (f"near-close timing: today's run decides at {decide.astimezone(NEW_YORK):%H:%M} New York, "
@@ -591,7 +591,7 @@ def plan_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | Non
 
 def _clock_detail(session: Session | None, now: datetime) -> str:
     """The session's hours against now, in New York time."""
-    from services.strategy.workflow import NEW_YORK
+    from shared.runtime.clock import NEW_YORK
 
     at = now.astimezone(NEW_YORK).isoformat()
     if session is None:

@@ -25,22 +25,14 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from shared.events.envelope import DeliveryKind
 from shared.marketdata.port import MarketCalendar, Session
+from shared.runtime.clock import NEW_YORK, trading_date
 
-NEW_YORK = ZoneInfo("America/New_York")
 Trigger = Literal["schedule", "manual", "replay"]
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 _ALLOCATION_PLACES = Decimal("1e-9")
-
-
-def trading_date(moment: datetime) -> date:
-    """The New York calendar date of `moment` (an aware datetime)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"trading_date needs an aware datetime, got {moment.isoformat()}")
-    return moment.astimezone(NEW_YORK).date()
 
 
 def data_session(calendar: MarketCalendar, at: datetime) -> Session:

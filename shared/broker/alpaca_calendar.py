@@ -10,9 +10,9 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from shared.broker.alpaca_mapping import NEW_YORK
 from shared.broker.port import CalendarDay
 from shared.marketdata.port import Session
+from shared.runtime.clock import NEW_YORK, trading_date
 
 REGULAR_CLOSE = time(16, 0)
 EARLIEST = date(1970, 1, 1)
@@ -52,7 +52,7 @@ class AlpacaCalendar:
     def latest_session(self, at: datetime) -> Session:
         if at.tzinfo is None:
             raise ValueError("latest_session needs an aware datetime")
-        today = at.astimezone(NEW_YORK).date()
+        today = trading_date(at)
         session = self.session(today)
         if session is not None and session.open <= at:
             return session

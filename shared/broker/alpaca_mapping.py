@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.broker.port import (
     Account,
@@ -25,8 +24,8 @@ from shared.broker.port import (
     Position,
     Side,
 )
+from shared.runtime.clock import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 Raw = Mapping[str, Any]
 
 

@@ -5,24 +5,17 @@ Imports of the adapters happen here, on first use, so a handler module stays lig
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from shared.broker.settings import BrokerSettings
+from shared.runtime.clock import trading_date
 
 if TYPE_CHECKING:
     from shared.broker.credentials import AlpacaKeys
     from shared.broker.port import Broker
     from shared.marketdata.port import MarketCalendar, MarketData
-
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def trading_day(moment: datetime) -> date:
-    return moment.astimezone(NEW_YORK).date()
-
 
 def alpaca_keys(settings: BrokerSettings) -> AlpacaKeys:
     """Locally: keys from the environment only (a laptop never reaches into a deployed stage's secret).
@@ -89,7 +82,7 @@ def make_simulated_broker(settings: BrokerSettings, *, calendar: MarketCalendar 
         assets = {s: Asset(s, tradable=True, fractionable=s not in settings.sim_non_fractionable) for s in universe}
     return SimulatedBroker(
         settings.state_dir,
-        price_source(market_data, trading_day(settings.now())),  # type: ignore[arg-type]
+        price_source(market_data, trading_date(settings.now())),  # type: ignore[arg-type]
         calendar=calendar or ExchangeCalendar(),
         now=settings.now,
         starting_cash=settings.sim_starting_cash,

@@ -24,7 +24,6 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from shared.broker.alpaca_mapping import NEW_YORK
 from shared.broker.port import (
     QTY_PLACES,
     TERMINAL_STATES,
@@ -58,6 +57,7 @@ from shared.broker.simulated_ledger import (
     text_or_none,
     to_order,
 )
+from shared.runtime.clock import trading_date
 from shared.runtime.sqlite_store import SqliteTable
 
 if TYPE_CHECKING:  # the port module imports numpy; the simulated broker needs only the types
@@ -133,7 +133,7 @@ class SimulatedBroker:
 
     def get_clock(self) -> Clock:
         now = self._now()
-        today = self._calendar.session(now.astimezone(NEW_YORK).date())
+        today = self._calendar.session(trading_date(now))
         upcoming = today if today is not None and now < today.open else self._next_session(now)
         is_open = today is not None and today.open <= now < today.close
         current = today if is_open else upcoming
@@ -299,11 +299,11 @@ class SimulatedBroker:
         return positions
 
     def _market_open(self, now: datetime) -> bool:
-        session = self._calendar.session(now.astimezone(NEW_YORK).date())
+        session = self._calendar.session(trading_date(now))
         return session is not None and session.open <= now < session.close
 
     def _next_session(self, now: datetime) -> Session:
-        day = now.astimezone(NEW_YORK).date()
+        day = trading_date(now)
         for offset in range(1, 15):
             session = self._calendar.session(day + timedelta(days=offset))
             if session is not None:

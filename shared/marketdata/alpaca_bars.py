@@ -18,16 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from shared.broker.alpaca_http import install_timeout
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, assemble, lookback_start, unique_symbols
+from shared.runtime.clock import NEW_YORK
 
 if TYPE_CHECKING:
     from alpaca.data.historical.stock import StockHistoricalDataClient
 
-NEW_YORK = ZoneInfo("America/New_York")
 FEEDS = ("iex", "sip", "delayed_sip", "otc", "boats", "overnight")
 SYMBOLS_PER_REQUEST = 100
 

@@ -26,6 +26,7 @@ from shared.marketdata import offline_model as model
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, day64, unique_symbols
+from shared.runtime.clock import trading_date
 
 FloatArray = npt.NDArray[np.float64]
 KNOWN_SYMBOLS = model.KNOWN_SYMBOLS
@@ -186,9 +187,7 @@ class OfflineMarketData:
     def latest_prices(self, symbols: Sequence[str], at: datetime) -> dict[str, float]:
         """Simulated latest trades near the close: the generated close of `at`'s New York day
         (the offline market has one price a day, so "near the close" is the close)."""
-        from zoneinfo import ZoneInfo
-
-        day = at.astimezone(ZoneInfo("America/New_York")).date()
+        day = trading_date(at)
         wanted = self._check_symbols(symbols)
         index = int(np.searchsorted(offline_universe().dates, day64(day), side="left"))
         if index >= offline_universe().dates.shape[0] or offline_universe().dates[index] != day64(day):

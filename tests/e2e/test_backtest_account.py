@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from alchemiser.local.day import DayOptions, run_day
+from shared.runtime.clock import NEW_YORK
 from tests.e2e.conftest import alchemiser
 
-NEW_YORK = ZoneInfo("America/New_York")
 DAYS = [date(2026, 11, d) for d in (17, 18, 19, 20)]
 
 

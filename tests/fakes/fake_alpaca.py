@@ -41,11 +41,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 
-NY = ZoneInfo("America/New_York")
+from shared.runtime.clock import NEW_YORK as NY
+
 ROUTES: list[tuple[str, str, str]] = [
     ("GET", r"/v2/account", "GET /v2/account"),
     ("GET", r"/v2/account/portfolio/history", "GET /v2/account/portfolio/history"),

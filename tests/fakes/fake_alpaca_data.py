@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+from shared.runtime.clock import NEW_YORK
+
 TIMEFRAMES = {"1Day", "1D", "1day"}
 ADJUSTMENTS = {"raw", "split", "dividend", "spin-off", "all"}
 FEEDS = {"iex", "sip", "delayed_sip", "otc", "boats", "overnight"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from alchemiser.backtest.engine import BacktestConfig, run_backtest
 from alchemiser.backtest.fills import FillModel
@@ -17,8 +16,8 @@ from shared.broker.factory import make_broker
 from shared.broker.settings import BrokerSettings
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData
+from shared.runtime.clock import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 SLIPPAGE = Decimal("5")  # the simulated broker's default (ALCHEMISER_SIM_SLIPPAGE_BPS)
 
 

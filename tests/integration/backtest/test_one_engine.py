@@ -14,7 +14,6 @@ import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,8 +28,8 @@ from services.strategy.portfolio_config import load_portfolio
 from services.strategy.settings import PACKAGED_CONFIG
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData
+from shared.runtime.clock import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR = ExchangeCalendar()
 SESSIONS = [d.astype(date) for d in CALENDAR.sessions_between(date(2016, 1, 4), date(2026, 11, 25))]
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,12 +21,12 @@ from services.execution.risk import RiskLimits
 from shared.broker.alpaca import AlpacaBroker
 from shared.events.publisher import InMemoryPublisher
 from shared.events.trade_executed import TradeExecuted
+from shared.runtime.clock import NEW_YORK
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
 from tests.integration.broker.conftest import make_broker
 from tests.unit.execution.support import Context, FaultyBroker, SimClock, incoming, make_deps, make_plan, record_plan
 
 __all__ = ["fake_alpaca"]
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def today_ny() -> date:

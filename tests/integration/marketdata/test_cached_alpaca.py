@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -12,9 +11,9 @@ from shared.marketdata.alpaca_bars import AlpacaMarketData
 from shared.marketdata.bar_store import DirectoryBarStore
 from shared.marketdata.cache import CachedMarketData
 from shared.marketdata.calendar import ExchangeCalendar
+from shared.runtime.clock import NEW_YORK as NY
 from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer
 
-NY = ZoneInfo("America/New_York")
 CAL = ExchangeCalendar()
 SYMBOLS = {"SPY": 450.0, "TQQQ": 40.0, "BIL": 91.4}
 

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,9 +22,9 @@ from shared.events.signal_generated import SignalGenerated
 from shared.events.workflow_failed import WorkflowFailed
 from shared.events.workflow_started import WorkflowStarted
 from shared.marketdata.offline import OfflineMarketData
+from shared.runtime.clock import NEW_YORK
 from tests.conftest import load_test_event
 
-NEW_YORK = ZoneInfo("America/New_York")
 WEDNESDAY = datetime(2026, 11, 25, 9, 35, tzinfo=NEW_YORK)
 SATURDAY = datetime(2026, 11, 28, 9, 35, tzinfo=NEW_YORK)
 

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,8 +22,8 @@ from shared.broker.port import (
 from shared.broker.simulated import SimulatedBroker
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.marketdata.port import Session
+from shared.runtime.clock import NEW_YORK as NY
 
-NY = ZoneInfo("America/New_York")
 PRICES = {"SPY": Decimal("500"), "QQQ": Decimal("400"), "BRK.A": Decimal("600000"), "TQQQ": Decimal("50")}
 OPEN_TIME = datetime(2024, 3, 6, 15, 0, tzinfo=UTC)  # Wednesday 10:00 New York
 SATURDAY = datetime(2024, 3, 9, 15, 0, tzinfo=UTC)

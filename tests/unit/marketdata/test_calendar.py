@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.marketdata.calendar import ExchangeCalendar
-
-NY = ZoneInfo("America/New_York")
+from shared.runtime.clock import NEW_YORK as NY
 
 
 @pytest.fixture(scope="module")

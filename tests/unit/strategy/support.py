@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.strategy import app
 from services.strategy.dependencies import Dependencies, build
@@ -21,9 +20,9 @@ from shared.events.publisher import InMemoryPublisher, PublishError, Undelivered
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData
 from shared.marketdata.port import MarketDataError, PriceHistory
+from shared.runtime.clock import NEW_YORK
 from tests.conftest import LambdaContextStub
 
-NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR = ExchangeCalendar()
 WEDNESDAY = datetime(2026, 11, 25, 9, 35, tzinfo=NEW_YORK)
 THANKSGIVING = datetime(2026, 11, 26, 9, 35, tzinfo=NEW_YORK)

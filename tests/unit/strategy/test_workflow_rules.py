@@ -15,10 +15,11 @@ from services.strategy.workflow import (
     equal_allocations,
     run_correlation_id,
     stale_reason,
-    trading_date,
     trigger_of,
     unique_names,
 )
+from shared.runtime.clock import NEW_YORK as NY
+from shared.runtime.clock import trading_date
 
 
 def test_the_trading_date_is_the_new_york_date_not_the_utc_date():
@@ -83,12 +84,9 @@ def test_strategy_files_are_shown_relative_to_the_portfolio_folder(tmp_path):
 # ---------------------------------------------------------------- the data day (as-of semantics)
 
 from datetime import timedelta  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
 
 from services.strategy.workflow import command_moment, data_day, data_through  # noqa: E402
 from shared.marketdata.calendar import ExchangeCalendar  # noqa: E402
-
-NY = ZoneInfo("America/New_York")
 
 
 def test_the_data_day_is_the_last_session_closed_at_or_before_the_moment():
