@@ -41,14 +41,21 @@ _make_moto_dynamodb_writes_atomic()
 
 
 @pytest.fixture(autouse=True)
-def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach a real AWS account: fake credentials and a fixed region."""
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test may reach a real AWS account: fake credentials and a fixed region. The container's
+    cached boto3 clients (shared/runtime/aws_clients.py) are dropped before and after every test, so
+    a client built under one test's mock and environment never serves another."""
+    from shared.runtime import aws_clients
+
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Alchemiser")
+    aws_clients.clear()
+    yield
+    aws_clients.clear()
 
 
 @dataclass

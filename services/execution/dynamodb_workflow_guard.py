@@ -20,9 +20,9 @@ class DynamoDbWorkflowGuard:
     def __init__(self, table_name: str, *, ttl_seconds: int, client: Any = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
         if client is None:
-            import boto3
+            from shared.runtime import aws_clients
 
-            client = boto3.client("dynamodb")
+            client = aws_clients.client("dynamodb")
         self.table_name = table_name
         self._client = client
         self._ttl = ttl_seconds

@@ -77,7 +77,11 @@ class SsmKillSwitch:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
 
         self.parameter_name = parameter_name
-        self.provider = SSMProvider(boto3_client=client) if client is not None else SSMProvider()
+        if client is None:
+            from shared.runtime import aws_clients
+
+            client = aws_clients.client("ssm")
+        self.provider = SSMProvider(boto3_client=client)
 
     def read(self) -> KillSwitchReading:
         source = f"SSM parameter {self.parameter_name}"

@@ -46,7 +46,7 @@ def build(settings: PortfolioSettings, *, broker: BrokerReader | None = None,
 
 def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPublisher]:
     def publisher_for(request_id: str) -> EventPublisher:
-        # make_publisher reuses one EventBridge client per container (shared.events.publisher.events_client)
+        # make_publisher reuses one EventBridge client per container (shared.runtime.aws_clients)
         return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
                               source=SOURCE_OF[PORTFOLIO], request_id=request_id)
 

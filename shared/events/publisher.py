@@ -11,12 +11,12 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from shared.events.base import DomainEvent
 from shared.events.catalog import route_for
+from shared.runtime import aws_clients
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_ENTRY_BYTES = 256 * 1024
@@ -81,21 +81,13 @@ def _check_sizes(events: Sequence[DomainEvent], entries: Sequence[dict[str, Any]
         raise EventTooLargeError("not published (nothing was sent)", too_big)
 
 
-@lru_cache(maxsize=1)
-def events_client() -> Any:
-    """One EventBridge client per container: building a boto3 client costs tens of milliseconds."""
-    import boto3
-
-    return boto3.client("events")
-
-
 class EventBridgePublisher:
     """PutEvents on the custom bus through boto3."""
 
     def __init__(self, bus_name: str, source: str, client: Any = None, *, max_attempts: int = 4,
                  base_delay: float = 0.1, sleep: Callable[[float], None] = time.sleep) -> None:
         self.bus_name, self.source = bus_name, source
-        self.client = client if client is not None else events_client()
+        self.client = client if client is not None else aws_clients.client("events")
         self.max_attempts, self.base_delay, self.sleep = max_attempts, base_delay, sleep
 
     def publish(self, events: Sequence[DomainEvent]) -> list[str]:

@@ -119,7 +119,7 @@ class DirectoryBarStore:
 
 
 class S3BarStore:
-    """`s3://bucket/prefix/SYMBOL.json` through boto3 (client given, or `boto3.client("s3")`)."""
+    """`s3://bucket/prefix/SYMBOL.json` through boto3 (the client given, or the container's: aws_clients)."""
 
     def __init__(self, bucket: str, prefix: str = "bars", client: S3Client | None = None) -> None:
         if not bucket:
@@ -134,9 +134,9 @@ class S3BarStore:
     @property
     def client(self) -> S3Client:
         if self._client is None:
-            import boto3
+            from shared.runtime import aws_clients
 
-            self._client = boto3.client("s3")
+            self._client = aws_clients.client("s3")
         return self._client
 
     def key(self, symbol: str) -> str:

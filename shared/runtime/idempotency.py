@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +23,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemNotFoundError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
+
+from shared.runtime import aws_clients
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotentHookFunction
@@ -108,16 +109,9 @@ def make_persistence(*, table_name: str | None, state_dir: Path, local: bool) ->
         raise ValueError("an idempotency table name is required outside local mode")
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb_client())
-
-
-@lru_cache(maxsize=1)
-def dynamodb_client() -> Any:
-    """One DynamoDB client per container, shared by every persistence layer: left to itself Powertools
-    opens a new boto3 session per layer, ~75 ms of a cold start each."""
-    import boto3
-
-    return boto3.client("dynamodb")
+    # one DynamoDB client per container, shared by every persistence layer (left to itself Powertools
+    # opens a new boto3 session per layer, ~75 ms of a cold start each)
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws_clients.client("dynamodb"))
 
 
 @dataclass(frozen=True)

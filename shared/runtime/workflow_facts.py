@@ -115,9 +115,9 @@ class DynamoDbWorkflowFacts:
 
     def __init__(self, table_name: str, *, client: Any = None, wall_clock: Callable[[], float] = time.time) -> None:
         if client is None:
-            from shared.runtime.idempotency import dynamodb_client
+            from shared.runtime import aws_clients
 
-            client = dynamodb_client()
+            client = aws_clients.client("dynamodb")
         self.table_name = table_name
         self._client = client
         self._wall_clock = wall_clock

@@ -210,13 +210,14 @@ def test_every_resource_a_function_is_configured_with_is_granted(deployed, servi
 
 
 def _aws_clients(service: str) -> set[str]:
-    """AWS services the function's code builds a boto3 client for (Powertools idempotency: DynamoDB;
+    """AWS services the function's code builds a boto3 client for (directly or through the cached factory
+    shared/runtime/aws_clients.py; Powertools idempotency: DynamoDB;
     Powertools Parameters: Secrets Manager and SSM)."""
     found: set[str] = set()
     for module in reachable(service):
         path = module_file(module)
         text = path.read_text(encoding="utf-8") if path is not None else ""
-        found |= set(re.findall(r"""boto3\.client\(\s*["']([a-z0-9-]+)["']""", text))
+        found |= set(re.findall(r"""(?:boto3|aws_clients)\.client\(\s*["']([a-z0-9-]+)["']""", text))
         if "DynamoDBPersistenceLayer" in text:
             found.add("dynamodb")
         if re.search(r"\bSecretsProvider\(|\bget_secret\(", text):
