@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from alchemiser.local.day import DayOptions, run_day
+from shared.runtime.clock import NEW_YORK
 from tests.e2e.conftest import alchemiser, alchemiser_json, broker_orders
 
 DAY = "2026-11-25T09:35:00-05:00"
@@ -49,15 +49,14 @@ def test_the_summary_shows_weights_reasons_plan_fills_portfolio_and_status(state
 def test_without_as_of_the_latest_session_is_traded(state_dir):
     report = alchemiser_json("run", "--state-dir", str(state_dir))
     assert report["status"] == "completed"
-    as_of = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo("America/New_York"))
+    as_of = datetime.fromisoformat(report["as_of"]).astimezone(NEW_YORK)
     assert (as_of.hour, as_of.minute) == (9, 35) and as_of.weekday() < 5
 
 
 def test_a_week_of_days_evolves_one_simulated_account(state_dir):
-    new_york = ZoneInfo("America/New_York")
     statuses, counts = [], []
     for day in (17, 18, 19, 20, 23, 24, 25, 26):
-        result = run_day(DayOptions(state_dir, datetime(2026, 11, day, 9, 35, tzinfo=new_york)))
+        result = run_day(DayOptions(state_dir, datetime(2026, 11, day, 9, 35, tzinfo=NEW_YORK)))
         statuses.append(result.status)
         counts.append(len(broker_orders(state_dir)))
     assert statuses == ["completed"] * 7 + ["skipped"]

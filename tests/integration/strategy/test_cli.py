@@ -10,11 +10,11 @@ import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from alchemiser.local.storage import Archive
+from shared.runtime.clock import NEW_YORK
 from tests.conftest import PROJECT_ROOT
 
 ALCHEMISER = str(Path(sys.executable).parent / "alchemiser")
@@ -91,7 +91,7 @@ def test_signals_json_has_weights_strategies_and_as_of():
 def test_signals_without_as_of_answers_on_any_day_from_the_latest_session():
     result = alchemiser("signals", "--json")
     assert result.returncode == 0, result.stderr
-    today_in_new_york = datetime.now(ZoneInfo("America/New_York")).date()
+    today_in_new_york = datetime.now(NEW_YORK).date()
     assert date.fromisoformat(json.loads(result.stdout)["as_of"]) <= today_in_new_york
 
 
