@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLI_STAMP := $(VENV)/.installed-cli
 STAGE ?= dev
 
-.PHONY: setup run test lint typecheck check build deploy bench clean
+.PHONY: setup run test test-fast lint typecheck check build deploy bench clean
 
 $(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -34,6 +34,10 @@ run: $(CLI_STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The unit suite alone: pure, no moto, no subprocess, no server (seconds, while you work).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

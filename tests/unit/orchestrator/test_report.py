@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from services.orchestrator.record import EquitySnapshot
 from services.orchestrator.report import error_notification, percent, subject_line
-from services.orchestrator.workflow import Options, apply
+from services.orchestrator.transition import Options
+from services.orchestrator.workflow import apply
 from tests.unit.orchestrator.support import T0, sample
 
 

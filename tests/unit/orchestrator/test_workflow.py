@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from services.orchestrator import workflow
+from services.orchestrator import transition, workflow
 from services.orchestrator.effects import stored_event
 from services.orchestrator.record import EquitySnapshot
 from services.orchestrator.recorded import RecordedEvents
-from services.orchestrator.workflow import Options, apply, fail_stuck
+from services.orchestrator.transition import Options
+from services.orchestrator.workflow import apply, fail_stuck
 from shared.events import (
     ErrorNotificationRequested,
     WorkflowCompleted,
@@ -281,4 +282,4 @@ def test_progress_is_measured_on_the_orchestrators_clock_at_each_event():
 
 def test_step_seconds_only_for_steps_whose_predecessor_was_seen():
     steps = {"started": T0, "planned": T0 + timedelta(seconds=2), "executed": T0 + timedelta(seconds=8.5)}
-    assert workflow.step_seconds(steps) == {"executed": 6.5}
+    assert transition.step_seconds(steps) == {"executed": 6.5}

@@ -63,7 +63,7 @@ def test_same_inputs_same_output_across_instances_and_ranges() -> None:
 
 def test_same_output_in_a_fresh_process_with_a_different_hash_seed() -> None:
     code = (
-        "from tests.unit.marketdata.test_offline import digest;"
+        "from tests.integration.marketdata.test_offline import digest;"
         "from shared.marketdata.offline import OfflineMarketData;"
         "print(digest(OfflineMarketData()))"
     )
