@@ -29,7 +29,7 @@ before the sell leg): the system never opens a short.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Protocol
@@ -76,15 +76,16 @@ class AlreadyDone:
     switch: KillSwitchReading
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ran:
-    """The plan ran: what was placed, adopted or skipped (filled in as the run goes)."""
+    """The plan ran: every leg placed, adopted or skipped, in plan order."""
 
-    placements: list[Placement]
+    placements: tuple[Placement, ...]
     switch: KillSwitchReading
+    """The last reading: the one that stopped the buys when it changed after the sells."""
     account_before: Account | None = None
     account_after: Account | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     resumed: bool = False
     empty: bool = False
 
@@ -191,7 +192,7 @@ def execute(plan: RebalancePlanned, deps: Ports, placer: Placer) -> Outcome:
         if claim.held_by_other(plan.plan_id):
             return Taken(claim)
         account = deps.broker.get_account()  # recorded on every completed day, orders or not
-        return Ran([], switch, account_before=account, account_after=account, empty=True)
+        return Ran((), switch, account_before=account, account_after=account, empty=True)
 
     account = deps.broker.get_account()
     prices, values = _prices(plan, deps.broker)
@@ -203,21 +204,20 @@ def execute(plan: RebalancePlanned, deps: Ports, placer: Placer) -> Outcome:
         claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
         if claim.held_by_other(plan.plan_id):
             return Taken(claim)
-    return _place(deps, placer, Ran([], switch, account_before=account, resumed=resumed), blocked, legs,
-                  unplaceable)
+    return _place(deps, placer, switch, account, resumed, blocked, legs, unplaceable)
 
 
-def _place(deps: Ports, placer: Placer, report: Ran, blocked: Refused | None, legs: Sequence[Leg],
-           unplaceable: Sequence[Skip]) -> Ran:
+def _place(deps: Ports, placer: Placer, switch: KillSwitchReading, account: Account, resumed: bool,
+           blocked: Refused | None, legs: Sequence[Leg], unplaceable: Sequence[Skip]) -> Ran:
     """Sells, wait, cancel; buys, wait, cancel (the workflow is claimed by this plan)."""
-    switch = report.switch
+    notes: list[str] = []
     if blocked is not None:
-        report.notes.append(f"resumed after an interruption, but now {blocked.cause}: orders already at the broker "
-                            "were adopted, the others not placed")
+        notes.append(f"resumed after an interruption, but now {blocked.cause}: orders already at the broker "
+                     "were adopted, the others not placed")
     may_sell = blocked is None
     may_buy = may_sell and switch.state == "active"
     if may_sell and not may_buy:
-        report.notes.append(f"{switch.describe()}: sells only, buys skipped")
+        notes.append(f"{switch.describe()}: sells only, buys skipped")
 
     sells = _sells(deps, placer, [leg for leg in legs if leg.side == "sell"], may_sell, _why_not(blocked, switch))
     placer.wait(sells)
@@ -228,17 +228,17 @@ def _place(deps: Ports, placer: Placer, report: Ran, blocked: Refused | None, le
         now = deps.kill_switch.read()
         if now.state != "active":
             may_buy, switch = False, now
-            report.switch = now
-            report.notes.append(f"{now.describe()} after the sells: buys skipped")
-    buys = _buys(deps, placer, buy_legs, may_buy, _why_not(blocked, switch), report)
+            notes.append(f"{now.describe()} after the sells: buys skipped")
+    buys = _buys(deps, placer, buy_legs, may_buy, _why_not(blocked, switch), notes)
     placer.wait(buys)
     placer.cancel_open(buys)
-    report.account_after = deps.broker.get_account()
+    account_after = deps.broker.get_account()
 
     # A leg too small for one whole share now may have been placed by an earlier run at another price.
     skipped = [placer.find(s.leg) or Placement(s.leg, "skipped", error=s.reason) for s in unplaceable]
-    report.placements = sorted([*sells, *buys, *skipped], key=lambda p: p.leg.index)
-    return report
+    placements = tuple(sorted([*sells, *buys, *skipped], key=lambda p: p.leg.index))
+    return Ran(placements, switch, account_before=account, account_after=account_after, notes=tuple(notes),
+               resumed=resumed)
 
 
 def _why_not(blocked: Refused | None, switch: KillSwitchReading) -> str:
@@ -285,7 +285,7 @@ def _short_by(leg: Leg, available: dict[str, Decimal]) -> str | None:
 
 
 def _buys(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_not: str,
-          report: Ran) -> list[Placement]:
+          notes: list[str]) -> list[Placement]:
     """Adopt the buys that exist; fit the rest to the buying power left now, and submit them."""
     placements: list[Placement] = []
     missing: list[Leg] = []
@@ -303,7 +303,7 @@ def _buys(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_n
     budget = (account.buying_power * (1 - deps.buying_power_margin)).quantize(Decimal("0.01"))
     fit = fit_to_budget(missing, budget)
     if fit.note:
-        report.notes.append(fit.note)
+        notes.append(fit.note)
     placements.extend(Placement(s.leg, "skipped", error=s.reason) for s in fit.skipped)
     placements.extend(placer.submit(leg) for leg in fit.legs)
     return placements
