@@ -98,9 +98,31 @@ process by `alchemiser.local.day.run_day` once imports are warm: the ratio is wh
 (interpreter, imports, first adapters) costs. The runtime's overhead per hop is the in-process day's
 wall time minus the time inside the handlers (each hop's `seconds`), per hop (routing, the archive,
 the outbox, copies of each event), against the median time a handler takes per hop.""",
+    "backtest": """\
+**Backtest** (`bench/bench_backtest.py`). Whole runs over every session of the range, no sampling:
+the sessions are evaluated at once on one history (`services/strategy/language/timeline.py`), a
+session the vectorised pass cannot vouch for (a knife edge on a group's score, a value the per-day
+evaluation would fail on) is evaluated by the strategy function's `evaluate_signals` on its own
+window, then every session is planned by the portfolio function's planner, checked by its safety
+check and the execution function's risk limits, and filled (sells, then buys fitted to the buying
+power). The times cover evaluation, planning and fills; the data's generation is setup, outside them.
+One untimed warm-up run first. The scaling rows fit time ~ sessions^k over 1, 2, 5 and 10 years; the
+vectorised pass runs over the lookback before the first session as well, so a strategy with a long
+lookback (the generated one's is 3,841 sessions, clipped by the offline data's start in 2005) costs
+short ranges more than their share and k falls below 1. Peak memory: tracemalloc over the whole
+10-year run of the generated strategy. The generated strategies' plans break the execution
+function's `max_orders_per_run` (100) every day, so they are planned and checked but place nothing,
+as in the chain; the time is the planner's.""",
 }
 
 WHY_MISSED = {
+    ("strategy evaluation", "cold"): """\
+Reading and parsing 50,000 lines is pure Python: the EDN reader tokenises with one regular expression
+and builds nodes, then `Symphony.build` validates every node and derives symbols and lookback, about
+11 µs a line in this run (the read of 2,600 sessions of CSV for 300 symbols is within its target).
+What it would take: a reader that builds the nodes straight from the token stream without the
+intermediate EDN values, or caching parsed strategies by file hash across runs (a Lambda parses its
+strategies once per container already).""",
     ("cold import", "orchestrator"): """\
 The orchestrator has the smallest floor (no numpy, no alpaca-py on its every-invocation path), so its
 own code weighs the most. Most of it is pydantic building validators for models it uses on every
