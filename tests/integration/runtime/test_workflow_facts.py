@@ -5,7 +5,6 @@ The DynamoDB side runs on moto with the IdempotencyTable built from infra/templa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +21,7 @@ from shared.runtime.workflow_facts import (
 from tests.conftest import load_test_event
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.clock import WallClock
+from tests.fakes.concurrency import all_at_once, raised
 from tests.fakes.facts import as_event
 
 
@@ -47,11 +47,8 @@ def test_members_accumulate_and_a_repeat_adds_nothing(facts):
 
 def test_concurrent_writers_never_lose_a_member(facts):
     store, _ = facts
-    threads = [threading.Thread(target=store.record, args=("portfolio", "wf-1", f"e{n}", "d")) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = all_at_once([lambda n=n: store.record("portfolio", "wf-1", f"e{n}", "d") for n in range(8)])
+    assert raised(results) == []
     assert len(store.members("portfolio", "wf-1")) == 8
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 from shared.runtime.sqlite_store import SqliteTable
+from tests.fakes.concurrency import all_at_once, raised
 
 
 def test_put_get_scan_delete(tmp_path):
@@ -21,18 +21,9 @@ def test_put_get_scan_delete(tmp_path):
 
 def test_put_if_absent_is_atomic_across_threads(tmp_path):
     table = SqliteTable(tmp_path / "s.sqlite", "once")
-    winners: list[int] = []
-
-    def claim(i: int) -> None:
-        if table.put_if_absent("key", {"by": i}):
-            winners.append(i)
-
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(winners) == 1
+    results = all_at_once([lambda i=i: table.put_if_absent("key", {"by": i}) for i in range(16)])
+    winners = [i for i, won in enumerate(results) if won is True]
+    assert raised(results) == [] and len(winners) == 1
     assert table.get("key") == {"by": winners[0]}
 
 
@@ -43,11 +34,7 @@ def test_transact_read_modify_write_loses_no_update(tmp_path):
         for _ in range(25):
             table.transact("c", lambda old: {"n": (old or {"n": 0})["n"] + 1})
 
-    threads = [threading.Thread(target=bump) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert raised(all_at_once([bump] * 4)) == []
     assert table.get("c") == {"n": 100}
 
 
