@@ -50,7 +50,7 @@ from services.strategy.language.nodes import (
     child_nodes,
     iter_nodes,
 )
-from services.strategy.language.series import node_indicator
+from services.strategy.language.series import COMPARE, node_indicator
 from services.strategy.language.symphony import Symphony
 
 IntArray = npt.NDArray[np.int64]
@@ -65,13 +65,6 @@ SHIFT_INVARIANT = frozenset(INDICATORS)
 """Indicators whose value at t is the same float whatever day the history starts on (all of them:
 see indicators.py and test_a_value_is_the_same_float_on_any_history_that_holds_its_lookback)."""
 
-COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    ">": np.greater,
-    "<": np.less,
-    ">=": np.greater_equal,
-    "<=": np.less_equal,
-    "=": np.equal,
-}
 
 
 @dataclass(frozen=True)
