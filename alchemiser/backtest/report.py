@@ -229,7 +229,7 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     for year, value in m["yearly_returns"].items():
         other = f"   {bench['symbol']} {_pct(bench_years.get(year))}" if bench else ""
         lines.append(f"  {year}  {_pct(value):>9}{other}")
-    if doc["strategies"]:
+    if any(s.get("metrics") is not None for s in doc["strategies"].values()):
         lines += ["", "Per strategy (each alone with its share of the capital):"]
         for name, s in doc["strategies"].items():
             sm = s.get("metrics")
