@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.orchestrator.pnl import PnlUnavailable
 from services.orchestrator.ports import EquityPoint
 from shared.broker.credentials import AlpacaKeys
-
-NEW_YORK = ZoneInfo("America/New_York")
+from shared.runtime.clock import trading_date
 
 
 def points_from_history(history: Any, end: date) -> list[EquityPoint]:
@@ -23,7 +21,7 @@ def points_from_history(history: Any, end: date) -> list[EquityPoint]:
     funded) are left out."""
     points: list[EquityPoint] = []
     for moment, equity in zip(history.timestamps, history.equity, strict=False):
-        day = moment.astimezone(NEW_YORK).date()
+        day = trading_date(moment)
         if equity is not None and equity > 0 and day <= end:
             points.append(EquityPoint(day, equity))
     return points

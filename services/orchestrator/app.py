@@ -24,51 +24,34 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from services.orchestrator import workflow
 from services.orchestrator.dependencies import Dependencies
-from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, EffectRunner, Flushed
+from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, Flushed
+from services.orchestrator.invocation import count_transition, runner_for
 from services.orchestrator.record import EquitySnapshot, EventEntry, WorkflowRecord
-from services.orchestrator.workflow import NEW_YORK, Options, Transition
+from services.orchestrator.transition import Options, Transition
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
 from shared.events.middleware import Incoming
 from shared.events.responses import Status, handler_response
 from shared.runtime import metric_names
+from shared.runtime.clock import trading_date
 from shared.runtime.observability import count
 
 if TYPE_CHECKING:
     from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted
-    from shared.events.publisher import EventPublisher
 
 logger = logging.getLogger("orchestrator")
 OWN_SOURCE = SOURCE_OF[ORCHESTRATOR]
-DEFAULT_LEASE_SECONDS = 120.0
 
 
 def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
     if incoming.command is not None:
-        from services.orchestrator.commands import handle_command
+        from services.orchestrator.commands import handle_command  # the command paths only
 
         return handle_command(incoming.command, deps, context=context, metrics=metrics)
     if incoming.event is None:
         raise ValueError("nothing to handle: neither an event nor a command")
     return handle_event(incoming, deps, context=context, metrics=metrics)
-
-
-def runner_for(deps: Dependencies, context: Any) -> EffectRunner:
-    """The effect runner for this invocation; its lease ends with the invocation's deadline. The
-    publisher is built when there is something to publish (in AWS it builds the EventBridge client)."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    seconds = remaining() / 1000 if callable(remaining) else DEFAULT_LEASE_SECONDS
-    request_id = str(getattr(context, "aws_request_id", "") or "unknown")
-
-    def publisher() -> EventPublisher:
-        return deps.publisher_for(request_id)
-
-    return EffectRunner(store=deps.store, publisher=publisher, delivery=deps.delivery,
-                        owner=request_id, deadline=deps.wall_clock() + seconds, wall_clock=deps.wall_clock,
-                        context=context)
 
 
 def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
@@ -172,30 +155,7 @@ def _previous_snapshot(deps: Dependencies, record: WorkflowRecord | None, event:
         return None
     executed = cast("TradeExecuted", event)
     day = (record.trading_date if record is not None and record.trading_date is not None
-           else executed.started_at.astimezone(NEW_YORK).date())
+           else trading_date(executed.started_at))
     mode = record.trading_mode if record is not None else executed.trading_mode
     earlier = deps.store.snapshots(mode, day - timedelta(days=31), day - timedelta(days=1))
     return earlier[-1] if earlier else None
-
-
-def count_transition(metrics: Any, transition: Transition, record: WorkflowRecord,
-                     cause: DomainEvent | None = None) -> None:
-    """Workflow metrics, once per saved transition; equity and turnover when a TradeExecuted ends it.
-
-    Orders placed / filled / failed are the execution function's metrics (it emits them as it
-    places orders); the orchestrator does not count them a second time."""
-    if transition.created:
-        count(metrics, metric_names.WORKFLOWS_STARTED)
-    ended = {"completed": metric_names.WORKFLOWS_COMPLETED, "failed": metric_names.WORKFLOWS_FAILED,
-             "skipped": metric_names.WORKFLOWS_SKIPPED}
-    if transition.kind in ended:
-        count(metrics, ended[transition.kind])
-    if transition.kind == "broker_disagrees":
-        count(metrics, metric_names.EXECUTIONS_AFTER_TERMINAL)
-    if metrics is None or cause is None or not (transition.ended and cause.detail_type == "TradeExecuted"):
-        return
-    executed = cast("TradeExecuted", cause)
-    metrics.add_metric(name=metric_names.TURNOVER, unit=MetricUnit.NoUnit, value=float(executed.totals.turnover))
-    if executed.account_after is not None:
-        metrics.add_metric(name=metric_names.EQUITY, unit=MetricUnit.NoUnit,
-                           value=float(executed.account_after.equity))

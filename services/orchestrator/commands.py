@@ -12,17 +12,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from services.orchestrator import workflow
-from services.orchestrator.app import count_transition, runner_for
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, EffectRunner
-from services.orchestrator.workflow import NEW_YORK
+from services.orchestrator.invocation import count_transition, runner_for
 from shared.events import LambdaEvent
 from shared.events.responses import handler_response
 from shared.runtime import metric_names
+from shared.runtime.clock import trading_date
 from shared.runtime.observability import count
 
 if TYPE_CHECKING:
@@ -31,17 +32,28 @@ if TYPE_CHECKING:
 logger = logging.getLogger("orchestrator")
 
 
+CommandHandler = Callable[[LambdaEvent, Dependencies, Any, Any], dict[str, Any]]
+"""(command, dependencies, Lambda context, metrics) -> the response."""
+
+
 def handle_command(command: LambdaEvent, deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
-    request_id = getattr(context, "aws_request_id", None)
-    if command.action == "check_stuck_workflows":
-        return check_stuck_workflows(deps, context=context, metrics=metrics)
-    if command.action == "pnl_analysis":
-        return pnl_analysis(command, deps, request_id=request_id)
+    handler = COMMANDS.get(command.action or "")
+    if handler is not None:
+        return handler(command, deps, context, metrics)
     return handler_response(
         "failed",
         "the orchestrator takes {\"action\": \"pnl_analysis\"} (P&L report) or {\"action\": "
         "\"check_stuck_workflows\"}; trading commands ({\"mode\": \"trade\"}) go to the strategy function",
-        correlation_id=command.correlation_id, request_id=request_id, mode=command.mode, action=command.action)
+        correlation_id=command.correlation_id, request_id=getattr(context, "aws_request_id", None),
+        mode=command.mode, action=command.action)
+
+
+def _stuck_check_command(command: LambdaEvent, deps: Dependencies, context: Any, metrics: Any) -> dict[str, Any]:
+    return check_stuck_workflows(deps, context=context, metrics=metrics)
+
+
+def _pnl_command(command: LambdaEvent, deps: Dependencies, context: Any, metrics: Any) -> dict[str, Any]:
+    return pnl_analysis(command, deps, request_id=getattr(context, "aws_request_id", None))
 
 
 def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> dict[str, Any]:
@@ -124,9 +136,16 @@ def build_pnl_report(deps: Dependencies, request: pnl.PnlRequest) -> pnl.PnlRepo
     from services.orchestrator import pnl
 
     settings = deps.settings
-    end = settings.now().astimezone(NEW_YORK).date()
+    end = trading_date(settings.now())
     history = deps.history()
     points = history.daily_equity(period=request.period, end=end)
     snapshots = deps.store.snapshots(settings.trading_mode, pnl.period_start(request.period, end), end)
     return pnl.build_report(points, snapshots, request, source=history.source, trading_mode=settings.trading_mode,
                             end=end, tolerance=settings.equity_mismatch_tolerance)
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "check_stuck_workflows": _stuck_check_command,
+    "pnl_analysis": _pnl_command,
+}
+"""The command's action -> its handler; an action not in the table is answered "failed"."""

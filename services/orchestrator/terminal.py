@@ -26,7 +26,7 @@ from services.orchestrator.record import (
 )
 from services.orchestrator.recorded import RecordedEvents
 from services.orchestrator.text import when
-from services.orchestrator.workflow import Options, Transition, step_seconds, trading_date_of
+from services.orchestrator.transition import Options, Transition, step_seconds, trading_date_of
 from shared.events.base import MAX_HOPS, EventContext
 
 if TYPE_CHECKING:

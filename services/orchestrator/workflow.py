@@ -44,26 +44,20 @@ is fixed by its cause; effects are stored on the record with the transition (see
 This module dispatches on the event's detail-type and handles the progress events itself: each is
 kept on the record as its JSON (record.py), so a progress event builds no other event's model. The
 terminal transitions (terminal.py: the events they publish, the snapshot, the report) are imported
-when a workflow ends, once per workflow.
+when a workflow ends, once per workflow. What a transition is (`Transition`, `Options`, the record's
+trading date and step timings) lives in transition.py, a leaf both modules import.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from itertools import pairwise
-from typing import TYPE_CHECKING, Literal, NamedTuple, cast
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
-from services.orchestrator.record import PROGRESS_RANK, EquitySnapshot, WorkflowRecord, WorkflowStatus
+from services.orchestrator.record import PROGRESS_RANK, WorkflowRecord, WorkflowStatus
+from services.orchestrator.transition import DEFAULT_OPTIONS, Options, Transition, trading_date_of
 
 if TYPE_CHECKING:
     from shared.events import DomainEvent, TradeExecuted, WorkflowFailed
-
-NEW_YORK = ZoneInfo("America/New_York")
-STEPS = ("started", "signals", "planned", "executed", "completed")
-
-TransitionKind = Literal["recorded", "completed", "failed", "skipped", "duplicate", "late", "broker_disagrees",
-                         "stuck_warned"]
 
 # detail-type -> (the record field that keeps it, the status it moves to, its step)
 PROGRESS: dict[str, tuple[str, WorkflowStatus, str]] = {
@@ -71,27 +65,6 @@ PROGRESS: dict[str, tuple[str, WorkflowStatus, str]] = {
     "SignalGenerated": ("signals", "signals", "signals"),
     "RebalancePlanned": ("plan", "planned", "planned"),
 }
-
-
-class Options(NamedTuple):
-    notify_on_completion: bool = True
-    previous_snapshot: EquitySnapshot | None = None
-    """The latest equity snapshot before this workflow's trading date (day P&L in the report)."""
-
-
-class Transition(NamedTuple):
-    kind: TransitionKind
-    record: WorkflowRecord | None
-    """The record to save; None when nothing changes (duplicate, late)."""
-    created: bool
-    message: str
-
-    @property
-    def ended(self) -> bool:
-        return self.kind in ("completed", "failed", "skipped")
-
-
-DEFAULT_OPTIONS = Options()
 
 
 def apply(record: WorkflowRecord | None, event: DomainEvent, *, now: datetime,
@@ -148,25 +121,6 @@ def fail_stuck(record: WorkflowRecord, *, now: datetime, after: timedelta,
             return None
         return terminal.stuck_warning(record, now, record.last_progress_at + fail_after)
     return terminal.stuck(record, now)
-
-
-def trading_date_of(record: WorkflowRecord) -> date | None:
-    """The trading date the first of its events says (read from the kept JSON: no model is built)."""
-    for source in (record.started, record.signals, record.plan):
-        if source is not None:
-            return date.fromisoformat(source["trading_date"])
-    if record.execution is not None:
-        return datetime.fromisoformat(record.execution["started_at"]).astimezone(NEW_YORK).date()
-    return record.trading_date
-
-
-def step_seconds(steps: dict[str, datetime]) -> dict[str, float]:
-    """Seconds from the previous step to each step, for the steps whose predecessor was seen."""
-    out: dict[str, float] = {}
-    for previous, step in pairwise(STEPS):
-        if previous in steps and step in steps:
-            out[step] = round(max(0.0, (steps[step] - steps[previous]).total_seconds()), 3)
-    return out
 
 
 # ------------------------------------------------------------------ internals

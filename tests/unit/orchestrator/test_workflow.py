@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.orchestrator import transition, workflow
+from services.orchestrator import transition
 from services.orchestrator.effects import stored_event
 from services.orchestrator.record import EquitySnapshot
 from services.orchestrator.recorded import RecordedEvents
