@@ -82,7 +82,7 @@ def shipped_run(years: int) -> tuple[float, int, dict[str, int]]:
 
 
 def _window(portfolio: object) -> int:
-    from services.strategy.app import history_window
+    from services.strategy.signals import history_window
 
     return history_window(portfolio)  # type: ignore[arg-type]
 

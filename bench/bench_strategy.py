@@ -111,7 +111,7 @@ elif mode == "parse":
     for path in sorted(Path({strategies!r}).glob("*.clj")):
         parse_file(path)
 else:
-    from services.strategy.app import evaluate_signals
+    from services.strategy.signals import evaluate_signals
     from services.strategy.language import parse_file
     from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
     from services.strategy.workflow import equal_allocations

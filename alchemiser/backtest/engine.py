@@ -1,7 +1,7 @@
 """The backtest engine: every session of a range run as the trading chain runs it.
 
 For each session D, in order:
-1. **Signals** — `services.strategy.app.evaluate_signals`, the strategy Lambda's own function, on
+1. **Signals** — `services.strategy.signals.evaluate_signals`, the strategy Lambda's own function, on
    the data a 09:35 run on D reads (the closes through the previous session, `data_date`): every
    strategy on one indicator cache, netted by allocation (services/strategy/netting.py).
 2. **Plan** — `services.portfolio.planner.plan`, the portfolio Lambda's planner, against the
@@ -36,8 +36,8 @@ from alchemiser.backtest.fills import CENT, Fill, FillModel, SimAccount
 if TYPE_CHECKING:
     from services.execution.risk import RiskLimits
     from services.portfolio.planner import Parameters, StrategyPart
-    from services.strategy.app import Signals
     from services.strategy.portfolio_config import StrategyPortfolio
+    from services.strategy.signals import Signals
     from shared.marketdata.port import MarketCalendar, MarketData
 
 Progress = Callable[[str, int, int], None]
@@ -207,7 +207,7 @@ def signals_for(config: BacktestConfig, day: date, data_date: date) -> Signals:
     (services/strategy/rebalance.py: between rebalance days the targets of the last one are held) is
     applied inside `evaluate_signals`, exactly as in the Lambda; at near-close timing, with D's latest
     trades at the decision time as D's bar, as the Lambda's near-close run."""
-    from services.strategy.app import evaluate_signals
+    from services.strategy.signals import evaluate_signals
 
     at = decision_time(config, day)
     if at is None:
@@ -318,7 +318,7 @@ def _one_day(config: BacktestConfig, day: date, data_date: date) -> DayTarget:
     except MarketDataError as exc:
         raise BacktestError(f"market data for {day} (closes of {data_date}): {exc}") from exc
     except Exception as exc:
-        from services.strategy.app import StaleMarketData
+        from services.strategy.signals import StaleMarketData
 
         if isinstance(exc, StaleMarketData):
             raise BacktestError(f"{day}: {exc}") from exc
@@ -346,10 +346,10 @@ class _FastPath:
     def build(cls, config: BacktestConfig, data_dates: Sequence[date]) -> _FastPath | None:
         import numpy as np
 
-        from services.strategy.app import history_window
         from services.strategy.language import IndicatorCache
         from services.strategy.language.timeline import timeline
         from services.strategy.rebalance import rebalance_mask
+        from services.strategy.signals import history_window
         from shared.marketdata.port import MarketDataError
 
         portfolio = config.portfolio

@@ -1,7 +1,7 @@
 """`alchemiser plan [--broker sim|alpaca] [--data offline|alpaca|DIR]`: today's run, dry. Nothing is placed.
 
 What the day's run would do, computed by the chain's own code and nothing else:
-- the strategies: services/strategy/app.py `evaluate_signals`, turned into the SignalGenerated the
+- the strategies: services/strategy/signals.py `evaluate_signals`, turned into the SignalGenerated the
   strategy function would publish (`signal_event`), and checked as the portfolio checks it;
 - the plan: the portfolio function's own gathering (account, positions, assets, prices, with its
   fail-closed checks: services/portfolio/app.py) and planner (services/portfolio/planner.py `plan`,
@@ -89,9 +89,12 @@ def _portfolio(args: argparse.Namespace, settings: Any) -> Any:
 
 def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[dict[str, Any]]]:
     """(the SignalGenerated today's run would publish, the Signals, the calendar's checks)."""
-    from services.strategy.app import Run, evaluate_signals, failure_of, near_close, signal_event
+    from services.strategy.app import near_close
     from services.strategy.dependencies import make_calendar
+    from services.strategy.events import Run, signal_event
+    from services.strategy.failures import failure_of
     from services.strategy.settings import StrategySettings
+    from services.strategy.signals import evaluate_signals
     from services.strategy.workflow import closed_reason, data_session, run_correlation_id
     from shared.broker.factory import market_data_for
     from shared.events.base import EventContext

@@ -4,7 +4,7 @@
     alchemiser signals --strategy my.clj --strategy b.clj   these files, equal allocation
     alchemiser signals --as-of 2026-11-25 --json         {"weights", "strategies", "as_of", ...}
 
-The evaluation is the strategy function's own (services/strategy/app.py `evaluate_signals`): one
+The evaluation is the strategy function's own (services/strategy/signals.py `evaluate_signals`): one
 price history for every symbol, one indicator cache, netted by allocation. Its data day follows
 the function's rule (services/strategy/workflow.py `data_day`): the last session whose close is
 at or before --as-of (default: now). At 09:35 on D that is D-1, what D's run trades on; at or
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from alchemiser.commands.common import add_state_dir, as_of_arg, dumps, fail
 
 if TYPE_CHECKING:
-    from services.strategy.app import Signals
     from services.strategy.portfolio_config import StrategyPortfolio
     from services.strategy.settings import StrategySettings
+    from services.strategy.signals import Signals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,9 +95,11 @@ def collected_files_portfolio(files: list[Path], *, collect: bool = True) -> tup
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.strategy.app import StrategyFailure, evaluate_signals, failure_of, near_close
+    from services.strategy.app import near_close
     from services.strategy.dependencies import make_calendar
+    from services.strategy.failures import failure_of
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
+    from services.strategy.signals import StrategyFailure, evaluate_signals
     from services.strategy.workflow import data_session, display_file
     from shared.broker.credentials import CredentialsError
     from shared.broker.factory import market_data_for

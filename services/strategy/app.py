@@ -16,7 +16,7 @@ stored like a success, so a redelivery is a duplicate. Infrastructure errors (th
 broker's calendar, the network, the secret) raise: the idempotency record is released and
 Lambda retries; a retry republishes the same event ids (causation = the command's id).
 
-`mode: "signal"` (`evaluate_signals`): the same evaluation on the same data, returned with its
+`mode: "signal"` (`signal_only`): the same evaluation on the same data, returned with its
 explanation; no idempotency, nothing published, and it answers on non-trading days too.
 
 `mode: "plan"` (`plan_only`): the strategy side of today's run, dry: whether a workflow would start
@@ -24,35 +24,32 @@ explanation; no idempotency, nothing published, and it answers on non-trading da
 freshness, the session's hours. No idempotency record, no workflow fact, nothing published.
 Order sizes need the account and the portfolio planner (the portfolio function's code):
 `alchemiser plan --broker alpaca --data alpaca` prints them, with the kill switch.
+
+This module holds the use cases only; the evaluation is signals.py (`evaluate_signals`), which
+errors fail closed is failures.py (`failure_of`), and the events a run publishes are events.py.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from services.strategy.dependencies import Dependencies
-from services.strategy.language import Evaluation, IndicatorCache, StrategyError, evaluate
-from services.strategy.netting import NetAllocation, net_allocations
-from services.strategy.portfolio_config import PortfolioConfigError, StrategyEntry, StrategyPortfolio
+from services.strategy.events import Run, fitted_signal_event, started_event
+from services.strategy.failures import Failure, failure_of
+from services.strategy.portfolio_config import StrategyPortfolio
 from services.strategy.settings import StrategySettings
+from services.strategy.signals import Signals, evaluate_signals, weight_strings
 from services.strategy.workflow import (
-    Trigger,
     closed_reason,
     command_id,
     command_moment,
     data_session,
-    data_through,
-    display_file,
     run_correlation_id,
-    stale_reason,
     trigger_of,
 )
 from shared.events.base import EventContext
@@ -60,9 +57,7 @@ from shared.events.lambda_event import LambdaEvent
 from shared.events.middleware import Incoming
 from shared.events.publisher import EventTooLargeError
 from shared.events.responses import Status, handler_response
-from shared.events.signal_generated import SignalGenerated, StrategySignal
-from shared.events.workflow_started import StrategyRef, WorkflowStarted
-from shared.marketdata.port import MarketData, MarketDataError, PriceHistory, Session, with_today
+from shared.marketdata.port import Session
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
 from shared.runtime.observability import count
@@ -70,237 +65,7 @@ from shared.runtime.workflow_facts import event_digest
 
 logger = Logger(service="strategy", child=True)
 
-EVENT_BUDGET_BYTES = 200_000
-"""SignalGenerated is kept under this (EventBridge's limit is 256 KB): explanations are cut first."""
 ORCHESTRATOR_FUNCTION = "alchemiser-orchestrator-{stage}"
-
-
-# ---------------------------------------------------------------------------------------- evaluation
-
-
-class StaleMarketData(Exception):
-    """The history does not reach the session the run needs."""
-
-    def __init__(self, data_as_of: date, needed: date) -> None:
-        self.data_as_of, self.needed = data_as_of, needed
-        super().__init__(stale_reason(data_as_of, needed))
-
-
-@dataclass(frozen=True)
-class StrategyOutcome:
-    entry: StrategyEntry
-    file: str
-    """As events show it: relative to the portfolio file's folder."""
-    evaluation: Evaluation
-
-
-@dataclass(frozen=True)
-class Signals:
-    """Every strategy's answer on one price history, and their net."""
-
-    portfolio: StrategyPortfolio
-    data_day: date
-    """The session whose closes the run needs."""
-    data_as_of: date
-    """The last day of the history actually read (== data_day unless stale data was allowed)."""
-    outcomes: tuple[StrategyOutcome, ...]
-    net: NetAllocation | None
-    """None when some strategy failed (`failures`, collected only when asked): nothing to net."""
-    evaluation_ms: float
-    failures: tuple[StrategyFailure, ...] = ()
-    synthetic: bool = False
-    """The prices are generated (offline data), not real market data: every output says so."""
-    latest_at: datetime | None = None
-    """Composer's timing: the last day's bar is each symbol's latest trade at this moment."""
-
-    @property
-    def weights(self) -> dict[str, Decimal]:
-        return self.net.weights if self.net is not None else {}
-
-    @property
-    def data_through(self) -> str:
-        """"data through 2026-11-24 close" (with the synthetic label when it applies)."""
-        return data_through(self.data_as_of, latest=self.latest_at, synthetic=self.synthetic)
-
-    def as_dict(self, max_lines: int | None = None) -> dict[str, Any]:
-        """JSON-ready: {"weights", "strategies": {name: {...}}, "as_of", "symbols"}; decimals as strings."""
-        return {
-            "weights": _strings(self.weights),
-            "strategies": {
-                o.entry.name: {
-                    "file": o.file,
-                    "allocation": str(o.entry.allocation),
-                    "weights": _strings(o.evaluation.weights),
-                    "rebalance_threshold": _text(o.entry.symphony.rebalance_threshold),
-                    "explanation": list(_explanation(o.evaluation, max_lines)),
-                }
-                for o in self.outcomes
-            },
-            "as_of": self.data_as_of.isoformat(),
-            "data_through": self.data_through,
-            "synthetic": self.synthetic,
-            "symbols": list(self.portfolio.symbols),
-            **({"errors": {f.name: {"file": f.file, "error": f.reason} for f in self.failures}}
-               if self.failures else {}),
-        }
-
-
-@dataclass(frozen=True)
-class StrategyFailure:
-    """One strategy that could not be evaluated (collected by `signals`, beside the others)."""
-
-    name: str
-    file: str
-    reason: str
-
-
-def history_window(portfolio: StrategyPortfolio) -> int:
-    """Sessions of history a run evaluates on (ending on its data day): every strategy's lookback,
-    and the reach back to the start of a rebalance period."""
-    return portfolio.lookback_days + _rebalance_margin(portfolio) if portfolio.strategies else 1
-
-
-def _rebalance_margin(portfolio: StrategyPortfolio) -> int:
-    """Extra sessions of history so that each strategy's period start is inside the history."""
-    from services.strategy.rebalance import MAX_SESSIONS_PER_PERIOD
-
-    return max(MAX_SESSIONS_PER_PERIOD[e.symphony.rebalance_frequency] for e in portfolio.strategies)
-
-
-def _evaluation_day(entry: StrategyEntry, dates: Any) -> date | None:
-    """The day the strategy decides on: its most recent rebalance day (None: the last day)."""
-    frequency = entry.symphony.rebalance_frequency
-    if frequency in ("daily", "none"):
-        return None
-    from services.strategy.rebalance import rebalance_day
-
-    return rebalance_day(frequency, dates[-1], dates)
-
-
-def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data_day: date, *,
-                     require_fresh: bool = True, collect_errors: bool = False,
-                     failures: Iterable[StrategyFailure] = (), today: Session | None = None,
-                     latest_at: datetime | None = None) -> Signals:
-    """One PriceHistory for the union of symbols (the longest lookback) ending on `data_day`, every
-    strategy evaluated on one shared IndicatorCache, then netted. A strategy with a rebalance
-    frequency other than daily is evaluated as of its most recent rebalance day
-    (services/strategy/rebalance.py), on the same history.
-
-    Raises StrategyError, MarketDataError, StaleMarketData (unless `require_fresh` is off). With
-    `collect_errors` (the `signals` command), a strategy's StrategyError or MarketDataError is
-    recorded in `Signals.failures` beside the others' results (`failures` adds those found while
-    loading) and nothing is netted when any failed.
-
-    With `today` and `latest_at` (Composer's timing), each symbol's latest trade at `latest_at`
-    (the market data's `latest_prices`) is appended as `today`'s bar after `data_day`'s closes.
-    """
-    base = portfolio.source.parent
-    found = list(failures)
-    lookback = history_window(portfolio)
-    try:
-        history = market_data.history(portfolio.symbols, data_day, lookback)
-        histories = dict.fromkeys((e.name for e in portfolio.strategies), history)
-    except MarketDataError:
-        if not collect_errors:
-            raise
-        history, histories = None, {}
-        for entry in portfolio.strategies:  # one history per strategy: name the ones without data
-            try:
-                own = market_data.history(entry.symphony.symbols, data_day, lookback)
-            except MarketDataError as exc:
-                found.append(StrategyFailure(entry.name, display_file(entry.file, base), f"market data: {exc}"))
-                continue
-            histories[entry.name] = own
-            history = history or own
-    as_of = history.as_of if history is not None else data_day
-    if require_fresh and as_of < data_day:
-        raise StaleMarketData(as_of, data_day)
-    if today is not None and latest_at is not None and history is not None:
-        latest = getattr(market_data, "latest_prices", None)
-        if latest is None:
-            raise MarketDataError(f"near-close evaluation needs latest trades, which {market_data!r} does not have; "
-                                  "use Alpaca data (or the offline source, which simulates them)")
-        prices = latest(portfolio.symbols, latest_at)
-        extended: dict[int, PriceHistory] = {}
-        histories = {name: extended.setdefault(id(h), with_today(h, today.date, prices)) if id(h) not in extended
-                     else extended[id(h)] for name, h in histories.items()}
-        history = next(iter(histories.values()), history)
-        as_of = today.date
-    started = time.perf_counter()
-    caches: dict[int, IndicatorCache] = {}
-    outcomes: list[StrategyOutcome] = []
-    for entry in portfolio.strategies:
-        if entry.name not in histories:
-            continue
-        own = histories[entry.name]
-        cache = caches.setdefault(id(own), IndicatorCache())
-        try:
-            evaluation = evaluate(entry.symphony, own, cache, on=_evaluation_day(entry, own.dates))
-        except StrategyError as exc:
-            if not collect_errors:
-                raise
-            found.append(StrategyFailure(entry.name, display_file(entry.file, base), str(exc)))
-            continue
-        outcomes.append(StrategyOutcome(entry, display_file(entry.file, base), evaluation))
-    net = None
-    if not found:
-        net = net_allocations([(o.entry.name, o.entry.allocation, o.evaluation) for o in outcomes])
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    synthetic = bool(getattr(market_data, "synthetic", False))
-    return Signals(portfolio, data_day, as_of, tuple(outcomes), net, elapsed_ms, tuple(found), synthetic,
-                   latest_at if today is not None else None)
-
-
-def _explanation(evaluation: Evaluation, max_lines: int | None) -> tuple[str, ...]:
-    if max_lines is None:
-        return tuple(evaluation.render().splitlines())
-    return evaluation.summary_lines(max_lines)
-
-
-def _strings(weights: Mapping[str, Decimal]) -> dict[str, str]:
-    return {symbol: str(weight) for symbol, weight in weights.items()}
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-# ---------------------------------------------------------------------------------------- failures
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a run fails closed (the WorkflowFailed it publishes)."""
-
-    error_type: str
-    reason: str
-    details: dict[str, str] = field(default_factory=dict)
-
-
-def is_transient(exc: MarketDataError) -> bool:
-    """A market-data error caused by the network or an overloaded server (retry), not by the request."""
-    cause = exc.__cause__ or exc.__context__
-    if cause is None:
-        return False
-    status = getattr(cause, "status_code", None)
-    if isinstance(status, int):
-        return status in (408, 429) or status >= 500
-    return isinstance(cause, OSError)  # requests' errors are OSErrors; so are timeouts and refused connections
-
-
-def failure_of(exc: BaseException) -> Failure | None:
-    """The fail-closed reason for a user-caused or data problem; None for an infrastructure error."""
-    if isinstance(exc, StrategyError):
-        return Failure("StrategyError", str(exc),
-                       {"file": exc.file, "line": str(exc.line), "column": str(exc.column)})
-    if isinstance(exc, PortfolioConfigError):
-        return Failure("PortfolioConfigError", str(exc))
-    if isinstance(exc, StaleMarketData):
-        return Failure("StaleMarketData", str(exc),
-                       {"data_as_of": exc.data_as_of.isoformat(), "needed": exc.needed.isoformat()})
-    if isinstance(exc, MarketDataError) and not is_transient(exc):
-        return Failure("MarketDataError", f"market data: {exc}")
-    return None
 
 
 # ---------------------------------------------------------------------------------------- responses
@@ -335,19 +100,6 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
 
 
 # ---------------------------------------------------------------------------------------- trade
-
-
-@dataclass(frozen=True)
-class Run:
-    correlation_id: str
-    context: EventContext
-    trigger: Trigger
-    day: date
-    data_day: date
-    now: datetime
-    request_id: str | None
-    today: Session | None = None
-    """Composer's timing: the session whose latest trades (at `now`) are today's bar."""
 
 
 def near_close(settings: StrategySettings, session: Session | None, now: datetime) -> tuple[str | None, Session | None]:
@@ -417,7 +169,7 @@ def _duplicate(run: Run, first: dict[str, Any], settings: StrategySettings, metr
 
 
 def run_workflow(run: Run, deps: Dependencies, metrics: Any = None) -> dict[str, Any]:
-    """Steps 5-7, the effect run once per workflow id."""
+    """Steps 5 and 6 of the module docstring: the effect, run once per workflow id."""
     portfolio: StrategyPortfolio | None = None
     try:
         portfolio = deps.portfolio()
@@ -442,13 +194,14 @@ def run_workflow(run: Run, deps: Dependencies, metrics: Any = None) -> dict[str,
     weights = signals.weights
     logger.info("signal published", extra={"correlation_id": run.correlation_id,
                                            "data_as_of": signals.data_as_of.isoformat(),
-                                           "target_weights": _strings(weights), "strategies": len(signals.outcomes)})
+                                           "target_weights": weight_strings(weights),
+                                           "strategies": len(signals.outcomes)})
     title = "Live" if settings.trading_mode == "live" else "Paper"
     message = (f"{title} trading workflow {run.correlation_id} started: {len(signals.outcomes)} strategies → "
                f"{len(weights)} symbols on {signals.data_through}; signal published")
     return respond("success", "trade", settings, message, request_id=run.request_id,
                    correlation_id=run.correlation_id, published=published, trading_date=run.day.isoformat(),
-                   data_as_of=signals.data_as_of.isoformat(), target_weights=_strings(weights),
+                   data_as_of=signals.data_as_of.isoformat(), target_weights=weight_strings(weights),
                    event_ids={"WorkflowStarted": started.event_id, "SignalGenerated": signal.event_id})
 
 
@@ -474,37 +227,6 @@ def _fail_closed(run: Run, failure: Failure, portfolio: StrategyPortfolio | None
     return respond("failed", "trade", settings, f"workflow {run.correlation_id} failed: {failure.reason}",
                    request_id=run.request_id, correlation_id=run.correlation_id, published=published,
                    trading_date=run.day.isoformat(), error_type=failure.error_type, reason=failure.reason)
-
-
-def started_event(run: Run, portfolio: StrategyPortfolio | None, settings: StrategySettings) -> WorkflowStarted:
-    refs: tuple[StrategyRef, ...] = ()
-    if portfolio is not None:
-        base = portfolio.source.parent
-        refs = tuple(StrategyRef(name=e.name, file=display_file(e.file, base), allocation=e.allocation)
-                     for e in portfolio.strategies)
-    return WorkflowStarted.create(run.context, occurred_at=run.now, trigger=run.trigger, trading_date=run.day,
-                                  as_of=run.now, stage=settings.stage, strategies=refs)
-
-
-def signal_event(run: Run, signals: Signals, max_lines: int) -> SignalGenerated:
-    strategies = tuple(
-        StrategySignal(name=o.entry.name, file=o.file, allocation=o.entry.allocation,
-                       weights=dict(o.evaluation.weights), rebalance_threshold=o.entry.symphony.rebalance_threshold,
-                       explanation=o.evaluation.summary_lines(max_lines))
-        for o in signals.outcomes
-    )
-    return SignalGenerated.create(run.context, occurred_at=run.now, trading_date=run.day,
-                                  data_as_of=signals.data_as_of, target_weights=dict(signals.weights),
-                                  strategies=strategies, symbols=signals.portfolio.symbols)
-
-
-def fitted_signal_event(run: Run, signals: Signals, max_lines: int) -> SignalGenerated:
-    """The event with as many explanation lines (up to `max_lines`) as keep it under the budget."""
-    event = signal_event(run, signals, max_lines)
-    while len(event.model_dump_json().encode()) > EVENT_BUDGET_BYTES and max_lines > 1:
-        max_lines = max(1, max_lines // 2)
-        event = signal_event(run, signals, max_lines)
-    return event
 
 
 # ---------------------------------------------------------------------------------------- signal only

@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.strategy import app
+from services.strategy import app, events
 from services.strategy.portfolio_config import load_portfolio
 from services.strategy.settings import PACKAGED_CONFIG
+from services.strategy.signals import evaluate_signals
 from shared.events.base import EventContext
 from shared.events.publisher import PublishError
 from shared.events.signal_generated import SignalGenerated
@@ -330,12 +331,12 @@ def test_signal_mode_reports_a_strategy_error_as_failed(state_dir, tmp_path):
 
 def test_explanations_are_cut_to_keep_the_signal_under_the_event_budget(state_dir, monkeypatch):
     h = harness(state_dir)
-    signals = app.evaluate_signals(load_portfolio(PACKAGED_CONFIG), h.deps.market_data, date(2026, 11, 24))
-    run = app.Run("run-2026-11-25-paper", EventContext.for_command("run-2026-11-25-paper", "req", "paper"),
-                  "manual", date(2026, 11, 25), date(2026, 11, 24), WEDNESDAY, "req")
-    full = app.fitted_signal_event(run, signals, 80)
-    monkeypatch.setattr(app, "EVENT_BUDGET_BYTES", len(full.model_dump_json()) - 500)
-    cut = app.fitted_signal_event(run, signals, 80)
+    signals = evaluate_signals(load_portfolio(PACKAGED_CONFIG), h.deps.market_data, date(2026, 11, 24))
+    run = events.Run("run-2026-11-25-paper", EventContext.for_command("run-2026-11-25-paper", "req", "paper"),
+                     "manual", date(2026, 11, 25), date(2026, 11, 24), WEDNESDAY, "req")
+    full = events.fitted_signal_event(run, signals, 80)
+    monkeypatch.setattr(events, "EVENT_BUDGET_BYTES", len(full.model_dump_json()) - 500)
+    cut = events.fitted_signal_event(run, signals, 80)
     assert cut.event_id == full.event_id and cut.target_weights == full.target_weights
-    assert len(cut.model_dump_json()) <= app.EVENT_BUDGET_BYTES
+    assert len(cut.model_dump_json()) <= events.EVENT_BUDGET_BYTES
     assert sum(len(s.explanation) for s in cut.strategies) < sum(len(s.explanation) for s in full.strategies)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.strategy.app import evaluate_signals
 from services.strategy.language import StrategyError, evaluate, parse_text
 from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
+from services.strategy.signals import evaluate_signals
 from services.strategy.workflow import equal_allocations
 from shared.marketdata.offline import OfflineMarketData
 from tests.unit.strategy.support import NEW_YORK, SCHEDULER_TIME_EVENT, harness

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from services.strategy.app import evaluate_signals
 from services.strategy.dependencies import portfolio_loader
 from services.strategy.settings import PACKAGED_CONFIG
+from services.strategy.signals import evaluate_signals
 from shared.marketdata.offline import OfflineMarketData
 from shared.marketdata.port import PriceHistory, with_today
 from tests.unit.strategy.support import CALENDAR, NEW_YORK, harness
