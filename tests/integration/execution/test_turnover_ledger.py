@@ -5,7 +5,6 @@ The DynamoDB side runs on moto with the IdempotencyTable built from infra/templa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -16,6 +15,7 @@ from moto import mock_aws
 from services.execution.turnover_ledger import DynamoDbTurnoverLedger, SqliteTurnoverLedger, ledger_key
 from services.execution.workflow_guard import KEY_PREFIX
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.concurrency import all_at_once, raised
 
 D = Decimal
 DAY = date(2026, 11, 25)
@@ -50,17 +50,10 @@ def test_days_and_accounts_have_their_own_budgets(ledger):
 
 
 def test_concurrent_reservations_never_overshoot_the_cap(ledger):
-    results: list[bool] = []
-
-    def reserve(n: int) -> None:
-        results.append(ledger.reserve("PA1", DAY, f"plan-{n}", D("50000"), D("210000")).granted)
-
-    threads = [threading.Thread(target=reserve, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results.count(True) == 4  # 4 x 50,000 <= 210,000 < 5 x 50,000
+    results = all_at_once([lambda n=n: ledger.reserve("PA1", DAY, f"plan-{n}", D("50000"), D("210000"))
+                           for n in range(8)])
+    assert raised(results) == []
+    assert [r.granted for r in results].count(True) == 4  # 4 x 50,000 <= 210,000 < 5 x 50,000
 
 
 def test_the_ledger_lives_under_the_execution_functions_key_prefix():

@@ -5,7 +5,6 @@ The DynamoDB side runs on moto with the IdempotencyTable built from infra/templa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import boto3
@@ -16,6 +15,7 @@ from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowClaim
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.clock import WallClock
+from tests.fakes.concurrency import all_at_once, raised
 
 
 @pytest.fixture(params=["embedded", "dynamodb"])
@@ -71,19 +71,9 @@ def test_an_expired_claim_is_free_again(make_guard):
 def test_concurrent_claims_by_two_plans_give_the_workflow_to_exactly_one(make_guard):
     make, _ = make_guard
     guard = make()
-    barrier = threading.Barrier(6)
-    winners: list[str] = []
-
-    def claim(plan: str) -> None:
-        barrier.wait()
-        winners.append(guard.claim("wf-race", plan).plan_id)
-
-    threads = [threading.Thread(target=claim, args=(f"plan-{i % 2}",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(set(winners)) == 1
+    results = all_at_once([lambda i=i: guard.claim("wf-race", f"plan-{i % 2}") for i in range(6)])
+    assert raised(results) == []
+    assert len({r.plan_id for r in results}) == 1
 
 
 def test_dynamodb_items_use_a_prefix_of_their_own():
