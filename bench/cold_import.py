@@ -91,7 +91,7 @@ AWS_COLD_PATH: dict[str, tuple[str, ...]] = {
                   PARAMETERS),
     # A progress event or the stuck check touches only the workflow table; the notifier and its
     # idempotency claims are built on the first notification (a completed or failed workflow).
-    "orchestrator": ("services.orchestrator.dynamodb_workflow_store",),
+    "orchestrator": ("services.orchestrator.adapters.dynamodb_workflow_store",),
 }
 
 

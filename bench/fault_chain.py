@@ -297,7 +297,7 @@ def _broker(state: Path, as_of: datetime) -> Any:
 
 
 def _workflow_status(state: Path, correlation_id: str) -> str | None:
-    from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+    from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 
     stored = EmbeddedWorkflowStore(state / "state.sqlite").load(correlation_id)
     return None if stored is None else str(stored.record.status)

@@ -220,7 +220,7 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
 
 def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, Decimal]]:
     """The paper account's equity recorded at each completed local day (what `alchemiser pnl` reads)."""
-    from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+    from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 
     database = state_dir / "state.sqlite"
     if not database.exists():

@@ -9,7 +9,7 @@ from typing import Any
 
 from alchemiser.commands.common import UsageError, add_state_dir, as_of_arg, dumps, fail, read_json_file
 from alchemiser.local.runtime import Hop, InvocationError, LocalRuntime
-from services.orchestrator.local_notifier import format_notification, new_notifications, notifications_offset
+from services.orchestrator.adapters.local_notifier import format_notification, new_notifications, notifications_offset
 from shared.events.catalog import FUNCTIONS
 
 OK_STATUSES = {"success", "skipped", "duplicate"}

@@ -52,10 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.orchestrator import pnl, pnl_text
-    from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+    from services.orchestrator import pnl
+    from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
+    from services.orchestrator.adapters.snapshot_portfolio_history import SnapshotPortfolioHistory
+    from services.orchestrator.messages import pnl_messages
     from services.orchestrator.ports import PortfolioHistory
-    from services.orchestrator.snapshot_portfolio_history import SnapshotPortfolioHistory
     from shared.runtime.clock import NEW_YORK
 
     if args.periods is not None and args.periods < 1:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     snapshots = store.snapshots(args.mode, pnl.period_start(request.period, end), end) if store else []
     history: PortfolioHistory | None = None
     if args.source == "alpaca":
-        from services.orchestrator.alpaca_portfolio_history import AlpacaPortfolioHistory
+        from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
         from shared.broker.credentials import AlpacaKeys
 
         key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
@@ -95,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
         if code:
             return code
     if args.json:
-        print(dumps(pnl_text.as_dict(report)))
+        print(dumps(pnl_messages.as_dict(report)))
     else:
-        sys.stdout.write(pnl_text.render(report))
+        sys.stdout.write(pnl_messages.render(report))
     return 0
 
 

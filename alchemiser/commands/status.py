@@ -78,7 +78,7 @@ def latest(records: list[Any], count: int) -> list[dict[str, Any]]:
 
 
 def local_workflows(state_dir: Path) -> list[Any]:
-    from services.orchestrator.record import WorkflowRecord
+    from services.orchestrator.workflow_record import WorkflowRecord
 
     database = Path(state_dir) / "state.sqlite"
     if not database.exists():
@@ -99,8 +99,8 @@ def stage_table(stage: str) -> str:
 
 def stage_workflows(stage: str, dynamodb: Any) -> list[Any]:
     """Every workflow record of the stage's table (a paginated scan of the STATE items)."""
-    from services.orchestrator.dynamodb_workflow_store import decode_data
-    from services.orchestrator.record import WorkflowRecord
+    from services.orchestrator.adapters.dynamodb_workflow_store import decode_data
+    from services.orchestrator.workflow_record import WorkflowRecord
 
     records = []
     for page in dynamodb.get_paginator("scan").paginate(

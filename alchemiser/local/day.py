@@ -326,7 +326,7 @@ def _from_record(result: DayResult, recorded: tuple[str, str]) -> None:
         result.status = status
         result.reason = reason or ("workflow completed" if status == "completed" else status)
     elif result.status not in ("duplicate",):
-        from services.orchestrator.record import WAITING_ON
+        from services.orchestrator.workflow_record import WAITING_ON
 
         step = WAITING_ON.get(status, status)
         result.status = "incomplete"

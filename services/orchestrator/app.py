@@ -28,8 +28,8 @@ from services.orchestrator import workflow
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, Flushed
 from services.orchestrator.invocation import count_transition, runner_for
-from services.orchestrator.record import EquitySnapshot, EventEntry, WorkflowRecord
 from services.orchestrator.transition import Options, Transition
+from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, WorkflowRecord
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
 from shared.events.middleware import Incoming
 from shared.events.responses import Status, handler_response
@@ -67,9 +67,9 @@ def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metric
     extra = {"event_id": event.event_id, "detail_type": event.detail_type, "replay": delivery.is_replay}
     respond = _responder(event, context, extra)
     if event.detail_type == "ErrorNotificationRequested":
-        from services.orchestrator import report  # the notification paths only
+        from services.orchestrator.messages import workflow_messages  # the notification paths only
 
-        notification = report.error_notification(cast("ErrorNotificationRequested", event))
+        notification = workflow_messages.error_notification(cast("ErrorNotificationRequested", event))
         delivered = deps.delivery.deliver(notification, context=context)
         if delivered.duplicate:
             count(metrics, metric_names.DUPLICATES_SUPPRESSED)

@@ -117,7 +117,8 @@ def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str
 
 
 def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | None) -> dict[str, Any]:
-    from services.orchestrator import pnl, pnl_text  # the P&L report only: the stuck check never loads it
+    from services.orchestrator import pnl
+    from services.orchestrator.messages import pnl_messages  # the P&L report only: the stuck check never loads it
 
     settings = deps.settings
     try:
@@ -127,9 +128,9 @@ def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | 
     except (ValueError, pnl.PnlUnavailable) as exc:
         return handler_response("failed", f"P&L report unavailable: {exc}", correlation_id=None,
                                 request_id=request_id, mode="pnl_analysis", trading_mode=settings.trading_mode)
-    return handler_response("success", pnl_text.headline(report), correlation_id=None, request_id=request_id,
+    return handler_response("success", pnl_messages.headline(report), correlation_id=None, request_id=request_id,
                             mode="pnl_analysis", trading_mode=settings.trading_mode,
-                            report=pnl_text.as_dict(report), text=pnl_text.render(report))
+                            report=pnl_messages.as_dict(report), text=pnl_messages.render(report))
 
 
 def build_pnl_report(deps: Dependencies, request: pnl.PnlRequest) -> pnl.PnlReport:

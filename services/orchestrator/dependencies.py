@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from services.orchestrator.record import RETENTION_DAYS
 from services.orchestrator.settings import OrchestratorSettings
+from services.orchestrator.workflow_record import RETENTION_DAYS
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
 from shared.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
     from services.orchestrator.notifications import Delivered, Deliverer
     from services.orchestrator.ports import Notifier, PortfolioHistory, WorkflowStore
-    from services.orchestrator.record import Notification
+    from services.orchestrator.workflow_record import Notification
     from shared.broker.credentials import AlpacaKeys
     from shared.events.publisher import EventPublisher
 
@@ -70,14 +70,14 @@ def dependencies(settings: OrchestratorSettings) -> Dependencies:
 def _adapters(settings: OrchestratorSettings) -> _Adapters:
     store: WorkflowStore
     if settings.local:
-        from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
+        from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 
         store = EmbeddedWorkflowStore(settings.state_dir / "state.sqlite")
     else:
         if not settings.workflow_table or not settings.notification_topic_arn or not settings.idempotency_table:
             raise SettingsError("ALCHEMISER_WORKFLOW_TABLE, ALCHEMISER_NOTIFICATION_TOPIC_ARN and "
                                 "ALCHEMISER_IDEMPOTENCY_TABLE are required in AWS")
-        from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
+        from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
 
         store = DynamoDBWorkflowStore(settings.workflow_table)
     return _Adapters(store=store, delivery=_DeliveryOnFirstUse(settings), history=_history_factory(settings, store))
@@ -106,11 +106,11 @@ def build_delivery(settings: OrchestratorSettings) -> Deliverer:
 
     notifier: Notifier
     if settings.local:
-        from services.orchestrator.local_notifier import LocalNotifier
+        from services.orchestrator.adapters.local_notifier import LocalNotifier
 
         notifier = LocalNotifier(settings.state_dir)
     else:
-        from services.orchestrator.sns_notifier import SnsNotifier
+        from services.orchestrator.adapters.sns_notifier import SnsNotifier
 
         assert settings.notification_topic_arn is not None  # checked by _adapters
         notifier = SnsNotifier(settings.notification_topic_arn)
@@ -119,8 +119,8 @@ def build_delivery(settings: OrchestratorSettings) -> Deliverer:
     email = NotificationDelivery(notifier, claims)
     if settings.local or not settings.webhook_secret_name:
         return email
+    from services.orchestrator.adapters.webhook_notifier import WebhookNotifier, webhook_url_from_secret
     from services.orchestrator.notifications import Channels
-    from services.orchestrator.webhook_notifier import WebhookNotifier, webhook_url_from_secret
 
     webhook = WebhookNotifier(webhook_url_from_secret(settings.webhook_secret_name))
     return Channels([email, NotificationDelivery(webhook, claims, channel="webhook")])
@@ -159,9 +159,9 @@ def _alpaca_keys(settings: OrchestratorSettings) -> AlpacaKeys:
 def build_history(settings: OrchestratorSettings, store: WorkflowStore,
                   keys: AlpacaKeys | None = None) -> PortfolioHistory:
     if settings.resolved_pnl_source == "local":
-        from services.orchestrator.snapshot_portfolio_history import SnapshotPortfolioHistory
+        from services.orchestrator.adapters.snapshot_portfolio_history import SnapshotPortfolioHistory
 
         return SnapshotPortfolioHistory(store, settings.trading_mode)
-    from services.orchestrator.alpaca_portfolio_history import AlpacaPortfolioHistory
+    from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
 
     return AlpacaPortfolioHistory(keys or _alpaca_keys(settings), trading_url=settings.alpaca_trading_url)

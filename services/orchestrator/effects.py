@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from services.orchestrator.record import Effect, Lease, StoredWorkflow
+from services.orchestrator.workflow_record import Effect, Lease, StoredWorkflow
 from shared.events.catalog import route_for
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import EffectRunner
-from services.orchestrator.record import WorkflowRecord
 from services.orchestrator.transition import Transition
+from services.orchestrator.workflow_record import WorkflowRecord
 from shared.runtime import metric_names
 from shared.runtime.observability import count
 

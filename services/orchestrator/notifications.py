@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from services.orchestrator.ports import Notifier
-    from services.orchestrator.record import Notification
+    from services.orchestrator.workflow_record import Notification
     from shared.runtime.idempotency import IdempotentOperation
 
 

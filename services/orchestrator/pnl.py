@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import Literal
 
 from services.orchestrator.ports import EquityPoint
-from services.orchestrator.record import EquitySnapshot
+from services.orchestrator.workflow_record import EquitySnapshot
 
 PERIOD = re.compile(r"^([1-9][0-9]{0,2})([DWMA])$")
 PnlType = Literal["weekly", "monthly"]

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from services.orchestrator.record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
+from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
 
 
 class WorkflowStore(Protocol):

@@ -17,7 +17,7 @@ class OrchestratorSettings(CommonSettings):
     """The NotificationTopic (ALCHEMISER_NOTIFICATION_TOPIC_ARN); required in AWS."""
     webhook_secret_name: str | None = None
     """A Secrets Manager secret `{"url": ...}` of a Slack-style incoming webhook: every notification
-    also goes there, exactly once (AWS only; services/orchestrator/webhook_notifier.py). Unset: email only."""
+    also goes there, exactly once (AWS only; services/orchestrator/adapters/webhook_notifier.py). Unset: email only."""
     alpaca_secret_name: str | None = None
     """The Secrets Manager secret with the Alpaca keys (P&L from Alpaca's portfolio history)."""
     alpaca_trading_url: str | None = None

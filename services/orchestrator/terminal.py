@@ -13,8 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from services.orchestrator import report
-from services.orchestrator.record import (
+from services.orchestrator.messages import workflow_messages
+from services.orchestrator.messages.formatting import when
+from services.orchestrator.recorded_events import RecordedEvents
+from services.orchestrator.transition import Options, Transition, step_seconds, trading_date_of
+from services.orchestrator.workflow_record import (
     WAITING_ON,
     Effect,
     EquitySnapshot,
@@ -24,9 +27,6 @@ from services.orchestrator.record import (
     WorkflowRecord,
     WorkflowStatus,
 )
-from services.orchestrator.recorded import RecordedEvents
-from services.orchestrator.text import when
-from services.orchestrator.transition import Options, Transition, step_seconds, trading_date_of
 from shared.events.base import MAX_HOPS, EventContext
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def _complete(record: WorkflowRecord, event: TradeExecuted, now: datetime, optio
                               snapshot=_snapshot(record, events, day, now, before, after)))
     ended = _end(record, "completed", now, outcome=completed.event_id, failure=None, pending=())
     if options.notify_on_completion:
-        effects.append(_notify(report.daily_report(ended, events, completed, options.previous_snapshot)))
+        effects.append(_notify(workflow_messages.daily_report(ended, events, completed, options.previous_snapshot)))
     new = ended.model_copy(update={"pending": tuple(effects)})
     return Transition("completed", new, created, f"workflow {record.correlation_id} completed")
 

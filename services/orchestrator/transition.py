@@ -11,7 +11,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Literal, NamedTuple
 
-from services.orchestrator.record import EquitySnapshot, WorkflowRecord
+from services.orchestrator.workflow_record import EquitySnapshot, WorkflowRecord
 from shared.runtime.clock import trading_date
 
 STEPS = ("started", "signals", "planned", "executed", "completed")

@@ -42,7 +42,7 @@ Every published event is built with `DomainEvent.create(EventContext.caused_by(c
 is fixed by its cause; effects are stored on the record with the transition (see effects.py).
 
 This module dispatches on the event's detail-type and handles the progress events itself: each is
-kept on the record as its JSON (record.py), so a progress event builds no other event's model. The
+kept on the record as its JSON (workflow_record.py), so a progress event builds no other event's model. The
 terminal transitions (terminal.py: the events they publish, the snapshot, the report) are imported
 when a workflow ends, once per workflow. What a transition is (`Transition`, `Options`, the record's
 trading date and step timings) lives in transition.py, a leaf both modules import.
@@ -53,8 +53,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
-from services.orchestrator.record import PROGRESS_RANK, WorkflowRecord, WorkflowStatus
 from services.orchestrator.transition import DEFAULT_OPTIONS, Options, Transition, trading_date_of
+from services.orchestrator.workflow_record import PROGRESS_RANK, WorkflowRecord, WorkflowStatus
 
 if TYPE_CHECKING:
     from shared.events import DomainEvent, TradeExecuted, WorkflowFailed

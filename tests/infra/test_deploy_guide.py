@@ -99,7 +99,7 @@ def test_the_guide_sets_the_region_the_way_sam_and_botocore_read_it():
 
 def test_the_rotation_and_kill_switch_ages_in_the_guide_are_the_codes():
     from services.execution.kill_switch import KILL_SWITCH_MAX_AGE_SECONDS
-    from services.orchestrator.webhook_notifier import WEBHOOK_URL_MAX_AGE_SECONDS
+    from services.orchestrator.adapters.webhook_notifier import WEBHOOK_URL_MAX_AGE_SECONDS
     from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS
 
     assert f"max_age={CREDENTIALS_MAX_AGE_SECONDS}" in GUIDE and CREDENTIALS_MAX_AGE_SECONDS == 300
@@ -123,7 +123,7 @@ def test_the_retry_correlation_id_in_the_guide_is_the_one_the_local_retry_uses()
 
 def test_the_webhook_secret_in_the_guide_is_what_the_notifier_reads(tmp_path):
     (url,) = re.findall(r"printf '\{\"url\": \"%s\"\}' \"(https://[^\"]+)\"", GUIDE)
-    from services.orchestrator.webhook_notifier import check_url
+    from services.orchestrator.adapters.webhook_notifier import check_url
 
     check_url(url)
 

@@ -14,9 +14,9 @@ from alchemiser import cli
 from alchemiser.commands.kill_switch import parameter_name
 from alchemiser.commands.status import alarm_names, stage_table
 from alchemiser.local.storage import DeadLetterQueue
-from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
-from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
-from services.orchestrator.record import Failure, WorkflowRecord
+from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
+from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
+from services.orchestrator.workflow_record import Failure, WorkflowRecord
 from shared.broker.port import OrderRequest
 from shared.broker.simulated import SimulatedBroker
 from tests.fakes.aws_from_template import create_queue, create_table

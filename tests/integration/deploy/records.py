@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.orchestrator.record import Failure, WorkflowRecord
+from services.orchestrator.workflow_record import Failure, WorkflowRecord
 
 T0 = datetime(2026, 11, 25, 14, 35, tzinfo=UTC)
 BROKER_DOWN = Failure(step="execution", reason="BrokerUnavailable: timed out", error_type="BrokerUnavailable")

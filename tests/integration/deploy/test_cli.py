@@ -23,7 +23,7 @@ import pytest
 
 from alchemiser.commands.aws import rule_names, stage_names
 from alchemiser.commands.status import alarm_names
-from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
+from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
 from shared.runtime.clock import NEW_YORK
 from tests.conftest import PROJECT_ROOT, TEST_EVENTS
 from tests.fakes.fake_alpaca import running_fake_alpaca

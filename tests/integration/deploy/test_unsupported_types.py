@@ -100,7 +100,7 @@ def test_each_table_expires_items_on_the_attribute_its_writer_sets(deployment: D
     """moto ignores TimeToLiveSpecification: the attribute names are checked against the writers."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
+    from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
     from tests.integration.deploy.records import a_workflow_record
 
     tables = _of_type("AWS::DynamoDB::Table")

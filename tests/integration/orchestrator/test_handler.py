@@ -107,7 +107,8 @@ def test_a_progress_event_loads_no_other_event_model_nor_the_notification_path(t
     not_needed = {f"shared.events.{m}" for m in ("signal_generated", "rebalance_planned", "trade_executed",
                                                  "workflow_completed", "workflow_failed",
                                                  "error_notification_requested", "publisher")}
-    not_needed |= {f"services.orchestrator.{m}" for m in ("report", "terminal", "recorded", "notifications",
-                                                          "local_notifier", "commands", "pnl")}
+    not_needed |= {f"services.orchestrator.{m}" for m in ("messages", "messages.workflow_messages", "terminal",
+                                                          "recorded_events", "notifications",
+                                                          "adapters.local_notifier", "commands", "pnl")}
     not_needed |= {"shared.runtime.idempotency", "aws_lambda_powertools.utilities.idempotency"}
     assert sorted(not_needed & set(loaded)) == []

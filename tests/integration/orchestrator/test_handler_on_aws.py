@@ -16,8 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from services.orchestrator.adapters.sns_notifier import SnsNotifier
 from services.orchestrator.dependencies import _adapters
-from services.orchestrator.sns_notifier import SnsNotifier
 from tests.conftest import load_test_event
 from tests.fakes.aws_from_template import create_table
 from tests.unit.orchestrator.support import T0, sample

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from services.orchestrator.alpaca_portfolio_history import AlpacaPortfolioHistory
+from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
 from services.orchestrator.dependencies import _adapters
 from services.orchestrator.pnl import PnlUnavailable
-from services.orchestrator.record import EquitySnapshot
+from services.orchestrator.workflow_record import EquitySnapshot
 from shared.broker.credentials import AlpacaKeys, clear_credentials_cache
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.fake_alpaca import FakeAlpaca
@@ -66,7 +66,7 @@ def test_the_lambda_pnl_report_reads_alpaca_with_keys_from_secrets_manager_and_c
             boto3.client("secretsmanager").create_secret(
                 Name="alchemiser/alpaca", SecretString=json.dumps({"api_key": fake_alpaca.api_key,
                                                                    "secret_key": "fake-secret"}))
-            from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
+            from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
 
             store = DynamoDBWorkflowStore(table)
             for day, equity in ((date(2026, 11, 24), "100480"), (date(2026, 11, 25), "95000")):

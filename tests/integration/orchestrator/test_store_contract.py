@@ -13,12 +13,12 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from moto import mock_aws
 
+from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
+from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 from services.orchestrator.dependencies import CLAIMS_OPERATION
-from services.orchestrator.dynamodb_workflow_store import DynamoDBWorkflowStore
-from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
 from services.orchestrator.notifications import NotificationDelivery
-from services.orchestrator.record import EquitySnapshot, EventEntry, Lease, Notification
 from services.orchestrator.workflow import apply
+from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, Lease, Notification
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.conftest import LambdaContextStub
 from tests.fakes.aws_from_template import create_table

@@ -13,16 +13,16 @@ from typing import Any
 import boto3
 import pytest
 
-from services.orchestrator.dependencies import CLAIMS_OPERATION, _adapters
-from services.orchestrator.notifications import Channels, NotificationDelivery
-from services.orchestrator.record import Notification
-from services.orchestrator.webhook_notifier import (
+from services.orchestrator.adapters.webhook_notifier import (
     MAX_TEXT_CHARS,
     WebhookError,
     WebhookNotifier,
     check_url,
     webhook_url_from_secret,
 )
+from services.orchestrator.dependencies import CLAIMS_OPERATION, _adapters
+from services.orchestrator.notifications import Channels, NotificationDelivery
+from services.orchestrator.workflow_record import Notification
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.integration.orchestrator.test_handler_on_aws import Aws, aws  # noqa: F401 (fixture)

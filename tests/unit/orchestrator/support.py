@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from services.orchestrator import app
+from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 from services.orchestrator.dependencies import CLAIMS_OPERATION, Dependencies
-from services.orchestrator.embedded_workflow_store import EmbeddedWorkflowStore
 from services.orchestrator.notifications import NotificationDelivery
 from services.orchestrator.ports import EquityPoint, WorkflowStore
 from services.orchestrator.settings import OrchestratorSettings

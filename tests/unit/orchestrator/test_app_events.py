@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from services.orchestrator.record import Lease
+from services.orchestrator.workflow_record import Lease
 from shared.events import deterministic_event_id
 from shared.events.catalog import SOURCE_OF
 from shared.events.publisher import InMemoryPublisher, PublishError

@@ -9,7 +9,7 @@ import pytest
 
 from services.orchestrator.pnl import PnlUnavailable
 from services.orchestrator.ports import EquityPoint
-from services.orchestrator.record import EquitySnapshot, Lease
+from services.orchestrator.workflow_record import EquitySnapshot, Lease
 from shared.events.catalog import SOURCE_OF
 from shared.events.envelope import InvalidEventError
 from shared.runtime import metric_names as m

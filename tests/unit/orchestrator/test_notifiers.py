@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.orchestrator.local_notifier import (
+from services.orchestrator.adapters.local_notifier import (
     LocalNotifier,
     format_notification,
     new_notifications,
     notifications_offset,
 )
-from services.orchestrator.sns_notifier import MAX_MESSAGE_BYTES, fit_message
+from services.orchestrator.adapters.sns_notifier import MAX_MESSAGE_BYTES, fit_message
 
 
 def test_the_local_notifier_appends_a_readable_log_and_json_lines(state_dir):

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from services.orchestrator.messages.pnl_messages import as_dict, render
 from services.orchestrator.pnl import PnlRequest, buckets_of, build_report, max_drawdown, period_start
-from services.orchestrator.pnl_text import as_dict, render
 from services.orchestrator.ports import EquityPoint
-from services.orchestrator.record import EquitySnapshot, StrategyWeights
+from services.orchestrator.workflow_record import EquitySnapshot, StrategyWeights
 
 END = date(2026, 11, 25)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from services.orchestrator.record import EquitySnapshot
-from services.orchestrator.report import error_notification, percent, subject_line
+from services.orchestrator.messages.workflow_messages import error_notification, percent, subject_line
 from services.orchestrator.transition import Options
 from services.orchestrator.workflow import apply
+from services.orchestrator.workflow_record import EquitySnapshot
 from tests.unit.orchestrator.support import T0, sample
 
 

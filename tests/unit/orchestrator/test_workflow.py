@@ -10,10 +10,10 @@ import pytest
 
 from services.orchestrator import transition
 from services.orchestrator.effects import stored_event
-from services.orchestrator.record import EquitySnapshot
-from services.orchestrator.recorded import RecordedEvents
+from services.orchestrator.recorded_events import RecordedEvents
 from services.orchestrator.transition import Options
 from services.orchestrator.workflow import apply, fail_stuck
+from services.orchestrator.workflow_record import EquitySnapshot
 from shared.events import (
     ErrorNotificationRequested,
     WorkflowCompleted,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.strategy import app, events
+from services.strategy import events
 from services.strategy.portfolio_config import load_portfolio
 from services.strategy.settings import PACKAGED_CONFIG
 from services.strategy.signals import evaluate_signals

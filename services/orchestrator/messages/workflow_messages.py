@@ -1,10 +1,10 @@
 """The messages a user reads: the daily report after a completed workflow, and error notifications.
 
 Plain text (an SNS email subscription shows it as is). Subjects are ASCII, one line, at most 100
-characters, as SNS requires (text.py).
+characters, as SNS requires (formatting.py).
 
 Nothing here builds an event model: the daily report reads the record's events through
-`RecordedEvents` (validated on the terminal path, recorded.py), and an error notification reads the
+`RecordedEvents` (validated on the terminal path, recorded_events.py), and an error notification reads the
 ErrorNotificationRequested the middleware validated.
 """
 
@@ -13,11 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from services.orchestrator.record import EquitySnapshot, Notification, WorkflowRecord
-from services.orchestrator.text import money, percent, ratio, signed_money, subject_line, weights_text, when
+from services.orchestrator.messages.formatting import (
+    money,
+    percent,
+    ratio,
+    signed_money,
+    subject_line,
+    weights_text,
+    when,
+)
+from services.orchestrator.workflow_record import EquitySnapshot, Notification, WorkflowRecord
 
 if TYPE_CHECKING:
-    from services.orchestrator.recorded import RecordedEvents
+    from services.orchestrator.recorded_events import RecordedEvents
     from shared.events import ErrorNotificationRequested, OrderResult, WorkflowCompleted
 
 MAX_EXPLANATION_LINES = 40

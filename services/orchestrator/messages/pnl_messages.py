@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from services.orchestrator.messages.formatting import money, percent, signed_money
 from services.orchestrator.pnl import Bucket, DayFigure, PnlReport
-from services.orchestrator.text import money, percent, signed_money
 
 
 def _s(value: Decimal | None) -> str | None:

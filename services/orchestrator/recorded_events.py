@@ -1,6 +1,6 @@
 """The events a workflow record keeps, validated back into their models where they are read.
 
-The record stores each event it keeps as its JSON (`record.EventData`, see record.py), so a
+The record stores each event it keeps as its JSON (`workflow_record.EventData`, see workflow_record.py), so a
 progress event (WorkflowStarted, SignalGenerated, RebalancePlanned) neither builds nor validates the
 models of the other events. The terminal path reads them typed - the equity snapshot's prices,
 weights and attribution, the WorkflowCompleted summary's equity before trading, the daily report -
@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from services.orchestrator.record import WorkflowRecord
+from services.orchestrator.workflow_record import WorkflowRecord
 
 if TYPE_CHECKING:
     from shared.events import RebalancePlanned, SignalGenerated, TradeExecuted

@@ -14,7 +14,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from services.orchestrator.record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
+from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
 from shared.runtime.sqlite_store import Document, SqliteTable
 
 

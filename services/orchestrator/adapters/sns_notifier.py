@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.orchestrator.text import subject_line
+from services.orchestrator.messages.formatting import subject_line
 
 MAX_MESSAGE_BYTES = 256 * 1024
 _TRUNCATED = "\n\n[message truncated: over SNS's 256 KB limit]\n"

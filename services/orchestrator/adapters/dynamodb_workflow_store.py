@@ -24,7 +24,13 @@ import zlib
 from datetime import date
 from typing import Any
 
-from services.orchestrator.record import RETENTION_DAYS, EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
+from services.orchestrator.workflow_record import (
+    RETENTION_DAYS,
+    EquitySnapshot,
+    EventEntry,
+    StoredWorkflow,
+    WorkflowRecord,
+)
 
 OPEN_INDEX = "open-workflows"
 OPEN = "OPEN"

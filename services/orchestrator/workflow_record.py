@@ -5,7 +5,7 @@ effects still owed for its terminal transition (`pending`, see `effects.py`).
 
 Each event is kept whole, as its JSON-compatible dict (`EventData`: the event exactly as the
 middleware validated it, dumped with `model_dump(mode="json")`), so the daily report and the P&L
-attribution can read anything it carries. They read it typed through `recorded.RecordedEvents`,
+attribution can read anything it carries. They read it typed through `recorded_events.RecordedEvents`,
 which validates it back into its model on the terminal path; loading or saving a record builds no
 event model, so a progress event's invocation pays only for its own event's model. The stored JSON
 is the same as when the record held the models (each event as its JSON object).
