@@ -43,7 +43,7 @@ def test_notes_explain_every_missed_target() -> None:
             Row("cold import", "strategy: handler", "1 ms", "1 ms", 1.0, "≤ 1.15", True),
             Row("planning", "something new", "30 ms", target="≤ 20 ms", met=False)]
     text = notes.render(rows)
-    assert "## Targets missed" in text and "record.py" in text and "Evidence from this run: evidence." in text
+    assert "## Targets missed" in text and "workflow_record.py" in text and "Evidence from this run: evidence." in text
     assert "No analysis recorded" in text  # an unforeseen miss still shows up
     assert "strategy: handler" not in text.split("## Targets missed")[1]
     assert "None in this run." in notes.render(rows[1:2])
