@@ -189,7 +189,9 @@ def day_workflow_id(as_of: datetime, template: Template) -> str:
 
 def retry_command(as_of: datetime) -> str:
     """A date alone: the retry fires at the schedule's time that day (not before the open)."""
-    return f"alchemiser run --as-of {as_of.astimezone(ZoneInfo('America/New_York')).date().isoformat()} --retry"
+    from shared.runtime.clock import trading_date
+
+    return f"alchemiser run --as-of {trading_date(as_of).isoformat()} --retry"
 
 
 def sim_orders(state_dir: Path, as_of: datetime) -> list[Any] | None:

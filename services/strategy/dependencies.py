@@ -108,7 +108,7 @@ def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
 
 def _publisher_factory(settings: StrategySettings) -> Callable[[str], EventPublisher]:
     def publisher_for(request_id: str) -> EventPublisher:
-        # make_publisher reuses one EventBridge client per container (shared.events.publisher.events_client)
+        # make_publisher reuses one EventBridge client per container (shared.runtime.aws_clients)
         return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
                               source=SOURCE_OF[STRATEGY], request_id=request_id)
 

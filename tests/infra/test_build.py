@@ -162,7 +162,8 @@ def test_the_third_party_packages_are_one_layer_every_function_uses():
     # the optional tracer's packages (shared/runtime/tracing.py) ship too, without a second botocore
     tracer = next(line for line in recipe.replace("\\\n", " ").splitlines() if "$(TRACER_PACKAGES)" in line)
     assert "--no-deps" in tracer and "-c requirements/dev.lock" in tracer
-    assert set(MAKEFILE.read_text().split("TRACER_PACKAGES :=", 1)[1].split("\n", 1)[0].split()) == {"aws-xray-sdk", "wrapt"}
+    packages = MAKEFILE.read_text().split("TRACER_PACKAGES :=", 1)[1].split("\n", 1)[0].split()
+    assert set(packages) == {"aws-xray-sdk", "wrapt"}
     functions = MAKEFILE.read_text().split("define lambda_artifact", 1)[1].split("endef", 1)[0]
     assert "pip install" not in functions  # the functions carry our code only
 
