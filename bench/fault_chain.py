@@ -60,15 +60,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alchemiser.local.chaos import Chaos
 from alchemiser.local.day import DayOptions, run_day, runtime_env
 from alchemiser.local.runtime import CRASHED_AFTER_EFFECTS, Hop, LocalRuntime
+from shared.runtime.clock import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 DAYS = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26))  # the 26th: holiday
 HOLIDAYS = frozenset({date(2026, 11, 26)})
 SYMBOLS = ("TQQQ", "SHY", "BIL", "VEA", "VWO", "XLF", "XLK", "GLD", "IEF", "DBC", "TLT", "VTI", "AGG")

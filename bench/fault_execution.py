@@ -54,7 +54,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -69,6 +68,7 @@ from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.publisher import InMemoryPublisher
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
+from shared.runtime.clock import NEW_YORK
 from tests.unit.execution import support
 from tests.unit.execution.support import (
     NOW,
@@ -87,7 +87,6 @@ from tests.unit.execution.support import (
     sim_broker,
 )
 
-NEW_YORK = ZoneInfo("America/New_York")
 UNIVERSE = ["SPY", "QQQ", "TQQQ", "SQQQ", "BIL", "TLT", "GLD", "AAPL"]
 READ_ROUTES = ["GET /v2/clock", "GET /v2/account", "GET /v2/positions", "GET /v2/orders:by_client_order_id",
                "GET /v2/orders/{id}"]
