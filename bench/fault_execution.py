@@ -61,14 +61,13 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution import app
-from services.execution.kill_switch import FixedKillSwitch
 from services.execution.risk import RiskLimits
 from shared.broker.port import BrokerUnavailable
 from shared.broker.simulated_faults import Fault, SimFaults
-from shared.events.publisher import InMemoryPublisher
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
 from shared.runtime.clock import NEW_YORK
+from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
 from tests.unit.execution import support
 from tests.unit.execution.support import (
     NOW,

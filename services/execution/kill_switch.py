@@ -100,13 +100,3 @@ class UnconfiguredKillSwitch:
 
     def read(self) -> KillSwitchReading:
         return halted("configuration", "ALCHEMISER_KILL_SWITCH_PARAMETER is not set")
-
-
-class FixedKillSwitch:
-    """For tests and tools: always the given state."""
-
-    def __init__(self, state: KillSwitchState = "active") -> None:
-        self.state: KillSwitchState = state
-
-    def read(self) -> KillSwitchReading:
-        return KillSwitchReading(self.state, "fixed")

@@ -132,24 +132,6 @@ class OutboxPublisher:
         return [e.detail_type for e in events]
 
 
-class InMemoryPublisher:
-    """A fake for tests: records what it was given; can be told to fail."""
-
-    def __init__(self, source: str | None = None, *, fail_with: Exception | None = None) -> None:
-        self.source = source
-        self.events: list[DomainEvent] = []
-        self.fail_with = fail_with
-
-    def publish(self, events: Sequence[DomainEvent]) -> list[str]:
-        if self.fail_with is not None:
-            raise self.fail_with
-        if self.source is not None:  # check the producer against the catalog, as the real one does
-            for event in events:
-                to_entry(event, source=self.source, bus_name="in-memory")
-        self.events.extend(events)
-        return [e.detail_type for e in events]
-
-
 def outbox_path(state_dir: Path, request_id: str) -> Path:
     return state_dir / "outbox" / f"{request_id}.jsonl"
 

@@ -14,12 +14,12 @@ from shared.events.publisher import (
     MAX_ENTRY_BYTES,
     EventBridgePublisher,
     EventTooLargeError,
-    InMemoryPublisher,
     OutboxPublisher,
     PublishError,
     entry_size,
     to_entry,
 )
+from tests.fakes.in_memory import InMemoryPublisher
 
 BUS = "alchemiser-trading-events-dev"
 SOURCE = "alchemiser.portfolio"

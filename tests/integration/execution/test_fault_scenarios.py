@@ -146,7 +146,8 @@ def test_the_checker_catches_a_report_of_an_order_that_does_not_exist(monkeypatc
 
 def test_the_checker_catches_a_refused_plan_that_executes_later(monkeypatch):
     """A kill switch that does not halt: the 'refused' plan trades, which the drill must see."""
-    from services.execution.kill_switch import FixedKillSwitch, KillSwitchReading
+    from services.execution.kill_switch import KillSwitchReading
+    from tests.fakes.in_memory import FixedKillSwitch
 
     monkeypatch.setattr(FixedKillSwitch, "read", lambda self: KillSwitchReading("active", "test", None))
     outcome = run_scenario(Scenario(0, "sim", {}, [buy("TLT", notional="1000")], adversary="refused_redelivery"))

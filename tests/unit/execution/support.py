@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from services.execution.app import Dependencies
-from services.execution.kill_switch import FixedKillSwitch, KillSwitch
+from services.execution.kill_switch import KillSwitch
 from services.execution.placer import Timing
 from services.execution.risk import RiskLimits
 from services.execution.turnover_ledger import SqliteTurnoverLedger
@@ -31,12 +31,12 @@ from shared.broker.simulated import SimulatedBroker
 from shared.broker.simulated_faults import SimFaults
 from shared.events.envelope import open_envelope
 from shared.events.middleware import Incoming, parse_delivery
-from shared.events.publisher import InMemoryPublisher
 from shared.events.rebalance_planned import AccountSnapshot, PlannedOrder, PlanParameters, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
 from shared.marketdata.port import Session
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from shared.runtime.workflow_facts import SqliteWorkflowFacts, event_digest
+from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)

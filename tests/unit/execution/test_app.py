@@ -10,11 +10,11 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution import app
-from services.execution.kill_switch import FixedKillSwitch
 from services.execution.risk import RiskLimits
 from shared.broker.simulated_faults import Fault, SimFaults
-from shared.events.publisher import InMemoryPublisher, PublishError
+from shared.events.publisher import PublishError
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
+from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
 from tests.unit.execution.support import (
     NOW,
     ClosedCalendar,

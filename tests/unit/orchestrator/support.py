@@ -22,9 +22,9 @@ from shared.events import DomainEvent, route_for
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
 from shared.events.envelope import open_envelope
 from shared.events.middleware import parse_delivery
-from shared.events.publisher import InMemoryPublisher
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.conftest import LambdaContextStub, load_test_event
+from tests.fakes.in_memory import InMemoryPublisher
 
 CORRELATION = "run-2026-11-25-paper"
 T0 = datetime(2026, 11, 25, 14, 35, 12, tzinfo=UTC)

@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from services.orchestrator.workflow_record import Lease
 from shared.events import deterministic_event_id
 from shared.events.catalog import SOURCE_OF
-from shared.events.publisher import InMemoryPublisher, PublishError
+from shared.events.publisher import PublishError
 from shared.runtime import metric_names as m
 from tests.conftest import load_test_event
+from tests.fakes.in_memory import InMemoryPublisher
 from tests.unit.orchestrator.support import CORRELATION, T0, FakeNotifier, Harness, sample
 
 STARTED, SIGNALS, PLANNED, EXECUTED = (sample("WorkflowStarted"), sample("SignalGenerated"),

@@ -19,12 +19,13 @@ from services.portfolio.settings import PortfolioSettings
 from shared.broker.port import Asset, BrokerUnavailable
 from shared.events.envelope import Delivery
 from shared.events.middleware import Incoming
-from shared.events.publisher import EventTooLargeError, InMemoryPublisher, PublishError
+from shared.events.publisher import EventTooLargeError, PublishError
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.workflow_failed import WorkflowFailed
 from shared.runtime import metric_names
 from shared.runtime.workflow_facts import event_digest
 from tests.conftest import LambdaContextStub
+from tests.fakes.in_memory import InMemoryPublisher
 from tests.unit.portfolio.support import (
     SIGNAL_AT,
     FakeBroker,

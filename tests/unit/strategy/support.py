@@ -16,12 +16,13 @@ from shared.events.base import DomainEvent
 from shared.events.catalog import SOURCE_OF, STRATEGY
 from shared.events.envelope import open_envelope
 from shared.events.middleware import parse_delivery
-from shared.events.publisher import InMemoryPublisher, PublishError, Undelivered
+from shared.events.publisher import PublishError, Undelivered
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.runtime.clock import NEW_YORK
 from tests.conftest import LambdaContextStub
+from tests.fakes.in_memory import InMemoryPublisher
 
 CALENDAR = ExchangeCalendar()
 WEDNESDAY = datetime(2026, 11, 25, 9, 35, tzinfo=NEW_YORK)
