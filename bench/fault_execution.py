@@ -67,9 +67,8 @@ from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
 from shared.runtime.clock import NEW_YORK
-from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
-from tests.unit.execution import support
-from tests.unit.execution.support import (
+from tests.fakes import execution_support as support
+from tests.fakes.execution_support import (
     NOW,
     PRICES,
     TODAY,
@@ -85,6 +84,7 @@ from tests.unit.execution.support import (
     sell,
     sim_broker,
 )
+from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
 
 UNIVERSE = ["SPY", "QQQ", "TQQQ", "SQQQ", "BIL", "TLT", "GLD", "AAPL"]
 READ_ROUTES = ["GET /v2/clock", "GET /v2/account", "GET /v2/positions", "GET /v2/orders:by_client_order_id",
@@ -284,8 +284,8 @@ _ALPACA_POST: dict[str, dict[str, Any]] = {
 
 @contextmanager
 def _alpaca_world(scenario: Scenario, clock: SimClock) -> Iterator[tuple[Any, Any]]:
+    from tests.fakes.alpaca_broker import make_broker
     from tests.fakes.fake_alpaca import running_fake_alpaca
-    from tests.integration.broker.conftest import make_broker
 
     with running_fake_alpaca() as fake:
         fake.set_account(cash="60000")

@@ -13,8 +13,8 @@ from typing import Any
 from services.execution import app
 from services.execution.legs import build_legs
 from shared.broker.port import OrderRequest
-from tests.unit.execution import support
-from tests.unit.execution.support import Context, incoming, make_deps, make_plan, seed_positions, sell, sim_broker
+from tests.fakes import execution_support as support
+from tests.fakes.execution_support import Context, incoming, make_deps, make_plan, seed_positions, sell, sim_broker
 
 
 class _OtherRunLandsFirst:

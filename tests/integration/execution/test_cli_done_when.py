@@ -11,8 +11,8 @@ from pathlib import Path
 from shared.runtime.sqlite_store import SqliteTable
 from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import PROJECT_ROOT, load_test_event
+from tests.fakes.execution_support import coid
 from tests.fakes.facts import as_event, record_published
-from tests.unit.execution.support import coid
 
 ALCHEMISER = str(Path(sys.executable).parent / "alchemiser")
 SAMPLE = as_event(load_test_event("rebalance-planned.json"))

@@ -10,8 +10,8 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution.risk import RiskLimits
+from tests.fakes.execution_support import Crash, buy, coid, sell
 from tests.integration.execution.conftest import Harness, today_ny
-from tests.unit.execution.support import Crash, buy, coid, sell
 
 D = Decimal
 FAKE_ACCOUNT = "PA0000FAKE"  # the fake's account number: our account id at Alpaca
@@ -146,8 +146,8 @@ def test_429_storms_on_reads_are_ridden_out(h: Harness):
 
 
 def test_polling_many_open_orders_stays_under_200_requests_a_minute(tmp_path):
+    from tests.fakes.execution_support import SimClock
     from tests.fakes.fake_alpaca import running_fake_alpaca
-    from tests.unit.execution.support import SimClock
 
     clock = SimClock()
     with running_fake_alpaca(clock=clock) as fake:

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from bench.fault_execution import ADVERSARIES, KINDS, BookOrder, Outcome, Scenario, _check, generate, run, run_scenario
-from tests.unit.execution.support import buy, make_plan, sell
+from tests.fakes.execution_support import buy, make_plan, sell
 
 SCENARIOS = 100
 SEED = 20261125
@@ -96,7 +96,7 @@ def test_the_checker_catches_a_duplicated_order(monkeypatch):
     """Place a planned order a second time behind the service's back (under another client order id)."""
     from dataclasses import replace
 
-    from tests.unit.execution.support import FaultyBroker
+    from tests.fakes.execution_support import FaultyBroker
 
     original_submit = FaultyBroker.submit_order
 
@@ -114,7 +114,7 @@ def test_the_checker_catches_a_duplicated_order(monkeypatch):
 
 def test_the_checker_catches_a_lost_order(monkeypatch):
     from shared.broker.port import Order
-    from tests.unit.execution.support import FaultyBroker
+    from tests.fakes.execution_support import FaultyBroker
 
     def never_submit(self, request):  # claims the order filled, places nothing
         return Order("fake-id", request.client_order_id, request.symbol, request.side, request.qty, request.notional,

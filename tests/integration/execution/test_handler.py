@@ -10,10 +10,10 @@ import pytest
 from services.execution import handler
 from shared.events.publisher import outbox_path
 from tests.conftest import LambdaContextStub
+from tests.fakes.execution_support import buy, envelope, make_plan, sell
 from tests.fakes.facts import record_published
 from tests.fakes.fake_alpaca import FakeAlpaca
 from tests.integration.execution.conftest import today_ny
-from tests.unit.execution.support import buy, envelope, make_plan, sell
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 
 from services.execution.legs import Leg
 from services.execution.placer import Placer, Timing
+from tests.fakes.alpaca_broker import SimClock, make_broker
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
-from tests.integration.broker.conftest import SimClock, make_broker
 
 __all__ = ["fake_alpaca"]
 COID = "alch-wf-1-TLT-buy-0"

@@ -14,8 +14,7 @@ from services.execution.risk import RiskLimits
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.publisher import PublishError
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
-from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
-from tests.unit.execution.support import (
+from tests.fakes.execution_support import (
     NOW,
     ClosedCalendar,
     Context,
@@ -32,6 +31,7 @@ from tests.unit.execution.support import (
     sell,
     sim_broker,
 )
+from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
 
 D = Decimal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.execution.legs import Leg, build_legs, fit_to_budget
-from tests.unit.execution.support import SIM_ACCOUNT, buy, coid, make_plan, sell
+from tests.fakes.execution_support import SIM_ACCOUNT, buy, coid, make_plan, sell
 
 D = Decimal
 

@@ -9,8 +9,8 @@ import pytest
 from services.execution.placer import Placer
 from services.execution.plan_run import AlreadyDone, Ran, Refused, Taken, execute
 from shared.runtime import metric_names
+from tests.fakes.execution_support import buy, make_deps, make_plan, seed_positions, sell, sim_broker
 from tests.fakes.in_memory import FixedKillSwitch
-from tests.unit.execution.support import buy, make_deps, make_plan, seed_positions, sell, sim_broker
 
 
 @pytest.fixture
