@@ -46,9 +46,9 @@ def guard_for(settings: ExecutionSettings) -> WorkflowGuard:
         return SqliteWorkflowGuard(settings.state_dir / "state.sqlite", ttl_seconds=ttl)
     if not settings.idempotency_table:
         raise ValueError("ALCHEMISER_IDEMPOTENCY_TABLE is required outside local mode (it holds the workflow guard)")
-    from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
+    from services.execution.dynamodb_workflow_guard import DynamoDBWorkflowGuard
 
-    return DynamoDbWorkflowGuard(settings.idempotency_table, ttl_seconds=ttl)
+    return DynamoDBWorkflowGuard(settings.idempotency_table, ttl_seconds=ttl)
 
 
 def turnover_for(settings: ExecutionSettings) -> TurnoverLedger:
@@ -56,9 +56,9 @@ def turnover_for(settings: ExecutionSettings) -> TurnoverLedger:
         return SqliteTurnoverLedger(settings.state_dir / "state.sqlite")
     if not settings.idempotency_table:
         raise ValueError("ALCHEMISER_IDEMPOTENCY_TABLE is required outside local mode (it holds the turnover ledger)")
-    from services.execution.turnover_ledger import DynamoDbTurnoverLedger
+    from services.execution.turnover_ledger import DynamoDBTurnoverLedger
 
-    return DynamoDbTurnoverLedger(settings.idempotency_table)
+    return DynamoDBTurnoverLedger(settings.idempotency_table)
 
 
 def broker_for(settings: ExecutionSettings) -> Broker:

@@ -16,7 +16,7 @@ from typing import Any
 from services.execution.workflow_guard import WorkflowClaim, claim_from, guard_key, refusal_item
 
 
-class DynamoDbWorkflowGuard:
+class DynamoDBWorkflowGuard:
     def __init__(self, table_name: str, *, ttl_seconds: int, client: Any = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
         if client is None:

@@ -84,7 +84,7 @@ class SqliteTurnoverLedger:
         return answer[-1]
 
 
-class DynamoDbTurnoverLedger:
+class DynamoDBTurnoverLedger:
     def __init__(self, table_name: str, *, client: Any = None, wall_clock: Callable[[], float] = time.time) -> None:
         if client is None:
             from shared.runtime import aws_clients

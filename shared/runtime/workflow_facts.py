@@ -110,7 +110,7 @@ class SqliteWorkflowFacts:
         return frozenset(str(m) for m in item.get("members", ()))
 
 
-class DynamoDbWorkflowFacts:
+class DynamoDBWorkflowFacts:
     """Facts as items of the IdempotencyTable (hash key `id`)."""
 
     def __init__(self, table_name: str, *, client: Any = None, wall_clock: Callable[[], float] = time.time) -> None:
@@ -147,4 +147,4 @@ def make_facts(*, local: bool, state_dir: Path, table_name: str | None) -> Workf
         return SqliteWorkflowFacts(state_dir / "state.sqlite")
     if not table_name:
         raise ValueError("ALCHEMISER_IDEMPOTENCY_TABLE is required outside local mode (it holds the workflow facts)")
-    return DynamoDbWorkflowFacts(table_name)
+    return DynamoDBWorkflowFacts(table_name)

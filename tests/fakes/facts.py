@@ -17,7 +17,7 @@ from shared.events.base import DomainEvent
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.signal_generated import SignalGenerated
 from shared.runtime.workflow_facts import (
-    DynamoDbWorkflowFacts,
+    DynamoDBWorkflowFacts,
     FactKind,
     SqliteWorkflowFacts,
     WorkflowFacts,
@@ -34,7 +34,7 @@ def facts_from_env() -> WorkflowFacts:
     if os.environ.get("ALCHEMISER_BACKEND") == "aws":
         import boto3
 
-        return DynamoDbWorkflowFacts(os.environ["ALCHEMISER_IDEMPOTENCY_TABLE"], client=boto3.client("dynamodb"))
+        return DynamoDBWorkflowFacts(os.environ["ALCHEMISER_IDEMPOTENCY_TABLE"], client=boto3.client("dynamodb"))
     return SqliteWorkflowFacts(Path(os.environ["ALCHEMISER_STATE_DIR"]) / "state.sqlite")
 
 

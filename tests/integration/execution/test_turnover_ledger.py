@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from moto import mock_aws
 
-from services.execution.turnover_ledger import DynamoDbTurnoverLedger, SqliteTurnoverLedger, ledger_key
+from services.execution.turnover_ledger import DynamoDBTurnoverLedger, SqliteTurnoverLedger, ledger_key
 from services.execution.workflow_guard import KEY_PREFIX
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.concurrency import all_at_once, raised
@@ -27,7 +27,7 @@ def ledger(request, tmp_path) -> Iterator:
         yield SqliteTurnoverLedger(tmp_path / "state.sqlite")
         return
     with mock_aws():
-        yield DynamoDbTurnoverLedger(create_table("IdempotencyTable"))
+        yield DynamoDBTurnoverLedger(create_table("IdempotencyTable"))
 
 
 def test_plans_reserve_until_the_day_is_full(ledger):

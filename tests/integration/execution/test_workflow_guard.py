@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
+from services.execution.dynamodb_workflow_guard import DynamoDBWorkflowGuard
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowClaim
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.clock import WallClock
@@ -27,7 +27,7 @@ def make_guard(request, tmp_path) -> Iterator:
         return
     with mock_aws():
         name = create_table("IdempotencyTable")
-        yield (lambda ttl=3600: DynamoDbWorkflowGuard(name, ttl_seconds=ttl, wall_clock=clock)), clock
+        yield (lambda ttl=3600: DynamoDBWorkflowGuard(name, ttl_seconds=ttl, wall_clock=clock)), clock
 
 
 def test_the_first_plan_claims_the_workflow(make_guard):
@@ -79,7 +79,7 @@ def test_concurrent_claims_by_two_plans_give_the_workflow_to_exactly_one(make_gu
 def test_dynamodb_items_use_a_prefix_of_their_own():
     with mock_aws():
         name = create_table("IdempotencyTable")
-        DynamoDbWorkflowGuard(name, ttl_seconds=60).claim("wf-1", "plan-a")
+        DynamoDBWorkflowGuard(name, ttl_seconds=60).claim("wf-1", "plan-a")
         item = boto3.client("dynamodb").get_item(TableName=name, Key={"id": {"S": "execution-workflow#wf-1"}})["Item"]
         assert item["plan_id"] == {"S": "plan-a"} and "expiration" in item
 

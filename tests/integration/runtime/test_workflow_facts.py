@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from shared.runtime.workflow_facts import (
-    DynamoDbWorkflowFacts,
+    DynamoDBWorkflowFacts,
     SqliteWorkflowFacts,
     event_digest,
     fact_key,
@@ -32,7 +32,7 @@ def facts(request, tmp_path) -> Iterator:
         yield SqliteWorkflowFacts(tmp_path / "state.sqlite", wall_clock=clock), clock
         return
     with mock_aws():
-        yield DynamoDbWorkflowFacts(create_table("IdempotencyTable"), wall_clock=clock), clock
+        yield DynamoDBWorkflowFacts(create_table("IdempotencyTable"), wall_clock=clock), clock
 
 
 def test_members_accumulate_and_a_repeat_adds_nothing(facts):

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from services.execution.dependencies import dependencies, guard_for
-from services.execution.dynamodb_workflow_guard import DynamoDbWorkflowGuard
+from services.execution.dynamodb_workflow_guard import DynamoDBWorkflowGuard
 from services.execution.kill_switch import FileKillSwitch
 from services.execution.settings import ExecutionSettings
 from services.execution.workflow_guard import SqliteWorkflowGuard
@@ -32,6 +32,6 @@ def test_risk_and_timing_come_from_the_settings(tmp_path):
 
 def test_aws_settings_keep_the_workflow_guard_in_the_idempotency_table():
     assert isinstance(guard_for(ExecutionSettings(idempotency_table="alchemiser-idempotency-dev")),
-                      DynamoDbWorkflowGuard)
+                      DynamoDBWorkflowGuard)
     with pytest.raises(ValueError, match="ALCHEMISER_IDEMPOTENCY_TABLE"):
         guard_for(ExecutionSettings())
