@@ -12,7 +12,7 @@ Two things a plain "append the new days" cache gets wrong, handled here:
   gap; if it no longer matches (relative 1e-6), the symbol's stored history is stale: it is
   dropped and the whole range re-fetched in the same run.
 - A bar for a day that has not ended (a run during the session) is provisional: it is served,
-  but only days up to `settled_through` (yesterday in New York by default) are saved.
+  but only days up to yesterday in New York (`yesterday_in_new_york` of the `now` clock) are saved.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def make_persistence(*, table_name: str | None, state_dir: Path, local: bool) ->
 
 @dataclass(frozen=True)
 class Once:
-    """The result of a `run_once` call."""
+    """The result of `IdempotentOperation.run`."""
 
     result: dict[str, Any]
     duplicate: bool
