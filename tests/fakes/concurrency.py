@@ -38,3 +38,18 @@ def all_at_once(calls: Sequence[Callable[[], Any]], *, timeout: float = TIMEOUT_
 
 def raised(results: Sequence[Any]) -> list[BaseException]:
     return [r for r in results if isinstance(r, BaseException)]
+
+
+def named(results: Sequence[Any], value: Callable[[Any], Any],
+          expected: dict[type[BaseException], Any]) -> list[Any]:
+    """Each result as `value(result)`, an expected exception as its label; any other exception is raised."""
+    out = []
+    for result in results:
+        if isinstance(result, BaseException):
+            label = next((v for kind, v in expected.items() if isinstance(result, kind)), None)
+            if label is None:
+                raise result
+            out.append(label)
+        else:
+            out.append(value(result))
+    return out

@@ -23,6 +23,7 @@ from shared.broker.simulated import SimulatedBroker
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.marketdata.port import Session
 from shared.runtime.clock import NEW_YORK as NY
+from tests.fakes.concurrency import all_at_once, named
 
 PRICES = {"SPY": Decimal("500"), "QQQ": Decimal("400"), "BRK.A": Decimal("600000"), "TQQQ": Decimal("50")}
 OPEN_TIME = datetime(2024, 3, 6, 15, 0, tzinfo=UTC)  # Wednesday 10:00 New York
@@ -108,23 +109,9 @@ def test_duplicate_client_order_id_is_refused(tmp_path: Path) -> None:
 
 
 def test_concurrent_submits_of_one_client_order_id_make_exactly_one_order(tmp_path: Path) -> None:
-    outcomes: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def submit() -> None:
-        broker = make(tmp_path)  # one broker per "handler"
-        barrier.wait()
-        try:
-            broker.submit_order(buy("race", qty=Decimal("3")))
-            outcomes.append("placed")
-        except DuplicateClientOrderId:
-            outcomes.append("duplicate")
-
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    brokers = [make(tmp_path) for _ in range(8)]  # one broker per "handler"
+    results = all_at_once([lambda b=b: b.submit_order(buy("race", qty=Decimal("3"))) for b in brokers])
+    outcomes = named(results, lambda _: "placed", {DuplicateClientOrderId: "duplicate"})
 
     assert sorted(outcomes) == ["duplicate"] * 7 + ["placed"]
     broker = make(tmp_path)

@@ -3,13 +3,13 @@ planned order exactly once (none duplicated, none lost) unless the broker refuse
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution.risk import RiskLimits
+from tests.fakes.concurrency import all_at_once, named
 from tests.fakes.execution_support import Crash, buy, coid, sell
 from tests.integration.execution.conftest import Harness, today_ny
 
@@ -63,21 +63,8 @@ def test_duplicate_delivery_places_nothing_more(h: Harness):
 
 
 def test_concurrent_delivery_places_each_order_once(h: Harness):
-    barrier = threading.Barrier(3)
-    statuses: list[str] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            statuses.append(h.deliver(rotation(h))["status"])
-        except IdempotencyAlreadyInProgressError:
-            statuses.append("in progress")
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = named(all_at_once([lambda: h.deliver(rotation(h))] * 3), lambda r: r["status"],
+                     {IdempotencyAlreadyInProgressError: "in progress"})
     assert statuses.count("success") == 1
     assert h.deliver(rotation(h))["status"] == "duplicate"
     assert len(posts(h)) == 4

@@ -3,7 +3,6 @@ WorkflowTable), and for the exactly-once notification claims on both."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, Le
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.conftest import LambdaContextStub
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.concurrency import all_at_once, named
 from tests.unit.orchestrator.support import T0, FakeNotifier, sample
 
 
@@ -80,18 +80,7 @@ def test_a_conditional_save_fails_when_someone_else_wrote_first(store):
 
 def test_two_concurrent_creations_of_one_workflow_store_exactly_one(store, backend):
     record = open_record()
-    barrier = threading.Barrier(2)
-    results: list[bool] = []
-
-    def create():
-        barrier.wait()
-        results.append(backend["store"]().save(record, expected_version=0))
-
-    threads = [threading.Thread(target=create) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = all_at_once([lambda: backend["store"]().save(record, expected_version=0)] * 2)
     assert sorted(results) == [False, True]
 
 
@@ -209,22 +198,9 @@ def test_claims_live_in_the_idempotency_table_under_the_orchestrators_prefix():
 
 def test_two_concurrent_deliveries_of_one_notification_send_it_once(backend):
     notifier = FakeNotifier(delay=0.2)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def deliver():
-        barrier.wait()
-        try:
-            outcomes.append("duplicate" if delivery(backend, notifier).deliver(
-                NOTE, context=LambdaContextStub()).duplicate else "sent")
-        except IdempotencyAlreadyInProgressError:
-            outcomes.append("in progress")
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = all_at_once([lambda: delivery(backend, notifier).deliver(NOTE, context=LambdaContextStub())] * 2)
+    outcomes = named(results, lambda r: "duplicate" if r.duplicate else "sent",
+                     {IdempotencyAlreadyInProgressError: "in progress"})
     assert sorted(outcomes) in (["duplicate", "sent"], ["in progress", "sent"])
     assert len(notifier.sent) == 1
 

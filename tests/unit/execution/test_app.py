@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from services.execution.risk import RiskLimits
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.publisher import PublishError
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
+from tests.fakes.concurrency import all_at_once, named
 from tests.fakes.execution_support import (
     NOW,
     ClosedCalendar,
@@ -109,21 +109,8 @@ def test_concurrent_deliveries_place_each_order_once(tmp_path, broker):
     faulty = FaultyBroker(broker)
     deps = make_deps(faulty, tmp_path)
     plan = make_plan(ROTATION)
-    barrier = threading.Barrier(4)
-    outcomes: list[object] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(deliver(plan, deps)["status"])
-        except IdempotencyAlreadyInProgressError:
-            outcomes.append("in progress")
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = named(all_at_once([lambda: deliver(plan, deps)] * 4), lambda r: r["status"],
+                     {IdempotencyAlreadyInProgressError: "in progress"})
     assert outcomes.count("success") == 1 and set(outcomes) <= {"success", "in progress", "duplicate"}
     assert deliver(plan, deps)["status"] == "duplicate"  # Lambda's retry of the refused ones
     assert sorted(coids(broker)) == sorted(set(coids(broker))) and len(coids(broker)) == 4

@@ -15,6 +15,7 @@ from shared.events.catalog import SOURCE_OF
 from shared.events.publisher import PublishError
 from shared.runtime import metric_names as m
 from tests.conftest import load_test_event
+from tests.fakes.concurrency import all_at_once, named
 from tests.fakes.in_memory import InMemoryPublisher
 from tests.unit.orchestrator.support import CORRELATION, T0, FakeNotifier, Harness, sample
 
@@ -282,21 +283,8 @@ def test_when_the_notifier_fails_it_raises_publishes_nothing_and_a_retry_sends_e
 def test_two_concurrent_deliveries_of_an_error_notification_send_it_once(state_dir):
     h = Harness.create(state_dir)
     h.notifier = FakeNotifier(delay=0.2)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def deliver():
-        barrier.wait()
-        try:
-            outcomes.append(h.deliver(load_test_event("eventbridge-error-notification.json"))["status"])
-        except IdempotencyAlreadyInProgressError:
-            outcomes.append("in progress: retried later")
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = all_at_once([lambda: h.deliver(load_test_event("eventbridge-error-notification.json"))] * 2)
+    outcomes = named(results, lambda r: r["status"], {IdempotencyAlreadyInProgressError: "in progress: retried later"})
     assert len(h.notifier.sent) == 1
     assert "success" in outcomes and len(outcomes) == 2
     assert h.deliver(load_test_event("eventbridge-error-notification.json"))["status"] == "duplicate"
