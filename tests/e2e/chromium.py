@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -89,7 +91,8 @@ class Chromium:
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", "--remote-debugging-port=0",
              f"--user-data-dir={profile.name}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)  # its own process group: close() ends the helpers too
         assert process.stderr is not None
         deadline = time.monotonic() + 60
         port = None
@@ -122,13 +125,30 @@ class Chromium:
         return page
 
     def close(self) -> None:
+        """End Chromium and every helper process it started, then remove the profile. The helpers
+        (zygote, renderer) can outlive the browser process for a moment and still write to the
+        profile, so the group is ended and the removal retried until nothing writes any more."""
         self._sockets.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.profile.cleanup()
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for attempt in range(20):
+            try:
+                shutil.rmtree(self.profile.name)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+        with contextlib.suppress(OSError):
+            self.profile.cleanup()
 
     def __enter__(self) -> Chromium:
         return self
