@@ -18,6 +18,7 @@ from services.portfolio.dependencies import clear_cache
 from services.portfolio.handler import lambda_handler as _lambda_handler
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.bus_probe import BusProbe
 from tests.fakes.facts import record_published
 
 BUS = "alchemiser-trading-events-test"
@@ -34,28 +35,19 @@ def lambda_handler(event: Any, context: Any) -> Any:
 def aws(monkeypatch: pytest.MonkeyPatch, state_dir) -> Iterator[dict[str, Any]]:
     with mock_aws():
         table = create_table("IdempotencyTable")
-        events, sqs = boto3.client("events"), boto3.client("sqs")
-        events.create_event_bus(Name=BUS)
-        url = sqs.create_queue(QueueName="published")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["alchemiser.portfolio"]}))
-        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+        boto3.client("events").create_event_bus(Name=BUS)
+        probe = BusProbe.on(BUS, {"source": ["alchemiser.portfolio"]})
         monkeypatch.setenv("ALCHEMISER_BACKEND", "aws")
         monkeypatch.setenv("ALCHEMISER_BROKER", "sim")  # the simulated broker keeps its account in state_dir
         monkeypatch.setenv("ALCHEMISER_MARKET_DATA", "offline")
         monkeypatch.setenv("ALCHEMISER_STATE_DIR", str(state_dir))
         monkeypatch.setenv("ALCHEMISER_IDEMPOTENCY_TABLE", table)
         monkeypatch.setenv("ALCHEMISER_EVENT_BUS_NAME", BUS)
-        yield {"table": table, "sqs": sqs, "url": url}
+        yield {"table": table, "probe": probe}
 
 
 def delivered(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    bodies = []
-    while messages := aws["sqs"].receive_message(QueueUrl=aws["url"], MaxNumberOfMessages=10).get("Messages"):
-        bodies += [json.loads(m["Body"]) for m in messages]
-        for m in messages:
-            aws["sqs"].delete_message(QueueUrl=aws["url"], ReceiptHandle=m["ReceiptHandle"])
-    return bodies
+    return aws["probe"].delivered()
 
 
 def test_a_signal_delivered_twice_gives_one_rebalance_planned_with_dynamodb_idempotency(aws):

@@ -18,6 +18,7 @@ from services.strategy.dependencies import clear_cache
 from services.strategy.handler import lambda_handler
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.bus_probe import BusProbe
 from tests.fakes.fake_alpaca import FakeAlpaca
 
 BUS = "alchemiser-trading-events-test"
@@ -27,15 +28,10 @@ SECRET = "alchemiser/test/alpaca"
 @dataclass
 class Aws:
     table: str
-    queue: str
+    probe: BusProbe
 
     def delivered(self) -> list[dict[str, Any]]:
-        sqs, out = boto3.client("sqs"), []
-        while batch := sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages"):
-            out += [json.loads(m["Body"]) for m in batch]
-            for m in batch:
-                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
-        return out
+        return self.probe.delivered()
 
 
 @pytest.fixture
@@ -44,12 +40,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, state_dir, fake_alpaca: FakeAlpaca) -> 
         table = create_table("IdempotencyTable")
         boto3.client("secretsmanager").create_secret(
             Name=SECRET, SecretString=json.dumps({"api_key": fake_alpaca.api_key, "secret_key": "fake-secret"}))
-        events, sqs = boto3.client("events"), boto3.client("sqs")
-        events.create_event_bus(Name=BUS)
-        url = sqs.create_queue(QueueName="published")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["alchemiser.strategy"]}))
-        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+        boto3.client("events").create_event_bus(Name=BUS)
+        probe = BusProbe.on(BUS, {"source": ["alchemiser.strategy"]})
         for name, value in {"ALCHEMISER_BACKEND": "aws", "ALCHEMISER_STATE_DIR": str(state_dir),
                             "ALCHEMISER_IDEMPOTENCY_TABLE": table, "ALCHEMISER_EVENT_BUS_NAME": BUS,
                             "ALCHEMISER_ALPACA_SECRET_NAME": SECRET,
@@ -57,7 +49,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, state_dir, fake_alpaca: FakeAlpaca) -> 
                             "ALCHEMISER_MARKET_DATA": "offline",  # bars: the offline history (no data server here)
                             "ALCHEMISER_AS_OF": "2026-11-25T09:35:00-05:00"}.items():
             monkeypatch.setenv(name, value)
-        yield Aws(table, url)
+        yield Aws(table, probe)
 
 
 def test_a_scheduled_run_publishes_on_the_bus_and_a_cold_container_sees_it_as_a_duplicate(aws, fake_alpaca):

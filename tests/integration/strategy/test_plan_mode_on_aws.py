@@ -4,7 +4,6 @@ table, the bus delivering every event to a queue): the dry run leaves no trace. 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,21 +15,14 @@ from services.strategy.dependencies import clear_cache
 from services.strategy.handler import lambda_handler
 from tests.conftest import LambdaContextStub
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.bus_probe import BusProbe
 
 BUS = "alchemiser-trading-events-test"
 
 
 class Deployed:
-    def __init__(self, table: str, queue: str) -> None:
-        self.table, self.queue = table, queue
-
-    def delivered(self) -> list[dict[str, Any]]:
-        sqs, out = boto3.client("sqs"), []
-        while batch := sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages"):
-            out += [json.loads(m["Body"]) for m in batch]
-            for m in batch:
-                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
-        return out
+    def __init__(self, table: str, probe: BusProbe) -> None:
+        self.table, self.delivered = table, probe.delivered
 
     def items(self) -> list[dict[str, Any]]:
         return boto3.client("dynamodb").scan(TableName=self.table)["Items"]
@@ -41,18 +33,14 @@ def deployed(monkeypatch: pytest.MonkeyPatch, state_dir: Any) -> Iterator[Deploy
     clear_cache()
     with mock_aws():
         table = create_table("IdempotencyTable")
-        events, sqs = boto3.client("events"), boto3.client("sqs")
-        events.create_event_bus(Name=BUS)
-        url = sqs.create_queue(QueueName="published")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
-        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+        boto3.client("events").create_event_bus(Name=BUS)
+        probe = BusProbe.on(BUS, {"source": [{"prefix": ""}]})
         for name, value in {"ALCHEMISER_BACKEND": "aws", "ALCHEMISER_STATE_DIR": str(state_dir),
                             "ALCHEMISER_IDEMPOTENCY_TABLE": table, "ALCHEMISER_EVENT_BUS_NAME": BUS,
                             "ALCHEMISER_MARKET_DATA": "offline", "ALCHEMISER_CALENDAR": "exchange",
                             "ALCHEMISER_AS_OF": "2026-11-25T09:35:00-05:00"}.items():
             monkeypatch.setenv(name, value)
-        yield Deployed(table, url)
+        yield Deployed(table, probe)
     clear_cache()
 
 
