@@ -23,6 +23,7 @@ through the same day), and the real broker's fill prices.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -332,9 +333,6 @@ class _FastPath:
     """Every strategy's timeline over the data dates of the whole range, on one history."""
 
     def __init__(self, config: BacktestConfig, dates: Any, rows: dict[str, Any], at: list[int | None]) -> None:
-        global _NO_EXPLANATION
-        if _NO_EXPLANATION is None:
-            _NO_EXPLANATION = _no_explanation()
         self.config = config
         self.dates = dates
         self.rows = rows
@@ -415,18 +413,17 @@ def _net(config: BacktestConfig, parts: Sequence[StrategyPart]) -> dict[str, Dec
 
     files = {e.name: e.symphony for e in config.portfolio.strategies}
     results = [(p.name, p.allocation, Evaluation(p.name, files[p.name].source_file, date.min, dict(p.weights),
-                                                 _NO_EXPLANATION)) for p in parts]
+                                                 _no_explanation())) for p in parts]
     return net_allocations(results).weights
 
 
+@functools.cache
 def _no_explanation() -> Any:
+    """The netting reads weights only: one empty explanation serves every day's evaluations."""
     from services.strategy.language.explanation import Builder, freeze
     from services.strategy.language.nodes import NO_POS
 
     return freeze(Builder("symphony", "", 1.0, NO_POS, {}))
-
-
-_NO_EXPLANATION: Any = None
 
 
 # ---------------------------------------------------------------------------------------- prices
