@@ -75,7 +75,6 @@ from tests.fakes.execution_support import (
     Context,
     Crash,
     FaultyBroker,
-    SimClock,
     buy,
     incoming,
     make_deps,
@@ -85,6 +84,7 @@ from tests.fakes.execution_support import (
     sim_broker,
 )
 from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
+from tests.fakes.sim_clock import SimClock
 
 UNIVERSE = ["SPY", "QQQ", "TQQQ", "SQQQ", "BIL", "TLT", "GLD", "AAPL"]
 READ_ROUTES = ["GET /v2/clock", "GET /v2/account", "GET /v2/positions", "GET /v2/orders:by_client_order_id",

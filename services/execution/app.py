@@ -51,56 +51,25 @@ in-progress record expires, or a redelivery) then:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from services.execution import results as res
-from services.execution.kill_switch import KillSwitch
-from services.execution.placer import Placer, Timing, placing_deadline
+from services.execution.dependencies import Dependencies
+from services.execution.placer import Placer, placing_deadline
 from services.execution.plan_run import AlreadyDone, Ran, Refused, Taken, execute
-from services.execution.risk import RiskLimits
-from services.execution.turnover_ledger import TurnoverLedger
-from services.execution.workflow_guard import WorkflowGuard
-from shared.broker.port import Account, Broker
+from shared.broker.port import Account
 from shared.events.base import EventContext
 from shared.events.middleware import Incoming
-from shared.events.publisher import EventPublisher
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.responses import handler_response
 from shared.events.trade_executed import AccountSummary, OrderResult, TradeExecuted
-from shared.events.types import TradingMode, utc_now
 from shared.runtime import metric_names
-from shared.runtime.idempotency import IdempotentOperation
 from shared.runtime.observability import count, make_logger
-from shared.runtime.workflow_facts import WorkflowFacts, verify
+from shared.runtime.workflow_facts import verify
 
 logger = make_logger("execution")
 MAX_ERROR_CHARS = 300
-
-
-@dataclass(frozen=True)
-class Dependencies:
-    broker: Broker
-    kill_switch: KillSwitch
-    guard: WorkflowGuard
-    plan_once: IdempotentOperation
-    publisher_for: Callable[[str], EventPublisher]
-    """request id -> the publisher for that invocation."""
-    facts: WorkflowFacts
-    """The portfolio's record of the plans it published (shared/runtime/workflow_facts.py)."""
-    turnover: TurnoverLedger
-    """The daily turnover reserved per account across every run of the day (turnover_ledger.py)."""
-    limits: RiskLimits = field(default_factory=RiskLimits)
-    timing: Timing = field(default_factory=Timing)
-    trading_mode: TradingMode = "paper"
-    buying_power_margin: Decimal = Decimal("0.001")
-    now: Callable[[], datetime] = utc_now
-    sleep: Callable[[float], None] = time.sleep
-    monotonic: Callable[[], float] = time.monotonic
 
 
 def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:

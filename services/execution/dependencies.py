@@ -9,9 +9,13 @@ clock) builds a fresh set.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from services.execution.app import Dependencies
 from services.execution.kill_switch import FileKillSwitch, KillSwitch, SsmKillSwitch, UnconfiguredKillSwitch
 from services.execution.placer import Timing
 from services.execution.risk import RiskLimits
@@ -21,15 +25,41 @@ from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
 from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
+from shared.events.types import TradingMode, utc_now
+from shared.runtime.container_cache import with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
-from shared.runtime.workflow_facts import make_facts
+from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
 if TYPE_CHECKING:
     from shared.broker.port import Broker
 
 PLAN_OPERATION = "execution-plan"
 DAY_SECONDS = 86_400
-_CACHE_SIZE = 4
+CACHED_CONTAINERS = 4
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: ExecutionSettings
+    """This invocation's settings. The use case reads the values below, built from them, so a test
+    sets a limit or a clock without building settings (plan_run.Ports is what the domain sees)."""
+    broker: Broker
+    kill_switch: KillSwitch
+    guard: WorkflowGuard
+    plan_once: IdempotentOperation
+    publisher_for: Callable[[str], EventPublisher]
+    """request id -> the publisher for that invocation."""
+    facts: WorkflowFacts
+    """The portfolio's record of the plans it published (shared/runtime/workflow_facts.py)."""
+    turnover: TurnoverLedger
+    """The daily turnover reserved per account across every run of the day (turnover_ledger.py)."""
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    timing: Timing = field(default_factory=Timing)
+    trading_mode: TradingMode = "paper"
+    buying_power_margin: Decimal = Decimal("0.001")
+    now: Callable[[], datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
 
 
 def kill_switch_for(settings: ExecutionSettings) -> KillSwitch:
@@ -68,6 +98,8 @@ def broker_for(settings: ExecutionSettings) -> Broker:
 
 
 def build(settings: ExecutionSettings) -> Dependencies:
+    """Every adapter from `settings` (tests replace any of them with `dataclasses.replace`)."""
+
     def publisher_for(request_id: str) -> EventPublisher:
         return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
                               source=SOURCE_OF[EXECUTION], request_id=request_id)
@@ -75,6 +107,7 @@ def build(settings: ExecutionSettings) -> Dependencies:
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
     return Dependencies(
+        settings=settings,
         broker=broker_for(settings),
         kill_switch=kill_switch_for(settings),
         guard=guard_for(settings),
@@ -103,16 +136,23 @@ def build(settings: ExecutionSettings) -> Dependencies:
     )
 
 
-def dependencies(settings: ExecutionSettings) -> Dependencies:
-    """The container's dependencies for these settings (built on first use)."""
-    return _cached(settings)
-
-
 def keys_in_use(settings: ExecutionSettings) -> str:
     """The fingerprint of the Alpaca keys the broker trades with in AWS: a rotated secret builds a new broker."""
     uses_alpaca = settings.broker_kind == "alpaca" or settings.market_data_source == "alpaca"
     return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
 
 
+# The clock is part of the key: the simulated broker fills at the invocation's time, so a local run
+# that moves the clock builds a fresh set (in AWS the settings never change).
 _cached: PerCredentials[ExecutionSettings, Dependencies] = PerCredentials(build, fingerprint=keys_in_use,
-                                                                       maxsize=_CACHE_SIZE)
+                                                                       maxsize=CACHED_CONTAINERS)
+
+
+def dependencies(settings: ExecutionSettings) -> Dependencies:
+    """Adapters once per container per configuration, with this invocation's settings."""
+    return with_settings(_cached(settings), settings)
+
+
+def clear_cache() -> None:
+    """Forget every container's adapters (tests)."""
+    _cached.clear()

@@ -8,11 +8,12 @@ share a client, and the secrets themselves are not kept in the key.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -52,3 +53,19 @@ class PerConfiguration(Generic[S, T]):
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+class _HasSettings(Protocol):
+    @property
+    def settings(self) -> BaseModel: ...
+
+
+D = TypeVar("D", bound=_HasSettings)
+
+
+def with_settings(cached: D, settings: BaseModel) -> D:
+    """The container's cached dependencies carrying this invocation's `settings` (its clock): the
+    same object when they are the settings it was built with, a copy sharing its adapters otherwise."""
+    if cached.settings == settings:
+        return cached
+    return dataclasses.replace(cached, settings=settings)  # type: ignore[type-var]

@@ -6,21 +6,7 @@ from typing import Any
 
 from shared.broker.alpaca import AlpacaBroker
 from tests.fakes.fake_alpaca import FakeAlpaca
-
-
-class SimClock:
-    """Simulated time: `sleep` advances `now` instead of waiting, and every sleep is recorded."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.fakes.sim_clock import SimClock
 
 
 def make_broker(fake: FakeAlpaca, clock: SimClock | None = None, **kwargs: Any) -> AlpacaBroker:

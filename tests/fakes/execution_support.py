@@ -13,10 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from services.execution.app import Dependencies
+from services.execution.dependencies import Dependencies
 from services.execution.kill_switch import KillSwitch
 from services.execution.placer import Timing
 from services.execution.risk import RiskLimits
+from services.execution.settings import ExecutionSettings
 from services.execution.turnover_ledger import SqliteTurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard
 from shared.broker.port import (
@@ -37,32 +38,13 @@ from shared.marketdata.port import Session
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from shared.runtime.workflow_facts import SqliteWorkflowFacts, event_digest
 from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
+from tests.fakes.sim_clock import SimClock
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
 PRICES = {"SPY": Decimal("500"), "QQQ": Decimal("430"), "TQQQ": Decimal("60"), "SQQQ": Decimal("10"),
           "BIL": Decimal("91.5"), "TLT": Decimal("92"), "GLD": Decimal("190"), "AAPL": Decimal("190"),
           "BRK.A": Decimal("600")}
-
-
-class SimClock:
-    """Simulated time for waits: `sleep` advances `monotonic` (thread-safe), every sleep recorded."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
 
 
 # ---- plans -------------------------------------------------------------------------------------
@@ -225,6 +207,7 @@ def make_deps(broker: Broker, state_dir: Path, *, kill_switch: KillSwitch | None
     clock = clock or SimClock()
     publisher = publisher if publisher is not None else InMemoryPublisher("alchemiser.execution")
     return Dependencies(
+        settings=ExecutionSettings(backend="local", state_dir=state_dir, trading_mode=trading_mode),  # type: ignore[arg-type]
         broker=broker,
         kill_switch=kill_switch or FixedKillSwitch("active"),
         guard=SqliteWorkflowGuard(state_dir / "state.sqlite", ttl_seconds=400 * 86400),

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from shared.broker.alpaca import AlpacaBroker
-from tests.fakes.alpaca_broker import SimClock, make_broker
+from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
+from tests.fakes.sim_clock import SimClock
 
 __all__ = ["SimClock", "fake_alpaca", "make_broker"]
 

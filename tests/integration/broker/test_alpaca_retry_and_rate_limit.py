@@ -11,8 +11,9 @@ from shared.broker.alpaca import AlpacaBroker
 from shared.broker.alpaca_http import disable_builtin_retry, install_timeout
 from shared.broker.port import BrokerUnavailable, OrderRequest
 from shared.broker.rate_limit import RateLimiter
-from tests.fakes.alpaca_broker import SimClock, make_broker
+from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.fake_alpaca import FakeAlpaca, running_fake_alpaca
+from tests.fakes.sim_clock import SimClock
 
 
 def test_429_storm_on_reads_is_retried_with_growing_backoff(

@@ -22,9 +22,10 @@ from shared.broker.alpaca import AlpacaBroker
 from shared.events.trade_executed import TradeExecuted
 from shared.runtime.clock import NEW_YORK
 from tests.fakes.alpaca_broker import make_broker
-from tests.fakes.execution_support import Context, FaultyBroker, SimClock, incoming, make_deps, make_plan, record_plan
+from tests.fakes.execution_support import Context, FaultyBroker, incoming, make_deps, make_plan, record_plan
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
 from tests.fakes.in_memory import InMemoryPublisher
+from tests.fakes.sim_clock import SimClock
 
 __all__ = ["fake_alpaca"]
 

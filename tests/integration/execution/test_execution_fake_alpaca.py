@@ -133,8 +133,8 @@ def test_429_storms_on_reads_are_ridden_out(h: Harness):
 
 
 def test_polling_many_open_orders_stays_under_200_requests_a_minute(tmp_path):
-    from tests.fakes.execution_support import SimClock
     from tests.fakes.fake_alpaca import running_fake_alpaca
+    from tests.fakes.sim_clock import SimClock
 
     clock = SimClock()
     with running_fake_alpaca(clock=clock) as fake:

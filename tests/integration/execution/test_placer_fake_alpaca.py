@@ -12,8 +12,9 @@ import pytest
 
 from services.execution.legs import Leg
 from services.execution.placer import Placer, Timing
-from tests.fakes.alpaca_broker import SimClock, make_broker
+from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
+from tests.fakes.sim_clock import SimClock
 
 __all__ = ["fake_alpaca"]
 COID = "alch-wf-1-TLT-buy-0"
