@@ -10,6 +10,7 @@ from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
 from shared.broker.port import BrokerReader
 from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, make_publisher
+from shared.runtime.container_cache import with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -20,6 +21,7 @@ CACHED_CONTAINERS = 8
 @dataclass(frozen=True)
 class Dependencies:
     settings: PortfolioSettings
+    """This invocation's settings; the adapters below are shared by the container's invocations."""
     broker: BrokerReader
     idempotency: IdempotentOperation
     publisher_for: Callable[[str], EventPublisher]
@@ -28,20 +30,20 @@ class Dependencies:
     """The strategy's record of its signals (checked) and ours of our plans (written): workflow_facts.py."""
 
 
-def build(settings: PortfolioSettings, *, broker: BrokerReader | None = None,
-          publisher_for: Callable[[str], EventPublisher] | None = None,
-          facts: WorkflowFacts | None = None) -> Dependencies:
-    """Adapters for `settings`; tests pass fakes for the broker and the publisher."""
-    if broker is None:
-        from shared.broker.factory import make_broker
+def build(settings: PortfolioSettings) -> Dependencies:
+    """Every adapter from `settings` (tests replace any of them with `dataclasses.replace`)."""
+    from shared.broker.factory import make_broker
 
-        broker = make_broker(settings)
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
-    operation = IdempotentOperation(OPERATION, persistence, expires_after_seconds=settings.plan_idempotency_seconds)
-    if facts is None:
-        facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
-    return Dependencies(settings, broker, operation, publisher_for or _publisher_factory(settings), facts)
+    return Dependencies(
+        settings=settings,
+        broker=make_broker(settings),
+        idempotency=IdempotentOperation(OPERATION, persistence,
+                                        expires_after_seconds=settings.plan_idempotency_seconds),
+        publisher_for=_publisher_factory(settings),
+        facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
+    )
 
 
 def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPublisher]:
@@ -59,13 +61,15 @@ def keys_in_use(settings: PortfolioSettings) -> str:
     return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
 
 
+# The clock is part of the key: the simulated broker reads the account at the invocation's time, so a
+# local run that moves the clock builds a fresh set (in AWS the settings never change).
 _cached: PerCredentials[PortfolioSettings, Dependencies] = PerCredentials(build, fingerprint=keys_in_use,
                                                                        maxsize=CACHED_CONTAINERS)
 
 
 def dependencies(settings: PortfolioSettings) -> Dependencies:
-    """Once per container per configuration (a local run that moves the clock gets fresh ones)."""
-    return _cached(settings)
+    """Adapters once per container per configuration, with this invocation's settings."""
+    return with_settings(_cached(settings), settings)
 
 
 def clear_cache() -> None:

@@ -13,7 +13,6 @@ inside functions, so importing the handler module stays light.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
 from shared.events.catalog import SOURCE_OF, STRATEGY
 from shared.events.publisher import EventPublisher, make_publisher
 from shared.marketdata.port import MarketCalendar, MarketData
+from shared.runtime.container_cache import with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -48,31 +48,18 @@ class Dependencies:
     """Where the published signal is recorded, for the portfolio to check (shared/runtime/workflow_facts.py)."""
 
 
-def build(
-    settings: StrategySettings,
-    *,
-    calendar: MarketCalendar | None = None,
-    market_data: MarketData | None = None,
-    portfolio: Callable[[], StrategyPortfolio] | None = None,
-    idempotency: IdempotentOperation | None = None,
-    publisher_for: Callable[[str], EventPublisher] | None = None,
-    facts: WorkflowFacts | None = None,
-) -> Dependencies:
-    """Adapters for `settings`; tests pass fakes for any of them."""
-    if idempotency is None:
-        persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
-                                       local=settings.local)
-        idempotency = IdempotentOperation(OPERATION, persistence,
-                                          expires_after_seconds=settings.run_idempotency_seconds)
+def build(settings: StrategySettings) -> Dependencies:
+    """Every adapter from `settings` (tests replace any of them with `dataclasses.replace`)."""
+    persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
+                                   local=settings.local)
     return Dependencies(
         settings=settings,
-        calendar=calendar if calendar is not None else make_calendar(settings),
-        market_data=market_data if market_data is not None else market_data_for(settings),
-        portfolio=portfolio or portfolio_loader(settings.strategy_config),
-        idempotency=idempotency,
-        publisher_for=publisher_for or _publisher_factory(settings),
-        facts=facts if facts is not None else make_facts(local=settings.local, state_dir=settings.state_dir,
-                                                         table_name=settings.idempotency_table),
+        calendar=make_calendar(settings),
+        market_data=market_data_for(settings),
+        portfolio=portfolio_loader(settings.strategy_config),
+        idempotency=IdempotentOperation(OPERATION, persistence, expires_after_seconds=settings.run_idempotency_seconds),
+        publisher_for=_publisher_factory(settings),
+        facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
     )
 
 
@@ -130,7 +117,7 @@ _cached: PerCredentials[StrategySettings, Dependencies] = PerCredentials(build, 
 
 def dependencies(settings: StrategySettings) -> Dependencies:
     """Adapters once per container per configuration, with this invocation's settings (its clock)."""
-    return dataclasses.replace(_cached(settings), settings=settings)
+    return with_settings(_cached(settings), settings)
 
 
 def clear_cache() -> None:

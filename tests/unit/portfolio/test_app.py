@@ -50,7 +50,8 @@ class World:
         self.broker = broker or FakeBroker()
         self.publisher = InMemoryPublisher(source="alchemiser.portfolio")
         self.metrics = RecordingMetrics()
-        self.deps = build(self.settings, broker=self.broker, publisher_for=lambda _request_id: self.publisher)
+        self.deps = dataclasses.replace(build(self.settings), broker=self.broker,
+                                        publisher_for=lambda _request_id: self.publisher)
 
     def deliver(self, event=None, *, published_by_strategy: bool = True):
         event = event if event is not None else signal(strategies=SAMPLE_STRATEGIES)

@@ -133,6 +133,6 @@ def harness(state_dir: Path, *, market_data: Any = None, strategy_config: Path |
         values["strategy_config"] = strategy_config
     config = StrategySettings.model_validate(values)
     publisher = InMemoryPublisher(SOURCE_OF[STRATEGY])
-    deps = build(config, calendar=CALENDAR, market_data=market_data or OfflineMarketData(),
-                 publisher_for=lambda _request_id: publisher)
+    deps = dataclasses.replace(build(config), calendar=CALENDAR, market_data=market_data or OfflineMarketData(),
+                               publisher_for=lambda _request_id: publisher)
     return Harness(config, deps, publisher, RecordingMetrics())
