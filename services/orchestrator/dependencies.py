@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from services.orchestrator.settings import OrchestratorSettings
 from services.orchestrator.workflow_record import RETENTION_DAYS
+from shared.broker.key_rotation import PerCredentials
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
+from shared.runtime.container_cache import with_settings
 from shared.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -32,11 +33,13 @@ if TYPE_CHECKING:
     from shared.events.publisher import EventPublisher
 
 CLAIMS_OPERATION = "orchestrator-notify"
+CACHED_CONTAINERS = 8
 
 
 @dataclass(frozen=True)
 class Dependencies:
     settings: OrchestratorSettings
+    """This invocation's settings (its clock); the adapters below are shared by the container's invocations."""
     store: WorkflowStore
     delivery: Deliverer
     publisher_for: Callable[[str], EventPublisher]
@@ -47,27 +50,8 @@ class Dependencies:
     """Real time for leases (process liveness), not the business clock `settings.now()`."""
 
 
-class _Adapters(NamedTuple):
-    store: WorkflowStore
-    delivery: Deliverer
-    history: Callable[[], PortfolioHistory]
-
-
-def dependencies(settings: OrchestratorSettings) -> Dependencies:
-    adapters = _adapters(settings.model_copy(update={"as_of": None}))
-
-    def publisher_for(request_id: str) -> EventPublisher:
-        from shared.events.publisher import make_publisher  # only an invocation that publishes builds one
-
-        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[ORCHESTRATOR], request_id=request_id)
-
-    return Dependencies(settings=settings, store=adapters.store, delivery=adapters.delivery,
-                        publisher_for=publisher_for, history=adapters.history)
-
-
-@lru_cache(maxsize=8)
-def _adapters(settings: OrchestratorSettings) -> _Adapters:
+def build(settings: OrchestratorSettings) -> Dependencies:
+    """Every adapter from `settings`: the store now, the delivery and the P&L history on first use."""
     store: WorkflowStore
     if settings.local:
         from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
@@ -80,7 +64,40 @@ def _adapters(settings: OrchestratorSettings) -> _Adapters:
         from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
 
         store = DynamoDBWorkflowStore(settings.workflow_table)
-    return _Adapters(store=store, delivery=_DeliveryOnFirstUse(settings), history=_history_factory(settings, store))
+    return Dependencies(settings=settings, store=store, delivery=_DeliveryOnFirstUse(settings),
+                        publisher_for=_publisher_factory(settings), history=_history_factory(settings, store))
+
+
+def keys_in_use(settings: OrchestratorSettings) -> str:
+    """Always '': the one Alpaca client (the P&L history) is built on first use and rebuilt when the
+    keys change by `_history_factory`, so no event but a P&L report reads the secret."""
+    return ""
+
+
+# The clock is not part of the key: no adapter reads it, so a local run that moves the clock keeps
+# its store; each invocation gets its own settings (its clock) back.
+_cached: PerCredentials[OrchestratorSettings, Dependencies] = PerCredentials(
+    build, fingerprint=keys_in_use, ignore={"as_of"}, maxsize=CACHED_CONTAINERS)
+
+
+def dependencies(settings: OrchestratorSettings) -> Dependencies:
+    """Adapters once per container per configuration, with this invocation's settings (its clock)."""
+    return with_settings(_cached(settings), settings)
+
+
+def clear_cache() -> None:
+    """Forget every container's adapters (tests)."""
+    _cached.clear()
+
+
+def _publisher_factory(settings: OrchestratorSettings) -> Callable[[str], EventPublisher]:
+    def publisher_for(request_id: str) -> EventPublisher:
+        from shared.events.publisher import make_publisher  # only an invocation that publishes builds one
+
+        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                              source=SOURCE_OF[ORCHESTRATOR], request_id=request_id)
+
+    return publisher_for
 
 
 class _DeliveryOnFirstUse:
@@ -112,7 +129,7 @@ def build_delivery(settings: OrchestratorSettings) -> Deliverer:
     else:
         from services.orchestrator.adapters.sns_notifier import SnsNotifier
 
-        assert settings.notification_topic_arn is not None  # checked by _adapters
+        assert settings.notification_topic_arn is not None  # checked by build
         notifier = SnsNotifier(settings.notification_topic_arn)
     layer = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir, local=settings.local)
     claims = IdempotentOperation(CLAIMS_OPERATION, layer, expires_after_seconds=RETENTION_DAYS * 86400)

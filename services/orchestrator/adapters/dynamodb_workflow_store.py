@@ -67,9 +67,9 @@ def _condition_failed(exc: Exception) -> bool:
 class DynamoDBWorkflowStore:
     def __init__(self, table_name: str, client: Any = None, *, wall_clock: Any = time.time) -> None:
         if client is None:
-            import boto3
+            from shared.runtime import aws_clients  # one client per container, shared with every adapter
 
-            client = boto3.client("dynamodb")
+            client = aws_clients.client("dynamodb")
         self.table_name, self._client, self._wall_clock = table_name, client, wall_clock
 
     def _expires_at(self) -> dict[str, str]:

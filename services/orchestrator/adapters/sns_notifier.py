@@ -21,9 +21,9 @@ def fit_message(message: str) -> str:
 class SnsNotifier:
     def __init__(self, topic_arn: str, client: Any = None) -> None:
         if client is None:
-            import boto3
+            from shared.runtime import aws_clients  # one client per container, shared with every adapter
 
-            client = boto3.client("sns")
+            client = aws_clients.client("sns")
         self.topic_arn, self._client = topic_arn, client
 
     def send(self, subject: str, message: str) -> str:

@@ -134,14 +134,14 @@ def test_the_broker_of_a_warm_container_sends_the_new_key_id_after_a_rotation(aw
 
 
 def test_the_orchestrators_pnl_source_follows_a_rotated_secret(aws, fake_alpaca, later, monkeypatch):
-    from services.orchestrator.dependencies import _adapters, dependencies
+    from services.orchestrator.dependencies import clear_cache, dependencies
     from services.orchestrator.settings import OrchestratorSettings
 
     fake_alpaca.set_portfolio_history(timestamp=[1764000000], equity=[100000.0], profit_loss=[0.0],
                                       profit_loss_pct=[0.0], base_value=100000.0, timeframe="1D")
     monkeypatch.setenv("ALCHEMISER_WORKFLOW_TABLE", create_table("WorkflowTable"))
     monkeypatch.setenv("ALCHEMISER_NOTIFICATION_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t")
-    _adapters.cache_clear()
+    clear_cache()
     try:
         deps = dependencies(OrchestratorSettings.from_env())
         first = deps.history()
@@ -153,5 +153,5 @@ def test_the_orchestrators_pnl_source_follows_a_rotated_secret(aws, fake_alpaca,
         assert second is not first
         second.daily_equity(period="1W", end=datetime(2026, 11, 25).date())
     finally:
-        _adapters.cache_clear()
+        clear_cache()
     assert key_ids_since(fake_alpaca, start) == {NEW_KEY}

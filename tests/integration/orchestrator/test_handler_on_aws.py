@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from services.orchestrator.adapters.sns_notifier import SnsNotifier
-from services.orchestrator.dependencies import _adapters
+from services.orchestrator.dependencies import clear_cache
 from tests.conftest import load_test_event
 from tests.fakes.aws_from_template import create_table
 from tests.unit.orchestrator.support import T0, sample
@@ -51,7 +51,7 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch) -> Iterator[Aws]:
-    _adapters.cache_clear()
+    clear_cache()
     with mock_aws():
         table, claims = create_table("WorkflowTable"), create_table("IdempotencyTable")
         sqs, sns, events = boto3.client("sqs"), boto3.client("sns"), boto3.client("events")
@@ -72,7 +72,7 @@ def aws(monkeypatch) -> Iterator[Aws]:
                             "ALCHEMISER_IDEMPOTENCY_TABLE": claims}.items():
             monkeypatch.setenv(name, value)
         yield Aws(table, topic_arn, events_queue, notes_queue)
-    _adapters.cache_clear()
+    clear_cache()
 
 
 def test_trade_executed_twice_completes_once_publishes_once_and_reports_once(aws, lambda_context):

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
-from services.orchestrator.dependencies import _adapters
+from services.orchestrator.dependencies import clear_cache
 from services.orchestrator.pnl import PnlUnavailable
 from services.orchestrator.workflow_record import EquitySnapshot
 from shared.broker.credentials import AlpacaKeys, clear_credentials_cache
@@ -58,7 +58,7 @@ def test_an_unreachable_history_is_pnl_unavailable(fake_alpaca):
 def test_the_lambda_pnl_report_reads_alpaca_with_keys_from_secrets_manager_and_cross_checks(
         fake_alpaca, monkeypatch, lambda_context):
     set_history(fake_alpaca, [99000.0, 100000.0, 100200.0, 100500.0, 101300.0])
-    _adapters.cache_clear()
+    clear_cache()
     clear_credentials_cache()
     try:
         with mock_aws():
@@ -84,7 +84,7 @@ def test_the_lambda_pnl_report_reads_alpaca_with_keys_from_secrets_manager_and_c
             response = lambda_handler({"action": "pnl_analysis", "pnl_period": "1W", "pnl_type": "weekly",
                                        "pnl_detailed": True}, lambda_context)
     finally:
-        _adapters.cache_clear()
+        clear_cache()
         clear_credentials_cache()
     assert response["status"] == "success", response["message"]
     report = response["report"]
@@ -98,7 +98,7 @@ def test_the_lambda_pnl_report_reads_alpaca_with_keys_from_secrets_manager_and_c
 
 
 def test_the_lambda_pnl_report_without_a_secret_fails_with_the_reason(monkeypatch, lambda_context):
-    _adapters.cache_clear()
+    clear_cache()
     clear_credentials_cache()
     try:
         with mock_aws():
@@ -111,7 +111,7 @@ def test_the_lambda_pnl_report_without_a_secret_fails_with_the_reason(monkeypatc
 
             response = lambda_handler({"action": "pnl_analysis"}, lambda_context)
     finally:
-        _adapters.cache_clear()
+        clear_cache()
         clear_credentials_cache()
     assert response["status"] == "failed"
     assert "cannot read secret 'alchemiser/missing'" in response["message"]

@@ -20,7 +20,7 @@ from services.orchestrator.adapters.webhook_notifier import (
     check_url,
     webhook_url_from_secret,
 )
-from services.orchestrator.dependencies import CLAIMS_OPERATION, _adapters
+from services.orchestrator.dependencies import CLAIMS_OPERATION, clear_cache
 from services.orchestrator.notifications import Channels, NotificationDelivery
 from services.orchestrator.workflow_record import Notification
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
@@ -176,7 +176,7 @@ def test_the_deployed_orchestrator_notifies_the_topic_and_the_webhook_once_each(
     boto3.client("secretsmanager").create_secret(Name="alchemiser/dev/webhook",
                                                  SecretString=json.dumps({"url": webhook.url}))
     monkeypatch.setenv("ALCHEMISER_WEBHOOK_SECRET_NAME", "alchemiser/dev/webhook")
-    _adapters.cache_clear()
+    clear_cache()
     event = load_test_event("eventbridge-error-notification.json")
     assert lambda_handler(event, lambda_context)["status"] == "success"
     assert lambda_handler(event, lambda_context)["status"] == "duplicate"
