@@ -20,7 +20,6 @@ DuplicatesSuppressed metric), skipped (the workflow had already ended: recorded 
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -35,12 +34,12 @@ from shared.events.middleware import Incoming
 from shared.events.responses import Status, handler_response
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
-from shared.runtime.observability import count
+from shared.runtime.observability import count, make_logger
 
 if TYPE_CHECKING:
     from shared.events import DomainEvent, ErrorNotificationRequested, TradeExecuted
 
-logger = logging.getLogger("orchestrator")
+logger = make_logger("orchestrator")
 OWN_SOURCE = SOURCE_OF[ORCHESTRATOR]
 
 

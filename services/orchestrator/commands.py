@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,12 +23,12 @@ from shared.events import LambdaEvent
 from shared.events.responses import handler_response
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
-from shared.runtime.observability import count
+from shared.runtime.observability import count, make_logger
 
 if TYPE_CHECKING:
     from services.orchestrator import pnl
 
-logger = logging.getLogger("orchestrator")
+logger = make_logger("orchestrator")
 
 
 CommandHandler = Callable[[LambdaEvent, Dependencies, Any, Any], dict[str, Any]]

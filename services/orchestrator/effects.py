@@ -25,13 +25,13 @@ nothing (it answers "duplicate") rather than publish a second copy.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from services.orchestrator.workflow_record import Effect, Lease, StoredWorkflow
 from shared.events.catalog import route_for
+from shared.runtime.observability import make_logger
 
 if TYPE_CHECKING:
     from services.orchestrator.notifications import Deliverer
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from shared.events.base import DomainEvent
     from shared.events.publisher import EventPublisher
 
-logger = logging.getLogger("orchestrator")
+logger = make_logger("orchestrator")
 MAX_ATTEMPTS = 8
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from services.portfolio.dependencies import Dependencies
 from services.portfolio.planner import (
     AccountView,
@@ -54,10 +52,10 @@ from shared.events.rebalance_planned import (
 from shared.events.responses import handler_response
 from shared.events.signal_generated import SignalGenerated
 from shared.runtime import metric_names
-from shared.runtime.observability import count
+from shared.runtime.observability import count, make_logger
 from shared.runtime.workflow_facts import event_digest, verify
 
-logger = Logger(service="portfolio", child=True)
+logger = make_logger("portfolio")
 
 
 def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:

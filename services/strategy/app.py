@@ -35,7 +35,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from services.strategy.dependencies import Dependencies
@@ -60,10 +59,10 @@ from shared.events.responses import Status, handler_response
 from shared.marketdata.port import Session
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
-from shared.runtime.observability import count
+from shared.runtime.observability import count, make_logger
 from shared.runtime.workflow_facts import event_digest
 
-logger = Logger(service="strategy", child=True)
+logger = make_logger("strategy")
 
 ORCHESTRATOR_FUNCTION = "alchemiser-orchestrator-{stage}"
 
