@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -79,9 +79,7 @@ def respond(status: Status, mode: str, settings: StrategySettings, message: str,
 
 
 def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
-    command = incoming.command
-    if command is None:
-        raise TypeError("the strategy function takes commands (LambdaEvent), not domain events")
+    command = _command(incoming)
     request_id = getattr(context, "aws_request_id", None)
     settings = deps.settings
     if command.action is not None:
@@ -91,11 +89,7 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
         logger.warning(message)
         return respond("failed", command.mode, settings, message, request_id=request_id,
                        correlation_id=command.correlation_id)
-    if command.mode == "signal":
-        return signal_only(command, deps, request_id=request_id, metrics=metrics)
-    if command.mode == "plan":
-        return plan_only(command, deps, request_id=request_id, metrics=metrics)
-    return start_trading_day(incoming, deps, context=context, metrics=metrics)
+    return MODES[command.mode](incoming, deps, context=context, metrics=metrics)
 
 
 # ---------------------------------------------------------------------------------------- trade
@@ -120,10 +114,8 @@ def near_close(settings: StrategySettings, session: Session | None, now: datetim
 
 
 def start_trading_day(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
-    command = incoming.command
-    assert command is not None
+    command, request_id = _command(incoming), getattr(context, "aws_request_id", None)
     settings = deps.settings
-    request_id = getattr(context, "aws_request_id", None)
     now = settings.now()
     day = trading_date(now)
     session = deps.calendar.session(day)
@@ -231,9 +223,9 @@ def _fail_closed(run: Run, failure: Failure, portfolio: StrategyPortfolio | None
 # ---------------------------------------------------------------------------------------- signal only
 
 
-def signal_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | None,
-                metrics: Any = None) -> dict[str, Any]:
+def signal_only(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
     """Evaluate as today's run would (any day), publish nothing."""
+    command, request_id = _command(incoming), getattr(context, "aws_request_id", None)
     settings = deps.settings
     now = settings.now()
     day = trading_date(now)
@@ -263,9 +255,9 @@ PLAN_SIZING = ("order sizes need the account and the portfolio planner (the port
                "with their sizes, what is skipped, buying power net of open orders and the kill switch")
 
 
-def plan_only(command: LambdaEvent, deps: Dependencies, *, request_id: str | None,
-              metrics: Any = None) -> dict[str, Any]:
+def plan_only(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any = None) -> dict[str, Any]:
     """What `mode: "trade"` would do now, without doing any of it (see the module docstring)."""
+    command, request_id = _command(incoming), getattr(context, "aws_request_id", None)
     settings = deps.settings
     now = settings.now()
     day = trading_date(now)
@@ -323,3 +315,18 @@ def _clock_detail(session: Session | None, now: datetime) -> str:
     if now >= session.close:
         return f"closed at {at}; the session closed {closes}"
     return f"open at {at}; closes {closes}"
+
+
+def _command(incoming: Incoming) -> LambdaEvent:
+    if incoming.command is None:
+        raise TypeError("the strategy function takes commands (LambdaEvent), not domain events")
+    return incoming.command
+
+
+class UseCase(Protocol):
+    def __call__(self, incoming: Incoming, deps: Dependencies, *, context: Any,
+                 metrics: Any = None) -> dict[str, Any]: ...
+
+
+MODES: dict[str, UseCase] = {"trade": start_trading_day, "signal": signal_only, "plan": plan_only}
+"""Each `LambdaEvent.mode` and the use case that answers it (`handle` dispatches from here)."""

@@ -340,3 +340,17 @@ def test_explanations_are_cut_to_keep_the_signal_under_the_event_budget(state_di
     assert cut.event_id == full.event_id and cut.target_weights == full.target_weights
     assert len(cut.model_dump_json()) <= events.EVENT_BUDGET_BYTES
     assert sum(len(s.explanation) for s in cut.strategies) < sum(len(s.explanation) for s in full.strategies)
+
+
+def test_every_command_mode_has_a_use_case_and_each_answers_in_its_own_mode(state_dir):
+    from typing import get_args
+
+    from services.strategy import app as strategy_app
+    from shared.events.lambda_event import LambdaEvent
+
+    modes = set(get_args(LambdaEvent.model_fields["mode"].annotation))
+    assert modes == set(strategy_app.MODES) and len(modes) == 3
+    h = harness(state_dir)
+    for mode in sorted(modes):
+        response = h.invoke({"mode": mode})
+        assert response["mode"] == mode and response["status"] == "success", response
