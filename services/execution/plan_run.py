@@ -95,7 +95,7 @@ Outcome = Ran | Refused | Taken | AlreadyDone
 
 
 class Ports(Protocol):
-    """What running a plan needs (app.Dependencies provides it as is; the placer comes per invocation)."""
+    """What running a plan needs (dependencies.Dependencies provides it as is; the placer comes per invocation)."""
 
     @property
     def broker(self) -> Broker: ...

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from services.execution import app
+from services.execution.dependencies import Dependencies
 from services.execution.kill_switch import FileKillSwitch
 from services.execution.risk import RiskLimits
 from shared.broker.alpaca import AlpacaBroker
@@ -58,7 +59,7 @@ class Harness:
     def plan(self, orders: list[Any], **kwargs: Any) -> Any:
         return make_plan(orders, trading_date=today_ny(), **kwargs)
 
-    def deps(self, broker: Any = None) -> app.Dependencies:
+    def deps(self, broker: Any = None) -> Dependencies:
         return make_deps(broker or self.broker, self.state_dir, kill_switch=FileKillSwitch(self.kill_switch_file),
                          clock=self.clock, limits=self.limits, publisher=self.publisher, fill_wait=self.fill_wait,
                          now=lambda: datetime.now(UTC))
