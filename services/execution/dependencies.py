@@ -22,11 +22,11 @@ from services.execution.risk import RiskLimits
 from services.execution.settings import ExecutionSettings
 from services.execution.turnover_ledger import SqliteTurnoverLedger, TurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
-from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
+from shared.broker.key_rotation import broker_keys_in_use
 from shared.events.catalog import EXECUTION, SOURCE_OF
-from shared.events.publisher import EventPublisher, make_publisher
+from shared.events.publisher import EventPublisher, publisher_factory
 from shared.events.types import TradingMode, utc_now
-from shared.runtime.container_cache import with_settings
+from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -100,10 +100,6 @@ def broker_for(settings: ExecutionSettings) -> Broker:
 def build(settings: ExecutionSettings) -> Dependencies:
     """Every adapter from `settings` (tests replace any of them with `dataclasses.replace`)."""
 
-    def publisher_for(request_id: str) -> EventPublisher:
-        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[EXECUTION], request_id=request_id)
-
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
     return Dependencies(
@@ -113,7 +109,7 @@ def build(settings: ExecutionSettings) -> Dependencies:
         guard=guard_for(settings),
         plan_once=IdempotentOperation(PLAN_OPERATION, persistence,
                                       expires_after_seconds=settings.plan_idempotency_days * DAY_SECONDS),
-        publisher_for=publisher_for,
+        publisher_for=publisher_factory(settings, SOURCE_OF[EXECUTION]),
         facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
         turnover=turnover_for(settings),
         limits=RiskLimits(
@@ -136,10 +132,8 @@ def build(settings: ExecutionSettings) -> Dependencies:
     )
 
 
-def keys_in_use(settings: ExecutionSettings) -> str:
-    """The fingerprint of the Alpaca keys the broker trades with in AWS: a rotated secret builds a new broker."""
-    uses_alpaca = settings.broker_kind == "alpaca" or settings.market_data_source == "alpaca"
-    return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
+keys_in_use = broker_keys_in_use
+"""The fingerprint of the Alpaca keys the broker uses in AWS: a rotated secret builds a new broker."""
 
 
 # The clock is part of the key: the simulated broker fills at the invocation's time, so a local run

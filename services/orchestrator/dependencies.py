@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from services.orchestrator.settings import OrchestratorSettings
 from services.orchestrator.workflow_record import RETENTION_DAYS
-from shared.broker.key_rotation import PerCredentials
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
-from shared.runtime.container_cache import with_settings
+from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def build(settings: OrchestratorSettings) -> Dependencies:
 
         store = DynamoDBWorkflowStore(settings.workflow_table)
     return Dependencies(settings=settings, store=store, delivery=_DeliveryOnFirstUse(settings),
-                        publisher_for=_publisher_factory(settings), history=_history_factory(settings, store))
+                        publisher_for=_publisher_on_first_use(settings), history=_history_factory(settings, store))
 
 
 def keys_in_use(settings: OrchestratorSettings) -> str:
@@ -90,12 +89,13 @@ def clear_cache() -> None:
     _cached.clear()
 
 
-def _publisher_factory(settings: OrchestratorSettings) -> Callable[[str], EventPublisher]:
-    def publisher_for(request_id: str) -> EventPublisher:
-        from shared.events.publisher import make_publisher  # only an invocation that publishes builds one
+def _publisher_on_first_use(settings: OrchestratorSettings) -> Callable[[str], EventPublisher]:
+    """The publisher module loads on the first invocation that publishes (a progress event does not)."""
 
-        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[ORCHESTRATOR], request_id=request_id)
+    def publisher_for(request_id: str) -> EventPublisher:
+        from shared.events.publisher import publisher_factory
+
+        return publisher_factory(settings, SOURCE_OF[ORCHESTRATOR])(request_id)
 
     return publisher_for
 

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.portfolio.settings import PortfolioSettings
-from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
+from shared.broker.key_rotation import broker_keys_in_use
 from shared.broker.port import BrokerReader
 from shared.events.catalog import PORTFOLIO, SOURCE_OF
-from shared.events.publisher import EventPublisher, make_publisher
-from shared.runtime.container_cache import with_settings
+from shared.events.publisher import EventPublisher, publisher_factory
+from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -41,24 +41,13 @@ def build(settings: PortfolioSettings) -> Dependencies:
         broker=make_broker(settings),
         idempotency=IdempotentOperation(OPERATION, persistence,
                                         expires_after_seconds=settings.plan_idempotency_seconds),
-        publisher_for=_publisher_factory(settings),
+        publisher_for=publisher_factory(settings, SOURCE_OF[PORTFOLIO]),
         facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
     )
 
 
-def _publisher_factory(settings: PortfolioSettings) -> Callable[[str], EventPublisher]:
-    def publisher_for(request_id: str) -> EventPublisher:
-        # make_publisher reuses one EventBridge client per container (shared.runtime.aws_clients)
-        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[PORTFOLIO], request_id=request_id)
-
-    return publisher_for
-
-
-def keys_in_use(settings: PortfolioSettings) -> str:
-    """The fingerprint of the Alpaca keys the broker reads with in AWS: a rotated secret builds a new broker."""
-    uses_alpaca = settings.broker_kind == "alpaca" or settings.market_data_source == "alpaca"
-    return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
+keys_in_use = broker_keys_in_use
+"""The fingerprint of the Alpaca keys the broker uses in AWS: a rotated secret builds a new broker."""
 
 
 # The clock is part of the key: the simulated broker reads the account at the invocation's time, so a

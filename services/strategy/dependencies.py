@@ -21,11 +21,11 @@ from pathlib import Path
 from services.strategy.portfolio_config import StrategyPortfolio, load_portfolio
 from services.strategy.settings import StrategySettings
 from shared.broker.factory import alpaca_keys, market_data_for
-from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
+from shared.broker.key_rotation import credentials_fingerprint
 from shared.events.catalog import SOURCE_OF, STRATEGY
-from shared.events.publisher import EventPublisher, make_publisher
+from shared.events.publisher import EventPublisher, publisher_factory
 from shared.marketdata.port import MarketCalendar, MarketData
-from shared.runtime.container_cache import with_settings
+from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 
@@ -58,7 +58,7 @@ def build(settings: StrategySettings) -> Dependencies:
         market_data=market_data_for(settings),
         portfolio=portfolio_loader(settings.strategy_config),
         idempotency=IdempotentOperation(OPERATION, persistence, expires_after_seconds=settings.run_idempotency_seconds),
-        publisher_for=_publisher_factory(settings),
+        publisher_for=publisher_factory(settings, SOURCE_OF[STRATEGY]),
         facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
     )
 
@@ -91,15 +91,6 @@ def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
             return loaded[0]
 
     return load
-
-
-def _publisher_factory(settings: StrategySettings) -> Callable[[str], EventPublisher]:
-    def publisher_for(request_id: str) -> EventPublisher:
-        # make_publisher reuses one EventBridge client per container (shared.runtime.aws_clients)
-        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=SOURCE_OF[STRATEGY], request_id=request_id)
-
-    return publisher_for
 
 
 def keys_in_use(settings: StrategySettings) -> str:

@@ -142,3 +142,23 @@ def make_publisher(*, local: bool, state_dir: Path, bus_name: str, source: str,
     if local:
         return OutboxPublisher(outbox_path(state_dir, request_id), source, bus_name)
     return EventBridgePublisher(bus_name, source, client)
+
+
+class _PublishingSettings(Protocol):
+    @property
+    def local(self) -> bool: ...
+    @property
+    def state_dir(self) -> Path: ...
+    @property
+    def event_bus_name(self) -> str: ...
+
+
+def publisher_factory(settings: _PublishingSettings, source: str) -> Callable[[str], EventPublisher]:
+    """request id -> the publisher for that invocation (a service's `Dependencies.publisher_for`): the
+    local outbox is per request id; EventBridge reuses one client per container (aws_clients)."""
+
+    def publisher_for(request_id: str) -> EventPublisher:
+        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                              source=source, request_id=request_id)
+
+    return publisher_for

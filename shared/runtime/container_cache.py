@@ -4,6 +4,9 @@ A Lambda container reuses its clients across invocations; a local run may change
 between invocations (another state directory, a moved clock), and then needs fresh adapters. The
 key is the settings' JSON; secrets, which the JSON masks, enter as a digest so two key pairs never
 share a client, and the secrets themselves are not kept in the key.
+
+`PerCredentials` adds the keys that are not settings (the stage's secret in AWS, re-read after its
+max age): every service's dependencies.py caches through it (CONTRIBUTING.md, "A service").
 """
 
 from __future__ import annotations
@@ -53,6 +56,38 @@ class PerConfiguration(Generic[S, T]):
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+KEY_GENERATIONS = 2
+"""Key pairs whose adapters are kept: the current one and the one before (a rotation in flight)."""
+
+
+class PerCredentials(Generic[S, T]):
+    """`build(settings)` once per configuration per key pair (`fingerprint(settings)`: the fingerprint of
+    the Alpaca keys the adapters use, shared/broker/key_rotation.py; '' where none are used)."""
+
+    def __init__(self, build: Callable[[S], T], *, fingerprint: Callable[[S], str], ignore: Collection[str] = (),
+                 maxsize: int = 4, generations: int = KEY_GENERATIONS) -> None:
+        self._build, self._fingerprint, self._ignore = build, fingerprint, tuple(ignore)
+        self._maxsize, self._generations = maxsize, generations
+        self._by_keys: OrderedDict[str, PerConfiguration[S, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, settings: S) -> T:
+        keys = self._fingerprint(settings)
+        with self._lock:
+            cache = self._by_keys.get(keys)
+            if cache is None:
+                cache = self._by_keys[keys] = PerConfiguration(self._build, ignore=self._ignore,
+                                                               maxsize=self._maxsize)
+            self._by_keys.move_to_end(keys)
+            while len(self._by_keys) > self._generations:
+                self._by_keys.popitem(last=False)
+        return cache(settings)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_keys.clear()
 
 
 class _HasSettings(Protocol):

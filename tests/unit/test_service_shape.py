@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.broker.key_rotation import PerCredentials
+from shared.runtime.container_cache import PerCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("strategy", "portfolio", "execution", "orchestrator")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shared.broker.credentials import AlpacaKeys, CredentialsError
-from shared.broker.key_rotation import PerCredentials, credentials_fingerprint
+from shared.broker.key_rotation import credentials_fingerprint
 from shared.broker.settings import BrokerSettings
+from shared.runtime.container_cache import PerCredentials
 
 
 def _settings(tmp_path, **values) -> BrokerSettings:
