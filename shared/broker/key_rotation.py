@@ -1,6 +1,6 @@
 """Rotated Alpaca keys reach warm containers: adapters are cached per configuration *and* per key pair.
 
-A function builds its Alpaca clients once per container (`PerConfiguration` in its dependencies.py),
+A function builds its Alpaca clients once per container (the cache in its dependencies.py),
 keyed on its settings. In AWS the keys are not in the settings: they come from the stage's secret,
 which Powertools Parameters re-reads after `CREDENTIALS_MAX_AGE_SECONDS` (credentials.py). Keyed on
 the settings alone, a warm container would keep the clients it built with the old keys until Lambda
