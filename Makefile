@@ -35,9 +35,14 @@ run: $(CLI_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The unit suite alone: pure, no moto, no subprocess, no server (seconds, while you work).
+# The unit suite alone: pure, no moto, no subprocess, no server (seconds, while you work), on
+# TEST_WORKERS processes (pytest-xdist; each collects the suite, then they share the tests). Python
+# may write bytecode here even where the environment sets PYTHONDONTWRITEBYTECODE: without it every
+# run recompiled the project and re-rewrote the asserts of every test module and of hypothesis
+# (pytest rewrites plugin packages), seconds per process; __pycache__ is in .gitignore.
+TEST_WORKERS ?= 2
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
