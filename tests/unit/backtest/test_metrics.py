@@ -10,9 +10,14 @@ import pytest
 
 from alchemiser.backtest import metrics
 
-empyrical = pytest.importorskip("empyrical", reason="empyrical-reloaded is a dev dependency (requirements/dev.lock)")
-
 TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def empyrical():
+    """Imported by the first test that compares with it, not at collection: empyrical pulls in scipy
+    (about a second), which every pytest-xdist worker would otherwise pay while collecting."""
+    return pytest.importorskip("empyrical", reason="empyrical-reloaded is a dev dependency (requirements/dev.lock)")
 
 
 def _series(seed: int, n: int = 700, drift: float = 0.0004, vol: float = 0.012) -> pd.Series:
@@ -23,7 +28,7 @@ def _series(seed: int, n: int = 700, drift: float = 0.0004, vol: float = 0.012) 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("rf_annual", [0.0, 0.04])
-def test_return_and_risk_statistics_match_empyrical(seed, rf_annual):
+def test_return_and_risk_statistics_match_empyrical(empyrical, seed, rf_annual):
     r = _series(seed)
     b = _series(seed + 100, drift=0.0003) * 0.5 + r * 0.5
     a, bb = r.to_numpy(), b.to_numpy()
@@ -39,7 +44,7 @@ def test_return_and_risk_statistics_match_empyrical(seed, rf_annual):
     assert metrics.correlation(a, bb) == pytest.approx(float(np.corrcoef(a, bb)[0, 1]), abs=TOL)
 
 
-def test_monthly_and_yearly_returns_match_empyrical_aggregation():
+def test_monthly_and_yearly_returns_match_empyrical_aggregation(empyrical):
     r = _series(7)
     days = [d.date() for d in r.index]
     monthly = metrics.period_returns(days, r.to_numpy(), "monthly")
