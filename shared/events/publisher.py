@@ -12,11 +12,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.events.base import DomainEvent
 from shared.events.catalog import route_for
 from shared.runtime import aws_clients
+
+if TYPE_CHECKING:
+    from shared.runtime.settings import CommonSettings
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_ENTRY_BYTES = 256 * 1024
@@ -144,16 +147,7 @@ def make_publisher(*, local: bool, state_dir: Path, bus_name: str, source: str,
     return EventBridgePublisher(bus_name, source, client)
 
 
-class _PublishingSettings(Protocol):
-    @property
-    def local(self) -> bool: ...
-    @property
-    def state_dir(self) -> Path: ...
-    @property
-    def event_bus_name(self) -> str: ...
-
-
-def publisher_factory(settings: _PublishingSettings, source: str) -> Callable[[str], EventPublisher]:
+def publisher_factory(settings: CommonSettings, source: str) -> Callable[[str], EventPublisher]:
     """request id -> the publisher for that invocation (a service's `Dependencies.publisher_for`): the
     local outbox is per request id; EventBridge reuses one client per container (aws_clients)."""
 
