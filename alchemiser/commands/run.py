@@ -65,18 +65,14 @@ def alpaca_keys_from_env() -> tuple[str, str] | None:
 
 
 def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
-    """Read the account after the day from the same broker the chain used."""
+    """Read the account after the day from the same broker the chain used, with the execution function's
+    own settings (its endpoints, its keys, its state dir)."""
+    from alchemiser.local.day import function_settings
     from shared.broker.factory import make_broker
     from shared.broker.port import BrokerError
-    from shared.broker.settings import BrokerSettings
 
-    env = {"ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(options.state_dir),
-           "ALCHEMISER_AS_OF": result.as_of.isoformat(), "ALCHEMISER_BROKER": options.broker,
-           "ALCHEMISER_MARKET_DATA": options.data}
-    if options.alpaca_keys:
-        env["ALCHEMISER_ALPACA_API_KEY"], env["ALCHEMISER_ALPACA_SECRET_KEY"] = options.alpaca_keys
     try:
-        broker = make_broker(BrokerSettings.from_env(env))
+        broker = make_broker(function_settings(options, result.as_of))
         account, positions = broker.get_account(), broker.get_positions()
     except (BrokerError, ValueError, OSError) as exc:
         print(f"(could not read the account after the day: {exc})", file=sys.stderr)

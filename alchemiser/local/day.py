@@ -22,13 +22,14 @@ Rerunning a day (the resume rule):
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from alchemiser.local.chaos import Chaos
@@ -43,6 +44,9 @@ from alchemiser.local.statedir import (
     write_run_record,
 )
 from alchemiser.local.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleSpec, Template, load_template
+
+if TYPE_CHECKING:
+    from shared.broker.settings import BrokerSettings
 
 DEFAULT_SCHEDULE = (time(9, 35), ZoneInfo("America/New_York"))
 
@@ -173,6 +177,20 @@ def runtime_env(options: DayOptions) -> dict[str, str]:
     if options.alpaca_keys is not None:
         env["ALCHEMISER_ALPACA_API_KEY"], env["ALCHEMISER_ALPACA_SECRET_KEY"] = options.alpaca_keys
     return env
+
+
+def function_settings(options: DayOptions, as_of: datetime, service: str = "execution",
+                      template: Template | None = None) -> BrokerSettings:
+    """The broker settings the day's `service` function runs with: the process's environment under what the
+    local runtime gives that function (`LocalRuntime.function_env`: the template's variables, the local backend,
+    the day's options). A read made beside the chain, such as the account after the day, builds its clients from
+    these, so it reaches the same account through the same endpoints (ALCHEMISER_ALPACA_TRADING_URL /
+    ALCHEMISER_ALPACA_DATA_URL: a fake Alpaca in tests, a proxy) as the function that traded."""
+    from shared.broker.settings import BrokerSettings
+
+    template = template or load_template()
+    runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options))
+    return BrokerSettings.from_env({**os.environ, **runtime.function_env(template.function_for(service))})
 
 
 def trading_mode_of(template: Template) -> str:

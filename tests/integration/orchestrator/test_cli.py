@@ -129,7 +129,7 @@ def test_alchemiser_pnl_reads_alpaca_paper_and_cross_checks_with_local_snapshots
         equity=[100000.0, 150000.0], profit_loss=[0.0, 0.0], profit_loss_pct=[0.0, 0.0], base_value=100000.0,
         timeframe="1D")
     env = {"APCA_API_KEY_ID": fake_alpaca.api_key, "APCA_API_SECRET_KEY": "fake-secret",
-           "APCA_API_BASE_URL": fake_alpaca.url}
+           "ALCHEMISER_ALPACA_TRADING_URL": fake_alpaca.url}
     result = alchemiser("pnl", "--source", "alpaca", "--period", "1W", "--state-dir", str(state_dir),
                         "--as-of", "2026-11-26", env=env)
     assert result.returncode == 0, result.stderr
