@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-backdated", action="store_true",
                         help="trade a day earlier than the account's last activity (the simulated account "
                              "would go back in time)")
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
+                        help="the functions' log level, as the deployed stack's LogLevel parameter sets it "
+                             "(default: the template's, INFO); their logs are in <state-dir>/logs/")
     add_wait(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
 
@@ -170,7 +173,7 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     from alchemiser.local.template import load_template
     from shared.runtime.clock import NEW_YORK
 
-    template = load_template()
+    template = load_template(parameters={"LogLevel": args.log_level} if args.log_level else None)
     as_of = args.as_of or default_as_of(datetime.now(ZoneInfo("UTC")), schedule_time(strategy_schedule(template)))
     problem = _backdated(args, as_of)
     if problem:
