@@ -22,15 +22,13 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS, clear_credentials_cache
 from shared.marketdata.calendar import ExchangeCalendar
 from tests.conftest import LambdaContextStub
-from tests.fakes.aws_from_template import create_table
+from tests.fakes.deployed_stage import SECRET, SecretCacheClock, deployed_stage
 from tests.fakes.fake_alpaca import FakeAlpaca, running_fake_alpaca
 from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer
-from tests.integration.broker.test_key_rotation import SECRET, _Later
 
 KEY, SECRET_KEY = "PKQZXWVJ7KYRMQNL2PTW", "qZxWvJkYrMqNlPtWbHgFdSaQzXcVbNmLkJhGfDsA"
 NEW_KEY, NEW_SECRET_KEY = "PKHJWQXZVR3TYKMBN9CV", "wQpZrXtVyKmJbNhGfLdSzXcVqWeRtYuIoPaSdFgH"
@@ -140,18 +138,9 @@ def deployed(monkeypatch, state_dir) -> Iterator[FakeAlpaca]:
     clear_credentials_cache()
     root, everything = logging.getLogger(), _Everything()
     level = root.level
-    with running_fake_alpaca(api_key=KEY, secret_key=SECRET_KEY) as broker, mock_aws():
-        table = create_table("IdempotencyTable")
-        boto3.client("secretsmanager").create_secret(
-            Name=SECRET, SecretString=json.dumps({"api_key": KEY, "secret_key": SECRET_KEY}))
-        boto3.client("events").create_event_bus(Name="alchemiser-trading-events-test")
-        for name, value in {"ALCHEMISER_BACKEND": "aws", "ALCHEMISER_STATE_DIR": str(state_dir),
-                            "ALCHEMISER_IDEMPOTENCY_TABLE": table,
-                            "ALCHEMISER_EVENT_BUS_NAME": "alchemiser-trading-events-test",
-                            "ALCHEMISER_ALPACA_SECRET_NAME": SECRET, "ALCHEMISER_ALPACA_TRADING_URL": broker.url,
-                            "ALCHEMISER_ALPACA_DATA_URL": broker.url, "ALCHEMISER_MARKET_DATA": "offline",
-                            "ALCHEMISER_AS_OF": AS_OF.isoformat(), "POWERTOOLS_LOG_LEVEL": "DEBUG"}.items():
-            monkeypatch.setenv(name, value)
+    with running_fake_alpaca(api_key=KEY, secret_key=SECRET_KEY) as broker, \
+            deployed_stage(monkeypatch, state_dir, broker, SECRET_KEY, ALCHEMISER_AS_OF=AS_OF.isoformat(),
+                           POWERTOOLS_LOG_LEVEL="DEBUG"):
         root.addHandler(everything)
         root.setLevel(logging.DEBUG)
         try:
@@ -170,7 +159,7 @@ def test_a_key_rotation_under_faults_at_debug_logs_no_key(deployed, capsys, monk
     from services.strategy.handler import lambda_handler as strategy
     from shared.broker.port import BrokerError
 
-    broker, later = deployed, _Later()
+    broker, later = deployed, SecretCacheClock()
     later.install(monkeypatch)
     clear_cache()
     try:
