@@ -248,3 +248,12 @@ def test_blocked_and_refused_sessions_are_shaded_on_every_chart_and_counted(brow
             return [named, el.querySelectorAll('.shapelayer path').length]; }})()""")
         assert drawn[0] == 2 and drawn[1] >= 2, (name, drawn)
     assert math.isfinite(page.evaluate("window.tearsheet.metricsFor(0, 10).portfolio.sharpe"))
+
+
+def test_the_pages_log_ticks_are_the_pngs(browser, backtest):
+    from alchemiser.backtest.tearsheet.png import log_ticks
+
+    _, html = backtest
+    page = _open(browser, html)
+    for lo, hi in ((98_000, 101_000), (100_000, 140_000), (90_000, 420_000), (50_000, 9_000_000), (99_990, 100_010)):
+        assert page.evaluate(f"window.tearsheet.logTicks({lo}, {hi})") == pytest.approx(log_ticks(lo, hi)), (lo, hi)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -42,30 +43,44 @@ PERCENT_HOVER = "%{y:.2f}%"
 
 
 class Columns:
-    """The arrays the page writes once (`values`), each under a name figures use as "@name"."""
+    """The arrays the page writes once (`values`, JSON-ready), each under a name figures use as "@name".
+
+    Traces get numpy arrays (plotly validates those at once, lists element by element) and `compact`
+    knows a stored one by its bytes."""
 
     def __init__(self) -> None:
         self.values: dict[str, list[Any]] = {}
-        self._names: dict[tuple[Any, ...], str] = {}
+        self._arrays: dict[str, np.ndarray] = {}
+        self._names: dict[tuple[str, bytes], str] = {}
 
-    def add(self, name: str, values: Iterable[Any], places: int | None = None) -> list[Any]:
-        """Store `values` (NaN as null, floats rounded to `places`) and return them for a trace."""
+    def add(self, name: str, values: Iterable[Any], places: int | None = None) -> np.ndarray:
+        """Store `values` (NaN as null, floats rounded to `places`) and return them as an array for a trace."""
         clean = [_clean(v, places) for v in values]
-        self.values[name] = clean
-        self._names.setdefault(tuple(clean), name)
-        return clean
+        array = (np.asarray(clean, dtype=object) if clean and isinstance(clean[0], str)
+                 else np.asarray([np.nan if v is None else v for v in clean], dtype=np.float64))
+        self.values[name], self._arrays[name] = clean, array
+        self._names.setdefault(_key(array), name)
+        return array
+
+    def array(self, name: str) -> np.ndarray:
+        return self._arrays[name]
 
     def compact(self, figure: go.Figure) -> dict[str, Any]:
         """The figure as JSON-ready data, each stored array replaced by its name."""
         out = figure.to_plotly_json()
-        for trace in out["data"]:
+        for trace, written in zip(figure.data, out["data"], strict=True):
             for key in ("x", "y"):
-                value = trace.get(key)
-                if isinstance(value, list | tuple):
-                    name = self._names.get(tuple(value))
-                    if name is not None:
-                        trace[key] = f"@{name}"
+                value = trace[key]
+                name = self._names.get(_key(value)) if isinstance(value, np.ndarray) else None
+                if name is not None:
+                    written[key] = f"@{name}"
         return out  # type: ignore[no-any-return]
+
+
+def _key(array: np.ndarray) -> tuple[str, bytes]:
+    if array.dtype.kind in "fiu":
+        return "number", np.asarray(array, dtype=np.float64).tobytes()
+    return "text", "\x00".join(str(v) for v in array.tolist()).encode()
 
 
 def encoded(values: list[Any]) -> list[Any] | dict[str, list[Any]]:
@@ -126,10 +141,10 @@ def mark_shapes(days: Sequence[date], marks: Sequence[Marked]) -> list[dict[str,
     return shapes
 
 
-def equity_figure(cols: Columns, *, equity: list[Any], bench: list[Any] | None, bench_name: str | None,
+def equity_figure(cols: Columns, *, equity: np.ndarray, bench: np.ndarray | None, bench_name: str | None,
                   comparison: AccountComparison | None, marks: Sequence[Marked], days: Sequence[date],
                   label: str, log_scale: bool) -> go.Figure:
-    x = cols.values["days"]
+    x = cols.array("days")
     fig = go.Figure()
     fig.add_scatter(x=x, y=equity, name=label, line={"color": PORTFOLIO, "width": 1.8}, hovertemplate=MONEY_HOVER)
     if bench is not None:
@@ -153,7 +168,7 @@ def equity_figure(cols: Columns, *, equity: list[Any], bench: list[Any] | None, 
 def gap_figure(cols: Columns, comparison: AccountComparison, marks: Sequence[Marked],
                days: Sequence[date]) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=cols.values["account_days"], y=cols.add("account_gap", comparison.gap, 2),
+    fig.add_scatter(x=cols.array("account_days"), y=cols.add("account_gap", comparison.gap, 2),
                     name="paper account minus backtest", mode="lines+markers", line={"color": GAP, "width": 1.6},
                     marker={"size": 4}, fill="tozeroy", fillcolor="rgba(130, 80, 223, 0.12)", hovertemplate=MONEY_HOVER)
     fig.update_layout(**layout(220, shapes=mark_shapes(days, marks), showlegend=True))
@@ -161,10 +176,10 @@ def gap_figure(cols: Columns, comparison: AccountComparison, marks: Sequence[Mar
     return fig
 
 
-def drawdown_figure(cols: Columns, *, underwater: list[Any], bench_underwater: list[Any] | None,
+def drawdown_figure(cols: Columns, *, underwater: np.ndarray, bench_underwater: np.ndarray | None,
                     bench_name: str | None, worst: Sequence[Drawdown], marks: Sequence[Marked],
                     days: Sequence[date]) -> go.Figure:
-    x = cols.values["days"]
+    x = cols.array("days")
     fig = go.Figure()
     fig.add_scatter(x=x, y=underwater, name="portfolio", fill="tozeroy", line={"color": DRAWDOWN, "width": 1},
                     fillcolor="rgba(207, 34, 46, 0.35)", hovertemplate=PERCENT_HOVER)
@@ -187,14 +202,14 @@ def drawdown_figure(cols: Columns, *, underwater: list[Any], bench_underwater: l
     return fig
 
 
-def rolling_figure(cols: Columns, windows: dict[str, dict[str, list[Any]]], has_benchmark: bool,
+def rolling_figure(cols: Columns, windows: dict[str, dict[str, np.ndarray]], has_benchmark: bool,
                    marks: Sequence[Marked], days: Sequence[date]) -> go.Figure:
     """Rolling Sharpe, volatility and (against the benchmark) beta, one row each, every window a colour."""
     rows = [("sharpe", "Sharpe", "%{y:.2f}"), ("volatility", "volatility", "%{y:.1f}%")]
     if has_benchmark:
         rows.append(("beta", "beta", "%{y:.2f}"))
     fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.05)
-    x = cols.values["days"]
+    x = cols.array("days")
     for index, (key, title, hover) in enumerate(rows, start=1):
         for color, (window, series) in zip(WINDOW_COLORS, windows.items(), strict=False):
             fig.add_scatter(x=x, y=series[key], name=window, legendgroup=window, showlegend=index == 1,
@@ -218,7 +233,7 @@ def yearly_figure(years: list[str], mine: list[float | None], theirs: list[float
     return fig
 
 
-def distribution_figure(returns: list[Any], bench_returns: list[Any] | None, bench_name: str | None) -> go.Figure:
+def distribution_figure(returns: np.ndarray, bench_returns: np.ndarray | None, bench_name: str | None) -> go.Figure:
     fig = go.Figure()
     fig.add_histogram(x=returns, name="portfolio", marker_color=PORTFOLIO, opacity=0.65, histnorm="percent",
                       hovertemplate="%{x}: %{y:.1f}% of sessions")
@@ -246,7 +261,7 @@ def allocation_figure(cols: Columns, views: Sequence[AllocationView], marks: Seq
     The top trace of each view carries the hover (`meta.hover`): page.js writes each day's full weights
     into it."""
     colors = symbol_colors(views)
-    x = cols.values["days"]
+    x = cols.array("days")
     fig = go.Figure()
     for number, view in enumerate(views):
         names = [*view.symbols, *(["other"] if view.other is not None else [])]
@@ -267,11 +282,11 @@ def allocation_figure(cols: Columns, views: Sequence[AllocationView], marks: Seq
     return fig
 
 
-def strategy_figure(cols: Columns, curves: dict[str, list[Any]], marks: Sequence[Marked],
+def strategy_figure(cols: Columns, curves: dict[str, np.ndarray], marks: Sequence[Marked],
                     days: Sequence[date]) -> go.Figure:
     fig = go.Figure()
     for color, (name, equity) in zip(STRATEGY_COLORS * 4, curves.items(), strict=False):
-        fig.add_scatter(x=cols.values["days"], y=equity, name=name, line={"color": color, "width": 1.5},
+        fig.add_scatter(x=cols.array("days"), y=equity, name=name, line={"color": color, "width": 1.5},
                         hovertemplate=MONEY_HOVER)
     fig.update_layout(**layout(340, shapes=mark_shapes(days, marks)))
     # a log axis: strategies of very different growth stay readable side by side

@@ -18,7 +18,6 @@
   const DAY_MS = 86400000;
   const EQUITY = COLS.equity;
   const BENCH = DATA.has_benchmark ? COLS.bench_equity : null;
-  const DOLLARS = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD", maximumFractionDigits: 0});
 
   // ---- the statistics (metrics.py)
   const sum = (a) => a.reduce((s, v) => s + v, 0);
@@ -106,7 +105,7 @@
   // ---- the axes for a range
   function linearTicks(lo, hi) {  // the widest round step that still gives four ticks
     const unit = 10 ** Math.floor(Math.log10(hi - lo));
-    for (const step of [1, 0.5, 0.25, 0.2, 0.1, 0.05].map((m) => m * unit)) {
+    for (const step of [5, 2.5, 2, 1, 0.5, 0.25, 0.2, 0.1, 0.05].map((m) => m * unit)) {
       const out = [];
       for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(Number(v.toPrecision(12)));
       if (out.length >= 4) return out;
@@ -138,22 +137,34 @@
   }
   function yAxisUpdate(div, key, lo, hi) {
     if (!(lo <= hi)) return {};
+    const money = String((div.layout[key] || {}).tickformat || "").startsWith("$");
     if (key === "yaxis" && div.id in LOG_SWITCH) {
       return Object.assign({"yaxis.type": LOG_SWITCH[div.id] ? "log" : "linear"},
-        yAxisRange(LOG_SWITCH[div.id], key, lo, hi));
+        yAxisRange(LOG_SWITCH[div.id], money, key, lo, hi));
     }
-    return yAxisRange((div.layout[key] || {}).type === "log", key, lo, hi);
+    return yAxisRange((div.layout[key] || {}).type === "log", money, key, lo, hi);
   }
-  function yAxisRange(log, key, lo, hi) {
+  function dollars(ticks) {  // whole dollars, or cents where the ticks are closer than a dollar: never a label twice
+    const close = ticks.some((v, k) => k > 0 && v - ticks[k - 1] < 1);
+    const format = new Intl.NumberFormat("en-US", {style: "currency", currency: "USD",
+      minimumFractionDigits: close ? 2 : 0, maximumFractionDigits: close ? 2 : 0});
+    return ticks.map((v) => format.format(v));
+  }
+  function yAxisRange(log, money, key, lo, hi) {
     if (log) {
       const ticks = logTicks(lo, hi);
       const pad = (Math.log10(hi) - Math.log10(lo)) * 0.05 || 0.01;
       return {[key + ".range"]: [Math.log10(lo) - pad, Math.log10(hi) + pad], [key + ".tickmode"]: "array",
-        [key + ".tickvals"]: ticks, [key + ".ticktext"]: ticks.map((v) => DOLLARS.format(v))};
+        [key + ".tickvals"]: ticks, [key + ".ticktext"]: dollars(ticks)};
     }
     const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.01 || 1;
-    return {[key + ".range"]: [lo - pad, hi + pad], [key + ".tickmode"]: "auto", [key + ".tickvals"]: null,
-      [key + ".ticktext"]: null};
+    const range = [lo - pad, hi + pad];
+    if (money) {
+      const ticks = linearTicks(range[0], range[1]);
+      return {[key + ".range"]: range, [key + ".tickmode"]: "array", [key + ".tickvals"]: ticks,
+        [key + ".ticktext"]: dollars(ticks)};
+    }
+    return {[key + ".range"]: range, [key + ".tickmode"]: "auto", [key + ".tickvals"]: null, [key + ".ticktext"]: null};
   }
   function xAxisUpdate(key, i, j) {
     const span = (Date.parse(DAYS[j]) - Date.parse(DAYS[i])) / DAY_MS;

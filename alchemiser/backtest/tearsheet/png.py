@@ -40,7 +40,7 @@ def log_ticks(lo: float, hi: float) -> list[float]:
         if len(inside) >= 4:
             return inside
     unit = 10.0 ** math.floor(math.log10(hi - lo))
-    for step in (unit * m for m in (1, 0.5, 0.25, 0.2, 0.1, 0.05)):
+    for step in (unit * m for m in (5, 2.5, 2, 1, 0.5, 0.25, 0.2, 0.1, 0.05)):
         ticks = [float(f"{k * step:.12g}") for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
         if len(ticks) >= 4:
             return ticks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,15 @@ def display_path(text: str) -> str:
         return path.name
 
 
+def _cell(text: str) -> str:
+    """A figure with its date ("7.31% (2020-07-30)") breaks before the date, never inside it."""
+    return re.sub(r" \((\d{4}-\d{2}-\d{2})\)$", r' <span class="when">(\1)</span>', html.escape(text))
+
+
 def metrics_table(rows: Sequence[tuple[str, str, str]], bench_name: str | None) -> str:
     head = "<tr><th></th><th>portfolio</th>" + (f"<th>{html.escape(bench_name)}</th>" if bench_name else "") + "</tr>"
-    body = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(mine)}</td>"
-                   + (f"<td>{html.escape(theirs)}</td>" if bench_name else "") + "</tr>"
+    body = "".join(f"<tr><th>{html.escape(label)}</th><td>{_cell(mine)}</td>"
+                   + (f"<td>{_cell(theirs)}</td>" if bench_name else "") + "</tr>"
                    for label, mine, theirs in rows)
     return f'<table class="metrics" id="metrics">{head}{body}</table>'
 
@@ -128,5 +134,6 @@ def strategies_section(doc: dict[str, Any], with_chart: bool) -> str:
     chart = '<div class="chart" id="strategy-chart"></div>' if with_chart else ""
     return ("<section><h2>Per strategy (each alone with its share of the capital)</h2>" + chart
             + '<table class="strategies" id="strategy-table"><tr><th></th><th>allocation</th><th>final equity</th>'
-              "<th>return</th><th>CAGR</th><th>Sharpe</th><th>max drawdown</th><th>contribution</th><th>file</th></tr>"
+              "<th>return</th><th>CAGR</th><th>Sharpe</th><th>max drawdown</th><th>contribution</th>"
+              '<th class="file">file</th></tr>'
             + "".join(rows) + "</table></section>")
