@@ -248,7 +248,7 @@
       const years = button.dataset.years;
       if (years !== "all" && yearsBack(Number(years)) <= DAYS[0]) { button.hidden = true; return; }
       button.addEventListener("click", () => {
-        document.querySelectorAll("#range-selector button").forEach((b) => b.classList.toggle("active", b === button));
+        activate(button);
         if (years === "all") { applyRange(0, N - 1); return; }
         const start = yearsBack(Number(years));
         applyRange(DAYS.findIndex((d) => d >= start), N - 1);
