@@ -43,3 +43,11 @@ def _compile(values: set[str]) -> re.Pattern[str]:
 def redact(text: str) -> str:
     pattern = _pattern
     return text if pattern is None else pattern.sub(MASK, text)
+
+
+def forget() -> None:
+    """Mask nothing again (tests: each starts with no key registered; a container never forgets a key it read)."""
+    global _pattern
+    with _lock:
+        _values.clear()
+        _pattern = None

@@ -14,11 +14,11 @@ KEY, SECRET = "PKVQZXRJ8MWTNLKHYB2D", "jRtYvBnMqWzXkLpHgFdSaZxCvBnMqWeRtYuIoPlK"
 def test_building_a_key_pair_masks_it_whole_and_any_six_characters_of_it_in_the_log_stream(capsys):
     AlpacaKeys(KEY, SECRET, paper=True)
     logger = make_logger("redaction-test")
-    logger.warning(f"request failed with key {KEY} and secret {SECRET}",
+    logger.warning(f"refused: {KEY} / {SECRET}",
                    extra={"header": f"APCA-API-SECRET-KEY: {SECRET[5:17]}", "excerpt": f"...{KEY[-9:]}"})
     written = capsys.readouterr().err
     record = json.loads(written.splitlines()[-1])
-    assert record["message"] == f"request failed with key {MASK} and secret {MASK}"
+    assert record["message"] == f"refused: {MASK} / {MASK}"
     for fragment in {k[i:i + MIN_FRAGMENT] for k in (KEY, SECRET) for i in range(len(k) - MIN_FRAGMENT + 1)}:
         assert fragment not in written
     assert record["header"].startswith("APCA-API-SECRET-KEY: ***") and record["excerpt"].startswith("...***")
