@@ -112,3 +112,15 @@ def test_a_recorded_failure_put_on_the_bus_under_another_producers_source_is_ref
     assert _notifications(state_dir) == []
     real = _send(state_dir, BEFORE, _entry("workflow-failed.json"))
     assert "ErrorNotificationRequested" in _orchestrator_published(real) and _status(state_dir) == "failed"
+
+
+def test_a_rerun_neither_redelivers_forged_events_nor_dates_itself_after_them(state_dir):
+    # Archived for the day's workflow, but published by no function: no part of the workflow to resume,
+    # and its time (a week later) must not move the rerun's clock.
+    _send(state_dir, BEFORE, _entry("workflow-failed.json"),
+          _entry("trade-executed.json", occurred_at="2026-12-02T15:00:00Z", finished_at="2026-12-02T15:00:00Z"))
+    result = run_day(DayOptions(state_dir, DAY))
+    assert result.status == "completed", result.reason
+    assert result.redelivered == [] and not result.resumed
+    [started] = [e["detail"] for e in result.events if e["detail-type"] == "WorkflowStarted"]
+    assert started["occurred_at"].startswith("2026-11-25T14:35")
