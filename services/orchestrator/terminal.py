@@ -188,7 +188,8 @@ def _complete(record: WorkflowRecord, event: TradeExecuted, now: datetime, optio
         events.plan.account.equity if events.plan is not None else None)
     after = event.account_after.equity if event.account_after is not None else None
     totals = event.totals
-    summary = WorkflowSummary(orders_placed=totals.orders_placed, orders_filled=totals.orders_filled,
+    summary = WorkflowSummary(orders_at_broker=totals.orders_at_broker, orders_placed_now=totals.orders_placed_now,
+                              orders_adopted=totals.orders_adopted, orders_filled=totals.orders_filled,
                               orders_failed=totals.orders_failed, turnover=totals.turnover,
                               equity_before=before, equity_after=after, step_seconds=step_seconds(steps))
     day = trading_date_of(record)

@@ -178,7 +178,7 @@ def test_the_checker_catches_one_event_id_published_with_two_different_reports()
     book = [BookOrder("b1", "c1", "TLT", "buy", Decimal("10.869565217"), "filled")]
     row = {"client_order_id": "c1", "broker_order_id": "b1", "symbol": "TLT", "side": "buy",
            "requested_notional": "1000", "filled_qty": "10.869565217", "avg_fill_price": "92", "status": "filled"}
-    totals = {"orders_planned": 1, "orders_placed": 1, "orders_filled": 1, "orders_partially_filled": 0,
+    totals = {"orders_planned": 1, "orders_at_broker": 1, "orders_filled": 1, "orders_partially_filled": 0,
               "orders_failed": 0, "orders_skipped": 0, "buy_value": "1000", "sell_value": "0", "turnover": "1000"}
     common = {"event_id": "te-1", "correlation_id": plan.correlation_id, "causation_id": plan.event_id,
               "occurred_at": "2026-11-25T15:00:00Z", "trading_mode": "paper", "hop_count": 3, "plan_id": "p1",
