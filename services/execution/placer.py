@@ -249,7 +249,8 @@ class Placer:
         the orchestrator's stuck check settles it from the broker's book."""
         started, tries, last_error = self._monotonic(), 0, ""
         while True:
-            delay = 0.0 if tries == 0 else min(MAX_LOOKUP_DELAY, self.timing.post_lookup_delay_seconds * 2 ** (tries - 1))
+            delay = 0.0 if tries == 0 else min(MAX_LOOKUP_DELAY,
+                                               self.timing.post_lookup_delay_seconds * 2 ** (tries - 1))
             if tries >= self.timing.post_lookup_attempts and (
                     self.deadline is None or self._monotonic() + delay > self.deadline):
                 break

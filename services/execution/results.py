@@ -8,11 +8,17 @@ A row is `adopted` when its order was at the broker before this run sent any POS
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from services.execution.placer import Placement
 from shared.events.trade_executed import OrderOutcome, OrderResult
 from shared.events.trade_results import nothing_placed, row_for_order, totals, verdict
 
 __all__ = ["nothing_placed", "order_result", "outcome", "totals", "verdict"]
+
+
+_NOT_AT_BROKER: dict[str, OrderOutcome] = {"rejected": "rejected", "skipped": "skipped", "unknown": "unknown"}
+"""A placement without an order at the broker: its outcome (anything else: failed)."""
 
 
 def outcome(placement: Placement) -> OrderOutcome:
@@ -21,10 +27,9 @@ def outcome(placement: Placement) -> OrderOutcome:
 
 def order_result(placement: Placement) -> OrderResult:
     leg, order = placement.leg, placement.order
-    failed: OrderOutcome = "unknown" if placement.how == "unknown" else "failed"
-    how: OrderOutcome = placement.how if placement.how in ("rejected", "skipped") else failed  # type: ignore[assignment]
+    how: OrderOutcome = _NOT_AT_BROKER.get(placement.how, "failed")
     row = OrderResult(client_order_id=leg.client_order_id, symbol=leg.symbol, side=leg.side,
-                      requested_qty=leg.qty, requested_notional=leg.notional, filled_qty=0, status=how,
+                      requested_qty=leg.qty, requested_notional=leg.notional, filled_qty=Decimal(0), status=how,
                       error=placement.error)
     if order is None or placement.how in ("rejected", "skipped", "failed", "unknown"):
         return row

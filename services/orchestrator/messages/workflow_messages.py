@@ -139,8 +139,8 @@ def _orders_section(events: RecordedEvents) -> list[str]:
     if not execution.orders:
         lines.append("  no orders: the account was already at its target")
     t = execution.totals
-    lines.append(f"  {placed_line(t.orders_at_broker, t.orders_placed_now, t.orders_adopted)}, {t.orders_filled} filled, "
-                 f"{t.orders_partially_filled} partially filled, "
+    placed = placed_line(t.orders_at_broker, t.orders_placed_now, t.orders_adopted)
+    lines.append(f"  {placed}, {t.orders_filled} filled, {t.orders_partially_filled} partially filled, "
                  f"{t.orders_failed} failed, {t.orders_skipped} skipped; turnover {money(t.turnover)} "
                  f"(buys {money(t.buy_value)}, sells {money(t.sell_value)})")
     if execution.status != "executed":
