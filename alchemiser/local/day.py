@@ -344,6 +344,11 @@ def _from_record(result: DayResult, recorded: tuple[str, str]) -> None:
         result.status = "incomplete"
         result.reason = (f"the workflow is at '{status}', waiting on the {step} step"
                          + (" (see the dead-letter queue)" if result.dead_lettered else ""))
+        if status == "settling":
+            result.reason = ("the outcome of some orders is unknown (the broker said they exist, no look-up returned "
+                             "them in time): the workflow stays open until the stuck check settles it from the "
+                             "broker's book: `alchemiser invoke orchestrator --event stuck-check.json` with "
+                             '{"action": "check_stuck_workflows"}')
 
 
 def _judge(result: DayResult) -> None:
