@@ -66,3 +66,6 @@ class OrderLookup(Protocol):
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         """The order, or None when the broker has none under that id; raises BrokerError when it cannot tell."""
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        """Cancel an open order (idempotent: a final order stays as it is)."""

@@ -7,7 +7,8 @@ before the function's deadline (services/execution/placer.py). Its TradeExecuted
 the broker may have filled the order (terminal.executed).
 
 Each run of the scheduled stuck check (commands.py) looks every unknown order up by its client order id.
-Once every one is found and final (a DAY order is final by the close at the latest), the rows are
+One found still open is canceled, as execution cancels what is left after its fill wait (it would have,
+had its look-up answered), and read again for its final fills. Once every one is found and final, the rows are
 rebuilt from the broker's orders with the rules execution uses (shared/events/trade_results.py), the
 totals and the verdict recomputed, and the workflow ends as any executed workflow does (completed,
 with the report and the equity snapshot, or failed). The settled TradeExecuted is the orchestrator's
@@ -38,8 +39,9 @@ def unknown_orders(record: WorkflowRecord) -> list[str]:
 
 
 def settle(record: WorkflowRecord, lookup: OrderLookup, now: datetime) -> TradeExecuted | None:
-    """The record's execution with every unknown order as the broker holds it now; None while any is still
-    not visible, still open, or held under its id for another symbol or side. Broker errors propagate."""
+    """The record's execution with every unknown order as the broker holds it now (one still open canceled
+    first); None while any is not visible, not yet final, or held under its id for another symbol or side.
+    Broker errors propagate."""
     if record.execution is None:
         return None
     execution = TradeExecuted.model_validate(record.execution)
@@ -49,8 +51,13 @@ def settle(record: WorkflowRecord, lookup: OrderLookup, now: datetime) -> TradeE
             rows.append(row)
             continue
         order = lookup.get_order_by_client_id(row.client_order_id)
-        if order is None or not order.is_terminal or (order.symbol, order.side) != (row.symbol, row.side):
+        if order is None or (order.symbol, order.side) != (row.symbol, row.side):
             return None
+        if not order.is_terminal:  # what execution does after its fill wait
+            lookup.cancel_order(order.broker_order_id)
+            order = lookup.get_order_by_client_id(row.client_order_id)
+            if order is None or not order.is_terminal:
+                return None
         rows.append(row_for_order(row, order))
         settled.append(f"{row.side} {row.symbol}")
     status, success = verdict(rows, execution.totals.orders_planned)

@@ -140,6 +140,7 @@ class FakeAlpaca:
         self._requests: list[RecordedRequest] = []
         self._rate: tuple[int, float] | None = None
         self._stale_for: float = 0.0
+        self._extra_keys: dict[str, str] = {}
         self.account: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "account_number": "PA0000FAKE",
@@ -234,6 +235,20 @@ class FakeAlpaca:
             queue = self._scripts.setdefault(route, deque())
             for _ in range(times):
                 queue.append(Script(status, body, dict(headers or {}), delay, after_create, drop))
+
+    def clear_scripts(self, route: str | None = None) -> None:
+        """Forget the scripted answers not given yet (of `route`, or of every route): the broker is healthy again."""
+        with self._lock:
+            if route is None:
+                self._scripts.clear()
+            else:
+                self._scripts.pop(route, None)
+
+    def authorize(self, api_key: str, secret_key: str) -> None:
+        """Accept another key pair too (the same account): requests are recorded with the key id they came
+        with, so a drill can tell one client's requests from another's."""
+        with self._lock:
+            self._extra_keys[api_key] = secret_key
 
     def enforce_rate_limit(self, limit: int = 200, window: float = 60.0) -> None:
         """Answer 429 to any request beyond `limit` in the trailing `window` seconds (by the fake's clock)."""
@@ -412,10 +427,9 @@ class FakeAlpaca:
                     "X-RateLimit-Reset": str(int(time.time()) + 1),
                 },
             )
-        authorized = (
-            handler.headers.get("APCA-API-KEY-ID") == self.api_key
-            and handler.headers.get("APCA-API-SECRET-KEY") == self._secret_key
-        )
+        key_id, secret = handler.headers.get("APCA-API-KEY-ID"), handler.headers.get("APCA-API-SECRET-KEY")
+        authorized = (key_id == self.api_key and secret == self._secret_key) or (
+            key_id in self._extra_keys and self._extra_keys[key_id] == secret)
         if not authorized:
             status, payload, headers = 401, {"code": 40110000, "message": "request is not authorized"}, {}
         elif script is None:

@@ -25,13 +25,16 @@ def unsettled():
 class Book:
     def __init__(self, orders=(), fail=False):
         self.orders = {o.client_order_id: o for o in orders}
-        self.fail, self.asked = fail, []
+        self.fail, self.asked, self.canceled = fail, [], []
 
     def get_order_by_client_id(self, coid):
         self.asked.append(coid)
         if self.fail:
             raise BrokerUnavailable("HTTP 503")
         return self.orders.get(coid)
+
+    def cancel_order(self, broker_order_id):
+        self.canceled.append(broker_order_id)
 
 
 def order_for(row, status="filled", symbol=None):
@@ -57,10 +60,26 @@ def test_an_unsettled_execution_keeps_the_workflow_open_and_warns_once(tmp_path)
 
 def test_only_orders_found_and_final_settle_the_workflow(tmp_path):
     row = unsettled().orders[0]
-    for book in (Book(), Book([order_for(row, status="new")]), Book([order_for(row, symbol="QQQ")])):
+    for book in (Book(), Book([order_for(row, symbol="QQQ")])):
         h = settling(tmp_path / str(id(book)), book)
         assert h.at(T0 + timedelta(minutes=15)).command(STUCK_CHECK)["settled"] == []
-        assert h.record().status == "settling" and book.asked == [row.client_order_id]
+        assert h.record().status == "settling" and book.asked == [row.client_order_id] and book.canceled == []
+
+
+def test_an_order_found_open_is_canceled_as_execution_would_have_then_settled_when_final(tmp_path):
+    row = unsettled().orders[0]
+    stubborn = Book([order_for(row, status="new")])  # the cancel does not take
+    h = settling(tmp_path / "a", stubborn)
+    assert h.at(T0 + timedelta(minutes=15)).command(STUCK_CHECK)["settled"] == []
+    assert stubborn.canceled == ["b-9"] and h.record().status == "settling"
+    canceling = Book([order_for(row, status="new")])
+    canceling.cancel_order = lambda order_id: canceling.orders.update(  # type: ignore[method-assign]
+        {row.client_order_id: order_for(row, status="canceled")})
+    h = settling(tmp_path / "b", canceling)
+    assert h.at(T0 + timedelta(minutes=15)).command(STUCK_CHECK)["settled"] == [CORRELATION]
+    settled = h.record().execution  # partly filled, then canceled: `partial`, by execution's own rule
+    assert h.record().status == "failed" and settled["status"] == "partial"
+    assert settled["orders"][0]["status"] == "partially_filled" and settled["orders"][0]["broker_order_id"] == "b-9"
 
 
 def test_a_book_that_cannot_be_read_is_tried_again_at_the_next_check(tmp_path):
