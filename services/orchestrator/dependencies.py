@@ -73,9 +73,9 @@ def build(settings: OrchestratorSettings) -> Dependencies:
 def order_lookup(settings: OrchestratorSettings) -> OrderLookup:
     """The broker the stage trades on (Alpaca with the stage's secret in AWS; locally the run's broker), for
     looking orders up. Built anew by each stuck check that settles a workflow, so a rotated key is read."""
-    from shared.broker.factory import make_broker
+    from services.orchestrator.adapters.broker_order_lookup import order_lookup as build_lookup
 
-    return make_broker(settings)
+    return build_lookup(settings)
 
 
 def _no_broker() -> OrderLookup:

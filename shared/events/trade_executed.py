@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import model_validator
 
-from shared.events.base import DomainEvent, Frozen
+from shared.events.base import DomainEvent, Frozen, renamed
 from shared.events.types import (
     BrokerId,
     Count,
@@ -73,9 +73,7 @@ class ExecutionTotals(Frozen):
     @classmethod
     def _earlier_name(cls, data: Any) -> Any:
         """Events archived before the split said `orders_placed` for what the broker held."""
-        if isinstance(data, dict) and "orders_placed" in data and "orders_at_broker" not in data:
-            data = {("orders_at_broker" if k == "orders_placed" else k): v for k, v in data.items()}
-        return data
+        return renamed(data, "orders_placed", "orders_at_broker")
 
 
 class AccountSummary(Frozen):

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import model_validator
 
-from shared.events.base import DomainEvent, Frozen
+from shared.events.base import DomainEvent, Frozen, renamed
 from shared.events.types import Count, Identifier, IsoDate, Money, Seconds, UtcDatetime
 
 
@@ -29,9 +29,7 @@ class WorkflowSummary(Frozen):
     @classmethod
     def _earlier_name(cls, data: Any) -> Any:
         """Events archived before the split said `orders_placed` for what the broker held."""
-        if isinstance(data, dict) and "orders_placed" in data and "orders_at_broker" not in data:
-            data = {("orders_at_broker" if k == "orders_placed" else k): v for k, v in data.items()}
-        return data
+        return renamed(data, "orders_placed", "orders_at_broker")
 
 
 class WorkflowCompleted(DomainEvent):
