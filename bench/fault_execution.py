@@ -312,7 +312,7 @@ def _review_faults(rng: random.Random, scenario: Scenario) -> None:
         scenario.stale_seconds = rng.choice(STALE_SECONDS)
         scenario.post_faults = ["lost_reply", *scenario.post_faults[:1]]
     else:
-        if rng.random() < 0.15:
+        if scenario.adversary != "refused_redelivery" and rng.random() < 0.15:  # a halted plan POSTs nothing
             scenario.leg_storm = rng.randint(4, 8)
         return
     scenario.crash_points, scenario.kill_before_publish, scenario.concurrent = {}, False, 1
