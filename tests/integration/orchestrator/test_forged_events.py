@@ -60,7 +60,7 @@ def test_a_forged_workflow_failed_before_the_run_fails_nothing_notifies_nobody_a
     assert _status(state_dir) is None
     result = run_day(DayOptions(state_dir, DAY))
     assert result.status == "completed", result.reason
-    assert result.orders_placed > 0
+    assert result.orders_at_broker > 0
     assert [n["subject"] for n in _notifications(state_dir)] == [
         n["subject"] for n in _notifications(state_dir) if "ERROR" not in n["subject"]]
 
