@@ -61,11 +61,11 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution import app
-from services.execution.risk import RiskLimits
 from shared.broker.port import BrokerUnavailable
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
+from shared.limits.model import Limits
 from shared.runtime.clock import NEW_YORK
 from tests.fakes import execution_support as support
 from tests.fakes.execution_support import (
@@ -416,7 +416,7 @@ class _Deliverer:
     def _deps(self, broker: Any, state_dir: Path, publisher: InMemoryPublisher, plan: RebalancePlanned) -> Any:
         deps = make_deps(broker, state_dir, clock=self.clock, publisher=publisher,
                          kill_switch=FixedKillSwitch("halted" if self.halted else "active"),
-                         limits=RiskLimits(max_order_equity_fraction=Decimal("1"), max_position_weight=Decimal("1")),
+                         limits=Limits(max_order_equity_fraction=Decimal("1"), max_position_weight=Decimal("1")),
                          now=(lambda: NOW) if self.sim else (lambda: datetime.now(UTC)))
         record = getattr(support, "record_plan", None)  # the portfolio's record of what it published, if kept
         if record is not None:

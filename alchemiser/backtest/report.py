@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from alchemiser.backtest import metrics
-from alchemiser.backtest.engine import BacktestResult, Simulation
+from alchemiser.backtest.engine import BacktestResult
+from alchemiser.backtest.simulation import Simulation
 
 LIMITS_NOT_APPLIED = (
     "the kill switch (an operator's decision, not in the history)",

@@ -1,11 +1,13 @@
 """`alchemiser plan [--broker sim|alpaca] [--data offline|alpaca|DIR]`: today's run, dry. Nothing is placed.
 
-What the day's run would do, computed by the chain's own code and nothing else:
+What the day's run would do, computed by the chain's own steps and nothing else:
 - the strategies: services/strategy/signals.py `evaluate_signals`, turned into the SignalGenerated the
-  strategy function would publish (`signal_event`), and checked as the portfolio checks it;
-- the plan: the portfolio function's own gathering (account, positions, assets, prices, with its
-  fail-closed checks: services/portfolio/app.py) and planner (services/portfolio/planner.py `plan`,
-  then `check_plan`).
+  strategy function would publish (`signal_event`, with the limits it would resolve: the portfolio
+  file's [limits], ALCHEMISER_<KEY>, then this command's limit flags), and checked as the portfolio checks it;
+- the plan: the portfolio's step (services/portfolio/day.py `gather`, then `plan_day`: the position
+  cap in clip mode, the planner, `check_plan`);
+- the limits and the legs: the execution's step (services/execution/day.py `prepare`), at the prices
+  the broker gave the plan: a limit that would refuse the plan is a failed check naming it.
 
 It prints the target against the current weight of each symbol, the orders with their sizes, what
 was skipped and why, and the pre-trade checks: buying power net of the account's open buy orders
@@ -28,10 +30,19 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from alchemiser.commands.common import add_state_dir, as_of_arg, data_arg, dumps, existing_file, fail
+from alchemiser.commands.common import (
+    UsageError,
+    add_limit_flags,
+    add_state_dir,
+    as_of_arg,
+    data_arg,
+    dumps,
+    effective_limits,
+    existing_file,
+    fail,
+)
 
 WEIGHT = Decimal("0.0001")
 CENT = Decimal("0.01")
@@ -52,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--strategy", type=existing_file, metavar="FILE.clj", help="plan this one strategy file alone")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    add_limit_flags(parser)
 
 
 class PlanRefused(Exception):
@@ -95,7 +107,7 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     from services.strategy.failures import failure_of
     from services.strategy.settings import StrategySettings
     from services.strategy.signals import evaluate_signals
-    from services.strategy.workflow import closed_reason, data_session, run_correlation_id
+    from services.strategy.workflow import data_session, freshness_check, run_correlation_id, trading_day_check
     from shared.broker.factory import market_data_for
     from shared.events.base import EventContext
     from shared.runtime.clock import trading_date
@@ -107,7 +119,8 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     _, today = near_close(settings, calendar.session(day), now)
     market_data = market_data_for(settings)
     try:
-        signals = evaluate_signals(_portfolio(args, settings), market_data, data_day, require_fresh=False,
+        portfolio = _portfolio(args, settings)
+        signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False,
                                    today=today, latest_at=now)
     except Exception as exc:
         failure = failure_of(exc)
@@ -118,51 +131,73 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     run = Run(correlation_id, EventContext.for_command(correlation_id, f"dry-run-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
                                                        settings.trading_mode),
               "manual", day, data_day, now, None, today)
-    signal = signal_event(run, signals, settings.max_explanation_lines)
-    fresh: dict[str, Any] = {"check": "data freshness", "ok": signals.data_as_of >= data_day,
-                             "detail": f"last bar {signals.data_as_of.isoformat()}, the run needs "
-                                       f"{data_day.isoformat()} "
-                                       f"(the session before {day.isoformat()} per the exchange calendar)"
-                                       + ("; SYNTHETIC offline prices" if signals.synthetic else "")}
-    if not fresh["ok"]:
-        fresh["detail"] += ": the run would fail closed as stale"
-    found = [fresh]
-    if calendar.session(day) is None:
-        found.insert(0, {"check": "trading day", "ok": False,
-                         "detail": f"{closed_reason(day)}: the scheduled run would start no workflow (planned anyway)"})
+    signal = signal_event(run, signals, settings.max_explanation_lines, effective_limits(args, portfolio.limits))
+    found = [freshness_check(signals.data_as_of, data_day, synthetic=signals.synthetic)]
+    session = calendar.session(day)
+    if session is None:
+        closed = trading_day_check(session, day, now)
+        found.insert(0, {**closed, "detail": closed["detail"] + " (planned anyway)"})
     return signal, signals, found
 
 
-def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any, Any, Any, list[Any], Any]:
-    """(plan inputs, plan, account, positions, broker): the portfolio function's gathering and planner."""
-    from services.portfolio.app import _gather
-    from services.portfolio.planner import plan as make_plan
+def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any, Any, Any]:
+    """(what the portfolio gathered, what it planned, the broker): the portfolio's step of the day."""
+    from services.portfolio.app import parameters_of
+    from services.portfolio.day import gather, plan_day
     from services.portfolio.settings import PortfolioSettings
-    from services.portfolio.validation import Rejection, check_plan, check_signal
+    from services.portfolio.validation import Rejection, check_signal
     from shared.broker.factory import make_broker
+    from shared.limits.model import Limits
 
     settings = PortfolioSettings.from_env(_env(args, now))
     rejection = check_signal(signal)
     if rejection is not None:
         raise PlanRefused("portfolio", rejection.reason, rejection.error_type)
     broker = make_broker(settings)
-    gathered = _gather(signal, cast(Any, SimpleNamespace(settings=settings, broker=broker)))
+    limits = signal.limits or Limits()
+    gathered = gather(signal, broker, parameters_of(settings), limits)
     if isinstance(gathered, Rejection):
         raise PlanRefused("portfolio", gathered.reason, gathered.error_type)
-    inputs, account, positions = gathered
-    plan = make_plan(inputs)
-    rejection = check_plan(plan, inputs)
-    if rejection is not None:
-        raise PlanRefused("portfolio", rejection.reason, rejection.error_type)
-    return inputs, plan, account, positions, broker
+    planned = plan_day(gathered.inputs, limits)
+    if isinstance(planned, Rejection):
+        raise PlanRefused("portfolio", planned.reason, planned.error_type)
+    return gathered, planned, broker
+
+
+def execution_for(planned: Any) -> Any:
+    """The execution's step on the plan, at the prices the broker gave it: legs, or the limits' refusal."""
+    from services.execution.day import prepare
+
+    inputs = planned.inputs
+    prices = {**{s: h.price for s, h in inputs.holdings.items()}, **inputs.prices}
+    positions = {s: h.market_value for s, h in inputs.holdings.items()}
+    ids = [f"dry-run-{o.symbol}-{o.side}" for o in planned.plan.orders]
+    return prepare(planned.plan.orders, ids=ids, prices=prices, positions=positions, equity=inputs.account.equity,
+                   limits=inputs.limits)
+
+
+def limits_check(planned: Any, executed: Any) -> dict[str, Any]:
+    """The workflow's limits as the run would apply them: clipped targets, and what would refuse the plan."""
+    from services.execution.day import LimitRefusal
+
+    limits = planned.inputs.limits
+    refused = executed.bindings if isinstance(executed, LimitRefusal) else ()
+    lines = [b.line() for b in (*planned.bindings, *refused)]
+    detail = "; ".join(lines) if lines else (
+        "none binds (" + ", ".join(f"{k} {limits.text(k)}" for k in ("max_position_weight", "max_order_equity_fraction",
+                                                                     "max_turnover_equity_fraction")) + ")")
+    if refused:
+        detail += ": the run would place nothing"
+    return {"check": "limits", "ok": not refused, "detail": detail,
+            "bindings": [b.model_dump(mode="json") for b in (*planned.bindings, *refused)]}
 
 
 def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
-           calendar_checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+           calendar_checks: list[dict[str, Any]], limits: dict[str, Any]) -> list[dict[str, Any]]:
     from services.execution.kill_switch import FileKillSwitch
     from services.execution.settings import KILL_SWITCH_FILE
 
-    found = list(calendar_checks)
+    found = [*calendar_checks, limits]
     buys = sum((o.estimated_value for o in plan.buys), Decimal(0))
     sells = sum((o.estimated_value for o in plan.sells), Decimal(0))
     reported = inputs.account.buying_power
@@ -244,6 +279,16 @@ def rate_budget(orders: int) -> dict[str, Any]:
                       f"{ALPACA_REQUESTS_PER_MINUTE}/min)" + ("" if ok else ": the run would be slowed by the limiter")}
 
 
+def legs_rows(executed: Any) -> list[dict[str, Any]] | None:
+    """What execution would send, in plan order (None: a limit would refuse the plan)."""
+    from services.execution.day import LimitRefusal
+
+    if isinstance(executed, LimitRefusal):
+        return None
+    return [{"side": leg.side, "symbol": leg.symbol, "qty": leg.qty, "notional": leg.notional}
+            for leg in executed.legs]
+
+
 def _cents(value: Decimal) -> str:
     return f"{value.quantize(CENT):,}"
 
@@ -297,6 +342,9 @@ def render(body: dict[str, Any]) -> str:
     lines += ["", "Pre-trade checks:"]
     lines += [f"  [{'ok' if c['ok'] else '!!'}] {c['check']}: {c['detail']}" for c in body["checks"]]
     lines += ["", body["summary"]]
+    if body.get("legs") is None and body["orders"]:
+        lines.append("The run would place nothing: a limit refuses this plan (the limits check above says which "
+                     "and where to change it); a retry with the same limits would be refused the same way")
     return "\n".join(lines)
 
 
@@ -313,11 +361,16 @@ def run(args: argparse.Namespace) -> int:
     now = args.as_of or datetime.now(UTC)
     try:
         signal, _, fresh = signal_for(args, now)
-        inputs, plan, _, _, broker = plan_for(signal, args, now)
-        body = report(signal, inputs, plan, checks(args, inputs, plan, broker, fresh))
+        _, planned, broker = plan_for(signal, args, now)
+        executed = execution_for(planned)
+        found = checks(args, planned.inputs, planned.plan, broker, fresh, limits_check(planned, executed))
+        body = report(signal, planned.inputs, planned.plan, found)
+        body["legs"] = legs_rows(executed)
     except PlanRefused as exc:
         print(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        return fail(str(exc))
     except (BrokerError, CredentialsError, SettingsError) as exc:
         return fail(str(exc), code=1)
     print(dumps(body) if args.json else render(body))

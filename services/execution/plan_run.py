@@ -7,8 +7,10 @@ A *fresh* run (the workflow guard has no claim for this plan yet) passes every g
 first order, in this order, and otherwise returns `Refused` (nothing placed, nothing claimed):
   kill switch halted -> trading mode mismatch -> market closed (broker clock) -> stale plan
   (planned for another trading day) -> empty plan (reported `empty`) -> account blocked ->
-  risk limits -> kill switch reducing with no sells in the plan -> the daily turnover cap across
-  every run of the day on the account (turnover_ledger.py: reserved last, once per plan).
+  the workflow's limits (the plan carries them: day.py `limit_check`; they count buys only, so a
+  plan that only sells is never refused) -> kill switch reducing with no sells in the plan -> the
+  daily turnover cap across every run of the day on the account (turnover_ledger.py: reserved
+  last, once per plan, what the plan buys).
 Then it claims the workflow (layer 2) and places orders.
 
 A *resumed* run (this plan already claimed the workflow: an earlier run crashed or was cut off)
@@ -34,15 +36,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from services.execution import risk
+from services.execution.day import daily_cap, limit_check
 from services.execution.kill_switch import KillSwitch, KillSwitchReading
-from services.execution.legs import Leg, Skip, build_legs, fit_to_budget, planned_value
+from services.execution.legs import Leg, Skip, build_legs, fit_to_budget
 from services.execution.placer import Placement, Placer
 from services.execution.turnover_ledger import TurnoverLedger
 from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
 from shared.broker.port import Account, Broker
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.trade_executed import ExecutionStatus
+from shared.limits.model import LimitBinding, Limits
+from shared.limits.rules import daily_binding, describe
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
 
@@ -55,6 +59,8 @@ class Refused:
     cause: str
     switch: KillSwitchReading
     metric: str | None = None
+    bindings: tuple[LimitBinding, ...] = ()
+    """The limits that refused the plan: a retry with the same limits would be refused the same way."""
 
     @property
     def reason(self) -> str:
@@ -104,7 +110,8 @@ class Ports(Protocol):
     @property
     def guard(self) -> WorkflowGuard: ...
     @property
-    def limits(self) -> risk.RiskLimits: ...
+    def limits(self) -> Limits: ...
+    """The limits of a plan that carries none (published before limits travelled with the plan)."""
     @property
     def trading_mode(self) -> str: ...
     @property
@@ -149,29 +156,36 @@ def _check_fresh(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading,
     if account.trading_blocked or account.account_blocked or account.status.upper() != "ACTIVE":
         return Refused("failed", f"the broker account is not tradable (status {account.status}, trading_blocked "
                                 f"{account.trading_blocked}, account_blocked {account.account_blocked})", switch)
-    exposures = [risk.Exposure(o.symbol, o.side, planned_value(o, prices.get(o.symbol, o.reference_price)))
-                 for o in plan.orders]
-    breaches = risk.check(exposures, equity=account.equity, positions=values, limits=deps.limits)
-    if breaches:
-        return Refused("rejected", risk.describe(breaches), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+    limits = limits_of(plan, deps)
+    exposures, bindings = limit_check(plan.orders, prices=prices, positions=values, equity=account.equity,
+                                      limits=limits)
+    if bindings:
+        return Refused("rejected", describe(bindings), switch, metric=metric_names.RISK_LIMIT_BREACHES,
+                       bindings=bindings)
     if switch.state == "reducing" and not any(leg.side == "sell" for leg in legs):
         return Refused("halted", f"{switch.describe()}: sells only, and the plan has no sells", switch,
                       metric=metric_names.KILL_SWITCH_BLOCKS)
-    return _reserve_turnover(plan, deps, switch, account, sum((e.value for e in exposures), Decimal(0)))
+    bought = sum((e.value for e in exposures if e.side == "buy"), Decimal(0))
+    return _reserve_turnover(plan, deps, switch, account, bought, limits)
+
+
+def limits_of(plan: RebalancePlanned, deps: Ports) -> Limits:
+    """The workflow's limits, as the plan carries them (the strategy step resolved them)."""
+    return plan.limits if plan.limits is not None else deps.limits
 
 
 def _reserve_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading, account: Account,
-                      planned: Decimal) -> Refused | None:
-    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last."""
-    fraction = deps.limits.max_daily_turnover_equity_fraction
-    cap = (fraction * account.equity).quantize(Decimal("0.01"))
+                      planned: Decimal, limits: Limits) -> Refused | None:
+    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last:
+    what the plan buys (sells are never limited)."""
+    cap = daily_cap(limits, account.equity)
     amount = planned.quantize(Decimal("0.01"))
     reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap)
     if not reservation.granted:
-        return Refused("rejected", (
-            f"daily turnover cap: this plan trades ${amount:,.2f} and the day's other runs on account "
-            f"{account.account_id} already reserved ${reservation.used_before:,.2f}, over the day's cap of "
-            f"${cap:,.2f} ({fraction} x equity)"), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+        binding = daily_binding(limits, amount=amount, used_before=reservation.used_before, cap=cap,
+                                account=account.account_id)
+        return Refused("rejected", describe([binding]), switch, metric=metric_names.RISK_LIMIT_BREACHES,
+                       bindings=(binding,))
     return None
 
 

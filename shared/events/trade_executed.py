@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from shared.events.base import DomainEvent, Frozen
 from shared.events.types import (
     BrokerId,
@@ -20,6 +22,7 @@ from shared.events.types import (
     Text,
     UtcDatetime,
 )
+from shared.limits.model import LimitBinding
 
 OrderOutcome = Literal["filled", "partially_filled", "canceled", "rejected", "failed", "skipped", "open"]
 ExecutionStatus = Literal["executed", "partial", "failed", "rejected", "market_closed", "halted", "empty"]
@@ -72,3 +75,5 @@ class TradeExecuted(DomainEvent):
     account_after: AccountSummary | None = None
     started_at: UtcDatetime
     finished_at: UtcDatetime
+    limit_bindings: tuple[LimitBinding, ...] = Field(default=(), max_length=50)
+    """Every limit that bound this plan: those that refused it (nothing placed) or clipped it (the plan's)."""
