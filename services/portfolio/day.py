@@ -153,7 +153,7 @@ def clip_targets(targets: Mapping[str, Decimal], strategies: Sequence[StrategyPa
         clipped[cash] = clipped.get(cash, ZERO) + moved
     share = moved / freed if freed > 0 else ZERO
     parts = tuple(_scaled(part, over, cap, cash, share) for part in strategies)
-    where = f"{percent(moved)} of equity to {cash}" if moved > 0 else "the rest stays in cash"
+    where = f"{percent(moved)} to {cash}" if moved > 0 else "the rest stays in cash"
     if cash and moved < freed:
         where += f" ({percent(freed - moved)} stays in cash: {cash} is at the cap too)" if moved > 0 else \
             f" ({cash} is at the cap already)"
