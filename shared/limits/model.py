@@ -90,7 +90,7 @@ class Limits(BaseModel):
     max_order_equity_fraction: Decimal = Decimal("1.05")
     max_turnover_equity_fraction: Decimal = Decimal("1.05")
     max_daily_turnover_equity_fraction: Decimal = Decimal("1.5")
-    max_orders_per_run: int = 100
+    max_orders_per_run: int = 500
     max_price_move: Decimal = Decimal("0.25")
     sources: dict[str, str] = Field(default_factory=dict)
     """limit key -> where its value was set ("portfolio.toml:12", "--max-position-weight", ...); absent: default."""

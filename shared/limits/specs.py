@@ -56,7 +56,9 @@ SPECS: tuple[LimitSpec, ...] = (
               "all over again means two runs are trading one account"),
     LimitSpec("max_orders_per_run", "count", "MaxOrdersPerRun",
               "buy orders one run may place",
-              "100: far above any portfolio of symphonies we know (the shipped one buys at most 10)"),
+              "500: about what one execution run can place inside Alpaca's rate limit (190 requests a minute, "
+              "two or more per order, a five-minute function); the bench's 19-strategy corpus buys 284 on its "
+              "first day, the shipped portfolio at most 10"),
     LimitSpec("max_price_move", "fraction", "MaxPriceMove",
               "largest move of the broker's price from the plan's, for a buy sized in shares",
               "0.25: plan and order are seconds apart; a quarter's move in that time is bad data "
