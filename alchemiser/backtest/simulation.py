@@ -74,6 +74,8 @@ class Simulation:
     """Sessions the position cap clipped (position_cap = clip)."""
     held: list[date] = field(default_factory=list)
     """A solo run's sessions held because the portfolio was blocked then."""
+    plans: dict[date, tuple[Any, ...]] = field(default_factory=dict)
+    """Each session's planned orders (the portfolio step's `OrderLine`s), placed or refused."""
 
     @property
     def fees(self) -> Decimal:
@@ -172,6 +174,7 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
         sim.notes.append(DayNote(day, f"plan failed closed ({planned.error_type}): {planned.reason}"))
         return
     sim.clipped += [_day(day, b) for b in planned.bindings]
+    sim.plans[day] = planned.plan.orders
     if not planned.plan.orders:
         return
     legs = _legs(planned.plan.orders, day, at, {s: h.market_value for s, h in holdings.items()}, equity, rules, sim)
