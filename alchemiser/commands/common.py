@@ -187,3 +187,16 @@ def limit_env(args: argparse.Namespace, env: Any = None) -> dict[str, str]:
     if flags:
         values["ALCHEMISER_LIMITS_SET_BY"] = json.dumps({k: SPEC_OF[k].flag for k in flags})
     return values
+
+
+def limits_file_problem(path: Path | None) -> str | None:
+    """Why a portfolio file's [limits] cannot be used (an out-of-range value: file:line), or None."""
+    if path is None:
+        return None
+    from shared.limits.loader import LimitsError, read_file
+
+    try:
+        read_file(path)
+    except LimitsError as exc:
+        return str(exc)
+    return None

@@ -42,6 +42,7 @@ from alchemiser.commands.common import (
     effective_limits,
     existing_file,
     fail,
+    limits_file_problem,
 )
 
 WEIGHT = Decimal("0.0001")
@@ -358,6 +359,9 @@ def run(args: argparse.Namespace) -> int:
     from shared.broker.port import BrokerError
     from shared.runtime.settings import SettingsError
 
+    problem = limits_file_problem(args.config)
+    if problem:
+        return fail(problem)
     now = args.as_of or datetime.now(UTC)
     try:
         signal, _, fresh = signal_for(args, now)

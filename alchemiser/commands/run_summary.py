@@ -136,9 +136,14 @@ def _suggested(binding: dict[str, Any]) -> str | None:
 
 
 def retry_after_limits(result: DayResult) -> str | None:
-    """The retry command with the refused limits raised (a bare retry would be refused the same way)."""
+    """For a day a limit refused: the retry command with the refused limits raised (a bare retry would be
+    refused the same way); None for any other outcome."""
+    from shared.limits.rules import LIMIT_BOUND
+
+    if not result.retry_command:
+        return None
     refused = refused_by_limits(result)
-    if not refused or not result.retry_command:
+    if not refused and LIMIT_BOUND not in (result.reason or ""):  # a rerun of the refused day publishes nothing
         return None
     flags = [f for f in (_suggested(b) for b in refused) if f]
     return " ".join([result.retry_command, *dict.fromkeys(flags)])
@@ -192,8 +197,8 @@ def _status_line(result: DayResult) -> str:
         lines.append(f"{workflow}: {result.status} - {result.reason}{extra}")
     raised = retry_after_limits(result)
     if raised:
-        lines.append("A retry with the same limits is refused the same way. Change the limit (Limits, above), "
-                     f"or raise it for one run: {raised}")
+        lines.append("A retry with the same limits is refused the same way. Change the limit (where: above), "
+                     f"then: {raised}")
     elif result.retry_command:
         lines.append(f"To start a new, fully re-gated run of this day: {result.retry_command}")
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from alchemiser.commands.common import (
     dumps,
     effective_limits,
     fail,
+    limits_file_problem,
 )
 
 if TYPE_CHECKING:
@@ -115,12 +116,10 @@ def run(args: argparse.Namespace) -> int:
     from shared.marketdata.port import MarketDataError
     from shared.runtime.clock import trading_date
 
-    if args.strategy and args.config is not None:
-        return fail("give either --strategy files or --config, not both")
-    if args.data.strip().lower() == "alpaca" and not (os.environ.get("APCA_API_KEY_ID")
-                                                      and os.environ.get("APCA_API_SECRET_KEY")):
-        return fail("--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
     settings = _settings(args)
+    problem = _usage_problem(args, settings)
+    if problem:
+        return fail(problem)
     try:
         market_data = market_data_for(settings)
         calendar = make_calendar(settings)
@@ -200,6 +199,15 @@ def limit_notes(signals: Signals, limits: Any) -> dict[str, Any]:
                      f"{how_to_change('max_position_weight', limits)}"
                      for symbol, weight in over_cap(signals.weights, limits).items()]
     return {"limits": limits.model_dump(mode="json"), "notes": notes}
+
+
+def _usage_problem(args: argparse.Namespace, settings: StrategySettings) -> str | None:
+    if args.strategy and args.config is not None:
+        return "give either --strategy files or --config, not both"
+    if args.data.strip().lower() == "alpaca" and not (os.environ.get("APCA_API_KEY_ID")
+                                                      and os.environ.get("APCA_API_SECRET_KEY")):
+        return "--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY"
+    return None if args.strategy else limits_file_problem(settings.strategy_config)
 
 
 def _pct(value: Any) -> str:
