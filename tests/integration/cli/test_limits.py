@@ -81,3 +81,29 @@ def test_the_text_says_why_each_default_is_what_it_is(capsys):
     assert cli.main(["limits"]) == 0
     out = capsys.readouterr().out
     assert "max_position_weight" in out and "default because: 1: a symphony may hold 100% of one asset" in out
+
+
+def test_signals_says_what_the_position_cap_would_do_to_the_days_weights(tmp_path, capsys):
+    strategy = tmp_path / "ugl.clj"
+    strategy.write_text('(defsymphony "ugl" {} (asset "UGL"))\n')
+    assert cli.main(["signals", "--strategy", str(strategy), "--as-of", "2026-11-25",
+                     "--max-position-weight", "0.75"]) == 0
+    out = capsys.readouterr().out
+    assert "Limits (as the run would apply them):" in out
+    assert "max_position_weight (75%): UGL's target 100% is above it: the run would place nothing" in out
+    assert cli.main(["signals", "--strategy", str(strategy), "--as-of", "2026-11-25", "--json",
+                     "--max-position-weight", "0.75", "--position-cap", "clip", "--cash-symbol", "BIL"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["limits"]["max_position_weight"] == "0.75"
+    assert body["limit_notes"][0].startswith("max_position_weight (75%): UGL clipped from 100% to 75%; 25% to BIL")
+
+
+def test_the_shells_limit_reaches_a_local_function_through_the_template(tmp_path, monkeypatch):
+    """The template's empty default for a limit must not hide ALCHEMISER_<KEY> (it did: the value was ignored)."""
+    from alchemiser.local.runtime import LocalRuntime
+
+    monkeypatch.setenv("ALCHEMISER_MAX_POSITION_WEIGHT", "0.6")
+    runtime = LocalRuntime(tmp_path)
+    spec = runtime.template.function_for("strategy")
+    assert spec.environment["ALCHEMISER_MAX_POSITION_WEIGHT"] == ""
+    assert runtime.function_env(spec)["ALCHEMISER_MAX_POSITION_WEIGHT"] == "0.6"
