@@ -21,7 +21,8 @@ explanation; no idempotency, nothing published, and it answers on non-trading da
 
 `mode: "plan"` (`plan_only`): the strategy side of today's run, dry: whether a workflow would start
 (trading day, near-close timing) and with which id, the signals and target weights, the data's
-freshness, the session's hours. No idempotency record, no workflow fact, nothing published.
+freshness, the session's hours, the limits the workflow would carry. No idempotency record, no
+workflow fact, nothing published.
 Order sizes need the account and the portfolio planner (the portfolio function's code):
 `alchemiser plan --broker alpaca --data alpaca` prints them, with the kill switch.
 
@@ -300,7 +301,9 @@ def plan_only(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: 
                f"{len(signals.weights)} symbols on {signals.data_through}")
     return respond("success", "plan", settings, message, request_id=request_id, correlation_id=correlation_id,
                    trading_date=day.isoformat(), data_day=data_day.isoformat(), would_start=would_start and fresh,
-                   placed=0, checks=checks, order_sizing=PLAN_SIZING, **signals.as_dict(settings.max_explanation_lines))
+                   placed=0, checks=checks, order_sizing=PLAN_SIZING,
+                   limits=settings.limits_for(signals.portfolio.limits).model_dump(mode="json"),
+                   **signals.as_dict(settings.max_explanation_lines))
 
 
 def _command(incoming: Incoming) -> LambdaEvent:

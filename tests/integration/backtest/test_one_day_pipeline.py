@@ -26,6 +26,7 @@ from alchemiser.backtest.engine import BacktestConfig, run_backtest
 from alchemiser.backtest.fills import FillModel
 from alchemiser.cli import main
 from alchemiser.local.day import DayOptions, run_day
+from alchemiser.local.runtime import environment
 from alchemiser.local.storage import Archive
 from bench.strategy_generator import generate
 from services.strategy.portfolio_config import load_portfolio
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.timeout(900)
 CALENDAR = ExchangeCalendar()
 SESSIONS = [d.astype(date) for d in CALENDAR.sessions_between(date(2017, 1, 3), date(2026, 11, 25))]
 SLIPPAGE = Decimal("5")  # the simulated broker's (ALCHEMISER_SIM_SLIPPAGE_BPS)
+NON_FRACTIONABLE = '["S003"]'  # whole shares only, at the simulated broker and in the backtest
 
 LIMITS = st.fixed_dictionaries({}, optional={
     "max_position_weight": st.sampled_from(["0.3", "0.5", "0.75", "1"]),
@@ -60,8 +62,9 @@ def _order(symbol: str, side: str, qty: Any, notional: Any) -> tuple[str, str, D
 
 def _lambdas(state: Path, config: Path, day: date) -> dict[str, Any]:
     """What the Lambdas did on `day`: the plan's orders, the orders sent, and the limits that bound."""
-    result = run_day(DayOptions(state, datetime(day.year, day.month, day.day, 9, 35, tzinfo=NEW_YORK),
-                                strategy_config=config, extra_env={"ALCHEMISER_SIM_NON_FRACTIONABLE": '["S003"]'}))
+    at = datetime(day.year, day.month, day.day, 9, 35, tzinfo=NEW_YORK)
+    result = run_day(DayOptions(state, at, strategy_config=config,
+                                extra_env={"ALCHEMISER_SIM_NON_FRACTIONABLE": NON_FRACTIONABLE}))
     assert result.status in ("completed", "failed"), result.reason
     events = {e["detail-type"]: e["detail"] for e in Archive(state).of_workflow(result.correlation_id)}
     plan, trade = events["RebalancePlanned"], events["TradeExecuted"]
@@ -75,7 +78,7 @@ def _lambdas(state: Path, config: Path, day: date) -> dict[str, Any]:
 
 def _cli_plan(state: Path, config: Path, day: date) -> dict[str, Any]:
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), environment({"ALCHEMISER_SIM_NON_FRACTIONABLE": NON_FRACTIONABLE}):
         assert main(["plan", "--config", str(config), "--as-of", day.isoformat(), "--state-dir", str(state),
                      "--json"]) == 0
     body = json.loads(out.getvalue())
