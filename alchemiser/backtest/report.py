@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 
 from alchemiser.backtest import metrics
+from alchemiser.backtest.account_compare import comparison_lines
 from alchemiser.backtest.engine import BacktestResult
+from alchemiser.backtest.formats import num as _num
+from alchemiser.backtest.formats import pct as _pct
 from alchemiser.backtest.simulation import BlockedDay, Simulation
 
 LIMITS_NOT_APPLIED = (
@@ -144,7 +147,9 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
         "benchmark_equity": None if result.benchmark is None else [
             {"trade_date": d.isoformat(), "close": str(c)} for d, c in result.benchmark],
         "allocations": [{"trade_date": t.trade_date.isoformat(), "data_date": t.data_date.isoformat(),
-                         "weights": _strings(t.weights)} for t in result.targets],
+                         "weights": _strings(t.weights),
+                         **({"strategies": {p.name: _strings(dict(p.weights)) for p in t.strategies}}
+                            if len(t.strategies) > 1 else {})} for t in result.targets],
         "orders": order_rows(portfolio),
         "notes": [{"trade_date": n.trade_date.isoformat(), "note": n.text} for n in portfolio.notes],
         "limits": limits_doc(result),
@@ -156,18 +161,6 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------- text
-
-
-def _pct(value: Any, places: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value * 100:.{places}f}%"
-
-
-def _num(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value:.2f}"
 
 
 ROWS: tuple[tuple[str, str, Any], ...] = (
@@ -263,6 +256,20 @@ def _strategy_line(name: str, s: dict[str, Any]) -> str:
             + (f"  (held on the {held} sessions the portfolio was blocked)" if held else ""))
 
 
+def stopped_kind(note: str) -> str | None:
+    """"blocked" for a session whose plan a limit stopped, "refused" for one whose plan failed closed
+    (engine.simulate's notes), None for any other note."""
+    if "blocked" in note:
+        return "blocked"
+    return "refused" if "failed closed" in note else None
+
+
+def stopped_sessions(doc: dict[str, Any], kind: str) -> list[tuple[date, str]]:
+    """The (day, note) of every session of that kind of stop."""
+    return [(date.fromisoformat(n["trade_date"]), n["note"]) for n in doc.get("notes") or []
+            if stopped_kind(n["note"]) == kind]
+
+
 def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     r, fm = doc["range"], doc["fill_model"]
     bench = doc["benchmark"]
@@ -298,10 +305,11 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
         for name, s in doc["strategies"].items():
             if s.get("metrics") is not None:
                 lines.append(_strategy_line(name, s))
-    failed = [n for n in doc["notes"] if "failed closed" in n["note"]]
+    failed = [n for n in doc["notes"] if stopped_kind(n["note"]) == "refused"]
     if failed:
         lines += ["", f"{len(failed)} session(s) placed nothing because the plan's safety check stopped it; "
                       f"first: {failed[0]['trade_date']}: {failed[0]['note']}"]
+    lines += comparison_lines(doc)
     lines += ["", "Not applied by a backtest: " + "; ".join(doc["not_applied"]) + "."]
     return "\n".join(lines) + "\n"
 

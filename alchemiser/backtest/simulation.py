@@ -209,7 +209,7 @@ def _legs(orders: Sequence[Any], day: date, at: dict[str, Decimal], positions: d
         bindings = prepared.bindings
     else:
         cap, amount = daily_cap(rules.limits, equity), prepared.buys.quantize(CENT)
-        reservation, _ = decide({}, f"backtest-{day.isoformat()}", amount, cap)
+        reservation, _ = decide({}, f"backtest-{day.isoformat()}", amount, cap, legs={}, now=0.0)
         if not reservation.granted:
             bindings = (daily_binding(rules.limits, amount=amount, used_before=Decimal(0), cap=cap,
                                       account="backtest"),)
