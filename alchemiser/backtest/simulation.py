@@ -215,7 +215,8 @@ def _legs(orders: Sequence[Any], day: date, at: dict[str, Decimal], positions: d
                                       account="backtest"),)
     if bindings or isinstance(prepared, LimitRefusal):
         sim.blocked += [_day(day, b) for b in bindings]
-        sim.notes.append(DayNote(day, f"plan blocked, nothing placed: {describe(bindings)}"))
+        # not "blocked": the tearsheet marks these days from `blocked` (BacktestResult.blocked), once each
+        sim.notes.append(DayNote(day, f"nothing placed: {describe(bindings)}"))
         return None
     return prepared.legs, prepared.unplaceable
 

@@ -265,7 +265,7 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
             from alchemiser.backtest import tearsheet
         except ImportError as exc:
             return fail(f"--html/--png need plotly and matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
-        blocked: list[tuple[date, str]] = []  # TODO(i22): [(b.trade_date, b.limit) for b in result.blocked]
+        blocked = [(b.trade_date, b.message) for b in result.blocked]  # shaded on every chart, counted in the header
         if args.html is not None:
             tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
             print(f"tearsheet written to {args.html}", file=sys.stderr)

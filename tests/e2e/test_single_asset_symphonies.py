@@ -130,6 +130,11 @@ def test_a_cap_in_the_portfolio_file_refuses_the_same_days_in_the_run_and_the_ba
     assert code == 0
     assert "4 of 4 sessions blocked by max_position_weight (75%)" in out
     assert "did not trade" in out
+    html = tmp_path / "tearsheet.html"
+    assert main(["backtest", "--config", str(config), "--from", DAYS[0].isoformat(), "--to", DAYS[-1].isoformat(),
+                 "--benchmark", "none", "--html", str(html)]) == 0
+    capsys.readouterr()
+    assert 'id="blocked-count" data-blocked="4" data-refused="0"' in html.read_text()  # the header counts them
 
 
 def test_clip_mode_clips_the_same_days_and_the_account_holds_the_cap(tmp_path, capsys):
