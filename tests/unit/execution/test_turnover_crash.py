@@ -65,7 +65,8 @@ def test_a_killed_runs_reservation_holds_while_its_lease_is_live(tmp_path):
     killed_after_one_order(broker, tmp_path, wall)
     deps = deps_for(broker, tmp_path, wall)
     response = deliver(make_plan(B, plan_id="plan-b", correlation_id="run-b"), deps)
-    assert response["execution_status"] == "rejected" and "max_daily_turnover_equity_fraction (120%)" in response["message"]
+    assert response["execution_status"] == "rejected"
+    assert "max_daily_turnover_equity_fraction (120%)" in response["message"]
 
 
 def test_after_its_lease_a_killed_runs_entry_is_settled_from_the_book_and_the_day_goes_on(tmp_path):
