@@ -24,6 +24,8 @@ from typing import Literal
 from shared.limits.model import LimitBinding, Limits, how_to_change, percent
 
 ZERO = Decimal(0)
+MAX_LISTED = 5
+"""Symbols a binding names besides the worst (its message stays one readable line)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,9 @@ def _position(orders: Sequence[Exposure], buys: Sequence[Exposure], equity: Deci
     if not over:
         return []
     symbol, weight = over[0]
-    others = f" (also {', '.join(s for s, _ in over[1:])})" if len(over) > 1 else ""
+    also = [s for s, _ in over[1:]]
+    more = f" and {len(also) - MAX_LISTED} more" if len(also) > MAX_LISTED else ""
+    others = f" (also {', '.join(also[:MAX_LISTED])}{more})" if also else ""
     return [_bound("max_position_weight", limits,
                    f"{symbol} would be {percent(weight)} of equity ({money(resulting[symbol])} of {money(equity)})"
                    f"{others}", symbol=symbol, weight=weight.quantize(Decimal("0.0001")), value=resulting[symbol],

@@ -92,3 +92,12 @@ def test_the_daily_cap_binding_and_the_description_carry_the_numbers():
     assert binding.limit == "max_daily_turnover_equity_fraction"
     assert binding.message.startswith("max_daily_turnover_equity_fraction (150%): this plan buys $60,000.00")
     assert describe([binding]).startswith("limit bound: max_daily_turnover_equity_fraction (150%)")
+
+
+def test_a_cap_broken_by_hundreds_of_positions_names_the_worst_and_counts_the_rest():
+    orders = [buy(f"S{i:03d}", str(1000 + i)) for i in range(300)]
+    only_the_cap = Limits(max_position_weight=D("0.05"), max_order_equity_fraction=D(100),
+                          max_turnover_equity_fraction=D(1000))
+    [binding] = check(orders, equity=D("10000"), positions={}, limits=only_the_cap)
+    assert binding.message.startswith("max_position_weight (5%): S299 would be 12.99% of equity")
+    assert binding.message.endswith("(also S298, S297, S296, S295, S294 and 294 more)")
