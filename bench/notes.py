@@ -103,16 +103,17 @@ the outbox, copies of each event), against the median time a handler takes per h
 the sessions are evaluated at once on one history (`services/strategy/language/timeline.py`), a
 session the vectorised pass cannot vouch for (a knife edge on a group's score, a value the per-day
 evaluation would fail on) is evaluated by the strategy function's `evaluate_signals` on its own
-window, then every session is planned by the portfolio function's planner, checked by its safety
-check and the execution function's risk limits, and filled (sells, then buys fitted to the buying
-power). The times cover evaluation, planning and fills; the data's generation is setup, outside them.
+window, then every session goes through the portfolio's and the execution's steps of the day (the
+planner and its safety check, the default limits, the legs) and is filled (sells, then buys fitted to
+the buying power). The times cover evaluation, planning and fills; the data's generation is setup, outside them.
 One untimed warm-up run first. The scaling rows fit time ~ sessions^k over 1, 2, 5 and 10 years; the
 vectorised pass runs over the lookback before the first session as well, so a strategy with a long
 lookback (the generated one's is 3,841 sessions, clipped by the offline data's start in 2005) costs
 short ranges more than their share and k falls below 1. Peak memory: tracemalloc over the whole
-10-year run of the generated strategy. The generated strategies' plans break the execution
-function's `max_orders_per_run` (100) every day, so they are planned and checked but place nothing,
-as in the chain; the time is the planner's.""",
+10-year run of the generated strategy. The generated strategies trade every session (up to 284 buy
+orders a day for the corpus): the rows counting sessions a default limit blocked say 0. Until the
+defaults were fixed (issue 22) their plans broke `max_orders_per_run` (100) every day and placed
+nothing, so earlier figures timed the planner without a single fill.""",
 }
 
 WHY_MISSED = {

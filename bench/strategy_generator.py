@@ -145,3 +145,26 @@ def generate(lines: int = 10_000, symbols: int = 200, seed: int = 0) -> str:
     w.line(2, "]))")
     w.out += [";"] * (lines - len(w.out))
     return "\n".join(w.out) + "\n"
+
+
+SWITCH_TICKERS = ("TQQQ", "UGL", "BIL", "SOXL", "TLT", "UVXY", "SPXL", "GLD")
+"""What single-asset Composer switchers hold: a leveraged ETF, gold, or T-bills (one at a time, 100%)."""
+
+
+def single_asset(seed: int = 0, names: tuple[str, ...] = SWITCH_TICKERS) -> str:
+    """A valid switcher that holds exactly one asset, 100%, every day ('TQQQ or BIL', a filter picking one
+    ticker): nested `if`s (0 to 3 deep) over single assets, or a `select-top 1` filter."""
+    rng = random.Random(seed)
+    w = _Writer(rng, list(names))
+    w.line(0, f'(defsymphony "Single-asset switcher, seed {seed}" {{:asset-class "EQUITIES"}}')
+    if rng.random() < 0.25:
+        ranking = rng.choice(("rsi", "cumulative-return", "moving-average-return"))
+        w.line(1, f"(filter ({ranking} {{:window {w.window()}}}) (select-top 1)")
+        w.line(2, "[")
+        for name in rng.sample(list(names), 3):
+            w.line(3, f'(asset "{name}")')
+        w.line(2, "])")
+    else:
+        w.chain(1, rng.randint(0, 3))
+    w.line(0, ")")
+    return "\n".join(w.out) + "\n"
