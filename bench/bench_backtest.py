@@ -58,7 +58,8 @@ def _years_back(years: int) -> date:
 
 def timed_run(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple[float, int, dict[str, int]]:
     """(seconds of evaluation + planning and fills, sessions, {"vectorised", "one_by_one"} days)."""
-    from alchemiser.backtest.engine import DayPrices, evaluate_days, rules_of, sessions_of, simulate
+    from alchemiser.backtest.engine import DayPrices, rules_of, sessions_of, simulate
+    from alchemiser.backtest.evaluation import evaluate_days
 
     config = _config(portfolio, _years_back(years), END, extra)
     sessions = sessions_of(config)  # type: ignore[arg-type]
@@ -95,7 +96,8 @@ def exponent(sessions: Sequence[int], seconds: Sequence[float]) -> float:
 
 def peak_memory(portfolio: object, years: int, extra: Sequence[str]) -> float:
     """Peak traced memory (MB) of a whole run, the data's generation excluded."""
-    from alchemiser.backtest.engine import DayPrices, evaluate_days, rules_of, sessions_of, simulate
+    from alchemiser.backtest.engine import DayPrices, rules_of, sessions_of, simulate
+    from alchemiser.backtest.evaluation import evaluate_days
 
     config = _config(portfolio, _years_back(years), END, extra)
     sessions = sessions_of(config)  # type: ignore[arg-type]

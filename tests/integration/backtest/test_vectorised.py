@@ -14,7 +14,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alchemiser.backtest.engine import BacktestConfig, _one_day, evaluate_days, sessions_of
+from alchemiser.backtest.engine import BacktestConfig, sessions_of
+from alchemiser.backtest.evaluation import _one_day, evaluate_days
 from alchemiser.commands.signals import files_portfolio
 from bench.strategy_generator import generate, tickers
 from services.strategy.portfolio_config import load_portfolio
