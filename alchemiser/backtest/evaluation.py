@@ -97,10 +97,12 @@ def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:
 def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
                   progress: Progress | None = None, stats: dict[str, int] | None = None) -> list[DayTarget]:
     """Every session's targets. All sessions are evaluated at once on one whole-history indicator
-    cache (services/strategy/language/timeline.py); a day the vectorised pass cannot vouch for (a
-    decision on a knife edge, a value that is undefined, stale data) is evaluated one by one with
-    the strategy function's own `evaluate_signals`, which also raises its errors. `stats` receives
-    {"vectorised": n, "one_by_one": m}."""
+    cache by the strategy language's evaluation over days (services/strategy/language/days.py),
+    whose one-day case is what the strategy function runs: the same code, the same floats. A day it
+    cannot evaluate (a value undefined on that day), or one whose data the history does not hold
+    (stale data), goes to the strategy function's own `evaluate_signals`, which raises the day's
+    error (or, at near-close timing, evaluates every day on its own bar of latest trades). `stats`
+    receives {"vectorised": n, "one_by_one": m}."""
     data_dates = [data_date_of(config.calendar, day, decision_time(config, day)) for day in sessions]
     # near-close: each day has its own bar of latest trades, so each is evaluated on its own
     fast = _FastPath.build(config, data_dates) if config.timing == "previous-close" else None
@@ -147,7 +149,7 @@ def _one_day(config: BacktestConfig, day: date, data_date: date) -> DayTarget:
 
 
 class _FastPath:
-    """Every strategy's timeline over the data dates of the whole range, on one history."""
+    """Every strategy evaluated on the data dates of the whole range at once, on one history."""
 
     def __init__(self, config: BacktestConfig, dates: Any, rows: dict[str, Any], at: list[int | None]) -> None:
         self.config = config
@@ -162,7 +164,7 @@ class _FastPath:
         import numpy as np
 
         from services.strategy.language import IndicatorCache
-        from services.strategy.language.timeline import timeline
+        from services.strategy.language.days import evaluate_days
         from services.strategy.rebalance import rebalance_mask
         from services.strategy.signals import history_window
         from shared.marketdata.port import MarketDataError
@@ -192,7 +194,9 @@ class _FastPath:
                 mask = rebalance_mask(frequency, dates)
                 last = np.maximum.accumulate(np.where(mask, np.arange(dates.shape[0]), 0))
                 days = last[ends]
-            rows[entry.name] = timeline(entry.symphony, cache, days, window=window, window_ends=ends)
+            symphony = entry.symphony
+            rows[entry.name] = evaluate_days(symphony.body, cache, days, file=symphony.source_file,
+                                             symbols=symphony.symbols, window=window, window_ends=ends)
         return cls(config, dates, rows, at)
 
     def target(self, k: int, day: date, data_date: date) -> DayTarget | None:
@@ -201,7 +205,7 @@ class _FastPath:
         if self.at[k] is None:
             return None
         lines = self.rows
-        if not all(bool(line.exact[k]) for line in lines.values()):
+        if not all(bool(line.ok[k]) for line in lines.values()):
             return None
         parts = []
         for entry in self.config.portfolio.strategies:

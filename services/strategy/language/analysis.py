@@ -27,12 +27,18 @@ RETURN_BASED = tuple(name for name, spec in INDICATORS.items() if spec.return_ba
 
 
 def _window_problem(call: IndicatorCall) -> str | None:
-    if call.name not in INDICATORS:
+    spec = INDICATORS.get(call.name)
+    if spec is None:
         return f"unknown indicator '{call.name}'"
-    if call.name == "current-price":
+    if not spec.options:
         return None
-    if call.window is None or not 1 <= call.window <= MAX_WINDOW:
-        return f"{call.name} needs a window from 1 to {MAX_WINDOW}"
+    if len(call.args) != len(spec.options) or not all(1 <= w <= MAX_WINDOW for w in call.args):
+        if spec.options == ("window",):
+            return f"{call.name} needs a window from 1 to {MAX_WINDOW}"
+        keys = ", ".join(f":{key} N" for key in spec.options)
+        return f"{call.name} needs {{{keys}}}, each from 1 to {MAX_WINDOW}"
+    if len(call.args) > 1 and call.args[0] >= call.args[1]:
+        return f"{call.name} needs :short-window below :long-window, got {call.args[0]} and {call.args[1]}"
     return None
 
 
@@ -152,7 +158,7 @@ def lookback_of(root: Node, *, warm_up: bool = True) -> int:
         if isinstance(call, Number):
             return 1
         spec = INDICATORS[call.name]
-        return spec.lookback_bars(call.window) if warm_up else spec.min_bars(call.window)
+        return spec.lookback_bars(call.args) if warm_up else spec.min_bars(call.args)
 
     need: dict[int, int] = {}
     for node in reversed(list(iter_nodes(root))):

@@ -6,11 +6,12 @@ from collections import Counter
 
 import numpy as np
 
-from services.strategy.language.indicators import FloatArray, compute, daily_returns
+from services.strategy.language.indicators import Args, FloatArray, args_of, compute, daily_returns
 from services.strategy.language.nodes import Node
 from shared.marketdata.port import PriceHistory
 
-IndicatorKey = tuple[str, str, int]
+IndicatorKey = tuple[str, str, int | Args]
+"""(indicator, symbol, window): the window is 0 for current-price, a tuple for several (the PPO's)."""
 
 
 class IndicatorCache:
@@ -27,7 +28,7 @@ class IndicatorCache:
         self._series: dict[IndicatorKey, FloatArray] = {}
         self.node_returns: dict[Node, FloatArray] = {}
         """Daily return of a group's (or candidate block's) own portfolio, rebalanced each day."""
-        self.node_series: dict[tuple[Node, str, int], FloatArray] = {}
+        self.node_series: dict[tuple[Node, str, Args], FloatArray] = {}
         """An indicator of a node's portfolio, computed on its NAV."""
         self.computations: Counter[IndicatorKey] = Counter()
         self.hits = 0
@@ -71,16 +72,18 @@ class IndicatorCache:
             self._returns[symbol] = daily_returns(closes)
         return self._returns[symbol]
 
-    def indicator(self, name: str, symbol: str, window: int | None) -> FloatArray:
-        """Whole-history series of an indicator; the symbol must have data."""
-        key = (name, symbol, window or 0)
+    def indicator(self, name: str, symbol: str, window: Args | int | None) -> FloatArray:
+        """Whole-history series of an indicator (`window`: its window, or its windows); the symbol
+        must have data."""
+        args = args_of(window)
+        key = (name, symbol, (args[0] if len(args) == 1 else args) if args else 0)
         found = self._series.get(key)
         if found is not None:
             self.hits += 1
             return found
         closes = self.closes(symbol)
         assert closes is not None, symbol
-        series = compute(name, closes, window)
+        series = compute(name, closes, args)
         self._series[key] = series
         self.computations[key] += 1
         return series
