@@ -149,15 +149,31 @@ def _one_day(config: BacktestConfig, day: date, data_date: date) -> DayTarget:
 
 
 class _FastPath:
-    """Every strategy evaluated on the data dates of the whole range at once, on one history."""
+    """Every strategy evaluated on the data dates of the whole range at once, on one history, its
+    weights rounded and netted for every day at once (the rules of services/strategy/language/
+    weights.py and services/strategy/netting.py, on whole units of 10^-9)."""
 
-    def __init__(self, config: BacktestConfig, dates: Any, rows: dict[str, Any], at: list[int | None]) -> None:
+    def __init__(self, config: BacktestConfig, rows: dict[str, Any], at: list[int | None]) -> None:
+        import numpy as np
+
+        from services.strategy.language.weights import weight_units
+        from services.strategy.netting import net_units
+
         self.config = config
-        self.dates = dates
         self.rows = rows
-        self.at = at
-        self._decimal: dict[tuple[str, bytes], dict[str, Decimal]] = {}
-        self._net: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+        self.ok = np.asarray([i is not None for i in at], dtype=np.bool_)
+        for line in rows.values():
+            self.ok &= line.ok
+        self.tickers = tuple(sorted({t for line in rows.values() for t in line.tickers}))
+        column = {t: j for j, t in enumerate(self.tickers)}
+        self.units = {name: weight_units(line.weights[self.ok]) for name, line in rows.items()}
+        self.row = np.cumsum(self.ok) - 1
+        """Day k's row in the units (where ok)."""
+        entries = config.portfolio.strategies
+        self.net = net_units([e.allocation for e in entries], [self.units[e.name] for e in entries],
+                             [np.asarray([column[t] for t in rows[e.name].tickers], dtype=np.int64) for e in entries],
+                             len(self.tickers))
+        self._last: dict[tuple[str, ...], tuple[bytes, dict[str, Decimal]]] = {}
 
     @classmethod
     def build(cls, config: BacktestConfig, data_dates: Sequence[date]) -> _FastPath | None:
@@ -197,34 +213,30 @@ class _FastPath:
             symphony = entry.symphony
             rows[entry.name] = evaluate_days(symphony.body, cache, days, file=symphony.source_file,
                                              symbols=symphony.symbols, window=window, window_ends=ends)
-        return cls(config, dates, rows, at)
+        return cls(config, rows, at)
 
     def target(self, k: int, day: date, data_date: date) -> DayTarget | None:
         from services.portfolio.planner import StrategyPart
 
-        if self.at[k] is None:
+        if not self.ok[k]:
             return None
-        lines = self.rows
-        if not all(bool(line.ok[k]) for line in lines.values()):
-            return None
-        parts = []
-        for entry in self.config.portfolio.strategies:
-            weights = self._weights(entry.name, lines[entry.name], k)
-            parts.append(StrategyPart(entry.name, entry.allocation, weights, entry.symphony.rebalance_threshold))
-        key = tuple((p.name, tuple(p.weights.items())) for p in parts)
-        net = self._net.get(key)
-        if net is None:
-            net = self._net[key] = _net(self.config, parts)
-        return DayTarget(day, data_date, dict(net), tuple(parts))
+        row = int(self.row[k])
+        parts = tuple(StrategyPart(e.name, e.allocation, self._weights(self.rows[e.name].tickers,
+                                                                        self.units[e.name][row]),
+                                   e.symphony.rebalance_threshold) for e in self.config.portfolio.strategies)
+        net = _net(self.config, parts) if self.net is None else self._weights(self.tickers, self.net[row])
+        return DayTarget(day, data_date, net, parts)
 
-    def _weights(self, name: str, line: Any, k: int) -> dict[str, Decimal]:
-        from services.strategy.language.evaluator import to_decimal_weights
+    def _weights(self, tickers: tuple[str, ...], units: Any) -> dict[str, Decimal]:
+        """A day's row of units as a dict, built once for a run of equal rows (a strategy holding
+        what it held the day before; a lone strategy's weights and its net), copied out."""
+        from services.strategy.language.weights import decimal_weights
 
-        key = (name, line.weights[k].tobytes())
-        found = self._decimal.get(key)
-        if found is None:
-            found = self._decimal[key] = to_decimal_weights(line.row(k))
-        return dict(found)
+        key = units.tobytes()
+        last = self._last.get(tickers)
+        if last is None or last[0] != key:
+            last = self._last[tickers] = (key, decimal_weights(tickers, units))
+        return dict(last[1])
 
 
 def _net(config: BacktestConfig, parts: Sequence[StrategyPart]) -> dict[str, Decimal]:

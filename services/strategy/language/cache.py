@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from services.strategy.language.indicators import Args, FloatArray, args_of, compute, daily_returns
+from services.strategy.language.indicators import INDICATORS, Args, FloatArray, args_of, compute, daily_returns
 from services.strategy.language.nodes import Node
 from shared.marketdata.port import PriceHistory
 
@@ -26,6 +26,8 @@ class IndicatorCache:
         self._closes: dict[str, FloatArray | None] = {}
         self._returns: dict[str, FloatArray] = {}
         self._series: dict[IndicatorKey, FloatArray] = {}
+        self._from: dict[IndicatorKey, int] = {}
+        """The first day each series is exact on (values before it were computed on part of their lookback)."""
         self.node_returns: dict[Node, FloatArray] = {}
         """Daily return of a group's (or candidate block's) own portfolio, rebalanced each day."""
         self.node_series: dict[tuple[Node, str, Args], FloatArray] = {}
@@ -72,18 +74,25 @@ class IndicatorCache:
             self._returns[symbol] = daily_returns(closes)
         return self._returns[symbol]
 
-    def indicator(self, name: str, symbol: str, window: Args | int | None) -> FloatArray:
-        """Whole-history series of an indicator (`window`: its window, or its windows); the symbol
-        must have data."""
+    def indicator(self, name: str, symbol: str, window: Args | int | None, start: int = 0) -> FloatArray:
+        """An indicator's series (`window`: its window, or its windows), exact on the days from
+        `start` on: it is computed over the closes from its lookback before `start` only, which
+        gives the very floats the whole history would (windows.py). The symbol must have data."""
         args = args_of(window)
         key = (name, symbol, (args[0] if len(args) == 1 else args) if args else 0)
         found = self._series.get(key)
-        if found is not None:
+        if found is not None and self._from[key] <= start:
             self.hits += 1
             return found
         closes = self.closes(symbol)
         assert closes is not None, symbol
-        series = compute(name, closes, args)
+        lo = max(0, start - INDICATORS[name].lookback_bars(args) + 1)
+        if lo:
+            series = np.full(closes.shape[0], np.nan)
+            series[lo:] = compute(name, closes[lo:], args)
+        else:
+            series = compute(name, closes, args)
         self._series[key] = series
+        self._from[key] = start if lo else 0
         self.computations[key] += 1
         return series

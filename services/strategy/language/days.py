@@ -35,19 +35,21 @@ from services.strategy.language.rules import IntArray, explain, split
 
 
 class _Flow:
-    """Rule inputs on the days being evaluated."""
+    """Rule inputs on the days being evaluated (none before `start`)."""
 
-    def __init__(self, cache: IndicatorCache) -> None:
+    def __init__(self, cache: IndicatorCache, start: int) -> None:
         self.cache = cache
+        self.start = start
 
     def operand(self, operand: Operand, days: IntArray) -> FloatArray | float:
         if isinstance(operand, IndicatorCall):
             assert operand.symbol is not None
-            return self.cache.indicator(operand.name, operand.symbol, operand.args)[days]
+            return self.cache.indicator(operand.name, operand.symbol, operand.args, self.start)[days]
         return float(operand.value)
 
     def scores(self, children: Sequence[Node], call: IndicatorCall, days: IntArray) -> FloatArray:
-        return np.vstack([score(c, call, self.cache)[days] for c in children])
+        return np.vstack([self.cache.indicator(call.name, c.ticker, call.args, self.start)[days] if isinstance(c, Asset)
+                          else score(c, call, self.cache)[days] for c in children])
 
 
 @dataclass
@@ -151,7 +153,7 @@ class _Pass:
         self.problems: list[Problem] = []
         self.columns: dict[str, FloatArray] = {}
         self.visits: list[_Visit] = []
-        self.flow = _Flow(cache)
+        self.flow = _Flow(cache, int(days.min()) if days.shape[0] else 0)
 
     def fail(self, pos: IntArray, problems: Sequence[Problem], which: IntArray | int = 0) -> None:
         self.failed[pos] = len(self.problems) + which

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import numpy as np
 
@@ -15,11 +15,11 @@ from services.strategy.language.errors import StrategyError
 from services.strategy.language.explanation import Builder, Explanation, bounded, freeze, targets_text, tree_lines
 from services.strategy.language.problems import first_use
 from services.strategy.language.symphony import Symphony
+from services.strategy.language.weights import round_weights, to_decimal_weights
 from shared.marketdata.port import PriceHistory
 
 __all__ = ["Evaluation", "evaluate", "first_use", "round_weights", "to_decimal_weights"]
 
-PLACES = Decimal("1e-9")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,25 +42,6 @@ class Evaluation:
 
     def _lines(self) -> Iterator[str]:
         return tree_lines(self.explanation)
-
-
-def to_decimal_weights(raw: Mapping[str, float]) -> dict[str, Decimal]:
-    """Float weights (summing to 1 up to rounding) as `round_weights` of their exact values."""
-    return round_weights({symbol: Decimal(weight) for symbol, weight in raw.items()})
-
-
-def round_weights(exact: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    """Round to 9 places and put the rounding residue on the largest weight: the sum is exactly 1."""
-    weights = {s: w.quantize(PLACES, ROUND_HALF_EVEN) for s, w in exact.items()}
-    weights = {s: w for s, w in weights.items() if w > 0}
-    if not weights:
-        raise ValueError("no weight left after rounding")
-    residue = Decimal(1) - sum(weights.values(), Decimal(0))
-    if abs(residue) > Decimal("1e-6"):
-        raise ValueError(f"weights sum to {1 - residue}, not 1: an evaluator bug")
-    largest = max(sorted(weights), key=weights.__getitem__)
-    weights[largest] += residue
-    return dict(sorted(weights.items()))
 
 
 def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | None = None, *,

@@ -95,8 +95,8 @@ def rsi(p: FloatArray, n: int) -> FloatArray:
         if end - start < n + 1:
             continue
         change = np.diff(p[start:end])
-        up = recursive(np.maximum(change, 0.0), n, beta, span)[n - 1 :]
-        down = recursive(np.maximum(-change, 0.0), n, beta, span)[n - 1 :]
+        both = recursive(np.stack((np.maximum(change, 0.0), np.maximum(-change, 0.0)), axis=1), n, beta, span)
+        up, down = both[n - 1 :, 0], both[n - 1 :, 1]
         total = up + down
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start + n : end] = np.where(total > 0.0, 100.0 * up / total, 50.0)

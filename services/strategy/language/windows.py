@@ -31,8 +31,8 @@ def runs(valid: BoolArray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
-def nans(n: int) -> FloatArray:
-    return np.full(n, np.nan)
+def nans(shape: int | tuple[int, ...]) -> FloatArray:
+    return np.full(shape, np.nan)
 
 
 def window_valid(x: FloatArray, n: int) -> BoolArray:
@@ -85,8 +85,8 @@ def merge_moments(a: Parts, b: Parts, count_a: int, count_b: int) -> Parts:
 
 
 def rolling_mean(x: FloatArray, n: int) -> FloatArray:
-    """Mean of each window of n, NaN where one is missing (summed by `sliding`)."""
-    out = nans(x.shape[0])
+    """Mean of each window of n (along the first axis), NaN where one is missing (summed by `sliding`)."""
+    out = nans(x.shape)
     if x.shape[0] >= n:
         (sums,) = sliding((x,), n, add)
         out[n - 1 :] = sums / n
@@ -102,14 +102,15 @@ def rolling_std(x: FloatArray, n: int) -> FloatArray:
     return out
 
 
-def smooth(x: FloatArray, seed: float, beta: float) -> FloatArray:
-    """y[0] = seed, y[i] = beta * y[i-1] + (1 - beta) * x[i]  (x[0] unused), for x >= 0.
+def smooth(x: FloatArray, seed: float | FloatArray, beta: float) -> FloatArray:
+    """y[0] = seed, y[i] = beta * y[i-1] + (1 - beta) * x[i]  (x[0] unused), for x >= 0, along the
+    first axis (several series at once: one column each).
 
     Closed form per block: y[i0+j] = beta^(j+1) * (y[i0-1] + alpha * sum_k beta^-(k+1) x[i0+k]);
     blocks are short enough that beta^-block stays below 1e200.
     """
     m = x.shape[0]
-    out = np.empty(m)
+    out = np.empty(x.shape)
     out[0] = seed
     if m == 1:
         return out
@@ -118,13 +119,14 @@ def smooth(x: FloatArray, seed: float, beta: float) -> FloatArray:
         return out
     alpha = 1.0 - beta
     block = max(1, int(200.0 / -math.log10(beta)))
-    previous, i = seed, 1
+    column = (-1,) + (1,) * (x.ndim - 1)
+    previous, i = out[0], 1
     while i < m:
         j = min(m, i + block)
-        steps = np.arange(1, j - i + 1, dtype=np.float64)
-        partial = np.cumsum(alpha * np.power(beta, -steps) * x[i:j])
+        steps = np.arange(1, j - i + 1, dtype=np.float64).reshape(column)
+        partial = np.cumsum(alpha * np.power(beta, -steps) * x[i:j], axis=0)
         out[i:j] = (previous + partial) * np.power(beta, steps)
-        previous, i = float(out[j - 1]), j
+        previous, i = out[j - 1], j
     return out
 
 
@@ -137,7 +139,7 @@ def truncated(x: FloatArray, n: int, beta: float, span: int) -> FloatArray:
     S = beta^c * S_earlier + S_block), so each value depends on its own window's items alone and is
     the same float whatever day the array starts on. NaN before span-1. O(len * log m).
     """
-    out = nans(x.shape[0])
+    out = nans(x.shape)
     if x.shape[0] < span:
         return out
     m = span - n
@@ -158,13 +160,13 @@ def truncated(x: FloatArray, n: int, beta: float, span: int) -> FloatArray:
 def recursive(x: FloatArray, n: int, beta: float, span: int) -> FloatArray:
     """Seeded with the mean of x[0:n] at index n-1, smoothed by `smooth`; from index span-1 on, each
     value is the recursion over its last `span` items alone (`truncated`), whose seed weighs under
-    SEED_WEIGHT: a value does not depend on how much history came before it."""
-    out = nans(x.shape[0])
+    SEED_WEIGHT: a value does not depend on how much history came before it. Along the first axis."""
+    out = nans(x.shape)
     if x.shape[0] < n:
         return out
     head = min(x.shape[0], span - 1)
     if head >= n:
-        out[n - 1 : head] = smooth(x[n - 1 : head], float(x[:n].mean()), beta)
+        out[n - 1 : head] = smooth(x[n - 1 : head], x[:n].mean(axis=0), beta)
     if x.shape[0] >= span:
         out[span - 1 :] = truncated(x, n, beta, span)[span - 1 :]
     return out
