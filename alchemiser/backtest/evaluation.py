@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -35,33 +36,31 @@ def signals_for(config: BacktestConfig, day: date, data_date: date) -> Signals:
 
 
 def check_history(config: BacktestConfig, first_data_date: date) -> None:
-    """The data must hold every strategy's lookback before the first session; else say from when it can run."""
+    """The first session must be one every strategy can be evaluated on, by the one rule the strategy
+    function applies (`evaluate_signals`: services/strategy/language/days.py decides). If some
+    cannot, say for every one of them at once from which session on it can, and why not before."""
     from shared.marketdata.port import MarketDataError
 
     portfolio = config.portfolio
+    last_data_date = data_date_of(config.calendar, config.end, decision_time(config, config.end))
     try:
-        history = config.market_data.history(portfolio.symbols, first_data_date, portfolio.lookback_days)
-    except MarketDataError as exc:
-        try:
-            config.market_data.history(portfolio.symbols, config.end, 1)
-        except MarketDataError:  # missing at the end too: a ticker the data does not have
-            raise BacktestError(_locate_missing(config, first_data_date) or f"market data: {exc}") from exc
-        if _has_any(config, first_data_date):  # some symbols have data then: a young one names its strategy
-            raise BacktestError(_locate_missing(config, first_data_date) or f"market data: {exc}") from exc
-        raise BacktestError(f"--from {config.start} is before the market data starts: the first session trades "
-                            f"on the closes of {first_data_date}, and {exc}") from exc
-    found = int(history.dates.shape[0])
-    if history.as_of < first_data_date:
-        raise BacktestError(f"the market data ends on {history.as_of}, before {first_data_date} "
+        latest = config.market_data.history(portfolio.symbols, last_data_date, 1)
+    except MarketDataError as exc:  # missing at the end too: a ticker the data does not have at all
+        raise BacktestError(_locate_missing(config, last_data_date) or f"market data: {exc}") from exc
+    if latest.as_of < first_data_date:
+        raise BacktestError(f"the market data ends on {latest.as_of}, before {first_data_date} "
                             f"(the closes the first session, {config.start}, trades on)")
-    if found < portfolio.lookback_days:
-        worst = max(portfolio.strategies, key=lambda e: e.symphony.lookback_days)
-        first = history.dates[0].astype(date)
-        raise BacktestError(
-            f"--from {config.start} is too early: strategy {worst.name!r} ({worst.file.name}) needs "
-            f"{worst.symphony.lookback_days} sessions of history before each day, but the data holds only "
-            f"{found} sessions up to {first_data_date} (it starts on {first}); start {portfolio.lookback_days - found} "
-            "sessions later or use data that reaches further back")
+    try:
+        config.market_data.history(portfolio.symbols, first_data_date, 1)
+    except MarketDataError as exc:
+        if not _has_any(config, first_data_date):
+            raise BacktestError(f"--from {config.start} is before the market data starts: the first session "
+                                f"trades on the closes of {first_data_date}, and {exc}") from exc
+    from services.strategy.signals import evaluate_signals
+
+    first = evaluate_signals(portfolio, config.market_data, first_data_date, require_fresh=False, collect_errors=True)
+    if first.failures:
+        raise BacktestError(_too_early(config, first_data_date, {f.name: f.reason for f in first.failures}))
 
 
 def _has_any(config: BacktestConfig, data_date: date) -> bool:
@@ -74,6 +73,57 @@ def _has_any(config: BacktestConfig, data_date: date) -> bool:
         except MarketDataError:
             continue
     return False
+
+
+_SEARCH_BEYOND = timedelta(days=3 * 366)
+"""How far past --to the first session a strategy can start on is looked for."""
+
+
+def _first_sessions(config: BacktestConfig, names: set[str]) -> dict[str, date | None]:
+    """For each of `names`: the first session from which every session through --to (or, when there
+    is none, through 3 years later) can be evaluated; None when there is no such session."""
+    from alchemiser.backtest.engine import sessions_of
+
+    found: dict[str, date | None] = dict.fromkeys(names)
+    for through in (config.end, config.end + _SEARCH_BEYOND):
+        try:
+            ranged = replace(config, end=through, timing="previous-close")
+            sessions = sessions_of(ranged)
+        except BacktestError:
+            break
+        fast = _FastPath.build(ranged, [data_date_of(config.calendar, d) for d in sessions])
+        if fast is None:
+            break
+        for name in [n for n, day in found.items() if day is None]:
+            ok = fast.rows[name].ok & fast.valid
+            failing = [k for k in range(len(sessions)) if not ok[k]]
+            if failing and failing[-1] < len(sessions) - 1:
+                found[name] = sessions[failing[-1] + 1]
+        if all(day is not None for day in found.values()):
+            break
+    return found
+
+
+def _too_early(config: BacktestConfig, first_data_date: date, reasons: dict[str, str]) -> str:
+    """"--from X is too early for 2 of 3 strategies: 'a' (a.clj): can start on Y; on the closes of
+    Z: why not" for every strategy that cannot be evaluated on the first session's closes."""
+    starts = _first_sessions(config, set(reasons))
+    lines = []
+    for entry in config.portfolio.strategies:
+        if entry.name not in reasons:
+            continue
+        start = starts[entry.name]
+        when = f"can start on {start}" if start is not None else (
+            f"cannot be evaluated on any session through {config.end + _SEARCH_BEYOND}")
+        lines.append(f"  {entry.name!r} ({entry.file.name}): {when}; on the closes of {first_data_date}: "
+                     f"{reasons[entry.name]}")
+    known = [day for day in starts.values() if day is not None]
+    count = len(config.portfolio.strategies)
+    advice = (f"Start --from {max(known)} or later, or use data that reaches further back." if known else
+              "Use data that reaches further back.")
+    return "\n".join([f"--from {config.start} is too early for {len(reasons)} of {count} "
+                      f"strateg{'y' if count == 1 else 'ies'} (each session trades on the previous session's "
+                      "closes):", *lines, advice])
 
 
 def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:
@@ -89,7 +139,7 @@ def _locate_missing(config: BacktestConfig, data_date: date) -> str | None:
 
                 at = first_use(entry.symphony.body, symbol).pos
                 return (f"strategy {entry.name!r}: {entry.symphony.source_file}:{at.line}:{at.column}: no price data "
-                        f"for ticker '{symbol}' on {data_date} (the first session {config.start} trades on it): "
+                        f"for ticker '{symbol}' through {data_date} (the last session, {config.end}, trades on it): "
                         f"{exc}")
     return None
 
@@ -161,7 +211,9 @@ class _FastPath:
 
         self.config = config
         self.rows = rows
-        self.ok = np.asarray([i is not None for i in at], dtype=np.bool_)
+        self.valid = np.asarray([i is not None for i in at], dtype=np.bool_)
+        """The history holds day k's data day (and its window)."""
+        self.ok = self.valid.copy()
         for line in rows.values():
             self.ok &= line.ok
         self.tickers = tuple(sorted({t for line in rows.values() for t in line.tickers}))

@@ -54,7 +54,20 @@ def expect_string(form: Form, what: str, file: str) -> str:
 def expect_number(form: Form, what: str, file: str) -> Decimal:
     if isinstance(form, Atom) and form.kind == "number":
         return cast(Decimal, form.value)
+    if isinstance(form, Atom) and form.kind == "unset":
+        raise fail(file, form, unset(what))
     raise fail(file, form, f"expected {what} as a number, found {describe(form)}")
+
+
+def unset(what: str) -> str:
+    """The message for Composer's ##NaN where `what` (a weight, a threshold) is expected."""
+    if what == "a weight":
+        return (f"weight not set ({UNSET_HINT}): give this child of weight-specified its weight (the weights "
+                "sum to 1, e.g. 0.6 and 0.4) in Composer and export it again, or write it here")
+    return f"{what} not set ({UNSET_HINT}): write the number"
+
+
+UNSET_HINT = "Composer exports a value nobody entered as ##NaN"
 
 
 def positive_int(form: Form, what: str, file: str, maximum: int = MAX_WINDOW) -> int:
@@ -202,6 +215,8 @@ def _window_hint(name: str) -> str:
 def operand(form: Form, file: str) -> Operand:
     if isinstance(form, Atom) and form.kind == "number":
         return Number(cast(Decimal, form.value), pos_of(form))
+    if isinstance(form, Atom) and form.kind == "unset":
+        raise fail(file, form, unset("the number compared"))
     if isinstance(form, Seq) and form.kind == "list":
         return indicator(form, file, with_ticker=True)
     raise fail(
@@ -270,6 +285,8 @@ def data(form: Form, file: str) -> Any:
 def _atom_data(atom: Atom, file: str) -> Any:
     if atom.kind == "keyword":
         return Keyword(cast(str, atom.value))
+    if atom.kind == "unset":
+        raise fail(file, atom, unset("this option's value"))
     if atom.kind == "symbol":
         if atom.text not in _SCALARS:
             raise fail(

@@ -136,7 +136,7 @@ def _missing_symbols(cache: IndicatorCache, symbols: Sequence[str], window: int,
         return
     names = [s for s, _ in gone]
     table = np.vstack([m for _, m in gone])
-    problems.append(NoData(body, names, lambda k: table[:, k]))
+    problems.append(NoData(body, names, lambda k: table[:, k], lambda k: int(ends[k])))
     failed[table.any(axis=0)] = len(problems) - 1
 
 

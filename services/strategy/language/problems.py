@@ -187,9 +187,13 @@ class NoData:
     symbols: Sequence[str]
     missing: Callable[[int], BoolArray]
     """Position k of the evaluated days -> which of `symbols` have no close that day's run can read."""
+    ends: Callable[[int], int]
+    """Position k -> the last day of the history that day's run reads."""
 
     def error(self, env: Env, k: int, t: int) -> StrategyError:
         missing = [s for s, gone in zip(self.symbols, self.missing(k), strict=True) if gone]
+        t = self.ends(k)
         at = first_use(self.body, missing[0]).pos
         others = f" (nor do {', '.join(repr(s) for s in missing[1:])})" if missing[1:] else ""
-        return _fail(env, at, f"no price data for ticker '{missing[0]}'{others}; check the ticker")
+        return _fail(env, at, f"no price data for ticker '{missing[0]}'{others} on or before {_day(env, t)}; "
+                              "check the ticker (a young one has no data before its first day)")

@@ -24,7 +24,8 @@ def test_ticker_without_any_data_fails_even_in_a_branch_not_taken() -> None:
     body = '(if (> (current-price "A") 0) [(asset "A")]\n  [(asset "TYPO")])'
     exc = _error(body, {"A": UP})
     assert (exc.line, exc.column) == (3, 4)
-    assert exc.message == "no price data for ticker 'TYPO'; check the ticker"
+    assert exc.message == ("no price data for ticker 'TYPO' on or before 2020-01-30; check the ticker "
+                           "(a young one has no data before its first day)")
 
 
 def test_ticker_with_only_nan_closes_counts_as_no_data_and_indicator_positions_are_named() -> None:
