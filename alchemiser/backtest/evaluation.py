@@ -155,11 +155,11 @@ def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
     receives {"vectorised": n, "one_by_one": m}."""
     data_dates = [data_date_of(config.calendar, day, decision_time(config, day)) for day in sessions]
     # near-close: each day has its own bar of latest trades, so each is evaluated on its own
-    fast = _FastPath.build(config, data_dates) if config.timing == "previous-close" else None
+    fast = vectorised_targets(config, sessions) if config.timing == "previous-close" else [None] * len(sessions)
     targets: list[DayTarget] = []
     counts = {"vectorised": 0, "one_by_one": 0}
     for index, (day, data_date) in enumerate(zip(sessions, data_dates, strict=True)):
-        target = fast.target(index, day, data_date) if fast is not None else None
+        target = fast[index]
         if target is None:
             target = _one_day(config, day, data_date)
             counts["one_by_one"] += 1
@@ -171,6 +171,18 @@ def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
     if stats is not None:
         stats.update(counts)
     return targets
+
+
+def vectorised_targets(config: BacktestConfig, sessions: Sequence[date]) -> list[DayTarget | None]:
+    """Every session's targets from one evaluation of every strategy over all sessions at once (at
+    the previous-close timing); None on a session some strategy cannot be evaluated on, by the rule
+    `evaluate_signals` applies to that day alone, or whose data the history does not hold."""
+    data_dates = [data_date_of(config.calendar, day) for day in sessions]
+    fast = _FastPath.build(replace(config, timing="previous-close"), data_dates)
+    if fast is None:
+        return [None] * len(sessions)
+    return [fast.target(k, day, data_date) for k, (day, data_date) in enumerate(zip(sessions, data_dates,
+                                                                                     strict=True))]
 
 
 def _one_day(config: BacktestConfig, day: date, data_date: date) -> DayTarget:
