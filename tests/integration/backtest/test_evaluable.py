@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from alchemiser.backtest.engine import BacktestConfig, data_date_of
 from alchemiser.backtest.evaluation import vectorised_targets
 from bench.strategy_generator import DIALECTS, sample_shape, tickers, write
+from services.strategy.language import parse_file
 from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
 from services.strategy.signals import evaluate_signals
-from services.strategy.language import parse_file
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData
 from shared.marketdata.port import MarketDataError, PriceHistory
