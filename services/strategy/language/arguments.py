@@ -121,6 +121,14 @@ def ticker(form: Form, file: str) -> str:
     """A ticker string in its canonical spelling (shared/marketdata/symbols.py): Composer's long
     form EQUITIES::SPY//USD is read as SPY, its share class BRK/B as BRK.B."""
     value = expect_string(form, "a ticker", file)
+    try:
+        return ticker_of(value)
+    except SymbolError as exc:
+        raise fail(file, form, str(exc)) from None
+
+
+def ticker_of(value: str) -> str:
+    """The canonical ticker of a written one; SymbolError says what is wrong."""
     known = _TICKERS.get(value)
     if known is not None:
         return known
@@ -129,11 +137,8 @@ def ticker(form: Form, file: str) -> str:
         value = value[len(_ASSET_PREFIX) :]
         value = value[: -len(_ASSET_SUFFIX)] if value.endswith(_ASSET_SUFFIX) else value
     if not value or any(c.isspace() for c in value) or "::" in value:
-        raise fail(file, form, f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
-    try:
-        result = canonical(value)
-    except SymbolError as exc:
-        raise fail(file, form, str(exc)) from None
+        raise SymbolError(f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
+    result = canonical(value)
     if len(_TICKERS) < 100_000:
         _TICKERS[written] = result
     return result

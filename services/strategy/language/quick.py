@@ -1,0 +1,497 @@
+"""parse_text's fast path: a well-formed file read and built into its tree in one pass.
+
+The reader (reader.py) and the tree builder (forms.py, arguments.py) say exactly what is wrong
+with a file, where; building their intermediate forms costs most of a parse. This module reads
+the common case straight into the tree: tokens by one regular expression, each list built into
+its node (or indicator, comparison, selector) as it closes, positions looked up only for the
+lists and numbers that keep one. Anything it does not recognise, and every error, raises
+`Unusual`, and parse_text starts again with the reader and the builder, which either build the
+same tree (tests/unit/strategy/language/test_quick.py checks that they always do) or say what is
+wrong. So the rules of the language stay where they are: this module only recognises them.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from services.strategy.language.analysis import equal_split, normalised_weights
+from services.strategy.language.arguments import COMPARATORS, MAX_DATA_DEPTH, canonical_indicator, ticker_of
+from services.strategy.language.forms import FORM_ALIASES
+from services.strategy.language.indicators import INDICATORS, MAX_WINDOW
+from services.strategy.language.nodes import (
+    CASH_PROXY,
+    Asset,
+    Condition,
+    Filter,
+    Group,
+    If,
+    IndicatorCall,
+    Keyword,
+    Node,
+    Number,
+    Pos,
+    WeightEqual,
+    WeightInverseVolatility,
+    WeightSpecified,
+)
+from services.strategy.language.reader import MAX_DIGITS
+from services.strategy.language.symphony import Symphony
+from shared.marketdata.symbols import SymbolError
+
+_TOKENS = re.compile(
+    r"""
+    ;[^\n]*
+  | ([(\[{])
+  | ([)\]}])
+  | "([^"\\]*)"
+  | (-?\d{1,20}(?:\.\d{1,20})?)(?![^\s,()\[\]{}";])
+  | :([^\s,()\[\]{}";]+)
+  | ([^\s,()\[\]{}";]+)
+  | ([^\s,])
+    """,
+    re.VERBOSE,
+)
+_NODES = (Asset, Group, WeightEqual, WeightSpecified, WeightInverseVolatility, Filter, If)
+_SCALARS = {"nil": None, "true": True, "false": False}
+
+
+class Unusual(Exception):
+    """Not the common case: let the reader and the builder read it (and name any error)."""
+
+
+class _Sym(str):
+    """A symbol (a form's head, or nil / true / false)."""
+
+    __slots__ = ()
+
+
+class _Kw(str):
+    """A keyword, without its colon."""
+
+    __slots__ = ()
+
+
+class _Num:
+    __slots__ = ("offset", "value")
+
+    def __init__(self, value: Decimal, offset: int) -> None:
+        self.value, self.offset = value, offset
+
+
+class _Vec(list[Any]):
+    __slots__ = ("offset",)
+    offset: int
+
+
+class _Select:
+    __slots__ = ("count", "side")
+
+    def __init__(self, side: str, count: int) -> None:
+        self.side, self.count = side, count
+
+
+class _Map:
+    __slots__ = ("items", "offset")
+
+    def __init__(self, items: list[Any], offset: int) -> None:
+        self.items, self.offset = items, offset
+
+
+class _Head:
+    """A top-level list that is not a node: the defsymphony form itself."""
+
+    __slots__ = ("items", "offset")
+
+    def __init__(self, items: list[Any], offset: int) -> None:
+        self.items, self.offset = items, offset
+
+
+_SYMS: dict[str, _Sym] = {}
+_KWS: dict[str, _Kw] = {}
+
+
+class _Builder:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+        self.first = 0
+        """Where the first top-level symbol is (the Def tab's defsymphony)."""
+
+    def item_offset(self, at: int, index: int) -> int:
+        """Where item `index` of the list opening at `at` starts (its first item is 0)."""
+        depth, count = 0, -1
+        for match in _TOKENS.finditer(self.text, at):
+            if match.lastindex is None:
+                continue
+            if depth == 1 and match.lastindex != 2:
+                count += 1
+                if count == index:
+                    return match.start()
+            if match.lastindex == 1:
+                depth += 1
+            elif match.lastindex == 2:
+                depth -= 1
+                if not depth:
+                    break
+        raise Unusual
+
+    def pos(self, offset: int) -> Pos:
+        line = bisect_right(self.newlines, offset)
+        return Pos(line + 1, offset - (self.newlines[line - 1] + 1 if line else 0) + 1)
+
+    def children(self, forms: list[Any]) -> tuple[Node, ...]:
+        """Node forms given bare or in vectors, as forms.py's `_children`."""
+        found: list[Node] = []
+        for form in forms:
+            if isinstance(form, _Vec):
+                if not form or not all(isinstance(item, _NODES) for item in form):
+                    raise Unusual
+                found.extend(form)
+            elif isinstance(form, _NODES):
+                found.append(form)
+            else:
+                raise Unusual
+        if not found:
+            raise Unusual
+        return tuple(found)
+
+    def window(self, form: Any) -> int:
+        if isinstance(form, _Map):
+            if len(form.items) != 2 or form.items[0] != "window" or not isinstance(form.items[0], _Kw):
+                raise Unusual
+            form = form.items[1]
+        return _whole(form, MAX_WINDOW)
+
+    def close(self, opener: str, items: list[Any], offset: int) -> Any:
+        if opener == "[":
+            vector = _Vec(items)
+            vector.offset = offset
+            return vector
+        if opener == "{":
+            if len(items) % 2:
+                raise Unusual
+            return _Map(items, offset)
+        head = items[0] if items else None
+        if not isinstance(head, _Sym):
+            raise Unusual
+        name = FORM_ALIASES.get(head, head)
+        build = _FORMS.get(name)
+        if build is not None:
+            return build(self, items[1:], offset)
+        if name in COMPARATORS:
+            if len(items) != 3:
+                raise Unusual
+            return Condition(str(name), self.operand(items[1], offset, 1),  # type: ignore[arg-type]
+                             self.operand(items[2], offset, 2), self.pos(offset))
+        if name in ("select-top", "select-bottom"):
+            if len(items) != 2:
+                raise Unusual
+            return _Select(name[7:], _whole(items[1], 10_000))
+        indicator = canonical_indicator(name)
+        if indicator is not None:
+            return self.indicator(str(indicator), items[1:], offset)
+        if name == "defsymphony":
+            return _Head(items, offset)
+        raise Unusual
+
+    def operand(self, form: Any, at: int, index: int) -> Any:
+        """Operand `index` (1 or 2) of the comparison list at offset `at`."""
+        if isinstance(form, _Num):
+            offset = form.offset if form.offset >= 0 else self.item_offset(at, index)
+            return Number(form.value, self.pos(offset))
+        if isinstance(form, IndicatorCall) and form.symbol is not None:
+            return form
+        raise Unusual
+
+    def indicator(self, name: str, args: list[Any], offset: int) -> IndicatorCall:
+        symbol = None
+        if args and type(args[0]) is str:
+            symbol = _ticker(args[0])
+            args = args[1:]
+        if len(args) > 1:
+            raise Unusual
+        options = INDICATORS[name].options
+        if not options:
+            if args:
+                self.window(args[0])
+            return IndicatorCall(name, symbol, None, self.pos(offset))
+        if not args:
+            raise Unusual
+        if len(options) > 1:
+            form = args[0]
+            if not isinstance(form, _Map) or len(form.items) != 2 * len(options):
+                raise Unusual
+            given = dict(zip(form.items[0::2], form.items[1::2], strict=True))
+            if set(given) != set(options) or not all(isinstance(k, _Kw) for k in given):
+                raise Unusual
+            params = tuple(_whole(given[key], MAX_WINDOW) for key in options)
+            return IndicatorCall(name, symbol, None, self.pos(offset), params)
+        return IndicatorCall(name, symbol, self.window(args[0]), self.pos(offset))
+
+    def data(self, form: Any, depth: int = 1) -> Any:
+        """An option value, as arguments.data reads it."""
+        if depth > MAX_DATA_DEPTH:
+            raise Unusual
+        if isinstance(form, _Num):
+            return form.value
+        if isinstance(form, _Kw):
+            return Keyword(str(form))
+        if isinstance(form, _Sym):
+            if form not in _SCALARS:
+                raise Unusual
+            return _SCALARS[form]
+        if type(form) is str:
+            return form
+        if isinstance(form, _Vec):
+            return tuple(self.data(item, depth + 1) for item in form)
+        if isinstance(form, _Map):
+            values = [self.data(item, depth + 1) for item in form.items]
+            return MappingProxyType(dict(zip(values[0::2], values[1::2], strict=True)))
+        raise Unusual
+
+
+def _whole(form: Any, maximum: int) -> int:
+    """A whole number from 1 to `maximum` (a number, or digits in a string)."""
+    if isinstance(form, _Num):
+        value = form.value
+    elif type(form) is str and form.strip().isdigit():
+        value = Decimal(form.strip())
+    else:
+        raise Unusual
+    if value != value.to_integral_value() or not 1 <= value <= maximum:
+        raise Unusual
+    return int(value)
+
+
+def _ticker(value: Any) -> str:
+    try:
+        return ticker_of(_string(value))
+    except SymbolError:
+        raise Unusual from None
+
+
+def _string(form: Any) -> str:
+    if type(form) is not str:
+        raise Unusual
+    return form
+
+
+def _asset(b: _Builder, args: list[Any], offset: int) -> Node:
+    if not 1 <= len(args) <= 2:
+        raise Unusual
+    name = None
+    if len(args) == 2 and not (isinstance(args[1], _Sym) and args[1] == "nil"):
+        name = _string(args[1])
+    return Asset(_ticker(args[0]), name, b.pos(offset))
+
+
+def _empty(b: _Builder, args: list[Any], offset: int) -> Node:
+    if args and not (len(args) == 1 and isinstance(args[0], _Sym) and args[0] == "nil"):
+        raise Unusual
+    return Asset(CASH_PROXY, "cash (an empty block)", b.pos(offset), cash=True)
+
+
+def _group(b: _Builder, args: list[Any], offset: int) -> Node:
+    if len(args) < 2:
+        raise Unusual
+    return Group(_string(args[0]), b.children(args[1:]), b.pos(offset))
+
+
+def _weight_equal(b: _Builder, args: list[Any], offset: int) -> Node:
+    if not args:
+        raise Unusual
+    return WeightEqual(b.children(args), b.pos(offset))
+
+
+def _weight_specified(b: _Builder, args: list[Any], offset: int) -> Node:
+    first = args[0] if args else None
+    if isinstance(first, _Vec) and all(isinstance(w, _Num | str) for w in first):
+        weights, rest = list(first), args[1:]
+        children = list(rest[0]) if len(rest) == 1 and isinstance(rest[0], _Vec) else rest
+        if len(children) != len(weights) or not weights:
+            raise Unusual
+    elif args and not len(args) % 2:
+        weights, children = args[0::2], args[1::2]
+    else:
+        raise Unusual
+    if not all(isinstance(w, _Num) for w in weights):
+        raise Unusual
+    kids = []
+    for child in children:
+        nodes = b.children([child])
+        at = b.pos(child.offset) if isinstance(child, _Vec) else nodes[0].pos
+        kids.append(equal_split(nodes, at))
+    return WeightSpecified(normalised_weights(tuple(w.value for w in weights)), tuple(kids), b.pos(offset))
+
+
+def _inverse_volatility(b: _Builder, args: list[Any], offset: int) -> Node:
+    if len(args) < 2:
+        raise Unusual
+    return WeightInverseVolatility(b.window(args[0]), b.children(args[1:]), b.pos(offset))
+
+
+def _filter(b: _Builder, args: list[Any], offset: int) -> Node:
+    if len(args) < 3 or not isinstance(args[0], IndicatorCall) or args[0].symbol is not None:
+        raise Unusual
+    if not isinstance(args[1], _Select):
+        raise Unusual
+    return Filter(args[0], args[1].side, args[1].count, b.children(args[2:]), b.pos(offset))  # type: ignore[arg-type]
+
+
+def _if(b: _Builder, args: list[Any], offset: int) -> Node:
+    if len(args) != 3 or not isinstance(args[0], Condition):
+        raise Unusual
+    return If(args[0], b.children([args[1]]), b.children([args[2]]), b.pos(offset))
+
+
+_FORMS = {
+    "asset": _asset,
+    "empty": _empty,
+    "group": _group,
+    "weight-equal": _weight_equal,
+    "weight-specified": _weight_specified,
+    "weight-inverse-volatility": _inverse_volatility,
+    "filter": _filter,
+    "if": _if,
+}
+
+
+_SIMPLE = re.compile(r'[()\[\]{}]|"[^"\\]*"|[^\s,()\[\]{}";]+')
+_OPENERS = re.compile(r"[(\[{]")
+_NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?")
+
+
+def _read_simple(text: str, b: _Builder) -> list[Any] | None:
+    """`_read` for a file without comments or escapes (as Composer exports them): tokens by
+    `findall`, the brackets' offsets by one more scan. None when the file has either, or when a
+    string holds a bracket (the offsets would not line up): `_read` then reads it."""
+    if ";" in text or "\\" in text:
+        return None
+    opens = iter([m.start() for m in _OPENERS.finditer(text)])
+    top: list[Any] = []
+    stack: list[tuple[str, int, list[Any]]] = []
+    items = top
+    strings = 0
+    for token in _SIMPLE.findall(text):
+        first = token[0]
+        if first == '"':
+            strings += 1
+            items.append(token[1:-1])
+        elif first in "([{":
+            stack.append((first, next(opens, -1), items))
+            items = []
+        elif first in ")]}":
+            if not stack:
+                raise Unusual
+            opener, offset, parent = stack.pop()
+            if "([{".index(opener) != ")]}".index(first) or offset < 0:
+                raise Unusual
+            parent.append(b.close(opener, items, offset))
+            items = parent
+        elif first == ":":
+            keyword = _KWS.get(token[1:])
+            items.append(keyword if keyword is not None else _KWS.setdefault(token[1:], _Kw(token[1:])))
+        elif (first.isdigit() or first == "-") and _NUMBER.fullmatch(token):
+            value = Decimal(token)
+            if len(value.as_tuple().digits) > MAX_DIGITS:
+                raise Unusual
+            items.append(_Num(value, -1))
+        else:
+            if not top and items is top:
+                b.first = -1
+            items.append(_symbol(token))
+    if stack or next(opens, None) is not None or text.count('"') != 2 * strings:
+        return None
+    return top
+
+
+def _read(text: str, b: _Builder) -> list[Any]:
+    """The top-level forms, each list built as it closes; Unusual on anything else."""
+    top: list[Any] = []
+    stack: list[tuple[str, int, list[Any]]] = []
+    items = top
+    for match in _TOKENS.finditer(text):
+        group = match.lastindex
+        if group is None:
+            continue  # a comment
+        if group == 6:
+            if not top and items is top:
+                b.first = match.start()
+            items.append(_symbol(match.group(6)))
+        elif group == 3:
+            items.append(match.group(3))
+        elif group == 1:
+            stack.append((match.group(1), match.start(), items))
+            items = []
+        elif group == 2:
+            if not stack:
+                raise Unusual
+            opener, offset, parent = stack.pop()
+            if "([{".index(opener) != ")]}".index(match.group(2)):
+                raise Unusual
+            parent.append(b.close(opener, items, offset))
+            items = parent
+        else:
+            items.append(_atom(group, match))
+    if stack:
+        raise Unusual
+    return top
+
+
+def _symbol(token: str) -> _Sym:
+    found = _SYMS.get(token)
+    if found is None:
+        found = _SYMS[token] = _Sym(token)
+    return found
+
+
+def _atom(group: int, match: re.Match[str]) -> Any:
+    if group == 4:
+        value = Decimal(match.group(4))
+        if len(value.as_tuple().digits) > MAX_DIGITS:
+            raise Unusual
+        return _Num(value, match.start())
+    if group == 5:
+        token = match.group(5)
+        keyword = _KWS.get(token)
+        if keyword is None:
+            keyword = _KWS[token] = _Kw(token)
+        return keyword
+    raise Unusual
+
+
+def quick_parse(text: str, file: str) -> Symphony:
+    """The Symphony of a well-formed file; Unusual if it is not the common case (see the module doc)."""
+    b = _Builder(text)
+    top = _read_simple(text, b)
+    if top is None:
+        b = _Builder(text)
+        top = _read(text, b)
+    if top and isinstance(top[0], _Sym) and top[0] == "defsymphony":  # the editor's Def tab
+        top = [_Head(top, b.first if b.first >= 0 else _SIMPLE.search(text).start())]  # type: ignore[union-attr]
+    if len(top) != 1 or not isinstance(top[0], _Head):
+        raise Unusual
+    root = top[0]
+    args = root.items[1:]
+    if not args:
+        raise Unusual
+    name, rest = _string(args[0]), args[1:]
+    options: dict[str, Any] = {}
+    options_pos = None
+    if rest and isinstance(rest[0], _Map):
+        pairs = rest[0].items
+        keys = pairs[0::2]
+        if not all(isinstance(k, _Kw) for k in keys) or len(set(keys)) != len(keys):
+            raise Unusual
+        options = {str(k): b.data(v) for k, v in zip(keys, pairs[1::2], strict=True)}
+        options_pos = b.pos(rest[0].offset)
+        rest = rest[1:]
+    if not rest:
+        raise Unusual
+    nodes = b.children(rest)
+    body = equal_split(nodes, nodes[0].pos)
+    return Symphony.build(name, body, options, source_file=file, pos=b.pos(root.offset), options_pos=options_pos)
