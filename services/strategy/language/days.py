@@ -28,7 +28,16 @@ from services.strategy.language.cache import IndicatorCache
 from services.strategy.language.errors import StrategyError
 from services.strategy.language.explanation import Builder
 from services.strategy.language.indicators import BoolArray, FloatArray
-from services.strategy.language.nodes import NO_POS, Asset, IndicatorCall, Node, Operand
+from services.strategy.language.nodes import (
+    NO_POS,
+    Asset,
+    Filter,
+    If,
+    IndicatorCall,
+    Node,
+    Operand,
+    WeightInverseVolatility,
+)
 from services.strategy.language.portfolio import node_returns, score
 from services.strategy.language.problems import MAX_PROBE_DEPTH, NoClose, NoData, Problem
 from services.strategy.language.rules import IntArray, explain, split
@@ -44,11 +53,11 @@ class _Flow:
     def operand(self, operand: Operand, days: IntArray) -> FloatArray | float:
         if isinstance(operand, IndicatorCall):
             assert operand.symbol is not None
-            return self.cache.indicator(operand.name, operand.symbol, operand.args, self.start)[days]
+            return self.cache.at(operand.name, operand.symbol, operand.args, days, self.start)
         return float(operand.value)
 
     def scores(self, children: Sequence[Node], call: IndicatorCall, days: IntArray) -> FloatArray:
-        return np.vstack([self.cache.indicator(call.name, c.ticker, call.args, self.start)[days] if isinstance(c, Asset)
+        return np.vstack([self.cache.at(call.name, c.ticker, call.args, days, self.start) if isinstance(c, Asset)
                           else score(c, call, self.cache)[days] for c in children])
 
 
@@ -123,13 +132,10 @@ def _missing_symbols(cache: IndicatorCache, symbols: Sequence[str], window: int,
                      failed: IntArray, problems: list[Problem], body: Node) -> None:
     """A run reads the `window` days ending on its day: a ticker without a close in them fails it."""
     gone: list[tuple[str, BoolArray]] = []
+    starts = np.maximum(ends + 1 - window, 0)
     for symbol in symbols:
-        closes = cache.closes(symbol)
-        if closes is None:
-            gone.append((symbol, np.ones(ends.shape[0], dtype=np.bool_)))
-            continue
-        count = np.concatenate(([0], np.cumsum(~np.isnan(closes))))
-        missing = (count[ends + 1] - count[np.maximum(ends + 1 - window, 0)]) == 0
+        count = cache.counts(symbol)
+        missing = (count[ends + 1] - count[starts]) == 0
         if missing.any():
             gone.append((symbol, missing))
     if not gone:
@@ -197,6 +203,34 @@ class _Pass:
         return out
 
 
+def prefetch(root: Node, cache: IndicatorCache, start: int) -> None:
+    """Compute every indicator of a ticker the tree can read in blocks, one per (indicator, windows):
+    from `start` on, or from the history's start inside a block that is ranked or weighted by its
+    own returns (its replay reads every day)."""
+    wanted: dict[tuple[str, tuple[int, ...], int], list[str]] = {}
+    stack: list[tuple[Node, int]] = [(root, start)]
+    while stack:
+        node, begin = stack.pop()
+        if isinstance(node, Asset):
+            continue
+        if isinstance(node, If):
+            for operand in (node.condition.left, node.condition.right):
+                if isinstance(operand, IndicatorCall) and operand.symbol is not None:
+                    wanted.setdefault((operand.name, operand.args, begin), []).append(operand.symbol)
+            stack.extend((child, begin) for child in node.then + node.otherwise)
+            continue
+        if isinstance(node, Filter | WeightInverseVolatility):
+            call = node.indicator if isinstance(node, Filter) else IndicatorCall("stdev-return", None, node.window)
+            tickers = [c.ticker for c in node.children if isinstance(c, Asset)]
+            if tickers:
+                wanted.setdefault((call.name, call.args, begin), []).extend(tickers)
+            stack.extend((child, begin if isinstance(child, Asset) else 0) for child in node.children)
+        else:
+            stack.extend((child, begin) for child in node.children)
+    for (name, args, begin), symbols in wanted.items():
+        cache.prefetch(name, args, symbols, begin)
+
+
 def evaluate_days(root: Node, cache: IndicatorCache, days: IntArray, *, file: str,
                   symbols: Sequence[str] = (), window: int | None = None, window_ends: IntArray | None = None,
                   record: bool = False) -> Days:
@@ -207,6 +241,7 @@ def evaluate_days(root: Node, cache: IndicatorCache, days: IntArray, *, file: st
     days = np.asarray(days, dtype=np.int64)
     n = days.shape[0]
     walk = _Pass(cache, days, record)
+    prefetch(root, cache, walk.flow.start)
     if symbols and window is not None:
         ends = days if window_ends is None else np.asarray(window_ends, dtype=np.int64)
         _missing_symbols(cache, symbols, window, ends, walk.failed, walk.problems, root)

@@ -25,6 +25,7 @@ from services.strategy.language.windows import (
     rolling_mean,
     rolling_std,
     runs,
+    runs_of,
     sliding,
     warmup,
     window_valid,
@@ -46,7 +47,7 @@ def moving_average_price(p: FloatArray, n: int) -> FloatArray:
 
 
 def daily_returns(p: FloatArray) -> FloatArray:
-    r = nans(p.shape[0])
+    r = nans(p.shape)
     r[1:] = p[1:] / p[:-1] - 1.0
     return r
 
@@ -56,7 +57,7 @@ def moving_average_return(p: FloatArray, n: int) -> FloatArray:
 
 
 def cumulative_return(p: FloatArray, n: int) -> FloatArray:
-    out = nans(p.shape[0])
+    out = nans(p.shape)
     if p.shape[0] > n:
         out[n:] = (p[n:] / p[:-n] - 1.0) * 100.0
         out[~window_valid(p, n + 1)] = np.nan
@@ -78,7 +79,7 @@ def _merge_drawdowns(a: Parts, b: Parts, count_a: int, count_b: int) -> Parts:
 
 def max_drawdown(p: FloatArray, n: int) -> FloatArray:
     """Largest peak-to-trough fall within the last n closes, in percent (peak inside the window)."""
-    out = nans(p.shape[0])
+    out = nans(p.shape)
     if p.shape[0] >= n:
         out[n - 1 :] = sliding((p, p, p * 0.0), n, _merge_drawdowns)[2] * 100.0
         out[~window_valid(p, n)] = np.nan
@@ -88,13 +89,13 @@ def max_drawdown(p: FloatArray, n: int) -> FloatArray:
 def rsi(p: FloatArray, n: int) -> FloatArray:
     """Wilder RSI: seed = simple mean of the first n gains/losses, then alpha = 1/n; over the last
     n + warm-up changes once the run is that long (`recursive`)."""
-    out = nans(p.shape[0])
+    out = nans(p.shape)
     beta = (n - 1) / n
     span = n + warmup(1.0 / n)
-    for start, end in runs(~np.isnan(p)):
+    for start, end in runs_of(p):
         if end - start < n + 1:
             continue
-        change = np.diff(p[start:end])
+        change = np.diff(p[start:end], axis=0)
         both = recursive(np.stack((np.maximum(change, 0.0), np.maximum(-change, 0.0)), axis=1), n, beta, span)
         up, down = both[n - 1 :, 0], both[n - 1 :, 1]
         total = up + down
@@ -106,10 +107,10 @@ def rsi(p: FloatArray, n: int) -> FloatArray:
 def ema(x: FloatArray, n: int) -> FloatArray:
     """EMA with alpha = 2/(n+1), seeded with the simple mean of the first n values of each run; over
     the last n + warm-up values once the run is that long (`recursive`)."""
-    out = nans(x.shape[0])
+    out = nans(x.shape)
     beta = 1.0 - 2.0 / (n + 1)
     span = n + warmup(2.0 / (n + 1))
-    for start, end in runs(~np.isnan(x)):
+    for start, end in runs_of(x):
         if end - start < n:
             continue
         out[start + n - 1 : end] = recursive(x[start:end], n, beta, span)[n - 1 :]
@@ -127,8 +128,13 @@ def percentage_price_oscillator(p: FloatArray, short: int, long: int) -> FloatAr
 
 
 def ppo_signal(p: FloatArray, short: int, long: int, smooth: int) -> FloatArray:
-    """The PPO's signal line: the EMA(smooth) of the PPO series."""
-    return ema(percentage_price_oscillator(p, short, long), smooth)
+    """The PPO's signal line: the EMA(smooth) of the PPO series (which starts long - 1 closes in)."""
+    ppo = percentage_price_oscillator(p, short, long)
+    if p.ndim == 1:
+        return ema(ppo, smooth)
+    out = nans(p.shape)  # a block without gaps: its PPO is one run from long - 1 on
+    out[long - 1 :] = ema(ppo[long - 1 :], smooth)
+    return out
 
 
 def _ema_lookback(n: int) -> int:

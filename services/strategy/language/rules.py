@@ -108,7 +108,8 @@ def _weight_specified(node: WeightSpecified, inputs: Inputs, days: IntArray, sha
 
 
 def _side(operand: Operand, inputs: Inputs, days: IntArray) -> FloatArray:
-    return np.broadcast_to(np.asarray(inputs.operand(operand, days), dtype=np.float64), days.shape)
+    value = inputs.operand(operand, days)
+    return np.full(days.shape, value) if isinstance(value, float) else value
 
 
 def _if(node: If, inputs: Inputs, days: IntArray, share: FloatArray, record: bool) -> Split:
@@ -124,8 +125,7 @@ def _if(node: If, inputs: Inputs, days: IntArray, share: FloatArray, record: boo
                 reasons = np.full(days.shape, -1, dtype=np.int64) if reasons is None else reasons
                 reasons[missing & (reasons < 0)] = len(problems)
             problems.append(Undefined(operand, operand.symbol, operand.pos))
-    with np.errstate(invalid="ignore"):
-        holds = np.asarray(COMPARE[cond.op](left, right), dtype=np.bool_)
+    holds = COMPARE[cond.op](left, right)  # False where a side is NaN (quietly: comparisons do not warn)
     then = np.where(holds, share, 0.0) / len(node.then)
     otherwise = np.where(holds, 0.0, share) / len(node.otherwise)
     facts = {"left": left, "right": right, "holds": holds} if record else {}

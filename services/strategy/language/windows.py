@@ -25,6 +25,14 @@ SEED_WEIGHT = 1e-6
 """Warm-up target: the seed of a recursive average keeps at most this weight (see `warmup`)."""
 
 
+def runs_of(x: FloatArray) -> list[tuple[int, int]]:
+    """[start, end) of every run of valid items of a series; a block of several series (one per
+    column) is given only without gaps (IndicatorCache.prefetch), so it is one run."""
+    if x.ndim > 1:
+        return [(0, x.shape[0])] if x.shape[0] else []
+    return runs(~np.isnan(x))
+
+
 def runs(valid: BoolArray) -> list[tuple[int, int]]:
     """[start, end) of every run of True."""
     edges = np.diff(np.concatenate(([0], valid.astype(np.int8), [0])))
@@ -36,10 +44,11 @@ def nans(shape: int | tuple[int, ...]) -> FloatArray:
 
 
 def window_valid(x: FloatArray, n: int) -> BoolArray:
-    """True at t when x[t-n+1 .. t] are all valid."""
-    ok = np.zeros(x.shape[0], dtype=np.bool_)
+    """True at t when x[t-n+1 .. t] are all valid (along the first axis)."""
+    ok = np.zeros(x.shape, dtype=np.bool_)
     if x.shape[0] >= n:
-        bad = np.concatenate(([0], np.cumsum(np.isnan(x))))
+        bad = np.zeros((x.shape[0] + 1, *x.shape[1:]), dtype=np.int64)
+        np.cumsum(np.isnan(x), axis=0, out=bad[1:])
         ok[n - 1 :] = (bad[n:] - bad[:-n]) == 0
     return ok
 
@@ -95,7 +104,7 @@ def rolling_mean(x: FloatArray, n: int) -> FloatArray:
 
 def rolling_std(x: FloatArray, n: int) -> FloatArray:
     """Population standard deviation (divide by n), merged pairwise for numerical stability."""
-    out = nans(x.shape[0])
+    out = nans(x.shape)
     if x.shape[0] >= n:
         _, squares = sliding((x, x * 0.0), n, merge_moments)
         out[n - 1 :] = np.sqrt(np.maximum(squares, 0.0) / n)
@@ -166,7 +175,8 @@ def recursive(x: FloatArray, n: int, beta: float, span: int) -> FloatArray:
         return out
     head = min(x.shape[0], span - 1)
     if head >= n:
-        out[n - 1 : head] = smooth(x[n - 1 : head], x[:n].mean(axis=0), beta)
+        seed = rolling_mean(x[:n], n)[n - 1]  # summed by `sliding`: the same float for one series or many
+        out[n - 1 : head] = smooth(x[n - 1 : head], seed, beta)
     if x.shape[0] >= span:
         out[span - 1 :] = truncated(x, n, beta, span)[span - 1 :]
     return out
