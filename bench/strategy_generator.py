@@ -254,9 +254,9 @@ def _block(b: _Builder, items: list[Tree]) -> Tree:
     return b.group(body)
 
 
-def build(shape: Shape, seed: int) -> tuple[Tree, _Builder]:
+def build(shape: Shape, seed: int, names: Sequence[str] | None = None) -> tuple[Tree, _Builder]:
     rng = random.Random(seed)
-    b = _Builder(shape, rng, tickers(shape.tickers))
+    b = _Builder(shape, rng, list(names) if names is not None else tickers(shape.tickers))
     features = _features(b, shape)
     printer = _Printer("clj")
     blocks: list[Tree] = [b.group(b.chain(max(1, shape.depth - 4)))]
@@ -354,10 +354,29 @@ class _Printer:
         return "\n".join(["(" + header[0], *header[1:], *lines]) + ")\n"
 
 
-def write(shape: Shape, seed: int = 0, dialect: str = "clj") -> str:
-    """A valid strategy of about `shape.lines` lines with the shape's measures (see `measure`)."""
-    body, _ = build(shape, seed)
+def write(shape: Shape, seed: int = 0, dialect: str = "clj", names: Sequence[str] | None = None) -> str:
+    """A valid strategy of about `shape.lines` lines with the shape's measures (see `measure`), over
+    the tickers `names` (default S000, S001, ...: `shape.tickers` of them)."""
+    body, _ = build(shape, seed, names)
     return _Printer(dialect).file(f"Generated {shape.lines} lines, {shape.tickers} tickers, seed {seed}", body)
+
+
+def corpus(files: int = 100, universe: int = 900, seed: int = 0) -> list[tuple[Shape, str]]:
+    """`files` strategies shaped as `corpus_shapes`, over a shared universe of `universe` tickers
+    (S000 ...): each file holds a few of the popular ones (the first 40, which most files use, as
+    real symphonies share SPY and TQQQ) and the rest drawn from all of them; one file in five is
+    written in each of Composer's other dialects."""
+    rng = random.Random(seed)
+    names = tickers(universe)
+    popular = names[:40]
+    out = []
+    for i, shape in enumerate(corpus_shapes(files, seed)):
+        count = min(shape.tickers, universe)
+        head = rng.sample(popular, min(len(popular), max(1, count // 5)))
+        rest = [n for n in rng.sample(names, min(universe, count * 2)) if n not in head][: count - len(head)]
+        dialect = DIALECTS[1 + i % 2] if i % 5 == 0 else "clj"
+        out.append((shape, write(shape, seed + i, dialect, sorted(head + rest))))
+    return out
 
 
 def generate(lines: int = 10_000, symbols: int = 200, seed: int = 0, dialect: str = "clj") -> str:

@@ -114,9 +114,10 @@ class Days:
         """The decision tree of day position k (recorded with `record=True`), under an unnamed root."""
         top = Builder("root", "", 1.0, NO_POS, {})
         built: list[Builder | None] = []
+        one_day = self.days.shape[0] == 1  # every visit is on it, at position 0
         for visit in self.visits:
-            at = np.flatnonzero(visit.pos == k)
             parent = top if visit.parent < 0 else built[visit.parent]
+            at = np.zeros(1, dtype=np.int64) if one_day else np.flatnonzero(visit.pos == k)
             if not at.size or parent is None:
                 built.append(None)
                 continue
