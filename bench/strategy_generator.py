@@ -109,7 +109,7 @@ def shape_at(size: float, other: float, window: float) -> Shape:
 
 def corpus_shapes(files: int = 100, seed: int = 0) -> list[Shape]:
     """`files` shapes whose quantiles are the table's: sizes stratified over (0, 1], the largest is
-    the giant, nesting and windows drawn independently (also stratified)."""
+    the giant (in a corpus of 20 or more), nesting and windows drawn independently (also stratified)."""
     rng = random.Random(seed)
     sizes = [(i + 0.5) / files for i in range(files)]
     others = [(i + 0.5) / files for i in range(files)]
@@ -117,7 +117,8 @@ def corpus_shapes(files: int = 100, seed: int = 0) -> list[Shape]:
     rng.shuffle(others)
     rng.shuffle(windows)
     shapes = [shape_at(u, max(o, u if u > 0.9 else 0.0), w) for u, o, w in zip(sizes, others, windows, strict=True)]
-    shapes[-1] = GIANT
+    if files >= 20:
+        shapes[-1] = GIANT
     return shapes
 
 
