@@ -59,17 +59,8 @@ def _years_back(years: int) -> date:
 
 def timed_run(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple[float, int, dict[str, int]]:
     """(seconds of evaluation + planning and fills, sessions, {"vectorised", "one_by_one"} days)."""
-    from alchemiser.backtest.engine import DayPrices, rules_of, sessions_of, simulate
-    from alchemiser.backtest.evaluation import evaluate_days
-
-    config = _config(portfolio, _years_back(years), END, extra)
-    sessions = sessions_of(config)  # type: ignore[arg-type]
-    config.market_data.history(list(portfolio.symbols), END, 1)  # type: ignore[attr-defined]  # generate the data
-    stats: dict[str, int] = {}
-    start = time.perf_counter()
-    targets = evaluate_days(config, sessions, stats=stats)  # type: ignore[arg-type]
-    simulate(targets, config.capital, rules_of(config), DayPrices(config.market_data))  # type: ignore[attr-defined, arg-type]
-    return time.perf_counter() - start, len(sessions), stats
+    evaluate, plan, sessions, stats = timed_parts(portfolio, years, extra)
+    return evaluate + plan, sessions, stats
 
 
 def timed_parts(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple[float, float, int, dict[str, int]]:

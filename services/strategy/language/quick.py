@@ -56,6 +56,7 @@ _TOKENS = re.compile(
     re.VERBOSE,
 )
 _NODES = (Asset, Group, WeightEqual, WeightSpecified, WeightInverseVolatility, Filter, If)
+_NODE_TYPES = frozenset(_NODES)
 _SCALARS = {"nil": None, "true": True, "false": False}
 
 
@@ -76,10 +77,10 @@ class _Kw(str):
 
 
 class _Num:
-    __slots__ = ("offset", "value")
+    __slots__ = ("offset", "text", "value")
 
-    def __init__(self, value: Decimal, offset: int) -> None:
-        self.value, self.offset = value, offset
+    def __init__(self, value: Decimal, offset: int, text: str) -> None:
+        self.value, self.offset, self.text = value, offset, text
 
 
 class _Vec(list[Any]):
@@ -121,37 +122,27 @@ class _Builder:
         self.first = 0
         """Where the first top-level symbol is (the Def tab's defsymphony)."""
 
-    def item_offset(self, at: int, index: int) -> int:
-        """Where item `index` of the list opening at `at` starts (its first item is 0)."""
-        depth, count = 0, -1
-        for match in _TOKENS.finditer(self.text, at):
-            if match.lastindex is None:
-                continue
-            if depth == 1 and match.lastindex != 2:
-                count += 1
-                if count == index:
-                    return match.start()
-            if match.lastindex == 1:
-                depth += 1
-            elif match.lastindex == 2:
-                depth -= 1
-                if not depth:
-                    break
-        raise Unusual
-
     def pos(self, offset: int) -> Pos:
         line = bisect_right(self.newlines, offset)
         return Pos(line + 1, offset - (self.newlines[line - 1] + 1 if line else 0) + 1)
 
     def children(self, forms: list[Any]) -> tuple[Node, ...]:
         """Node forms given bare or in vectors, as forms.py's `_children`."""
+        if len(forms) == 1 and type(forms[0]) is _Vec:  # the common case: one vector of nodes
+            vector = forms[0]
+            for item in vector:
+                if type(item) not in _NODE_TYPES:
+                    raise Unusual
+            if not vector:
+                raise Unusual
+            return tuple(vector)
         found: list[Node] = []
         for form in forms:
-            if isinstance(form, _Vec):
-                if not form or not all(isinstance(item, _NODES) for item in form):
+            if type(form) is _Vec:
+                if not form or not all(type(item) in _NODE_TYPES for item in form):
                     raise Unusual
                 found.extend(form)
-            elif isinstance(form, _NODES):
+            elif type(form) in _NODE_TYPES:
                 found.append(form)
             else:
                 raise Unusual
@@ -166,11 +157,10 @@ class _Builder:
             form = form.items[1]
         return _whole(form, MAX_WINDOW)
 
-    def close(self, opener: str, items: list[Any], offset: int) -> Any:
+    def close(self, opener: str, items: list[Any], offset: int, end: int) -> Any:
+        """The form of the list, vector or map that opens at `offset` and closes at `end`."""
         if opener == "[":
-            vector = _Vec(items)
-            vector.offset = offset
-            return vector
+            return items  # a _Vec from the start (see `_read_simple`)
         if opener == "{":
             if len(items) % 2:
                 raise Unusual
@@ -185,8 +175,8 @@ class _Builder:
         if name in COMPARATORS:
             if len(items) != 3:
                 raise Unusual
-            return Condition(str(name), self.operand(items[1], offset, 1),  # type: ignore[arg-type]
-                             self.operand(items[2], offset, 2), self.pos(offset))
+            return Condition(str(name), self.operand(items[1], offset + 1 + len(name), -1),  # type: ignore[arg-type]
+                             self.operand(items[2], -1, end), self.pos(offset))
         if name in ("select-top", "select-bottom"):
             if len(items) != 2:
                 raise Unusual
@@ -198,10 +188,13 @@ class _Builder:
             return _Head(items, offset)
         raise Unusual
 
-    def operand(self, form: Any, at: int, index: int) -> Any:
-        """Operand `index` (1 or 2) of the comparison list at offset `at`."""
+    def operand(self, form: Any, after: int, before: int) -> Any:
+        """A comparison's operand: the first form `after` an offset (the operator), or the last one
+        `before` one (the closing bracket); a number's offset is found there when not known."""
         if isinstance(form, _Num):
-            offset = form.offset if form.offset >= 0 else self.item_offset(at, index)
+            offset = form.offset
+            if offset < 0:
+                offset = self.text.find(form.text, after) if after >= 0 else self.text.rfind(form.text, 0, before)
             return Number(form.value, self.pos(offset))
         if isinstance(form, IndicatorCall) and form.symbol is not None:
             return form
@@ -362,6 +355,7 @@ _FORMS = {
 
 _SIMPLE = re.compile(r'[()\[\]{}]|"[^"\\]*"|[^\s,()\[\]{}";]+')
 _OPENERS = re.compile(r"[(\[{]")
+_CLOSERS = re.compile(r"[)\]}]")
 _NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?")
 
 
@@ -372,6 +366,7 @@ def _read_simple(text: str, b: _Builder) -> list[Any] | None:
     if ";" in text or "\\" in text:
         return None
     opens = iter([m.start() for m in _OPENERS.finditer(text)])
+    closes = iter([m.start() for m in _CLOSERS.finditer(text)])
     top: list[Any] = []
     stack: list[tuple[str, int, list[Any]]] = []
     items = top
@@ -382,15 +377,21 @@ def _read_simple(text: str, b: _Builder) -> list[Any] | None:
             strings += 1
             items.append(token[1:-1])
         elif first in "([{":
-            stack.append((first, next(opens, -1), items))
-            items = []
+            offset = next(opens, -1)
+            stack.append((first, offset, items))
+            if first == "[":
+                items = _Vec()
+                items.offset = offset
+            else:
+                items = []
         elif first in ")]}":
             if not stack:
                 raise Unusual
             opener, offset, parent = stack.pop()
-            if "([{".index(opener) != ")]}".index(first) or offset < 0:
+            end = next(closes, -1)
+            if "([{".index(opener) != ")]}".index(first) or offset < 0 or end < 0:
                 raise Unusual
-            parent.append(b.close(opener, items, offset))
+            parent.append(b.close(opener, items, offset, end))
             items = parent
         elif first == ":":
             keyword = _KWS.get(token[1:])
@@ -399,12 +400,12 @@ def _read_simple(text: str, b: _Builder) -> list[Any] | None:
             value = Decimal(token)
             if len(value.as_tuple().digits) > MAX_DIGITS:
                 raise Unusual
-            items.append(_Num(value, -1))
+            items.append(_Num(value, -1, token))
         else:
             if not top and items is top:
                 b.first = -1
             items.append(_symbol(token))
-    if stack or next(opens, None) is not None or text.count('"') != 2 * strings:
+    if stack or next(opens, None) is not None or next(closes, None) is not None or text.count('"') != 2 * strings:
         return None
     return top
 
@@ -425,15 +426,20 @@ def _read(text: str, b: _Builder) -> list[Any]:
         elif group == 3:
             items.append(match.group(3))
         elif group == 1:
-            stack.append((match.group(1), match.start(), items))
-            items = []
+            opener = match.group(1)
+            stack.append((opener, match.start(), items))
+            if opener == "[":
+                items = _Vec()
+                items.offset = match.start()
+            else:
+                items = []
         elif group == 2:
             if not stack:
                 raise Unusual
             opener, offset, parent = stack.pop()
             if "([{".index(opener) != ")]}".index(match.group(2)):
                 raise Unusual
-            parent.append(b.close(opener, items, offset))
+            parent.append(b.close(opener, items, offset, match.start()))
             items = parent
         else:
             items.append(_atom(group, match))
@@ -454,7 +460,7 @@ def _atom(group: int, match: re.Match[str]) -> Any:
         value = Decimal(match.group(4))
         if len(value.as_tuple().digits) > MAX_DIGITS:
             raise Unusual
-        return _Num(value, match.start())
+        return _Num(value, match.start(), match.group(4))
     if group == 5:
         token = match.group(5)
         keyword = _KWS.get(token)
