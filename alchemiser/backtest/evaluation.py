@@ -155,7 +155,8 @@ def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
     receives {"vectorised": n, "one_by_one": m}."""
     data_dates = [data_date_of(config.calendar, day, decision_time(config, day)) for day in sessions]
     # near-close: each day has its own bar of latest trades, so each is evaluated on its own
-    fast = vectorised_targets(config, sessions) if config.timing == "previous-close" else [None] * len(sessions)
+    fast = (vectorised_targets(config, sessions, data_dates) if config.timing == "previous-close"
+            else [None] * len(sessions))
     targets: list[DayTarget] = []
     counts = {"vectorised": 0, "one_by_one": 0}
     for index, (day, data_date) in enumerate(zip(sessions, data_dates, strict=True)):
@@ -173,11 +174,14 @@ def evaluate_days(config: BacktestConfig, sessions: Sequence[date],
     return targets
 
 
-def vectorised_targets(config: BacktestConfig, sessions: Sequence[date]) -> list[DayTarget | None]:
+def vectorised_targets(config: BacktestConfig, sessions: Sequence[date],
+                       data_dates: Sequence[date] | None = None) -> list[DayTarget | None]:
     """Every session's targets from one evaluation of every strategy over all sessions at once (at
-    the previous-close timing); None on a session some strategy cannot be evaluated on, by the rule
-    `evaluate_signals` applies to that day alone, or whose data the history does not hold."""
-    data_dates = [data_date_of(config.calendar, day) for day in sessions]
+    the previous-close timing: `data_dates`, the closes each session reads, default computed); None
+    on a session some strategy cannot be evaluated on, by the rule `evaluate_signals` applies to
+    that day alone, or whose data the history does not hold."""
+    if data_dates is None:
+        data_dates = [data_date_of(config.calendar, day) for day in sessions]
     fast = _FastPath.build(replace(config, timing="previous-close"), data_dates)
     if fast is None:
         return [None] * len(sessions)
