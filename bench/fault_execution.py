@@ -18,6 +18,19 @@ And the adversarial cases:
   (one order less, other amounts) is delivered, either through the same state store or through a
   fresh one (a second stack, an expired guard) on the same broker account — the broker must never
   hold a workflow's leg twice.
+And the classes of the second review (issue 24):
+  `stale look-up` (fake Alpaca): a POST's reply is lost and the look-ups by client order id answer 404
+  for 20 s to far longer than the placer's patience; a leg that never shows is reported `unknown`, and
+  the drill settles it as the orchestrator's stuck check does (services/orchestrator/settlement.py)
+  once the book catches up; the settled report is what is checked;
+  `429 storm on a leg`: 4 to 8 consecutive 429s on one leg's POSTs, which must still be placed;
+  `failed attempts`: 1 to 3 runs of the day (their own workflows) in which the broker refuses every
+  POST (500), then a healthy retry, under a daily turnover cap that two full plans would break: the
+  retry must trade (the ledger follows what reached the broker).
+Every leg's look-ups and POSTs are counted per delivery where the broker sees them (the fake's
+request log, each delivery signing with its own key; the simulated broker through a recording
+wrapper), and a POST with no answered look-up since that delivery's previous POST for the leg (other
+than right after a 429) is a *blind* POST (bench/execution_audit.py): it must never happen.
 Deliveries repeat until the plan's idempotency record says done (a delivery answers `duplicate`),
 then the extra duplicates are sent.
 
@@ -60,6 +73,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+from bench.execution_audit import Audited, Call, audit, fake_calls
 from services.execution import app
 from services.execution.risk import RiskLimits
 from shared.broker.port import BrokerUnavailable
@@ -97,7 +111,11 @@ REFUSED_POST = ("refused_429", "refused_500", "refused_503", "refused")
 """POST faults before the broker created anything (the order is confirmed absent by a lookup)."""
 ADVERSARIES = ("refused_redelivery", "second_plan")
 KINDS = ("rejection", "partial fill", "post fault", "post refused", "429 storm", "concurrent", "crash",
-         "kill before publish", "duplicate", *ADVERSARIES)
+         "kill before publish", "duplicate", *ADVERSARIES, "stale look-up", "429 storm on a leg", "failed attempts")
+STALE_SECONDS = (20.0, 45.0, 10_000.0)
+"""How long the fake's look-ups stay stale: some within the placer's patience, one far past it."""
+BROKEN = 10_000
+"""POSTs the broker refuses during a failed attempt: all of them."""
 
 
 @dataclass
@@ -125,6 +143,21 @@ class Scenario:
     adversary: str | None = None
     second_plan_fresh_store: bool = False
     """second_plan: delivered through another state store (nothing shared but the broker account)."""
+    stale_seconds: float = 0.0
+    """Fake Alpaca: look-ups by client order id answer 404 for an order younger than this."""
+    leg_storm: int = 0
+    """429s in a row on the first leg's POSTs (before the post faults)."""
+    failed_attempts: int = 0
+    """Runs of the day, each its own workflow, in which every POST is refused (500) before the healthy one."""
+
+    @property
+    def daily_cap_fraction(self) -> Decimal:
+        """A failed-attempts scenario's daily turnover cap: 1.5 plans' worth (two full plans break it)."""
+        if not self.failed_attempts:
+            return Decimal("2.10")
+        equity = Decimal(60000) + sum((Decimal(q) * PRICES[s] for s, q in self.holdings.items()), Decimal(0))
+        turnover = sum((o.estimated_value for o in self.orders), Decimal(0))
+        return (Decimal("1.5") * turnover / equity).quantize(Decimal("0.0001"))
 
     @property
     def kinds(self) -> set[str]:
@@ -149,6 +182,10 @@ class Scenario:
             kinds.add("duplicate")
         if self.adversary:
             kinds.add(self.adversary)
+        for kind, on in (("stale look-up", self.stale_seconds), ("429 storm on a leg", self.leg_storm),
+                         ("failed attempts", self.failed_attempts)):
+            if on:
+                kinds.add(kind)
         return kinds
 
 
@@ -178,6 +215,21 @@ class Outcome:
     lost: int = 0
     misreported: int = 0
     unfinished: int = 0
+    lookups_seen: int = 0
+    """Look-ups by client order id the broker answered, per leg and delivery (bench/execution_audit.py)."""
+    posts_seen: int = 0
+    blind_posts: int = 0
+    """POSTs with no answered look-up since the delivery's previous POST for the leg (other than after a 429)."""
+    stale_answers: int = 0
+    """Look-ups the fake answered 404 while it held the order."""
+    leg_storms_seen: int = 0
+    """Legs whose POSTs met 4 or more 429s in a row."""
+    failed_attempts_seen: int = 0
+    """Attempts whose POSTs the broker refused, with none of their orders in the book."""
+    unknown_settled: int = 0
+    """Orders reported `unknown`, settled from the book (as the orchestrator does)."""
+    unsettled: int = 0
+    """Runs with an `unknown` order that the book could not settle."""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Errors Lambda would retry (a broker read failing after its own retries): expected under faults; shown
@@ -187,7 +239,9 @@ class Outcome:
 COUNTERS = ("deliveries", "duplicate_deliveries", "crashes", "kills_before_publish", "retried_errors",
             "posts_refused", "posts_reply_lost", "refused_then_redelivered", "second_plans_delivered",
             "reads_refused", "rejections_seen", "partial_fills_seen", "planned",
-            "refused", "at_broker", "duplicated", "lost", "misreported", "unfinished")
+            "refused", "at_broker", "duplicated", "lost", "misreported", "unfinished", "lookups_seen", "posts_seen",
+            "blind_posts", "stale_answers", "leg_storms_seen", "failed_attempts_seen", "unknown_settled",
+            "unsettled")
 
 
 def _plan_orders(rng: random.Random) -> tuple[dict[str, str], list[PlannedOrder]]:
@@ -244,6 +298,25 @@ def _delivery_faults(rng: random.Random, scenario: Scenario) -> None:
     if rng.random() < 0.3:
         scenario.adversary = rng.choice(ADVERSARIES)
         scenario.second_plan_fresh_store = rng.random() < 0.5
+    _review_faults(rng, scenario)
+
+
+def _review_faults(rng: random.Random, scenario: Scenario) -> None:
+    """The second review's classes. A stale book and failed attempts run without crashes, kills, concurrent
+    deliveries or adversaries (a resumed sell under a stale book is not one of these classes: see the report)."""
+    roll = rng.random()
+    if roll < 0.12:
+        scenario.failed_attempts = rng.randint(1, 3)
+        scenario.post_faults = []
+    elif roll < 0.24 and scenario.broker == "alpaca":
+        scenario.stale_seconds = rng.choice(STALE_SECONDS)
+        scenario.post_faults = ["lost_reply", *scenario.post_faults[:1]]
+    else:
+        if scenario.adversary != "refused_redelivery" and rng.random() < 0.15:  # a halted plan POSTs nothing
+            scenario.leg_storm = rng.randint(4, 8)
+        return
+    scenario.crash_points, scenario.kill_before_publish, scenario.concurrent = {}, False, 1
+    scenario.adversary = None
 
 
 def generate(seed: int, index: int, *, alpaca_share: float = 0.6) -> Scenario:
@@ -287,8 +360,11 @@ def _alpaca_world(scenario: Scenario, clock: SimClock) -> Iterator[tuple[Any, An
     from tests.fakes.alpaca_broker import make_broker
     from tests.fakes.fake_alpaca import running_fake_alpaca
 
-    with running_fake_alpaca() as fake:
+    with running_fake_alpaca(clock=clock) as fake:
         fake.set_account(cash="60000")
+        fake.stale_lookups(scenario.stale_seconds)
+        if scenario.leg_storm:
+            fake.script_next("POST /v2/orders", status=429, times=scenario.leg_storm)
         for symbol, qty in scenario.holdings.items():
             fake.set_position(symbol, qty)
         for symbol in scenario.rejected_later:
@@ -363,7 +439,7 @@ class _Recording(FaultyBroker):
             return super().submit_order(request)
         except BaseException:
             if pending and pending[0] and pending != self.next_submit_faults:
-                if pending[0] == "refused":
+                if pending[0] in ("refused", "throttled"):
                     self.refused_seen += 1
                 elif pending[0] in ("lost_reply", "duplicate"):
                     self.reply_lost_seen += 1
@@ -396,27 +472,68 @@ def _second(scenario: Scenario, first: RebalancePlanned) -> RebalancePlanned:
 
 
 class _Deliverer:
-    def __init__(self, scenario: Scenario, broker: Any, state_dir: Path, clock: SimClock, outcome: Outcome) -> None:
-        self.scenario, self.broker, self.state_dir, self.clock, self.outcome = (
-            scenario, broker, state_dir, clock, outcome)
+    def __init__(self, scenario: Scenario, broker: Any, handle: Any, state_dir: Path, clock: SimClock,
+                 outcome: Outcome) -> None:
+        self.scenario, self.broker, self.handle, self.state_dir, self.clock, self.outcome = (
+            scenario, broker, handle, state_dir, clock, outcome)
         self.publisher = InMemoryPublisher("alchemiser.execution")
         self.lock = threading.Lock()
         self.count = 0
         self.done = False
         self.halted = scenario.adversary == "refused_redelivery"
         self.sim = scenario.broker == "sim"
-        if self.sim and (scenario.post_faults or scenario.lookup_failures):
-            self.broker = _Recording(broker, next_submit_faults=list(scenario.post_faults),
-                                     lookup_failures=scenario.lookup_failures)
+        self.calls: list[Call] = []
+        """The simulated world's log of look-ups and POSTs (the fake Alpaca keeps its own)."""
+        if self.sim and (scenario.post_faults or scenario.lookup_failures or scenario.leg_storm):
+            self.broker = _Recording(broker, next_submit_faults=["throttled"] * scenario.leg_storm
+                                     + list(scenario.post_faults), lookup_failures=scenario.lookup_failures)
         day = TODAY if self.sim else datetime.now(NEW_YORK).date()
-        self.plan = make_plan(scenario.orders, plan_id=_plan_id(scenario), correlation_id=f"wf-fault-{scenario.index}",
+        workflow = f"wf-fault-{scenario.index}"
+        self.attempts = [make_plan(scenario.orders, plan_id=f"{_plan_id(scenario)}-attempt-{n}",
+                                   correlation_id=f"{workflow}-attempt-{n}", trading_date=day, equity="100000")
+                         for n in range(scenario.failed_attempts)]
+        """Runs of the day whose every POST the broker refuses, before the healthy one (`self.plan`)."""
+        self.plan = make_plan(scenario.orders, plan_id=_plan_id(scenario), correlation_id=workflow,
                               trading_date=day, equity="100000")
-        self.plans: list[RebalancePlanned] = [self.plan]
+        self.plans: list[RebalancePlanned] = [self.plan, *self.attempts]
+
+    def _broker_for(self, number: int, crash_after: int | None) -> Any:
+        """The delivery's own client (at the fake: its own key id) or recording wrapper (simulated)."""
+        if self.sim:
+            broker = self.broker if crash_after is None else FaultyBroker(self.broker,
+                                                                          crash_after_submissions=crash_after)
+            return Audited(broker, f"delivery-{number}", self.calls, self.lock)
+        from tests.fakes.alpaca_broker import make_broker
+
+        own = make_broker(self.handle, self.clock, keys=(f"PKDELIVERY{number}", f"secret-{number}"),
+                          timeout=POST_TIMEOUT)
+        return own if crash_after is None else FaultyBroker(own, crash_after_submissions=crash_after)
+
+    def _fail_attempts(self) -> None:
+        """Each attempt delivered until handled, while the broker refuses every POST; then it heals."""
+        if not self.attempts:
+            return
+        healthy = self.broker
+        if self.sim:
+            self.broker = _Recording(healthy, next_submit_faults=["refused"] * BROKEN)
+        else:
+            self.handle.script_next("POST /v2/orders", status=500, times=BROKEN)
+        for plan in self.attempts:
+            for _ in range(MAX_DELIVERIES):
+                response = self.deliver(plan)
+                if response is not None and response["status"] == "duplicate":
+                    break
+        if self.sim:
+            self.outcome.posts_refused += self.broker.refused_seen
+            self.broker = healthy
+        else:
+            self.handle.clear_scripts("POST /v2/orders")
 
     def _deps(self, broker: Any, state_dir: Path, publisher: InMemoryPublisher, plan: RebalancePlanned) -> Any:
         deps = make_deps(broker, state_dir, clock=self.clock, publisher=publisher,
                          kill_switch=FixedKillSwitch("halted" if self.halted else "active"),
-                         limits=RiskLimits(max_order_equity_fraction=Decimal("1"), max_position_weight=Decimal("1")),
+                         limits=RiskLimits(max_order_equity_fraction=Decimal("1"), max_position_weight=Decimal("1"),
+                                           max_daily_turnover_equity_fraction=self.scenario.daily_cap_fraction),
                          now=(lambda: NOW) if self.sim else (lambda: datetime.now(UTC)))
         record = getattr(support, "record_plan", None)  # the portfolio's record of what it published, if kept
         if record is not None:
@@ -433,7 +550,7 @@ class _Deliverer:
                 self.outcome.duplicate_deliveries += 1
         crash_after = self.scenario.crash_points.get(number)
         kill_at_publish = self.scenario.kill_before_publish and number == 0
-        broker = self.broker if crash_after is None else FaultyBroker(self.broker, crash_after_submissions=crash_after)
+        broker = self._broker_for(number, crash_after)
         # A delivery with 0 ms left is one Lambda kills at its deadline: if its crash point is never reached (fewer
         # submissions succeeded), it still dies before publishing — it never finishes with no time left.
         dying_publisher = kill_at_publish or crash_after is not None
@@ -465,6 +582,7 @@ class _Deliverer:
         return response
 
     def run(self) -> None:
+        self._fail_attempts()
         if self.halted:
             self._refused_then_redelivered()
             return
@@ -622,6 +740,60 @@ def _check_report(scenario: Scenario, plan: RebalancePlanned, final: TradeExecut
                                 "injected fault to explain it")
 
 
+def _audit_legs(calls: list[Call], outcome: Outcome) -> None:
+    """Per leg and delivery, at the broker: look-ups and POSTs, and no POST without a look-up before it."""
+    seen = audit(calls)
+    outcome.lookups_seen += seen.lookups
+    outcome.posts_seen += seen.posts
+    outcome.leg_storms_seen += seen.leg_storms
+    outcome.blind_posts += len(seen.blind)
+    outcome.problems.extend(seen.blind[:3])
+
+
+def _settle_unknown(scenario: Scenario, deliverer: _Deliverer, handle: Any, clock: SimClock,
+                    outcome: Outcome) -> None:
+    """Each plan's last report with `unknown` orders, settled from the book as the orchestrator's stuck check
+    does once the book has caught up; the settled report is appended, so it is the one checked."""
+    from services.orchestrator.settlement import settle
+    from services.orchestrator.workflow_record import WorkflowRecord
+
+    for plan in deliverer.plans:
+        reports = [r for r in deliverer.reports if r.plan_id == plan.plan_id]
+        if not reports or all(o.status != "unknown" for o in reports[-1].orders):
+            continue
+        final = reports[-1]
+        if scenario.broker == "alpaca":
+            from tests.fakes.alpaca_broker import make_broker
+
+            handle.stale_lookups(0)  # the book catches up
+            lookup: Any = make_broker(handle, clock, timeout=POST_TIMEOUT)
+        else:
+            lookup = handle
+        record = WorkflowRecord(correlation_id=final.correlation_id, trading_mode=final.trading_mode,
+                                status="settling", created_at=final.occurred_at, last_progress_at=final.occurred_at,
+                                last_event_id=final.event_id, last_hop=final.hop_count,
+                                execution=final.model_dump(mode="json"))
+        settled = settle(record, lookup, datetime.now(UTC))
+        if settled is None:
+            outcome.unsettled += 1
+            outcome.problems.append(f"{plan.plan_id}: unknown orders the broker's book does not settle: "
+                                    f"{[o.client_order_id for o in final.orders if o.status == 'unknown']}")
+            continue
+        outcome.unknown_settled += sum(1 for o in final.orders if o.status == "unknown")
+        deliverer.publisher.events.append(settled)
+
+
+def _attempt_evidence(deliverer: _Deliverer, calls: list[Call], book: list[BookOrder], outcome: Outcome) -> None:
+    """Failed attempts seen to fail at the broker: their POSTs refused there, none of their orders in the book."""
+    at_broker = {o.client_order_id for o in book}
+    for plan in deliverer.attempts:
+        reports = [r for r in deliverer.reports if r.plan_id == plan.plan_id]
+        coids = {o.client_order_id for o in reports[-1].orders} if reports else set()
+        refused = [c for c in calls if c.kind == "post" and c.coid in coids and c.status in (500, None)]
+        if refused and not coids & at_broker:
+            outcome.failed_attempts_seen += 1
+
+
 def scratch_dir() -> str | None:
     """RAM (/dev/shm) when there is one: every SQLite commit fsyncs, and on a disk that dominates."""
     shm = Path("/dev/shm")
@@ -635,10 +807,16 @@ def run_scenario(scenario: Scenario, workdir: str | None = None) -> Outcome:
         state_dir = Path(tmp)
         world = _alpaca_world(scenario, clock) if scenario.broker == "alpaca" else _sim_world(scenario, state_dir)
         with world as (broker, handle):
-            deliverer = _Deliverer(scenario, broker, state_dir, clock, outcome)
+            deliverer = _Deliverer(scenario, broker, handle, state_dir, clock, outcome)
             deliverer.run()
             _post_evidence(scenario.broker, handle, deliverer.broker, outcome, scenario.refused)
+            calls = fake_calls(handle) if scenario.broker == "alpaca" else deliverer.calls
+            _audit_legs(calls, outcome)
+            if scenario.broker == "alpaca":
+                outcome.stale_answers += sum(1 for r in handle.requests if r.stale)
+            _settle_unknown(scenario, deliverer, handle, clock, outcome)
             book = _book(scenario.broker, handle)
+            _attempt_evidence(deliverer, calls, book, outcome)
             outcome.rejections_seen += sum(1 for o in book if o.status == "rejected")
             outcome.partial_fills_seen += sum(1 for o in book if o.symbol in scenario.partial)
             _check(scenario, deliverer, book, outcome)
@@ -650,7 +828,9 @@ def run_scenario(scenario: Scenario, workdir: str | None = None) -> Outcome:
 APPLIED = {"crash": "crashes", "kill before publish": "kills_before_publish", "post refused": "posts_refused",
            "post fault": "posts_reply_lost", "refused_redelivery": "refused_then_redelivered",
            "second_plan": "second_plans_delivered", "duplicate": "duplicate_deliveries",
-           "429 storm": "reads_refused", "rejection": "rejections_seen", "partial fill": "partial_fills_seen"}
+           "429 storm": "reads_refused", "rejection": "rejections_seen", "partial fill": "partial_fills_seen",
+           "stale look-up": "stale_answers", "429 storm on a leg": "leg_storms_seen",
+           "failed attempts": "failed_attempts_seen"}
 """Fault kind -> the Outcome counter that shows it happened."""
 
 
@@ -674,7 +854,8 @@ class Figures:
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
         for name in COUNTERS:
             setattr(self.totals, name, getattr(self.totals, name) + getattr(outcome, name))
-        if outcome.duplicated or outcome.lost or outcome.misreported or outcome.unfinished or outcome.problems:
+        if (outcome.duplicated or outcome.lost or outcome.misreported or outcome.unfinished or outcome.problems
+                or outcome.blind_posts or outcome.unsettled):
             self.failures.append((scenario.index, outcome.problems + outcome.notes[:2]))
 
     def unapplied(self) -> list[str]:
@@ -698,6 +879,14 @@ class Figures:
             ("reads answered 429 (or look-ups failed)", t.reads_refused),
             ("rejections at the broker", t.rejections_seen),
             ("orders filled in steps", t.partial_fills_seen),
+            ("look-ups answered, per leg and delivery", t.lookups_seen),
+            ("order POSTs, per leg and delivery", t.posts_seen),
+            ("  POSTs without a look-up before them", t.blind_posts),
+            ("look-ups answered stale (404, order held)", t.stale_answers),
+            ("legs hit by 4+ 429s in a row", t.leg_storms_seen),
+            ("failed attempts (every POST refused)", t.failed_attempts_seen),
+            ("unknown orders settled from the book", t.unknown_settled),
+            ("  unknown orders never settled", t.unsettled),
             ("orders planned", t.planned),
             ("  refused by the broker at the POST", t.refused),
             ("orders at broker", t.at_broker),
@@ -742,7 +931,8 @@ def main(argv: list[str] | None = None) -> int:
     for index, problems in figures.failures[:40]:
         print(f"scenario {index}: " + "; ".join(problems[:5]), file=sys.stderr)
     t = figures.totals
-    ok = not (t.duplicated or t.lost or t.misreported or t.unfinished or figures.failures or unapplied)
+    ok = not (t.duplicated or t.lost or t.misreported or t.unfinished or t.blind_posts or t.unsettled
+              or figures.failures or unapplied)
     return 0 if ok else 1
 
 

@@ -7,5 +7,7 @@ Never shipped in a Lambda bundle: it runs in the `alchemiser backtest` command a
     fills.py      the simulated fill model: price, slippage, fee per share, sells before buys
     metrics.py    returns, risk and trading statistics (checked against empyrical in tests)
     report.py     the JSON document and the text summary
-    tearsheet.py  the self-contained HTML tearsheet and the PNG chart (matplotlib, imported lazily)
+    account_compare.py  the paper account beside the backtest (--compare-account)
+    formats.py    how percentages, ratios and money read
+    tearsheet/    the interactive HTML tearsheet (plotly) and the PNG chart (matplotlib), imported lazily
 """

@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 
 from alchemiser.backtest import metrics
+from alchemiser.backtest.account_compare import comparison_lines
 from alchemiser.backtest.engine import BacktestResult, Simulation
+from alchemiser.backtest.formats import num as _num
+from alchemiser.backtest.formats import pct as _pct
 
 LIMITS_NOT_APPLIED = (
     "the kill switch (an operator's decision, not in the history)",
@@ -127,7 +130,9 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
         "benchmark_equity": None if result.benchmark is None else [
             {"trade_date": d.isoformat(), "close": str(c)} for d, c in result.benchmark],
         "allocations": [{"trade_date": t.trade_date.isoformat(), "data_date": t.data_date.isoformat(),
-                         "weights": _strings(t.weights)} for t in result.targets],
+                         "weights": _strings(t.weights),
+                         **({"strategies": {p.name: _strings(dict(p.weights)) for p in t.strategies}}
+                            if len(t.strategies) > 1 else {})} for t in result.targets],
         "orders": order_rows(portfolio),
         "notes": [{"trade_date": n.trade_date.isoformat(), "note": n.text} for n in portfolio.notes],
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
@@ -136,18 +141,6 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------- text
-
-
-def _pct(value: Any, places: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value * 100:.{places}f}%"
-
-
-def _num(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{value:.2f}"
 
 
 ROWS: tuple[tuple[str, str, Any], ...] = (
@@ -202,6 +195,20 @@ def account_doc(points: Sequence[tuple[date, Decimal]], *, source: str, rf: floa
     return metrics.finite(doc)  # type: ignore[no-any-return]
 
 
+def stopped_kind(note: str) -> str | None:
+    """"blocked" for a session whose plan a limit stopped, "refused" for one whose plan failed closed
+    (engine.simulate's notes), None for any other note."""
+    if "blocked" in note:
+        return "blocked"
+    return "refused" if "failed closed" in note else None
+
+
+def stopped_sessions(doc: dict[str, Any], kind: str) -> list[tuple[date, str]]:
+    """The (day, note) of every session of that kind of stop."""
+    return [(date.fromisoformat(n["trade_date"]), n["note"]) for n in doc.get("notes") or []
+            if stopped_kind(n["note"]) == kind]
+
+
 def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     r, fm = doc["range"], doc["fill_model"]
     bench = doc["benchmark"]
@@ -239,10 +246,11 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
                          f"  return {_pct(sm['total_return'])}"
                          f"  CAGR {_pct(sm['cagr'])}  Sharpe {_num(sm['sharpe'])}  max DD {_pct(sm['max_drawdown'])}"
                          f"  contribution {_pct(s['contribution'])}")
-    blocked = [n for n in doc["notes"] if "blocked" in n["note"] or "failed closed" in n["note"]]
+    blocked = [n for n in doc["notes"] if stopped_kind(n["note"])]
     if blocked:
         lines += ["", f"{len(blocked)} session(s) placed nothing because the chain's checks stopped the plan; "
                       f"first: {blocked[0]['trade_date']}: {blocked[0]['note']}"]
+    lines += comparison_lines(doc)
     lines += ["", "Not applied by a backtest: " + "; ".join(doc["not_applied"]) + "."]
     return "\n".join(lines) + "\n"
 

@@ -257,12 +257,13 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
         try:
             from alchemiser.backtest import tearsheet
         except ImportError as exc:
-            return fail(f"--html/--png need matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
+            return fail(f"--html/--png need plotly and matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
+        blocked: list[tuple[date, str]] = []  # TODO(i22): [(b.trade_date, b.limit) for b in result.blocked]
         if args.html is not None:
-            tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale)
+            tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
             print(f"tearsheet written to {args.html}", file=sys.stderr)
         if args.png is not None:
-            tearsheet.write_png(doc, args.png, title=f"Backtest — {name}", log_scale=args.log_scale)
+            tearsheet.write_png(doc, args.png, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
             print(f"chart written to {args.png}", file=sys.stderr)
     if args.json:
         print(dumps(doc))

@@ -109,7 +109,7 @@ def write_tearsheet(path: Path, points: list[tuple[date, Decimal]], source: str,
     try:
         from alchemiser.backtest import tearsheet
     except ImportError as exc:
-        return fail(f"--html needs matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
+        return fail(f"--html needs plotly (pip install 'the-alchemiser[cli]'): {exc}", code=1)
     daily = sorted(dict(points).items())
     if not daily:
         return fail("no recorded equity in the period: nothing to draw (run `alchemiser run` days first)", code=1)

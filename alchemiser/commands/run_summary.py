@@ -79,9 +79,23 @@ def _orders_section(trade: dict[str, Any]) -> list[str]:
         lines.append(f"  {order['side'].upper():<4} {order['symbol']:<6} filled {qty(order['filled_qty']):>12}{price}"
                      f"  {order['status']}{error}")
     totals = trade["totals"]
-    lines.append(f"  placed {totals['orders_placed']}, filled {totals['orders_filled']}, "
-                 f"failed {totals['orders_failed']}; turnover {money(totals['turnover'])}")
+    lines.append(f"  {placed(totals)}, filled {totals['orders_filled']}, failed {totals['orders_failed']}"
+                 f"{unknown(totals)}; turnover {money(totals['turnover'])}")
     return lines
+
+
+def placed(totals: dict[str, Any]) -> str:
+    """'at the broker 5 (placed now 4, adopted 1)': what the broker holds, split by who placed it."""
+    at_broker = totals.get("orders_at_broker", totals.get("orders_placed", 0))
+    now, adopted = totals.get("orders_placed_now"), totals.get("orders_adopted")
+    if now is None or adopted is None:
+        return f"at the broker {at_broker}"
+    return f"at the broker {at_broker} (placed now {now}, adopted {adopted})"
+
+
+def unknown(totals: dict[str, Any]) -> str:
+    count = int(totals.get("orders_unknown") or 0)
+    return f", outcome unknown {count} (the orchestrator settles them from the broker's book)" if count else ""
 
 
 def _portfolio_section(plan: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
@@ -123,7 +137,8 @@ def _status_line(result: DayResult) -> str:
                      + (f", {r.torn} torn outbox line(s) skipped" if r.torn else ""))
     if result.resumed:
         split = result.placed_now_and_adopted
-        orders = f"; orders placed now {split[0]}, adopted (already at the broker) {split[1]}" if split else ""
+        orders = (f"; orders at the broker {result.orders_at_broker}: placed now {split[0]}, adopted (already at "
+                  f"the broker) {split[1]}") if split else ""
         lines.append(f"{workflow}: resumed ({len(result.redelivered)} archived event(s) redelivered){orders}")
     completed = result.last("WorkflowCompleted")
     if result.status == "completed" and completed is not None:

@@ -100,19 +100,29 @@ class DayResult:
 
     @property
     def placed_now_and_adopted(self) -> tuple[int, int] | None:
-        """Of the orders the latest TradeExecuted reports, how many were new at the broker in this run
-        and how many it already held (adopted); None when the broker's orders cannot be listed."""
+        """Of the orders the latest TradeExecuted reports at the broker, how many its run placed and how many
+        it found there already (adopted), as execution counted them for any broker. For an event written
+        before execution counted them: from the broker's orders before the run, when they could be listed."""
         trade = self.last("TradeExecuted")
-        if trade is None or self.orders_before is None:
+        if trade is None:
+            return None
+        totals = trade["totals"]
+        if totals.get("orders_placed_now") is not None and totals.get("orders_adopted") is not None:
+            return int(totals["orders_placed_now"]), int(totals["orders_adopted"])
+        if self.orders_before is None:
             return None
         ids = [o["client_order_id"] for o in trade["orders"] if o.get("broker_order_id")]
         adopted = sum(1 for i in ids if i in self.orders_before)
         return len(ids) - adopted, adopted
 
     @property
-    def orders_placed(self) -> int:
+    def orders_at_broker(self) -> int:
+        """The planned orders the broker holds, by the latest TradeExecuted (placed now + adopted)."""
         trade = self.last("TradeExecuted")
-        return int(trade["totals"]["orders_placed"]) if trade else 0
+        if trade is None:
+            return 0
+        totals = trade["totals"]
+        return int(totals.get("orders_at_broker", totals.get("orders_placed", 0)))
 
 
 def strategy_schedule(template: Template) -> ScheduleSpec | None:
@@ -334,6 +344,11 @@ def _from_record(result: DayResult, recorded: tuple[str, str]) -> None:
         result.status = "incomplete"
         result.reason = (f"the workflow is at '{status}', waiting on the {step} step"
                          + (" (see the dead-letter queue)" if result.dead_lettered else ""))
+        if status == "settling":
+            result.reason = ("the outcome of some orders is unknown (the broker said they exist, no look-up returned "
+                             "them in time): the workflow stays open until the stuck check settles it from the "
+                             "broker's book: `alchemiser invoke orchestrator --event stuck-check.json` with "
+                             '{"action": "check_stuck_workflows"}')
 
 
 def _judge(result: DayResult) -> None:

@@ -189,8 +189,9 @@ def _reason(report: Ran, results: list[OrderResult]) -> str | None:
 
 
 def _count_orders(metrics: Any, report: Ran, results: list[OrderResult]) -> None:
-    count(metrics, metric_names.ORDERS_PLACED, sum(1 for p in report.placements if p.how == "submitted"))
-    count(metrics, metric_names.ORDERS_ADOPTED, sum(1 for p in report.placements if p.how == "adopted"))
+    count(metrics, metric_names.ORDERS_PLACED, sum(1 for p in report.placements if p.placed_now))
+    count(metrics, metric_names.ORDERS_ADOPTED,
+          sum(1 for p in report.placements if p.how == "adopted" and not p.placed_now))
     count(metrics, metric_names.ORDERS_FILLED, sum(1 for r in results if r.status == "filled"))
     count(metrics, metric_names.ORDERS_FAILED,
           sum(1 for r in results if r.status in ("failed", "rejected", "canceled", "open")))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.execution.legs import Leg
@@ -42,13 +42,19 @@ from shared.broker.port import (
     DuplicateClientOrderId,
     Order,
     OrderRejected,
+    RateLimited,
 )
 from shared.runtime.observability import make_logger
 
 logger = make_logger("execution")
 
-How = Literal["submitted", "adopted", "rejected", "failed", "skipped"]
+How = Literal["submitted", "adopted", "rejected", "failed", "skipped", "unknown"]
+"""failed: known not to be at the broker (confirmed absent, refused, never sent); unknown: it may be."""
 CANCEL_REREADS = 3
+MAX_LOOKUP_DELAY = 8.0
+"""The longest wait between two look-ups of an order the broker says exists."""
+MAX_THROTTLE_DELAY = 8.0
+"""The longest wait after a 429 that named no reset time."""
 
 
 @dataclass
@@ -57,6 +63,13 @@ class Placement:
     how: How
     order: Order | None = None
     error: str | None = None
+    posted: bool = False
+    """This run sent a POST that may have created the order (accepted, or its reply lost): an order found
+    afterwards was placed now, not adopted from an earlier run."""
+
+    @property
+    def placed_now(self) -> bool:
+        return self.order is not None and self.how in ("submitted", "adopted") and self.posted
 
     @property
     def is_open(self) -> bool:
@@ -79,6 +92,9 @@ class Timing:
     post_seconds: float = 15.0
     """Time one resubmission may take (the POST and the look-ups after it): one is made only if it can
     finish before the placer's deadline."""
+    throttled_posts_without_deadline: int = 20
+    """429s are resubmitted until the deadline leaves too little time; with no deadline (no Lambda context),
+    at most this many."""
 
     @property
     def after_placing_seconds(self) -> float:
@@ -121,57 +137,58 @@ class Placer:
 
     def submit(self, leg: Leg) -> Placement:
         """POST the leg (the caller has just looked it up and not found it); resubmit it, with the same
-        client order id, only after a failed POST whose order a look-up confirmed absent (module doc)."""
+        client order id, after a 429 (a refusal: nothing was created) or after a failed POST whose order a
+        look-up confirmed absent (module doc)."""
         try:
             request = leg.request()
         except ValueError as exc:  # an amount no broker takes: nothing is sent
             return Placement(leg, "rejected", error=f"not sent to the broker: {exc}")
-        attempts = max(1, self.timing.post_attempts)
-        failures: list[str] = []
-        retry_after: float | None = None
-        failed_at = self._monotonic()
-        for post in range(1, attempts + 1):
-            if post > 1:
-                wait = max(retry_after or 0.0, self.timing.post_lookup_delay_seconds * 2 ** (post - 2))
-                wait = max(0.0, failed_at + wait - self._monotonic())
-                if not self._fits(wait):
-                    return Placement(leg, "failed", error=(
-                        f"not placed: {_failures(failures)}; no order under client order id {leg.client_order_id} "
-                        f"(looked up); not resubmitted: POST {post} of {attempts} could not finish before the "
-                        "function's deadline"))
+        tries = _Tries(self._monotonic())
+        while True:
+            if tries.posts:
+                wait = max(0.0, tries.failed_at + tries.wait - self._monotonic())
+                if not self._fits(wait) or tries.out_of_patience(self.timing, self.deadline):
+                    return Placement(leg, "failed", error=tries.gave_up(leg, self._monotonic(),
+                                                                        deadline=not self._fits(wait)))
                 if wait > 0:
                     self._sleep(wait)
-                logger.warning("resubmitting order %s with the same client order id (POST %d of %d)",
-                               leg.client_order_id, post, attempts)
+                logger.warning("resubmitting order %s with the same client order id (POST %d)",
+                               leg.client_order_id, tries.posts + 1)
+            tries.posts += 1
             try:
                 order = self.broker.submit_order(request)
             except OrderRejected as exc:
                 logger.warning("order %s rejected: %s", leg.client_order_id, exc)
-                if post > 1:  # an earlier POST may have landed after all (and used the buying power): look
+                if tries.uncertain:  # an earlier POST may have landed after all (and used the buying power)
                     late = self._late_arrival(leg)
                     if late is not None:
                         return late
                 return Placement(leg, "rejected", error=str(exc))
             except DuplicateClientOrderId as exc:
                 logger.warning("order %s already exists at the broker; adopting it", leg.client_order_id)
-                return self._recover(leg, f"the broker reports it exists ({exc})", wait_first=False)
+                return self._recover(leg, f"the broker reports it exists ({exc})", posted=tries.uncertain > 0)
+            except RateLimited as exc:  # refused before anything was created: send the same POST again
+                tries.throttled(str(exc), exc.retry_after, self._monotonic(), self.timing)
+                logger.warning("order %s refused for the rate limit (429 number %d); resubmitting",
+                               leg.client_order_id, tries.refusals)
+                continue
             except BrokerError as exc:  # BrokerUnavailable and anything else: the outcome is unknown
-                failed_at = self._monotonic()
-                retry_after = getattr(exc, "retry_after", None)
-                failures.append(str(exc))
+                tries.unknown(str(exc), getattr(exc, "retry_after", None), self._monotonic(), self.timing)
                 logger.warning("order %s: outcome unknown (%s); looking it up", leg.client_order_id, exc)
                 found, absent, lookup_error = self._look_up(leg)
                 if found is not None:
+                    found.posted = True
                     return found
                 if not absent:
+                    return Placement(leg, "unknown", posted=True, error=(
+                        f"outcome unknown: {_failures(tries.failures)}; the look-ups by client order id did not "
+                        f"answer ({self.timing.post_lookup_attempts} tries; last: {lookup_error}); not resubmitted"))
+                if tries.uncertain >= max(1, self.timing.post_attempts):
                     return Placement(leg, "failed", error=(
-                        f"outcome unknown: {_failures(failures)}; the look-ups by client order id did not answer "
-                        f"({self.timing.post_lookup_attempts} tries; last: {lookup_error}); not resubmitted"))
+                        f"not placed: {_failures(tries.failures)}; after each, no order under client order id "
+                        f"{leg.client_order_id} (looked up); gave up after {tries.posts} POSTs"))
                 continue
-            return Placement(leg, "submitted", order)
-        return Placement(leg, "failed", error=(
-            f"not placed: {_failures(failures)}; after each, no order under client order id "
-            f"{leg.client_order_id} (looked up); gave up after {attempts} POSTs"))
+            return Placement(leg, "submitted", order, posted=True)
 
     def place(self, leg: Leg) -> Placement:
         """Look up, then adopt or submit."""
@@ -185,7 +202,7 @@ class Placer:
         try:
             found = self.find(leg)
         except BrokerError as exc:
-            return Placement(leg, "failed", error=(f"{reason}; not placed by this run, but whether another run "
+            return Placement(leg, "unknown", error=(f"{reason}; not placed by this run, but whether another run "
                                                    f"placed {leg.client_order_id} is unknown (look-up failed: {exc})"))
         return found or Placement(leg, "rejected", error=reason)
 
@@ -225,22 +242,34 @@ class Placer:
             return (None if order is None else self._adopt(leg, order)), order is None, ""
         return None, False, last_error
 
-    def _recover(self, leg: Leg, cause: str, *, wait_first: bool) -> Placement:
-        attempts = self.timing.post_lookup_attempts
-        last_error = ""
-        for attempt in range(attempts):
-            if wait_first or attempt:
-                self._sleep(self.timing.post_lookup_delay_seconds * 2 ** (attempt if wait_first else attempt - 1))
+    def _recover(self, leg: Leg, cause: str, *, posted: bool) -> Placement:
+        """The broker says the leg's order exists (422): look it up until it shows, at least
+        `post_lookup_attempts` times and then for as long as the deadline allows (a stale read can lag
+        the order book by many seconds). Never visible: `unknown`, never resubmitted and never failed:
+        the orchestrator's stuck check settles it from the broker's book."""
+        started, tries, last_error = self._monotonic(), 0, ""
+        while True:
+            delay = 0.0 if tries == 0 else min(MAX_LOOKUP_DELAY,
+                                               self.timing.post_lookup_delay_seconds * 2 ** (tries - 1))
+            if tries >= self.timing.post_lookup_attempts and (
+                    self.deadline is None or self._monotonic() + delay > self.deadline):
+                break
+            if delay:
+                self._sleep(delay)
+            tries += 1
             try:
                 order = self.broker.get_order_by_client_id(leg.client_order_id)
             except BrokerError as exc:
                 last_error = f"; last look-up failed: {exc}"
                 continue
             if order is not None:
-                return self._adopt(leg, order)
-        return Placement(leg, "failed", error=(
-            f"outcome unknown: {cause}; not found by client order id after {attempts} look-ups{last_error}; "
-            "not resubmitted"))
+                placement = self._adopt(leg, order)
+                placement.posted = posted
+                return placement
+        return Placement(leg, "unknown", posted=posted, error=(
+            f"outcome unknown: {cause}, yet {tries} look-ups by client order id over "
+            f"{self._monotonic() - started:.0f} s did not return it{last_error}; not resubmitted; the orchestrator "
+            "settles it from the broker's book"))
 
     # ---- waiting -------------------------------------------------------------------------------
 
@@ -282,6 +311,47 @@ class Placer:
             for placement in still:
                 self._refresh(placement)
         return pending
+
+
+@dataclass
+class _Tries:
+    """One leg's POSTs so far: what failed, and when the next may be sent."""
+
+    started: float
+    posts: int = 0
+    uncertain: int = 0
+    """POSTs whose outcome was unknown (counted against `post_attempts`); 429s are not."""
+    refusals: int = 0
+    """POSTs refused for the rate limit (429): nothing created."""
+    failed_at: float = 0.0
+    wait: float = 0.0
+    """Seconds after `failed_at` before the next POST."""
+    failures: list[str] = field(default_factory=list)
+    last_was_429: bool = False
+
+    def throttled(self, error: str, retry_after: float | None, now: float, timing: Timing) -> None:
+        self.refusals += 1
+        self.failures.append(error)
+        self.failed_at, self.last_was_429 = now, True
+        backoff = min(MAX_THROTTLE_DELAY, timing.post_lookup_delay_seconds * 2 ** (self.refusals - 1))
+        self.wait = max(retry_after or 0.0, backoff)
+
+    def unknown(self, error: str, retry_after: float | None, now: float, timing: Timing) -> None:
+        self.uncertain += 1
+        self.failures.append(error)
+        self.failed_at, self.last_was_429 = now, False
+        self.wait = max(retry_after or 0.0, timing.post_lookup_delay_seconds * 2 ** (self.uncertain - 1))
+
+    def out_of_patience(self, timing: Timing, deadline: float | None) -> bool:
+        return deadline is None and self.last_was_429 and self.refusals >= timing.throttled_posts_without_deadline
+
+    def gave_up(self, leg: Leg, now: float, *, deadline: bool) -> str:
+        rate = (f"; {self.refusals} of them refused for the broker's rate limit (HTTP 429) over "
+                f"{now - self.started:.0f} s, each before creating anything" if self.refusals else "")
+        why = (f"POST {self.posts + 1} could not finish before the function's deadline" if deadline else
+               f"{self.refusals} rate-limit refusals with no deadline to bound them")
+        return (f"not placed: {_failures(self.failures)}{rate}; no order under client order id "
+                f"{leg.client_order_id} (looked up after each outcome-unknown POST); not resubmitted: {why}")
 
 
 def _failures(failures: Sequence[str]) -> str:

@@ -9,12 +9,16 @@ first order, in this order, and otherwise returns `Refused` (nothing placed, not
   (planned for another trading day) -> empty plan (reported `empty`) -> account blocked ->
   risk limits -> kill switch reducing with no sells in the plan -> the daily turnover cap across
   every run of the day on the account (turnover_ledger.py: reserved last, once per plan).
-Then it claims the workflow (layer 2) and places orders.
+Then it claims the workflow (layer 2) and places orders. Once the legs are placed, waited on and
+canceled, the run settles its reservation to what reached the broker (`reached`).
 
 A *resumed* run (this plan already claimed the workflow: an earlier run crashed or was cut off)
 does not re-check the plan's risk: it passed before the first order, and the account now holds
 that run's fills, so re-checking would count them twice. It still reads the kill switch, the
 clock and the date: if any now forbids trading it only adopts what exists and places nothing new.
+It reserves its turnover again before placing anything new (renewing its lease; if a later run
+settled its stale entry from the broker's book meanwhile, a new reservation against the cap): refused,
+it adopts what exists and places nothing new (turnover_ledger.py, the rule for crashes).
 
 `execute` returns what happened as a value (`Outcome`): `Ran` (orders placed, adopted or skipped:
 the report), `Refused` (a gate said no: nothing placed), `Taken` (another plan holds the workflow)
@@ -36,15 +40,19 @@ from typing import Protocol
 
 from services.execution import risk
 from services.execution.kill_switch import KillSwitch, KillSwitchReading
-from services.execution.legs import Leg, Skip, build_legs, fit_to_budget, planned_value
+from services.execution.legs import Leg, Skip, build_legs, fit_to_budget, planned_value, workflow_key
+from services.execution.order_ids import plan_order_ids
 from services.execution.placer import Placement, Placer
-from services.execution.turnover_ledger import TurnoverLedger
+from services.execution.turnover_ledger import Entry, TurnoverLedger
 from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
-from shared.broker.port import Account, Broker
+from shared.broker.port import Account, Broker, BrokerError, Order
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.trade_executed import ExecutionStatus
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
+from shared.runtime.observability import make_logger
+
+logger = make_logger("execution")
 
 
 @dataclass(frozen=True)
@@ -162,17 +170,81 @@ def _check_fresh(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading,
 
 def _reserve_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading, account: Account,
                       planned: Decimal) -> Refused | None:
-    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last."""
+    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last.
+    Refused while another run's entry is stale (its lease expired unsettled): that entry is settled from
+    the broker's book, and the reservation asked again."""
     fraction = deps.limits.max_daily_turnover_equity_fraction
     cap = (fraction * account.equity).quantize(Decimal("0.01"))
     amount = planned.quantize(Decimal("0.01"))
-    reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap)
+    legs = _ledger_legs(plan, account)
+    reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap, legs=legs)
+    if not reservation.granted and reservation.stale:
+        for other, entry in reservation.stale.items():
+            value = _on_the_books(deps.broker, entry)
+            if value is not None:
+                deps.turnover.settle(account.account_id, plan.trading_date, other, value,
+                                     stale_since=entry.lease_until)
+        reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap,
+                                            legs=legs)
     if not reservation.granted:
         return Refused("rejected", (
             f"daily turnover cap: this plan trades ${amount:,.2f} and the day's other runs on account "
             f"{account.account_id} already reserved ${reservation.used_before:,.2f}, over the day's cap of "
             f"${cap:,.2f} ({fraction} x equity)"), switch, metric=metric_names.RISK_LIMIT_BREACHES)
     return None
+
+
+def _ledger_legs(plan: RebalancePlanned, account: Account) -> dict[str, Decimal]:
+    """Client order id -> planned value of each of the plan's orders (what a stale entry is settled by)."""
+    ids = plan_order_ids(workflow_key(plan, account.account_id), [(o.symbol, o.side) for o in plan.orders])
+    return {coid: planned_value(o, o.reference_price).quantize(Decimal("0.01")) for coid, o in zip(ids, plan.orders,
+                                                                                                    strict=True)}
+
+
+def _order_value(order: Order, planned: Decimal) -> Decimal:
+    """What an order at the broker counts on the day: its fills once final, at least its planned value while open."""
+    filled = order.filled_qty * (order.filled_avg_price or Decimal(0))
+    return filled if order.is_terminal else max(filled, planned)
+
+
+def reached(placements: Sequence[Placement]) -> Decimal:
+    """The turnover of what reached the broker: orders there (filled, or still open), and legs whose outcome
+    is unknown (they may be there); nothing for legs refused, failed or never placed."""
+    total = Decimal(0)
+    for placement in placements:
+        if placement.order is not None:
+            total += _order_value(placement.order, placement.leg.value)
+        elif placement.how == "unknown":
+            total += placement.leg.value
+    return total.quantize(Decimal("0.01"))
+
+
+def _on_the_books(broker: Broker, entry: Entry) -> Decimal | None:
+    """A stale entry's value from the broker's book (its legs looked up); None when a look-up failed."""
+    total = Decimal(0)
+    for coid, planned in entry.legs.items():
+        try:
+            order = broker.get_order_by_client_id(coid)
+        except BrokerError:
+            return None
+        if order is not None:
+            total += _order_value(order, planned)
+    return total.quantize(Decimal("0.01"))
+
+
+def _renew_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading, account: Account,
+                    prices: dict[str, Decimal]) -> Refused | None:
+    """A resumed run's reservation before it places anything new (the module docstring)."""
+    planned = sum((planned_value(o, prices.get(o.symbol, o.reference_price)) for o in plan.orders), Decimal(0))
+    return _reserve_turnover(plan, deps, switch, account, planned)
+
+
+def _settle_turnover(plan: RebalancePlanned, deps: Ports, account: Account, placements: Sequence[Placement]) -> None:
+    amount = reached(placements)
+    try:
+        deps.turnover.settle(account.account_id, plan.trading_date, plan.plan_id, amount)
+    except Exception:  # the orders are placed: report them; the entry stays reserved, later settled from the book
+        logger.exception("could not settle the day's turnover reservation of plan %s at $%s", plan.plan_id, amount)
 
 
 def execute(plan: RebalancePlanned, deps: Ports, placer: Placer) -> Outcome:
@@ -204,7 +276,11 @@ def execute(plan: RebalancePlanned, deps: Ports, placer: Placer) -> Outcome:
         claim = deps.guard.claim(plan.correlation_id, plan.plan_id)
         if claim.held_by_other(plan.plan_id):
             return Taken(claim)
-    return _place(deps, placer, switch, account, resumed, blocked, legs, unplaceable)
+    elif blocked is None:
+        blocked = _renew_turnover(plan, deps, switch, account, prices)
+    ran = _place(deps, placer, switch, account, resumed, blocked, legs, unplaceable)
+    _settle_turnover(plan, deps, account, ran.placements)
+    return ran
 
 
 def _place(deps: Ports, placer: Placer, switch: KillSwitchReading, account: Account, resumed: bool,

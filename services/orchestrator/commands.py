@@ -1,6 +1,8 @@
 """Commands sent straight to the orchestrator (LambdaEvent): the stuck check and the P&L report.
 
-- {"action": "check_stuck_workflows"} (an EventBridge Scheduler schedule): every open workflow with
+- {"action": "check_stuck_workflows"} (an EventBridge Scheduler schedule): a workflow `settling` (an
+  order's outcome unknown to execution) is first settled from the broker's book when every such order
+  shows there, final (settlement.py), and ends as any executed workflow. Then every open workflow with
   no progress for longer than `stuck_after_minutes` gets one warning (ErrorNotificationRequested)
   with the command that resumes it, and stays open; after `stuck_fail_after_minutes` it is failed
   at the step it waits on, with a WorkflowFailed and one ErrorNotificationRequested. It also carries out effects that an
@@ -19,6 +21,8 @@ from services.orchestrator import workflow
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, EffectRunner
 from services.orchestrator.invocation import count_transition, runner_for
+from services.orchestrator.transition import Options
+from services.orchestrator.workflow_record import EquitySnapshot, WorkflowRecord
 from shared.events import LambdaEvent
 from shared.events.responses import handler_response
 from shared.runtime import metric_names
@@ -27,6 +31,7 @@ from shared.runtime.observability import count, make_logger
 
 if TYPE_CHECKING:
     from services.orchestrator import pnl
+    from services.orchestrator.ports import OrderLookup
 
 logger = make_logger("orchestrator")
 
@@ -66,9 +71,13 @@ def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> 
     recovered: list[str] = []
     published: list[str] = []
     errors: list[Exception] = []
+    book = _OnFirstUse(deps.orders)
+    settled: list[str] = []
     for candidate in candidates:
         correlation_id = candidate.correlation_id
         try:
+            if candidate.status == "settling" and _settle(deps, runner, correlation_id, book, metrics):
+                settled.append(correlation_id)
             kind = _fail_if_stuck(deps, runner, correlation_id, now, after, fail_after, metrics)
             if kind == "failed":
                 stuck.append(correlation_id)
@@ -82,15 +91,16 @@ def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> 
         published.extend(flushed.published)
         if flushed.notified:
             count(metrics, metric_names.NOTIFICATIONS_SENT, flushed.notified)
-        if flushed.anything and correlation_id not in stuck and correlation_id not in warned:
+        if flushed.anything and correlation_id not in stuck + warned + settled:
             recovered.append(correlation_id)
     if errors:
         raise errors[0]
-    message = (f"{len(candidates)} open workflow(s) checked; {len(warned)} stuck (warned, still open, resumable); "
+    message = (f"{len(candidates)} open workflow(s) checked; {len(settled)} settled from the broker's book; "
+               f"{len(warned)} stuck (warned, still open, resumable); "
                f"{len(stuck)} stuck too long (failed); {len(recovered)} with pending effects carried out")
     return handler_response("success", message, published=published, correlation_id=None,
                             request_id=getattr(context, "aws_request_id", None), action="check_stuck_workflows",
-                            checked=len(candidates), stuck=stuck, warned=warned, recovered=recovered,
+                            checked=len(candidates), settled=settled, stuck=stuck, warned=warned, recovered=recovered,
                             stuck_after_minutes=settings.stuck_after_minutes,
                             stuck_fail_after_minutes=settings.stuck_fail_after_minutes)
 
@@ -113,6 +123,59 @@ def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str
             logger.warning(transition.message)
             return transition.kind
     return None
+
+
+class _OnFirstUse:
+    """The broker's book, built when a settling workflow first needs it (alpaca-py: ~0.5 s), once per check."""
+
+    def __init__(self, build: Callable[[], OrderLookup]) -> None:
+        self._build: Callable[[], OrderLookup] = build
+        self._built: OrderLookup | None = None
+
+    def __call__(self) -> OrderLookup:
+        if self._built is None:
+            self._built = self._build()
+        return self._built
+
+
+def _settle(deps: Dependencies, runner: EffectRunner, correlation_id: str, book: Callable[[], OrderLookup],
+            metrics: Any) -> bool:
+    """End a settling workflow from the broker's book (settlement.py); False while an order is not there yet."""
+    from services.orchestrator import settlement, terminal
+    from shared.broker.port import BrokerError
+
+    now = deps.settings.now()
+    for _ in range(MAX_ATTEMPTS):
+        stored = deps.store.load(correlation_id)
+        if stored is None or stored.record.status != "settling":
+            return False
+        try:
+            execution = settlement.settle(stored.record, book(), now)
+        except BrokerError as exc:  # the next check tries again; the stuck timing still applies
+            logger.warning("settling workflow %s: the broker's book could not be read: %s", correlation_id, exc)
+            return False
+        if execution is None:
+            return False
+        record = stored.record
+        options = Options(notify_on_completion=deps.settings.notify_on_completion,
+                          previous_snapshot=_snapshot_before(deps, record))
+        transition = terminal.settled(record, execution, now, options)
+        assert transition.record is not None
+        new = transition.record.model_copy(update={"lease": runner.lease()})
+        if deps.store.save(new, expected_version=stored.version):
+            count_transition(metrics, transition, new, execution)
+            logger.warning("%s (settled from the broker's book)", transition.message)
+            return True
+    return False
+
+
+def _snapshot_before(deps: Dependencies, record: WorkflowRecord) -> EquitySnapshot | None:
+    """The latest equity snapshot before the workflow's trading date (the daily report's day P&L)."""
+    if record.trading_date is None:
+        return None
+    day = record.trading_date
+    earlier = deps.store.snapshots(record.trading_mode, day - timedelta(days=31), day - timedelta(days=1))
+    return earlier[-1] if earlier else None
 
 
 def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | None) -> dict[str, Any]:

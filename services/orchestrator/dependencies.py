@@ -26,7 +26,7 @@ from shared.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
     from services.orchestrator.notifications import Delivered, Deliverer
-    from services.orchestrator.ports import Notifier, PortfolioHistory, WorkflowStore
+    from services.orchestrator.ports import Notifier, OrderLookup, PortfolioHistory, WorkflowStore
     from services.orchestrator.workflow_record import Notification
     from shared.broker.credentials import AlpacaKeys
     from shared.events.publisher import EventPublisher
@@ -45,6 +45,8 @@ class Dependencies:
     """The publisher for one invocation (its request id names the local outbox)."""
     history: Callable[[], PortfolioHistory]
     """Built on first use: the Alpaca adapter reads a secret and imports alpaca-py."""
+    orders: Callable[[], OrderLookup] = lambda: _no_broker()
+    """The broker's book by client order id (settling unknown orders), built by the stuck check that needs it."""
     wall_clock: Callable[[], float] = time.time
     """Real time for leases (process liveness), not the business clock `settings.now()`."""
 
@@ -64,7 +66,20 @@ def build(settings: OrchestratorSettings) -> Dependencies:
 
         store = DynamoDBWorkflowStore(settings.workflow_table)
     return Dependencies(settings=settings, store=store, delivery=_DeliveryOnFirstUse(settings),
-                        publisher_for=_publisher_on_first_use(settings), history=_history_factory(settings, store))
+                        publisher_for=_publisher_on_first_use(settings), history=_history_factory(settings, store),
+                        orders=lambda: order_lookup(settings))
+
+
+def order_lookup(settings: OrchestratorSettings) -> OrderLookup:
+    """The broker the stage trades on (Alpaca with the stage's secret in AWS; locally the run's broker), for
+    looking orders up. Built anew by each stuck check that settles a workflow, so a rotated key is read."""
+    from services.orchestrator.adapters.broker_order_lookup import order_lookup as build_lookup
+
+    return build_lookup(settings)
+
+
+def _no_broker() -> OrderLookup:
+    raise RuntimeError("no broker configured for settling orders (Dependencies.orders)")
 
 
 def keys_in_use(settings: OrchestratorSettings) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, StoredWorkflow, WorkflowRecord
+
+if TYPE_CHECKING:
+    from shared.broker.port import Order
 
 
 class WorkflowStore(Protocol):
@@ -56,3 +59,13 @@ class PortfolioHistory(Protocol):
 
     def daily_equity(self, *, period: str, end: date) -> list[EquityPoint]:
         """One point per trading day in the period ending at `end`, oldest first."""
+
+
+class OrderLookup(Protocol):
+    """The broker's book, by client order id (settling an order whose outcome execution could not learn)."""
+
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        """The order, or None when the broker has none under that id; raises BrokerError when it cannot tell."""
+
+    def cancel_order(self, broker_order_id: str) -> None:
+        """Cancel an open order (idempotent: a final order stays as it is)."""

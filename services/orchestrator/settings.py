@@ -7,10 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.runtime.settings import CommonSettings
+from shared.broker.settings import BrokerSettings
 
 
-class OrchestratorSettings(CommonSettings):
+class OrchestratorSettings(BrokerSettings):
+    """BrokerSettings for the broker the stage trades on: the stuck check looks orders up there by client
+    order id to settle those whose outcome execution could not learn (settlement.py)."""
+
     workflow_table: str | None = None
     """The WorkflowTable (ALCHEMISER_WORKFLOW_TABLE); required in AWS."""
     notification_topic_arn: str | None = None
@@ -18,10 +21,6 @@ class OrchestratorSettings(CommonSettings):
     webhook_secret_name: str | None = None
     """A Secrets Manager secret `{"url": ...}` of a Slack-style incoming webhook: every notification
     also goes there, exactly once (AWS only; services/orchestrator/adapters/webhook_notifier.py). Unset: email only."""
-    alpaca_secret_name: str | None = None
-    """The Secrets Manager secret with the Alpaca keys (P&L from Alpaca's portfolio history)."""
-    alpaca_trading_url: str | None = None
-    """Point the Alpaca client elsewhere (a fake server in tests); unset: Alpaca itself."""
     stuck_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     """An open workflow with no progress for longer than this is reported stuck by the scheduled check:
     a warning with the command that resumes it (the workflow stays open, so a DLQ redrive or a rerun

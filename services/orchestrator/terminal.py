@@ -47,10 +47,13 @@ def stuck(record: WorkflowRecord, now: datetime) -> Transition:
     step = WAITING_ON[record.status]
     minutes = int((now - record.last_progress_at).total_seconds() // 60)
     ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, _check_hop(record))
+    waiting = (f"still waiting for the {step} function" if record.status != "settling" else
+               f"the outcome of orders {', '.join(_unknown_ids(record))} is still unknown at the broker: check "
+               "them in the account by client order id")
     failed = WorkflowFailed.create(
         ctx, key="stuck", occurred_at=now, step=step, error_type="WorkflowStuck",
         reason=(f"no progress for {minutes} minutes: last step '{record.status}' at "
-                f"{when(record.last_progress_at)}, still waiting for the {step} function"),
+                f"{when(record.last_progress_at)}, {waiting}"),
         details={"status": record.status, "last_event_id": record.last_event_id,
                  "last_progress_at": record.last_progress_at.isoformat()},
     )
@@ -94,9 +97,12 @@ def stuck_warning(record: WorkflowRecord, now: datetime, fails_at: datetime) -> 
     minutes = int((now - record.last_progress_at).total_seconds() // 60)
     ctx = EventContext(record.correlation_id, record.last_event_id, record.trading_mode, _check_hop(record))
     day = record.trading_date.isoformat() if record.trading_date is not None else "<trading date>"
+    how = RESUME_HOW.format(day=day) if record.status != "settling" else (
+        f"the stuck check keeps looking up orders {', '.join(_unknown_ids(record))} at the broker until they "
+        "show (check them in the account)")
     message = (f"Workflow {record.correlation_id} has made no progress for {minutes} minutes: last step "
                f"'{record.status}' at {when(record.last_progress_at)}, waiting for the {step} function. It stays "
-               f"open; {RESUME_HOW.format(day=day)}. If nothing moves it is failed at {when(fails_at)}.")
+               f"open; {how}. If nothing moves it is failed at {when(fails_at)}.")
     notice = ErrorNotificationRequested.create(
         ctx, key=f"stuck-warning:{record.last_event_id}", occurred_at=now, error_type="WorkflowStuck",
         error_message=message, step=step, severity="warning",
@@ -120,6 +126,8 @@ def executed(record: WorkflowRecord, event: TradeExecuted, now: datetime, option
              created: bool) -> Transition:
     record = record.model_copy(update={"execution": event.model_dump(mode="json"),
                                        "steps": {**record.steps, "executed": event.occurred_at}})
+    if event.status == "unsettled":
+        return _settling(record, event, now, created)
     if event.success:
         return _complete(record, event, now, options, created)
     from shared.events.error_notification_requested import ErrorNotificationRequested
@@ -148,7 +156,36 @@ def executed(record: WorkflowRecord, event: TradeExecuted, now: datetime, option
     return Transition("failed", new, created, f"workflow {record.correlation_id} failed at execution: {reason}")
 
 
+def _settling(record: WorkflowRecord, event: TradeExecuted, now: datetime, created: bool) -> Transition:
+    """Some order's outcome is unknown: the workflow stays open (settlement.py) and the user is told at once."""
+    from shared.events.error_notification_requested import ErrorNotificationRequested
+
+    unknown = [o for o in event.orders if o.status == "unknown"]
+    names = ", ".join(f"{o.side} {o.symbol} ({o.client_order_id})" for o in unknown[:10])
+    message = (f"Workflow {record.correlation_id}: the outcome of {len(unknown)} order(s) is unknown ({names}): the "
+               "broker may hold them. The workflow stays open; the stuck check settles it from the broker's book "
+               "by client order id, then completes or fails it.")
+    notice = ErrorNotificationRequested.create(
+        EventContext.caused_by(event), key="unsettled", occurred_at=now, error_type="ExecutionUnsettled",
+        error_message=message, step="execution", severity="warning",
+        details={"trade_executed_event_id": event.event_id, "plan_id": event.plan_id,
+                 "orders_unknown": str(len(unknown))})
+    new = record.model_copy(update={"status": "settling", "pending": (*record.pending, _publish(notice))})
+    return Transition("recorded", new, created, message)
+
+
+def settled(record: WorkflowRecord, event: TradeExecuted, now: datetime, options: Options) -> Transition:
+    """A settling workflow's execution, settled from the broker's book (settlement.py): it ends as executed."""
+    return executed(record, event, now, options, created=False)
+
+
 # ------------------------------------------------------------------ internals
+
+
+def _unknown_ids(record: WorkflowRecord) -> list[str]:
+    from services.orchestrator.settlement import unknown_orders
+
+    return unknown_orders(record)[:10]
 
 
 def _end(record: WorkflowRecord, status: WorkflowStatus, now: datetime, *, outcome: str,
@@ -188,7 +225,8 @@ def _complete(record: WorkflowRecord, event: TradeExecuted, now: datetime, optio
         events.plan.account.equity if events.plan is not None else None)
     after = event.account_after.equity if event.account_after is not None else None
     totals = event.totals
-    summary = WorkflowSummary(orders_placed=totals.orders_placed, orders_filled=totals.orders_filled,
+    summary = WorkflowSummary(orders_at_broker=totals.orders_at_broker, orders_placed_now=totals.orders_placed_now,
+                              orders_adopted=totals.orders_adopted, orders_filled=totals.orders_filled,
                               orders_failed=totals.orders_failed, turnover=totals.turnover,
                               equity_before=before, equity_after=after, step_seconds=step_seconds(steps))
     day = trading_date_of(record)

@@ -25,15 +25,18 @@ RETENTION_DAYS: Final = 400
 """Workflow records and event entries outlive the bus archive (365 days), so a replay of any
 archived event still finds its workflow finished and changes nothing."""
 
-WorkflowStatus = Literal["started", "signals", "planned", "completed", "failed", "skipped"]
+WorkflowStatus = Literal["started", "signals", "planned", "settling", "completed", "failed", "skipped"]
+"""`settling`: execution reported some order's outcome unknown; the stuck check settles it from the broker's
+book (services/orchestrator/settlement.py), then the workflow ends as any executed one does."""
 TERMINAL: Final[frozenset[str]] = frozenset({"completed", "failed", "skipped"})
-PROGRESS_RANK: Final[dict[str, int]] = {"started": 0, "signals": 1, "planned": 2}
+PROGRESS_RANK: Final[dict[str, int]] = {"started": 0, "signals": 1, "planned": 2, "settling": 3}
 
 # The step a workflow waits on in each open status: where it stopped if it never moves again.
 WAITING_ON: Final[dict[str, Literal["strategy", "portfolio", "execution"]]] = {
     "started": "strategy",
     "signals": "portfolio",
     "planned": "execution",
+    "settling": "execution",
 }
 
 

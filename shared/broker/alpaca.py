@@ -7,9 +7,11 @@ Decisions (see also alpaca_http.py):
   is honoured), then raise BrokerUnavailable.
 - `submit_order` sends one POST per call (never retried here). 422 "client_order_id must be
   unique" raises DuplicateClientOrderId (the order exists: look it up); a timeout, connection
-  error, 5xx or 429 raises BrokerUnavailable (the outcome is unknown: look it up by
-  client_order_id) carrying the broker's Retry-After / rate-limit reset as `retry_after`; any
-  other 4xx raises OrderRejected with the broker's message. Resubmitting (with the same client
+  error or 5xx raises BrokerUnavailable (the outcome is unknown: look it up by client_order_id);
+  a 429 raises RateLimited (a BrokerUnavailable whose outcome is known: Alpaca's rate limit
+  refuses before creating anything, so the same POST may be sent again); both carry the broker's
+  Retry-After / rate-limit reset as `retry_after`; any other 4xx raises OrderRejected with the
+  broker's message. Resubmitting (with the same client
   order id, after a look-up found nothing) is the placer's decision: services/execution/placer.py.
 - Every request (reads and POSTs) first takes a token from a RateLimiter, keeping the
   adapter under Alpaca's 200 requests/minute per account. The data API has its own limiter.
@@ -55,6 +57,7 @@ from shared.broker.port import (
     OrderRejected,
     OrderRequest,
     Position,
+    RateLimited,
 )
 from shared.broker.rate_limit import RateLimiter
 
@@ -318,6 +321,9 @@ class AlpacaBroker:
 def _post_error(coid: str, failure: Failure) -> BrokerError:
     if failure.kind == "duplicate":
         return DuplicateClientOrderId(f"order {coid} already exists at the broker ({failure.describe()})")
+    if failure.status == 429:  # Alpaca's rate limit refuses before anything is created
+        return RateLimited(f"order {coid}: {failure.describe()}; refused for the rate limit, nothing created",
+                           retry_after=failure.wait_hint)
     if failure.kind == "transient":
         return BrokerUnavailable(
             f"order {coid}: {failure.describe()}; outcome unknown, look it up by client_order_id",

@@ -33,7 +33,10 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from shared.broker.settings import BrokerSettings
 
 TradingMode = Literal["paper", "live"]
 
@@ -200,3 +203,18 @@ def parse_secret_data(secret_name: str, data: Any) -> AlpacaCredentials:
         paper_keys=None if paper is None else AlpacaKeys(*paper, paper=True),
         live_keys=None if live is None else AlpacaKeys(*live, paper=False),
     )
+
+
+def keys_for(settings: BrokerSettings) -> AlpacaKeys:
+    """Locally: keys from the environment only (a laptop never reaches into a deployed stage's secret).
+    In AWS: the stage's secret, with live keys only for a live stage (fails closed)."""
+    if settings.local:
+        if not (settings.alpaca_api_key and settings.alpaca_secret_key):
+            raise CredentialsError("no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (paper keys)")
+        if settings.trading_mode == "live":
+            raise CredentialsError("live trading from a laptop's environment keys is refused; use a deployed stage")
+        return AlpacaKeys(settings.alpaca_api_key.get_secret_value(), settings.alpaca_secret_key.get_secret_value(),
+                          paper=True)
+    if not settings.alpaca_secret_name:
+        raise CredentialsError("no Alpaca secret configured: set ALCHEMISER_ALPACA_SECRET_NAME")
+    return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)

@@ -18,20 +18,10 @@ if TYPE_CHECKING:
     from shared.marketdata.port import MarketCalendar, MarketData
 
 def alpaca_keys(settings: BrokerSettings) -> AlpacaKeys:
-    """Locally: keys from the environment only (a laptop never reaches into a deployed stage's secret).
-    In AWS: the stage's secret, with live keys only for a live stage (fails closed)."""
-    from shared.broker.credentials import AlpacaKeys, CredentialsError, load_alpaca_credentials
+    """The keys the settings' broker uses (shared/broker/credentials.py, `keys_for`)."""
+    from shared.broker.credentials import keys_for
 
-    if settings.local:
-        if not (settings.alpaca_api_key and settings.alpaca_secret_key):
-            raise CredentialsError("no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (paper keys)")
-        if settings.trading_mode == "live":
-            raise CredentialsError("live trading from a laptop's environment keys is refused; use a deployed stage")
-        return AlpacaKeys(settings.alpaca_api_key.get_secret_value(), settings.alpaca_secret_key.get_secret_value(),
-                          paper=True)
-    if not settings.alpaca_secret_name:
-        raise CredentialsError("no Alpaca secret configured: set ALCHEMISER_ALPACA_SECRET_NAME")
-    return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
+    return keys_for(settings)
 
 
 def market_data_for(settings: BrokerSettings) -> MarketData:

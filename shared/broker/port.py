@@ -182,6 +182,12 @@ class BrokerUnavailable(BrokerError):
         self.retry_after = retry_after
 
 
+class RateLimited(BrokerUnavailable):
+    """The broker refused the request for its rate limit (HTTP 429) before doing anything: for an order
+    POST, no order was created. A refusal, never an accepted order: resubmit the same request (same
+    client order id) after `retry_after`, no look-up needed."""
+
+
 class OrderNotFound(BrokerError):
     """No order with that id."""
 

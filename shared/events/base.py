@@ -74,5 +74,12 @@ class EventContext:
         return cls(correlation_id, command_id, trading_mode, 1)
 
 
+def renamed(data: Any, old: str, new: str) -> Any:
+    """`data` (a model's raw input) with a field's earlier name `old` read as `new`: archived events still parse."""
+    if isinstance(data, dict) and old in data and new not in data:
+        return {(new if k == old else k): v for k, v in data.items()}
+    return data
+
+
 def deterministic_event_id(detail_type: str, correlation_id: str, causation_id: str, key: str = "") -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{detail_type}|{correlation_id}|{causation_id}|{key}"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from shared.events.base import DomainEvent, Frozen
+from pydantic import model_validator
+
+from shared.events.base import DomainEvent, Frozen, renamed
 from shared.events.types import (
     BrokerId,
     Count,
@@ -21,8 +23,12 @@ from shared.events.types import (
     UtcDatetime,
 )
 
-OrderOutcome = Literal["filled", "partially_filled", "canceled", "rejected", "failed", "skipped", "open"]
-ExecutionStatus = Literal["executed", "partial", "failed", "rejected", "market_closed", "halted", "empty"]
+OrderOutcome = Literal["filled", "partially_filled", "canceled", "rejected", "failed", "skipped", "open", "unknown"]
+"""`failed`: known not to be at the broker. `unknown`: the broker says the order exists (or may) but no look-up
+returned it before the deadline: no broker id, and the orchestrator settles it from the broker's book."""
+ExecutionStatus = Literal["executed", "partial", "failed", "rejected", "market_closed", "halted", "empty",
+                          "unsettled"]
+"""`unsettled`: some order's outcome is `unknown`; the workflow stays open until the orchestrator settles it."""
 KillSwitchState = Literal["active", "reducing", "halted"]
 
 
@@ -38,11 +44,23 @@ class OrderResult(Frozen):
     """From the broker's fills; None when nothing filled (never invented)."""
     status: OrderOutcome
     error: ShortText | None = None
+    adopted: bool = False
+    """The order was already at the broker when this run looked it up (an earlier run of the workflow, or a
+    twin's plan, placed it): counted in `orders_adopted`, not `orders_placed_now`."""
 
 
 class ExecutionTotals(Frozen):
+    """`orders_at_broker` = `orders_placed_now` + `orders_adopted`: the planned orders the broker holds
+    (each with its broker id), those this run's POSTs created, and those it found there (placed by an
+    earlier run of the workflow, or a twin's plan). `orders_unknown`: orders whose outcome is unknown
+    (not counted at the broker until settled)."""
+
     orders_planned: Count
-    orders_placed: Count
+    orders_at_broker: Count
+    orders_placed_now: Count | None = None
+    """None only in events written before this field existed."""
+    orders_adopted: Count | None = None
+    orders_unknown: Count = 0
     orders_filled: Count
     orders_partially_filled: Count
     orders_failed: Count
@@ -50,6 +68,12 @@ class ExecutionTotals(Frozen):
     buy_value: Money
     sell_value: Money
     turnover: Money
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_name(cls, data: Any) -> Any:
+        """Events archived before the split said `orders_placed` for what the broker held."""
+        return renamed(data, "orders_placed", "orders_at_broker")
 
 
 class AccountSummary(Frozen):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -69,11 +70,53 @@ class Page:
         elif method == "Network.requestWillBeSent":
             self.requests.append(params["request"]["url"])
 
-    def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+    def evaluate(self, expression: str, await_promise: bool = False) -> Any:
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": await_promise})
         if "exceptionDetails" in result:
             raise RuntimeError(f"evaluate failed: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: float = 30) -> Any:
+        """Poll `expression` until it is truthy (the page's script finished drawing, a label appeared)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still false after {timeout}s: {expression}")
+            time.sleep(0.1)
+
+    def set_viewport(self, width: int, height: int) -> None:
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+    def mouse(self, kind: str, x: float, y: float) -> None:
+        """A real pointer event at page coordinates: kind mouseMoved, mousePressed or mouseReleased."""
+        params: dict[str, Any] = {"type": kind, "x": x, "y": y}
+        if kind != "mouseMoved":
+            params.update(button="left", clickCount=1)
+        self.call("Input.dispatchMouseEvent", params)
+
+    def click(self, x: float, y: float) -> None:
+        self.mouse("mouseMoved", x, y)
+        self.mouse("mousePressed", x, y)
+        self.mouse("mouseReleased", x, y)
+
+    def center_of(self, selector: str) -> tuple[float, float]:
+        """The centre of the element in page coordinates, scrolled into view first."""
+        box = self.evaluate(f"""(() => {{ const el = document.querySelector({json.dumps(selector)});
+            el.scrollIntoView({{block: "center"}}); const r = el.getBoundingClientRect();
+            return [r.left + r.width / 2, r.top + r.height / 2]; }})()""")
+        return float(box[0]), float(box[1])
+
+    def screenshot(self, path: Path, full_page: bool = True) -> None:
+        params: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}
+        if full_page:
+            size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+            params["clip"] = {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1}
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", params, timeout=60)["data"]))
 
 
 class Chromium:
@@ -109,7 +152,7 @@ class Chromium:
             raise RuntimeError("Chromium did not start its DevTools endpoint")
         return cls(process, port, profile)
 
-    def open(self, path: Path, timeout: float = 60) -> Page:
+    def open(self, path: Path, timeout: float = 60, viewport: tuple[int, int] | None = None) -> Page:
         import requests
         from websockets.sync.client import connect
 
@@ -120,6 +163,8 @@ class Chromium:
         page = Page(socket)
         for domain in ("Runtime", "Log", "Network", "Page"):
             page.call(f"{domain}.enable")
+        if viewport is not None:  # before the page lays itself out
+            page.set_viewport(*viewport)
         page.call("Page.navigate", {"url": path.resolve().as_uri()})
         page.wait_for("Page.loadEventFired", timeout)
         return page

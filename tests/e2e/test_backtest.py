@@ -1,4 +1,5 @@
-"""`alchemiser backtest` as a user runs it: the summary, --json, --html in a real browser, --png, bad input."""
+"""`alchemiser backtest` as a user runs it: the summary, --json, --png, bad input (the --html page in a real
+browser: test_tearsheet.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.chromium import Chromium, find_chromium
 from tests.e2e.conftest import alchemiser
 
 RANGE = ("--from", "2025-01-02", "--to", "2025-06-30")
@@ -63,79 +63,10 @@ def test_the_summary_is_readable():
     assert "evaluate: day" not in out  # progress is on stderr only
 
 
-def test_the_tearsheet_is_self_contained(outputs):
-    _, html, _, _ = outputs
-    text = html.read_text()
-    assert "<script" not in text and "<link" not in text and "@import" not in text and "<img" not in text
-    assert not re.findall(r"url\((?!#)", text)  # only references inside the page (SVG clip paths)
-    assert set(re.findall(r"https?://[^\"' <>]+", text)) <= {"http://www.w3.org/2000/svg",
-                                                           "http://www.w3.org/1999/xlink"}  # XML namespaces
-    for section in ('id="equity-chart"', 'id="drawdown-chart"', 'id="allocation-chart"', 'id="monthly-returns"',
-                    'id="metrics"', "Per strategy", 'id="synthetic"'):
-        assert section in text
-
-
 def test_the_png_is_an_image_of_the_equity_and_drawdown(outputs):
     _, _, png, _ = outputs
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
-
-
-CHART_CHECK = """(() => {
-  const out = {};
-  const log = document.getElementById("equity-chart-log"), lin = document.getElementById("equity-chart");
-  const box = document.getElementById("log-scale");
-  if (log && lin && box) {  // the CSS-only switch between the log and the linear equity chart
-    out.log_shown = log.getBoundingClientRect().height > 50 && lin.getBoundingClientRect().height === 0;
-    if (box.checked) box.click();
-    out.linear_after_click = lin.getBoundingClientRect().height > 50 && log.getBoundingClientRect().height === 0;
-  }
-  for (const id of ["equity-chart", "drawdown-chart", "allocation-chart", "monthly-returns", "metrics"]) {
-    const el = document.getElementById(id);
-    if (!el) { out[id] = null; continue; }
-    const rect = el.getBoundingClientRect();
-    const svg = el.querySelector("svg");
-    const drawn = svg ? [...svg.querySelectorAll("path")].filter(p => {
-      const b = p.getBBox(); return b.width > 20 && b.height > 5; }).length : el.querySelectorAll("td").length;
-    out[id] = {width: rect.width, height: rect.height, drawn};
-  }
-  out.panels = document.querySelectorAll(".panel.strategy svg").length;
-  return out;
-})()"""
-
-
-def test_the_tearsheet_renders_in_headless_chromium_with_no_console_error(outputs):
-    if find_chromium() is None:
-        pytest.skip("NO CHROMIUM: the browser test of the tearsheet did NOT run. Install the distribution's "
-                    "package (apt-get install chromium; .ci/run does) to run it")
-    _, html, _, _ = outputs
-    with Chromium.launch() as browser:
-        page = browser.open(html)
-        charts = page.evaluate(CHART_CHECK)
-        assert page.console_errors == []
-        outside = [u for u in page.requests if not u.startswith(("file://", "data:", "about:"))]
-        assert outside == [], "the tearsheet must need no network"
-    assert charts["log_shown"] and charts["linear_after_click"]  # --log-scale: log first; the box switches
-    for name in ("equity-chart", "drawdown-chart", "allocation-chart", "monthly-returns", "metrics"):
-        chart = charts[name]
-        assert chart is not None, name
-        assert chart["width"] > 300 and chart["height"] > (20 if name in ("monthly-returns", "metrics") else 80), \
-            (name, chart)
-        assert chart["drawn"] > 0, (name, chart)
-    assert charts["panels"] == 3
-
-
-def test_a_browser_check_that_finds_a_missing_chart_fails(tmp_path):
-    if find_chromium() is None:
-        pytest.skip("NO CHROMIUM: cannot check the browser check itself (apt-get install chromium)")
-    page_file = tmp_path / "empty.html"
-    page_file.write_text("<!DOCTYPE html><html><body><div id='equity-chart'></div>"
-                         "<script>console.error('boom')</script></body></html>")
-    with Chromium.launch() as browser:
-        page = browser.open(page_file)
-        charts = page.evaluate(CHART_CHECK)
-    assert page.console_errors == ["boom"]
-    assert charts["drawdown-chart"] is None and charts["equity-chart"]["drawn"] == 0
 
 
 # ---------------------------------------------------------------------------------------- bad input

@@ -31,6 +31,8 @@ def test_a_non_editable_install_runs_a_day_from_anywhere(tmp_path):
     assert noise == []  # setuptools' licence-table deprecation used to be printed three times
     shutil.rmtree(source)  # nothing of the checkout is left to find
     assert (target / "alchemiser" / "local" / "template.yaml").is_file()
+    for asset in ("page.js", "page.css"):  # the tearsheet's script and style, read as package data
+        assert (target / "alchemiser" / "backtest" / "tearsheet" / asset).is_file(), asset
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -17,7 +17,7 @@ def test_a_trading_day_completes_with_the_whole_chain_in_order(state_dir):
     assert report["status"] == "completed"
     assert report["correlation_id"] == "run-2026-11-25-paper"
     assert report["events"] == CHAIN
-    assert report["orders_placed"] == len(broker_orders(state_dir)) > 0
+    assert report["orders_at_broker"] == len(broker_orders(state_dir)) > 0
     assert report["duplicates_suppressed"] >= 1  # TradeExecuted reaches the orchestrator through two rules
 
 
@@ -25,7 +25,7 @@ def test_running_the_same_day_again_places_no_new_order(state_dir):
     alchemiser_json("run", "--as-of", DAY, "--state-dir", str(state_dir))
     before = {o.client_order_id for o in broker_orders(state_dir)}
     again = alchemiser_json("run", "--as-of", DAY, "--state-dir", str(state_dir))
-    assert again["status"] == "duplicate" and again["events"] == [] and again["orders_placed"] == 0
+    assert again["status"] == "duplicate" and again["events"] == [] and again["orders_at_broker"] == 0
     assert {o.client_order_id for o in broker_orders(state_dir)} == before
 
 

@@ -25,13 +25,13 @@ def test_a_pre_market_run_reports_the_skip_the_workflow_recorded_then_a_retry_tr
     retried = alchemiser_json("run", "--as-of", "2026-11-25", "--retry", "--state-dir", str(state_dir))
     assert retried["status"] == "completed"
     assert retried["correlation_id"] == "run-2026-11-25-paper-retry-1"
-    assert len(broker_orders(state_dir)) == retried["orders_placed"] > 0
+    assert len(broker_orders(state_dir)) == retried["orders_at_broker"] > 0
     # The day's workflow is now the retry: a plain rerun is a completed day, nothing to do.
     rerun = alchemiser_json("run", "--as-of", "2026-11-25", "--state-dir", str(state_dir))
     assert rerun["status"] == "duplicate" and rerun["correlation_id"] == "run-2026-11-25-paper-retry-1"
     again_retry = alchemiser_json("run", "--as-of", "2026-11-25", "--retry", "--state-dir", str(state_dir))
     assert again_retry["status"] == "duplicate" and "--retry ignored" in again_retry["reason"]
-    assert len(broker_orders(state_dir)) == retried["orders_placed"]
+    assert len(broker_orders(state_dir)) == retried["orders_at_broker"]
     record = json.loads((state_dir / "runs" / "run-2026-11-25-paper-retry-1.json").read_text())
     assert (record["broker"], record["data"]) == ("sim", "offline")
 

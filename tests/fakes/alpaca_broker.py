@@ -9,13 +9,16 @@ from tests.fakes.fake_alpaca import FakeAlpaca
 from tests.fakes.sim_clock import SimClock
 
 
-def make_broker(fake: FakeAlpaca, clock: SimClock | None = None, **kwargs: Any) -> AlpacaBroker:
+def make_broker(fake: FakeAlpaca, clock: SimClock | None = None, *, keys: tuple[str, str] | None = None,
+                **kwargs: Any) -> AlpacaBroker:
+    """`keys`: another key pair (authorized at the fake first), to tell this client's requests apart."""
     from shared.broker.rate_limit import RateLimiter
 
     clock = clock or SimClock()
     kwargs.setdefault("rate_limiter", RateLimiter(clock=clock, sleep=clock.sleep))
     kwargs.setdefault("data_rate_limiter", RateLimiter(clock=clock, sleep=clock.sleep))
     kwargs.setdefault("timeout", 2.0)
-    return AlpacaBroker(
-        fake.api_key, "fake-secret", trading_url=fake.url, data_url=fake.url, sleep=clock.sleep, **kwargs
-    )
+    api_key, secret = keys or (fake.api_key, "fake-secret")
+    if keys is not None:
+        fake.authorize(*keys)
+    return AlpacaBroker(api_key, secret, trading_url=fake.url, data_url=fake.url, sleep=clock.sleep, **kwargs)

@@ -27,6 +27,7 @@ from shared.broker.port import (
     Order,
     OrderRejected,
     OrderRequest,
+    RateLimited,
 )
 from shared.broker.simulated import SimulatedBroker
 from shared.broker.simulated_faults import SimFaults
@@ -149,7 +150,8 @@ class Crash(BaseException):
 class FaultyBroker:
     """Wraps a broker. `submit_faults[coid]` (or by order of submission via `next_submit_faults`):
       lost_reply   the order is created, then BrokerUnavailable (a 504/timeout after acceptance)
-      refused      BrokerUnavailable without creating it (a 5xx/429 before acceptance)
+      refused      BrokerUnavailable without creating it (a 5xx before acceptance)
+      throttled    RateLimited without creating it (a 429)
       duplicate    created, then DuplicateClientOrderId (alpaca-py's own retry hit the 422)
       reject       OrderRejected without creating it
     `lookup_failures`: the next N get_order_by_client_id calls raise BrokerUnavailable.
@@ -184,6 +186,8 @@ class FaultyBroker:
                 fault = self.next_submit_faults.pop(0) or None
         if fault in ("refused",):
             raise BrokerUnavailable(f"order {request.client_order_id}: HTTP 503 (injected); outcome unknown")
+        if fault == "throttled":
+            raise RateLimited(f"order {request.client_order_id}: HTTP 429 (injected); nothing created", retry_after=1.0)
         if fault == "reject":
             raise OrderRejected(f"order {request.client_order_id} rejected: HTTP 403 (injected)")
         order = self.inner.submit_order(request)

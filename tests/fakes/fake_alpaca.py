@@ -10,6 +10,7 @@ steer it from the test:
     fake.script_next("GET /v2/account", status=429, times=3)             # a 429 storm (rate-limit headers)
     fake.script_next("POST /v2/orders", status=503, headers={"Retry-After": "4"}, times=2)  # refused, not created
     fake.enforce_rate_limit(200, window=60.0)                            # real per-window limiting
+    fake.stale_lookups(30.0)                     # look-ups by client order id answer 404 for a 30 s old order
     fake.set_clock(open=False)                                           # orders wait as "accepted"
     fake.fill_mode("TQQQ", "partial", steps=["0.25", "0.5", "1"])        # cumulative fractions per poll
     fake.fill_mode("SPY", "stall")  /  fake.fill_mode("SPY", "reject")   # open until canceled / rejected
@@ -108,6 +109,8 @@ class RecordedRequest:
     key_id: str | None
     status: int | None = None
     """What the fake answered (None: dropped, or not answered yet)."""
+    stale: bool = False
+    """A look-up by client order id answered 404 although the order exists (`stale_lookups`)."""
 
 
 @dataclass
@@ -116,6 +119,8 @@ class _Order:
     mode: str
     steps: list[Decimal]
     step: int = 0
+    created: float = 0.0
+    """The fake's clock when the order was created."""
 
 
 class FakeAlpaca:
@@ -134,6 +139,8 @@ class FakeAlpaca:
         self._scripts: dict[str, deque[Script]] = {}
         self._requests: list[RecordedRequest] = []
         self._rate: tuple[int, float] | None = None
+        self._stale_for: float = 0.0
+        self._extra_keys: dict[str, str] = {}
         self.account: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "account_number": "PA0000FAKE",
@@ -229,10 +236,31 @@ class FakeAlpaca:
             for _ in range(times):
                 queue.append(Script(status, body, dict(headers or {}), delay, after_create, drop))
 
+    def clear_scripts(self, route: str | None = None) -> None:
+        """Forget the scripted answers not given yet (of `route`, or of every route): the broker is healthy again."""
+        with self._lock:
+            if route is None:
+                self._scripts.clear()
+            else:
+                self._scripts.pop(route, None)
+
+    def authorize(self, api_key: str, secret_key: str) -> None:
+        """Accept another key pair too (the same account): requests are recorded with the key id they came
+        with, so a drill can tell one client's requests from another's."""
+        with self._lock:
+            self._extra_keys[api_key] = secret_key
+
     def enforce_rate_limit(self, limit: int = 200, window: float = 60.0) -> None:
         """Answer 429 to any request beyond `limit` in the trailing `window` seconds (by the fake's clock)."""
         with self._lock:
             self._rate = (limit, window)
+
+    def stale_lookups(self, seconds: float) -> None:
+        """GET /v2/orders:by_client_order_id answers 404 for an order younger than `seconds` (by the fake's
+        clock): an eventually consistent read, as a proxy or a replica lagging behind the order book would.
+        Such answers are marked `stale` in `requests`. 0 turns it off."""
+        with self._lock:
+            self._stale_for = float(seconds)
 
     def set_account(self, **fields: Any) -> None:
         with self._lock:
@@ -399,14 +427,13 @@ class FakeAlpaca:
                     "X-RateLimit-Reset": str(int(time.time()) + 1),
                 },
             )
-        authorized = (
-            handler.headers.get("APCA-API-KEY-ID") == self.api_key
-            and handler.headers.get("APCA-API-SECRET-KEY") == self._secret_key
-        )
+        key_id, secret = handler.headers.get("APCA-API-KEY-ID"), handler.headers.get("APCA-API-SECRET-KEY")
+        authorized = (key_id == self.api_key and secret == self._secret_key) or (
+            key_id in self._extra_keys and self._extra_keys[key_id] == secret)
         if not authorized:
             status, payload, headers = 401, {"code": 40110000, "message": "request is not authorized"}, {}
         elif script is None:
-            status, payload, headers = self._dispatch(route, params, query, body)
+            status, payload, headers = self._dispatch(route, params, query, body, record)
         else:
             if script.after_create:
                 self._dispatch(route, params, query, body)
@@ -443,7 +470,8 @@ class FakeAlpaca:
         return f"{method} {path}", {}
 
     def _dispatch(
-        self, route: str, params: dict[str, str], query: dict[str, str], body: Any
+        self, route: str, params: dict[str, str], query: dict[str, str], body: Any,
+        record: RecordedRequest | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
         handlers: dict[str, Callable[[], tuple[int, Any]]] = {
             "GET /v2/account": self._account_json,
@@ -453,7 +481,7 @@ class FakeAlpaca:
             "GET /v2/assets/{symbol}": lambda: self._asset_json(params["symbol"]),
             "POST /v2/orders": lambda: self._create_order(body or {}),
             "GET /v2/orders": lambda: self._list_orders(query),
-            "GET /v2/orders:by_client_order_id": lambda: self._poll(query.get("client_order_id", ""), True),
+            "GET /v2/orders:by_client_order_id": lambda: self._look_up(query.get("client_order_id", ""), record),
             "GET /v2/orders/{id}": lambda: self._poll(params["id"], False),
             "DELETE /v2/orders/{id}": lambda: self._cancel(params["id"]),
             "GET /v2/clock": self._clock_json,
@@ -659,7 +687,7 @@ class FakeAlpaca:
             "hwm": None,
         }
         mode, steps = self._modes.get(symbol, ("fill", []))
-        order = _Order(data, mode, steps)
+        order = _Order(data, mode, steps, created=self._clock())
         self._orders[data["id"]] = order
         self._progress(order, creating=True)
         return 200, dict(data)
@@ -764,6 +792,14 @@ class FakeAlpaca:
         if by_client_id:
             return next((o for o in self._orders.values() if o.data["client_order_id"] == key), None)
         return self._orders.get(key)
+
+    def _look_up(self, client_order_id: str, record: RecordedRequest | None) -> tuple[int, Any]:
+        order = self._find(client_order_id, True)
+        if order is not None and self._stale_for and self._clock() - order.created < self._stale_for:
+            if record is not None:
+                record.stale = True
+            return 404, {"code": 40410000, "message": "order not found"}
+        return self._poll(client_order_id, True)
 
     def _poll(self, key: str, by_client_id: bool) -> tuple[int, Any]:
         order = self._find(key, by_client_id)

@@ -250,13 +250,14 @@ def test_the_alpaca_secret_is_readable_exactly_by_the_functions_whose_code_reads
     (NO_ALPACA_STRATEGY, {"portfolio", "execution", "orchestrator"}),
     ({"StrategyMarketData": "offline"}, {"strategy", "portfolio", "execution", "orchestrator"}),
     ({"TradingCalendar": "exchange"}, {"strategy", "portfolio", "execution", "orchestrator"}),
-    (LOCAL_PNL, {"strategy", "portfolio", "execution"}),
-    ({**NO_ALPACA_STRATEGY, **LOCAL_PNL}, {"portfolio", "execution"}),
+    (LOCAL_PNL, {"strategy", "portfolio", "execution", "orchestrator"}),
+    ({**NO_ALPACA_STRATEGY, **LOCAL_PNL}, {"portfolio", "execution", "orchestrator"}),
 ])
 def test_the_alpaca_secret_goes_only_to_the_functions_that_call_alpaca_on_their_configured_path(
         deployed, parameters, readers):
-    """The strategy calls Alpaca for bars (StrategyMarketData) or the calendar (TradingCalendar), the
-    orchestrator for P&L (PnlSource); portfolio and execution always (the broker)."""
+    """The strategy calls Alpaca for bars (StrategyMarketData) or the calendar (TradingCalendar); portfolio and
+    execution always (the broker), and the orchestrator always too: its stuck check settles orders whose
+    outcome execution could not learn from the broker's book (and P&L may come from Alpaca)."""
     assert {s for s in cfn.SERVICES if _may_read_alpaca(deployed, s, parameters)} == readers
 
 

@@ -21,7 +21,8 @@ from tests.infra import cfn
 RESOURCE_SUFFIXES = ("_table", "_topic_arn", "_parameter", "_bucket", "_secret_name")
 # Settings that name an AWS resource but that a function leaves unset on purpose: the bar cache
 # serves market data, which in AWS only the strategy reads (the broker functions use Alpaca's).
-OPTIONAL_RESOURCES: dict[str, set[str]] = {"portfolio": {"alpaca_bars_bucket"}, "execution": {"alpaca_bars_bucket"}}
+OPTIONAL_RESOURCES: dict[str, set[str]] = {"portfolio": {"alpaca_bars_bucket"}, "execution": {"alpaca_bars_bucket"},
+                                          "orchestrator": {"alpaca_bars_bucket"}}  # its broker reads no bars
 
 
 def settings_class(service: str) -> type[CommonSettings]:

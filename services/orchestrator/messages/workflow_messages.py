@@ -123,6 +123,13 @@ def _order_line(order: OrderResult) -> str:
     return f"  {order.side.upper():<4} {order.symbol:<6} {asked:<22} {fill:<32} {order.status}{error}"
 
 
+def placed_line(at_broker: int, placed_now: int | None, adopted: int | None) -> str:
+    """'5 at the broker (4 placed now, 1 adopted)': what the broker holds, and who placed it."""
+    if placed_now is None or adopted is None:
+        return f"{at_broker} at the broker"
+    return f"{at_broker} at the broker ({placed_now} placed now, {adopted} adopted from an earlier run)"
+
+
 def _orders_section(events: RecordedEvents) -> list[str]:
     execution = events.execution
     lines = ["ORDERS AND FILLS"]
@@ -132,7 +139,8 @@ def _orders_section(events: RecordedEvents) -> list[str]:
     if not execution.orders:
         lines.append("  no orders: the account was already at its target")
     t = execution.totals
-    lines.append(f"  {t.orders_placed} placed, {t.orders_filled} filled, {t.orders_partially_filled} partially filled, "
+    placed = placed_line(t.orders_at_broker, t.orders_placed_now, t.orders_adopted)
+    lines.append(f"  {placed}, {t.orders_filled} filled, {t.orders_partially_filled} partially filled, "
                  f"{t.orders_failed} failed, {t.orders_skipped} skipped; turnover {money(t.turnover)} "
                  f"(buys {money(t.buy_value)}, sells {money(t.sell_value)})")
     if execution.status != "executed":

@@ -178,7 +178,7 @@ def test_the_checker_catches_one_event_id_published_with_two_different_reports()
     book = [BookOrder("b1", "c1", "TLT", "buy", Decimal("10.869565217"), "filled")]
     row = {"client_order_id": "c1", "broker_order_id": "b1", "symbol": "TLT", "side": "buy",
            "requested_notional": "1000", "filled_qty": "10.869565217", "avg_fill_price": "92", "status": "filled"}
-    totals = {"orders_planned": 1, "orders_placed": 1, "orders_filled": 1, "orders_partially_filled": 0,
+    totals = {"orders_planned": 1, "orders_at_broker": 1, "orders_filled": 1, "orders_partially_filled": 0,
               "orders_failed": 0, "orders_skipped": 0, "buy_value": "1000", "sell_value": "0", "turnover": "1000"}
     common = {"event_id": "te-1", "correlation_id": plan.correlation_id, "causation_id": plan.event_id,
               "occurred_at": "2026-11-25T15:00:00Z", "trading_mode": "paper", "hop_count": 3, "plan_id": "p1",
@@ -206,3 +206,71 @@ def test_a_fault_that_never_happens_is_reported_unapplied(monkeypatch):
     scenario = Scenario(0, "alpaca", {}, [buy("TLT", notional="1000")], post_faults=["refused_429"])
     figures.add(scenario, run_scenario(scenario))
     assert figures.unapplied() == ["post refused"]
+
+
+# ---- the second review's classes (issue 24, item 8): each applied, each able to fail -----------------
+
+def test_a_stale_look_up_past_the_placers_patience_is_reported_unknown_and_settled_from_the_book():
+    scenario = Scenario(0, "alpaca", {}, [buy("TLT", notional="1000"), buy("GLD", notional="900")],
+                        post_faults=["lost_reply"], stale_seconds=10_000.0)
+    outcome = run_scenario(scenario)
+    assert outcome.stale_answers >= 1 and outcome.unknown_settled == 1
+    assert outcome.problems == [] and (outcome.lost, outcome.duplicated, outcome.misreported) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_a_429_storm_on_one_leg_is_outlasted_and_the_leg_placed(broker):
+    scenario = Scenario(0, broker, {}, [buy("TLT", notional="1000"), buy("GLD", notional="900")], leg_storm=6)
+    outcome = run_scenario(scenario)
+    assert outcome.leg_storms_seen == 1 and outcome.posts_refused >= 6
+    assert outcome.problems == [] and outcome.at_broker == 2 and outcome.lost == 0
+
+
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_failed_attempts_then_a_healthy_retry_trades_under_the_daily_cap(broker):
+    scenario = Scenario(0, broker, {"SPY": "20"}, [sell("SPY", "20"), buy("TLT", notional="5000")],
+                        failed_attempts=2)
+    outcome = run_scenario(scenario)
+    assert outcome.failed_attempts_seen == 2
+    assert outcome.problems == [] and outcome.at_broker == 2 and outcome.lost == 0
+
+
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_the_checker_catches_a_resubmission_without_a_look_up(monkeypatch, broker):
+    """The bug the drill used to miss: the broker's 422 makes a blind resubmission harmless to the book."""
+    from services.execution.placer import Placer
+
+    monkeypatch.setattr(Placer, "_look_up", lambda self, leg: (None, True, ""))  # "absent", never asked
+    faults = ["lost_reply", "refused_503"] if broker == "alpaca" else ["lost_reply", "refused"]
+    outcome = run_scenario(Scenario(0, broker, {}, [buy("TLT", notional="1000"), buy("GLD", notional="900")],
+                                    post_faults=faults))
+    assert outcome.blind_posts == 2 and "with no look-up answered" in outcome.problems[0]
+    assert (outcome.duplicated, outcome.lost) == (0, 0)  # invisible to the book: only the audit sees it
+
+
+def test_the_checker_catches_a_turnover_cap_that_keeps_failed_attempts(monkeypatch):
+    from services.execution import plan_run
+
+    monkeypatch.setattr(plan_run, "_settle_turnover", lambda *args: None)  # reservations never follow the broker
+    outcome = run_scenario(Scenario(0, "sim", {}, [buy("TLT", notional="5000"), buy("GLD", notional="4000")],
+                                    failed_attempts=1))
+    assert outcome.failed_attempts_seen == 1 and outcome.lost == 2
+
+
+def test_the_checker_catches_429s_that_drop_a_leg(monkeypatch):
+    from shared.broker import alpaca
+
+    original = alpaca._post_error
+    monkeypatch.setattr(alpaca, "_post_error", lambda coid, failure: alpaca.BrokerUnavailable(failure.describe())
+                        if failure.status == 429 else original(coid, failure))  # a 429 as an unknown outcome
+    outcome = run_scenario(Scenario(0, "alpaca", {}, [buy("TLT", notional="1000")], leg_storm=6))
+    assert outcome.leg_storms_seen == 0 and outcome.lost == 1  # 3 POSTs, then the leg is dropped
+
+
+def test_the_checker_catches_an_unknown_order_reported_failed(monkeypatch):
+    from services.execution.placer import Placement, Placer
+
+    monkeypatch.setattr(Placer, "_recover", lambda self, leg, cause, posted: Placement(leg, "failed", error=cause))
+    outcome = run_scenario(Scenario(0, "alpaca", {}, [buy("TLT", notional="1000")], post_faults=["lost_reply"],
+                                    stale_seconds=10_000.0))
+    assert outcome.misreported >= 1 and any("not in the final report" in p for p in outcome.problems)

@@ -13,7 +13,7 @@ import pytest
 from services.execution.legs import Leg
 from services.execution.placer import Placer, Timing
 from tests.fakes.alpaca_broker import make_broker
-from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
+from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca, running_fake_alpaca
 from tests.fakes.sim_clock import SimClock
 
 __all__ = ["fake_alpaca"]
@@ -56,7 +56,7 @@ def test_a_429_is_resubmitted_after_the_rate_limit_reset(fake_alpaca: FakeAlpaca
     placement = placer(fake_alpaca, clock).place(tlt_buy())
     assert placement.how == "submitted"
     assert posts(fake_alpaca) == [(COID, 429), (COID, 200)]
-    assert clock.sleeps == [0.5, 8.5]  # the look-up's wait, then the rest of the 9 s
+    assert clock.sleeps == [9.0]  # a 429 creates nothing: no look-up, the whole 9 s until the reset
 
 
 def test_a_503_retry_after_is_honoured(fake_alpaca: FakeAlpaca):
@@ -105,3 +105,59 @@ def test_a_resubmission_meeting_an_order_that_landed_late_adopts_it(fake_alpaca:
     assert placement.how == "adopted"
     assert posts(fake_alpaca) == [(COID, 503), (COID, 422)]
     assert len(fake_alpaca.orders_with_client_id(COID)) == 1
+
+
+# ---- 429s are refusals; a duplicate id means the order exists (issue 24, items 4 and 5) -------------
+
+def lookups(fake: FakeAlpaca) -> list[int | None]:
+    return [r.status for r in fake.requests_to("GET /v2/orders:by_client_order_id")]
+
+
+def test_six_429s_in_a_row_are_resubmitted_until_the_broker_takes_the_order(fake_alpaca: FakeAlpaca):
+    """A 429 creates nothing: the same POST is sent again (after the reset) however often, within the deadline."""
+    clock = SimClock()
+    fake_alpaca.script_next("POST /v2/orders", status=429, times=6,
+                            headers={"X-RateLimit-Remaining": "0", "Retry-After": "2"})
+    placement = placer(fake_alpaca, clock, deadline=clock.now + 600.0, post_seconds=10.0).place(tlt_buy())
+    assert placement.how == "submitted" and placement.order is not None, placement.error
+    assert posts(fake_alpaca) == [(COID, 429)] * 6 + [(COID, 200)]
+    assert len(fake_alpaca.orders_with_client_id(COID)) == 1
+    assert all(s >= 2.0 for s in clock.sleeps[-6:])  # each resubmission waited for the Retry-After
+
+
+def test_429s_until_the_deadline_are_reported_failed_with_the_reason(fake_alpaca: FakeAlpaca):
+    clock = SimClock()
+    fake_alpaca.script_next("POST /v2/orders", status=429, times=50, headers={"Retry-After": "5"})
+    placement = placer(fake_alpaca, clock, deadline=clock.now + 60.0, post_seconds=10.0).place(tlt_buy())
+    assert placement.how == "failed" and placement.order is None
+    error = placement.error or ""
+    assert "429" in error and "rate limit" in error and "deadline" in error, error
+    assert fake_alpaca.orders_with_client_id(COID) == []
+    assert clock.now <= 1000.0 + 60.0  # never past the deadline
+
+
+def test_a_duplicate_id_with_a_stale_look_up_keeps_looking_until_the_order_shows(fake_alpaca: FakeAlpaca):
+    """The POST's reply is lost, the look-ups answer 404 for 30 s: the resubmission's 422 says the order
+    exists, so the placer keeps looking it up (within the deadline) and adopts the one order."""
+    clock = SimClock()
+    with running_fake_alpaca(clock=clock) as fake:
+        fake.stale_lookups(30.0)
+        fake.script_next("POST /v2/orders", status=504, after_create=True)
+        placement = placer(fake, clock, deadline=clock.now + 300.0).place(tlt_buy())
+        assert placement.how == "adopted" and placement.order is not None, placement.error
+        assert [s for _, s in posts(fake)] == [504, 422]
+        assert any(r.stale for r in fake.requests_to("GET /v2/orders:by_client_order_id"))
+        assert lookups(fake)[-1] == 200 and len(fake.orders_with_client_id(COID)) == 1
+
+
+def test_a_duplicate_id_never_visible_before_the_deadline_is_unknown_not_failed(fake_alpaca: FakeAlpaca):
+    clock = SimClock()
+    with running_fake_alpaca(clock=clock) as fake:
+        fake.stale_lookups(10_000.0)
+        fake.script_next("POST /v2/orders", status=504, after_create=True)
+        placement = placer(fake, clock, deadline=clock.now + 120.0).place(tlt_buy())
+        assert placement.how == "unknown", (placement.how, placement.error)
+        assert "exists" in (placement.error or "") and "422" in (placement.error or "")
+        assert [s for _, s in posts(fake)] == [504, 422]  # never a third POST
+        assert len(fake.orders_with_client_id(COID)) == 1
+        assert clock.now <= 1000.0 + 120.0

@@ -83,7 +83,8 @@ def test_a_plan_is_placed_sells_first_and_reported_from_the_broker(tmp_path, bro
         order = broker.get_order_by_client_id(result.client_order_id)
         assert (result.broker_order_id, result.filled_qty, result.avg_fill_price, result.status) == (
             order.broker_order_id, order.filled_qty, order.filled_avg_price, "filled")
-    assert event.totals.orders_planned == event.totals.orders_placed == event.totals.orders_filled == 4
+    t = event.totals
+    assert t.orders_planned == t.orders_at_broker == t.orders_placed_now == t.orders_filled == 4
     assert D("34999.00") <= event.totals.buy_value <= D("35000.00")
     assert event.totals.sell_value == sum(r.filled_qty * r.avg_fill_price for r in event.orders
                                           if r.side == "sell").quantize(D("0.01"))

@@ -198,7 +198,7 @@ def test_a_refused_leg_whose_order_appeared_meanwhile_is_adopted(tmp_path, clock
 def test_a_refusal_whose_look_up_fails_is_an_unknown_outcome(tmp_path, clock):
     broker = FaultyBroker(sim_broker(tmp_path), lookup_failures=1)
     refused = placer_for(broker, clock).refuse(leg(side="sell", qty="4"), "short")
-    assert refused.how == "failed" and refused.error.startswith("short; not placed by this run")
+    assert refused.how == "unknown" and refused.error.startswith("short; not placed by this run")
     assert "unknown" in refused.error and broker.posts == []
 
 
@@ -226,7 +226,7 @@ def test_look_up_failures_during_recovery_are_retried_within_the_bound(tmp_path,
     assert placement.how == "adopted"
 
 
-def test_look_ups_failing_every_time_leave_the_order_failed_not_resubmitted(tmp_path, clock):
+def test_look_ups_failing_every_time_leave_the_order_unknown_not_resubmitted(tmp_path, clock):
     broker = FaultyBroker(sim_broker(tmp_path), submit_faults={"alch-p1-SPY-buy-0": "lost_reply"})
     placer = placer_for(broker, clock)
     original = broker.submit_order
@@ -239,7 +239,7 @@ def test_look_ups_failing_every_time_leave_the_order_failed_not_resubmitted(tmp_
 
     broker.submit_order = submit_then_fail_lookups  # type: ignore[method-assign]
     placement = placer.submit(leg())
-    assert placement.how == "failed" and "did not answer" in placement.error and "not resubmitted" in placement.error
+    assert placement.how == "unknown" and "did not answer" in placement.error and "not resubmitted" in placement.error
     assert broker.posts == ["alch-p1-SPY-buy-0"]  # absence never confirmed: never resubmitted
 
 

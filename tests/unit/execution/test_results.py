@@ -64,7 +64,7 @@ def test_totals_and_verdicts():
     filled_sell = order_result(Placement(leg("sell"), "submitted", order("filled", "10", "400", side="sell")))
     skipped = order_result(Placement(leg(), "skipped", error="reducing"))
     t = totals([filled_buy, filled_sell, skipped], 3)
-    assert (t.orders_planned, t.orders_placed, t.orders_filled, t.orders_skipped, t.orders_failed) == (3, 2, 2, 1, 0)
+    assert (t.orders_planned, t.orders_at_broker, t.orders_filled, t.orders_skipped, t.orders_failed) == (3, 2, 2, 1, 0)
     assert (t.buy_value, t.sell_value, t.turnover) == (D("1000.00"), D("4000.00"), D("5000.00"))
     assert verdict([filled_buy, filled_sell], 2) == ("executed", True)
     assert verdict([filled_buy, skipped], 2) == ("partial", False)

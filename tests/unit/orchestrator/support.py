@@ -160,6 +160,8 @@ class Harness:
     wall: WallClock
     history: Any = None
     claims_path: Path | None = None
+    orders: Any = None
+    """The broker's book the stuck check settles unknown orders from (an OrderLookup)."""
 
     @classmethod
     def create(cls, state_dir: Path, *, store: WorkflowStore | None = None, **settings: Any) -> Harness:
@@ -181,7 +183,7 @@ class Harness:
         return Dependencies(settings=self.settings, store=self.store,
                             delivery=NotificationDelivery(self.notifier, claims),
                             publisher_for=lambda request_id: publisher or self.publisher,
-                            history=lambda: self.history, wall_clock=self.wall)
+                            history=lambda: self.history, wall_clock=self.wall, orders=lambda: self.orders)
 
     def deliver(self, message: dict[str, Any] | DomainEvent, *, request_id: str | None = None,
                 remaining_ms: int = 60_000, publisher: Any = None, **envelope_options: Any) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def test_daily_report_lists_the_plan_orders_fills_and_totals():
     assert "PLAN plan-7f3a9c2e1b4d5a60\n  3 buys ($99,000.00); 0 sells; nothing skipped" in text
     tqqq = next(line for line in text.splitlines() if "TQQQ" in line and "filled 600.654" in line)
     assert tqqq.split() == ["BUY", "TQQQ", "$49,500.00", "notional", "filled", "600.654", "@", "$82.41", "filled"]
-    assert ("3 placed, 3 filled, 0 partially filled, 0 failed, 0 skipped; turnover $99,000.00 "
+    assert ("3 at the broker (3 placed now, 0 adopted from an earlier run), 3 filled, 0 partially filled, 0 failed, "
+            "0 skipped; turnover $99,000.00 "
             "(buys $99,000.00, sells $0.00)") in text
 
 

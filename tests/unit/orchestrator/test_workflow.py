@@ -103,7 +103,7 @@ def test_workflow_completed_has_the_sample_id_causation_summary_and_times():
     assert (completed.causation_id, completed.hop_count) == (EXECUTED.event_id, 4)
     assert completed.trading_date == expected.trading_date and completed.plan_id == expected.plan_id
     summary = completed.summary
-    assert (summary.orders_placed, summary.orders_filled, summary.orders_failed) == (3, 3, 0)
+    assert (summary.orders_at_broker, summary.orders_filled, summary.orders_failed) == (3, 3, 0)
     assert summary.turnover == Decimal("99000.00")
     assert (summary.equity_before, summary.equity_after) == (Decimal("100000.00"), Decimal("99995.10"))
     assert completed.started_at == STARTED.occurred_at
@@ -128,7 +128,8 @@ def test_without_notify_on_completion_no_report_is_owed():
 def test_an_empty_plan_is_a_success_already_balanced():
     empty = sample("TradeExecuted", orders=[], status="empty",
                    totals={**load_test_event("trade-executed.json")["detail"]["totals"], "orders_planned": 0,
-                           "orders_placed": 0, "orders_filled": 0, "turnover": "0", "buy_value": "0"})
+                           "orders_at_broker": 0, "orders_placed_now": 0, "orders_filled": 0, "turnover": "0",
+                           "buy_value": "0"})
     record, transition = run(STARTED, empty)
     assert transition.kind == "completed" and record.status == "completed"
 
