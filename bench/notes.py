@@ -137,6 +137,11 @@ each day, and the execution function's checks), which this issue does not change
     ("backtest", "100 real-shaped files"): """\
 See the detail: each file's ten years are evaluated in one pass; planning and filling every session
 of every file, with the portfolio function's Decimal planner, is most of the time.""",
+    ("backtest", "*"): """\
+A backtest's time is its evaluation (one pass over all sessions) and the planning and fills of every
+session; where the detail splits them, planning is most of it. Machines shared with other work slow
+every row alike: compare with the cold CSV read of the strategy section, whose code this work does not
+change.""",
     ("cold import", "orchestrator"): """\
 The orchestrator has the smallest floor (no numpy, no alpaca-py on its every-invocation path), so its
 own code weighs the most. Most of it is pydantic building validators for models it uses on every
