@@ -2,7 +2,7 @@
 
 The reader (reader.py) and the tree builder (forms.py, arguments.py) say exactly what is wrong
 with a file, where; building their intermediate forms costs most of a parse. This module reads
-the common case straight into the tree: tokens by one regular expression, each list built into
+the common case straight into the tree: tokens read by quick_tokens.py, each list built into
 its node (or indicator, comparison, selector) as it closes, positions looked up only for the
 lists and numbers that keep one. Anything it does not recognise, and every error, raises
 `Unusual`, and parse_text starts again with the reader and the builder, which either build the
@@ -38,54 +38,13 @@ from services.strategy.language.nodes import (
     WeightInverseVolatility,
     WeightSpecified,
 )
-from services.strategy.language.reader import MAX_DIGITS
+from services.strategy.language.quick_tokens import Kw, Map, Num, Sym, Unusual, Vec, read, read_simple
 from services.strategy.language.symphony import Symphony
 from shared.marketdata.symbols import SymbolError
 
-_TOKENS = re.compile(
-    r"""
-    ;[^\n]*
-  | ([(\[{])
-  | ([)\]}])
-  | "([^"\\]*)"
-  | (-?\d{1,20}(?:\.\d{1,20})?)(?![^\s,()\[\]{}";])
-  | :([^\s,()\[\]{}";]+)
-  | ([^\s,()\[\]{}";]+)
-  | ([^\s,])
-    """,
-    re.VERBOSE,
-)
 _NODES = (Asset, Group, WeightEqual, WeightSpecified, WeightInverseVolatility, Filter, If)
 _NODE_TYPES = frozenset(_NODES)
 _SCALARS = {"nil": None, "true": True, "false": False}
-
-
-class Unusual(Exception):
-    """Not the common case: let the reader and the builder read it (and name any error)."""
-
-
-class _Sym(str):
-    """A symbol (a form's head, or nil / true / false)."""
-
-    __slots__ = ()
-
-
-class _Kw(str):
-    """A keyword, without its colon."""
-
-    __slots__ = ()
-
-
-class _Num:
-    __slots__ = ("offset", "text", "value")
-
-    def __init__(self, value: Decimal, offset: int, text: str) -> None:
-        self.value, self.offset, self.text = value, offset, text
-
-
-class _Vec(list[Any]):
-    __slots__ = ("offset",)
-    offset: int
 
 
 class _Select:
@@ -93,13 +52,6 @@ class _Select:
 
     def __init__(self, side: str, count: int) -> None:
         self.side, self.count = side, count
-
-
-class _Map:
-    __slots__ = ("items", "offset")
-
-    def __init__(self, items: list[Any], offset: int) -> None:
-        self.items, self.offset = items, offset
 
 
 class _Head:
@@ -111,8 +63,7 @@ class _Head:
         self.items, self.offset = items, offset
 
 
-_SYMS: dict[str, _Sym] = {}
-_KWS: dict[str, _Kw] = {}
+__all__ = ["Unusual", "quick_parse"]
 
 
 class _Builder:
@@ -128,7 +79,7 @@ class _Builder:
 
     def children(self, forms: list[Any]) -> tuple[Node, ...]:
         """Node forms given bare or in vectors, as forms.py's `_children`."""
-        if len(forms) == 1 and type(forms[0]) is _Vec:  # the common case: one vector of nodes
+        if len(forms) == 1 and type(forms[0]) is Vec:  # the common case: one vector of nodes
             vector = forms[0]
             for item in vector:
                 if type(item) not in _NODE_TYPES:
@@ -138,7 +89,7 @@ class _Builder:
             return tuple(vector)
         found: list[Node] = []
         for form in forms:
-            if type(form) is _Vec:
+            if type(form) is Vec:
                 if not form or not all(type(item) in _NODE_TYPES for item in form):
                     raise Unusual
                 found.extend(form)
@@ -151,8 +102,8 @@ class _Builder:
         return tuple(found)
 
     def window(self, form: Any) -> int:
-        if isinstance(form, _Map):
-            if len(form.items) != 2 or form.items[0] != "window" or not isinstance(form.items[0], _Kw):
+        if isinstance(form, Map):
+            if len(form.items) != 2 or form.items[0] != "window" or not isinstance(form.items[0], Kw):
                 raise Unusual
             form = form.items[1]
         return _whole(form, MAX_WINDOW)
@@ -160,13 +111,13 @@ class _Builder:
     def close(self, opener: str, items: list[Any], offset: int, end: int) -> Any:
         """The form of the list, vector or map that opens at `offset` and closes at `end`."""
         if opener == "[":
-            return items  # a _Vec from the start (see `_read_simple`)
+            return items  # a Vec from the start (see `read_simple`)
         if opener == "{":
             if len(items) % 2:
                 raise Unusual
-            return _Map(items, offset)
+            return Map(items, offset)
         head = items[0] if items else None
-        if not isinstance(head, _Sym):
+        if not isinstance(head, Sym):
             raise Unusual
         name = FORM_ALIASES.get(head, head)
         build = _FORMS.get(name)
@@ -191,7 +142,7 @@ class _Builder:
     def operand(self, form: Any, after: int, before: int) -> Any:
         """A comparison's operand: the first form `after` an offset (the operator), or the last one
         `before` one (the closing bracket); a number's offset is found there when not known."""
-        if isinstance(form, _Num):
+        if isinstance(form, Num):
             offset = form.offset
             if offset < 0:
                 offset = self.text.find(form.text, after) if after >= 0 else self.text.rfind(form.text, 0, before)
@@ -216,10 +167,10 @@ class _Builder:
             raise Unusual
         if len(options) > 1:
             form = args[0]
-            if not isinstance(form, _Map) or len(form.items) != 2 * len(options):
+            if not isinstance(form, Map) or len(form.items) != 2 * len(options):
                 raise Unusual
             given = dict(zip(form.items[0::2], form.items[1::2], strict=True))
-            if set(given) != set(options) or not all(isinstance(k, _Kw) for k in given):
+            if set(given) != set(options) or not all(isinstance(k, Kw) for k in given):
                 raise Unusual
             params = tuple(_whole(given[key], MAX_WINDOW) for key in options)
             return IndicatorCall(name, symbol, None, self.pos(offset), params)
@@ -229,19 +180,19 @@ class _Builder:
         """An option value, as arguments.data reads it."""
         if depth > MAX_DATA_DEPTH:
             raise Unusual
-        if isinstance(form, _Num):
+        if isinstance(form, Num):
             return form.value
-        if isinstance(form, _Kw):
+        if isinstance(form, Kw):
             return Keyword(str(form))
-        if isinstance(form, _Sym):
+        if isinstance(form, Sym):
             if form not in _SCALARS:
                 raise Unusual
             return _SCALARS[form]
         if type(form) is str:
             return form
-        if isinstance(form, _Vec):
+        if isinstance(form, Vec):
             return tuple(self.data(item, depth + 1) for item in form)
-        if isinstance(form, _Map):
+        if isinstance(form, Map):
             values = [self.data(item, depth + 1) for item in form.items]
             return MappingProxyType(dict(zip(values[0::2], values[1::2], strict=True)))
         raise Unusual
@@ -249,7 +200,7 @@ class _Builder:
 
 def _whole(form: Any, maximum: int) -> int:
     """A whole number from 1 to `maximum` (a number, or digits in a string)."""
-    if isinstance(form, _Num):
+    if isinstance(form, Num):
         value = form.value
     elif type(form) is str and form.strip().isdigit():
         value = Decimal(form.strip())
@@ -277,13 +228,13 @@ def _asset(b: _Builder, args: list[Any], offset: int) -> Node:
     if not 1 <= len(args) <= 2:
         raise Unusual
     name = None
-    if len(args) == 2 and not (isinstance(args[1], _Sym) and args[1] == "nil"):
+    if len(args) == 2 and not (isinstance(args[1], Sym) and args[1] == "nil"):
         name = _string(args[1])
     return Asset(_ticker(args[0]), name, b.pos(offset))
 
 
 def _empty(b: _Builder, args: list[Any], offset: int) -> Node:
-    if args and not (len(args) == 1 and isinstance(args[0], _Sym) and args[0] == "nil"):
+    if args and not (len(args) == 1 and isinstance(args[0], Sym) and args[0] == "nil"):
         raise Unusual
     return Asset(CASH_PROXY, "cash (an empty block)", b.pos(offset), cash=True)
 
@@ -302,21 +253,21 @@ def _weight_equal(b: _Builder, args: list[Any], offset: int) -> Node:
 
 def _weight_specified(b: _Builder, args: list[Any], offset: int) -> Node:
     first = args[0] if args else None
-    if isinstance(first, _Vec) and all(isinstance(w, _Num | str) for w in first):
+    if isinstance(first, Vec) and all(isinstance(w, Num | str) for w in first):
         weights, rest = list(first), args[1:]
-        children = list(rest[0]) if len(rest) == 1 and isinstance(rest[0], _Vec) else rest
+        children = list(rest[0]) if len(rest) == 1 and isinstance(rest[0], Vec) else rest
         if len(children) != len(weights) or not weights:
             raise Unusual
     elif args and not len(args) % 2:
         weights, children = args[0::2], args[1::2]
     else:
         raise Unusual
-    if not all(isinstance(w, _Num) for w in weights):
+    if not all(isinstance(w, Num) for w in weights):
         raise Unusual
     kids = []
     for child in children:
         nodes = b.children([child])
-        at = b.pos(child.offset) if isinstance(child, _Vec) else nodes[0].pos
+        at = b.pos(child.offset) if isinstance(child, Vec) else nodes[0].pos
         kids.append(equal_split(nodes, at))
     return WeightSpecified(normalised_weights(tuple(w.value for w in weights)), tuple(kids), b.pos(offset))
 
@@ -353,132 +304,15 @@ _FORMS = {
 }
 
 
-_SIMPLE = re.compile(r'[()\[\]{}]|"[^"\\]*"|[^\s,()\[\]{}";]+')
-_OPENERS = re.compile(r"[(\[{]")
-_CLOSERS = re.compile(r"[)\]}]")
-_NUMBER = re.compile(r"-?\d{1,20}(?:\.\d{1,20})?")
-
-
-def _read_simple(text: str, b: _Builder) -> list[Any] | None:
-    """`_read` for a file without comments or escapes (as Composer exports them): tokens by
-    `findall`, the brackets' offsets by one more scan. None when the file has either, or when a
-    string holds a bracket (the offsets would not line up): `_read` then reads it."""
-    if ";" in text or "\\" in text:
-        return None
-    opens = iter([m.start() for m in _OPENERS.finditer(text)])
-    closes = iter([m.start() for m in _CLOSERS.finditer(text)])
-    top: list[Any] = []
-    stack: list[tuple[str, int, list[Any]]] = []
-    items = top
-    strings = 0
-    for token in _SIMPLE.findall(text):
-        first = token[0]
-        if first == '"':
-            strings += 1
-            items.append(token[1:-1])
-        elif first in "([{":
-            offset = next(opens, -1)
-            stack.append((first, offset, items))
-            if first == "[":
-                items = _Vec()
-                items.offset = offset
-            else:
-                items = []
-        elif first in ")]}":
-            if not stack:
-                raise Unusual
-            opener, offset, parent = stack.pop()
-            end = next(closes, -1)
-            if "([{".index(opener) != ")]}".index(first) or offset < 0 or end < 0:
-                raise Unusual
-            parent.append(b.close(opener, items, offset, end))
-            items = parent
-        elif first == ":":
-            keyword = _KWS.get(token[1:])
-            items.append(keyword if keyword is not None else _KWS.setdefault(token[1:], _Kw(token[1:])))
-        elif (first.isdigit() or first == "-") and _NUMBER.fullmatch(token):
-            value = Decimal(token)
-            if len(value.as_tuple().digits) > MAX_DIGITS:
-                raise Unusual
-            items.append(_Num(value, -1, token))
-        else:
-            if not top and items is top:
-                b.first = -1
-            items.append(_symbol(token))
-    if stack or next(opens, None) is not None or next(closes, None) is not None or text.count('"') != 2 * strings:
-        return None
-    return top
-
-
-def _read(text: str, b: _Builder) -> list[Any]:
-    """The top-level forms, each list built as it closes; Unusual on anything else."""
-    top: list[Any] = []
-    stack: list[tuple[str, int, list[Any]]] = []
-    items = top
-    for match in _TOKENS.finditer(text):
-        group = match.lastindex
-        if group is None:
-            continue  # a comment
-        if group == 6:
-            if not top and items is top:
-                b.first = match.start()
-            items.append(_symbol(match.group(6)))
-        elif group == 3:
-            items.append(match.group(3))
-        elif group == 1:
-            opener = match.group(1)
-            stack.append((opener, match.start(), items))
-            if opener == "[":
-                items = _Vec()
-                items.offset = match.start()
-            else:
-                items = []
-        elif group == 2:
-            if not stack:
-                raise Unusual
-            opener, offset, parent = stack.pop()
-            if "([{".index(opener) != ")]}".index(match.group(2)):
-                raise Unusual
-            parent.append(b.close(opener, items, offset, match.start()))
-            items = parent
-        else:
-            items.append(_atom(group, match))
-    if stack:
-        raise Unusual
-    return top
-
-
-def _symbol(token: str) -> _Sym:
-    found = _SYMS.get(token)
-    if found is None:
-        found = _SYMS[token] = _Sym(token)
-    return found
-
-
-def _atom(group: int, match: re.Match[str]) -> Any:
-    if group == 4:
-        value = Decimal(match.group(4))
-        if len(value.as_tuple().digits) > MAX_DIGITS:
-            raise Unusual
-        return _Num(value, match.start(), match.group(4))
-    if group == 5:
-        token = match.group(5)
-        keyword = _KWS.get(token)
-        if keyword is None:
-            keyword = _KWS[token] = _Kw(token)
-        return keyword
-    raise Unusual
-
-
 def quick_parse(text: str, file: str) -> Symphony:
     """The Symphony of a well-formed file; Unusual if it is not the common case (see the module doc)."""
     b = _Builder(text)
-    top = _read_simple(text, b)
+    top = read_simple(text, b)
     if top is None:
         b = _Builder(text)
-        top = _read(text, b)
-    if top and isinstance(top[0], _Sym) and top[0] == "defsymphony":  # the editor's Def tab
-        top = [_Head(top, b.first if b.first >= 0 else _SIMPLE.search(text).start())]  # type: ignore[union-attr]
+        top = read(text, b)
+    if top and isinstance(top[0], Sym) and top[0] == "defsymphony":  # the editor's Def tab
+        top = [_Head(top, b.first)]
     if len(top) != 1 or not isinstance(top[0], _Head):
         raise Unusual
     root = top[0]
@@ -488,10 +322,10 @@ def quick_parse(text: str, file: str) -> Symphony:
     name, rest = _string(args[0]), args[1:]
     options: dict[str, Any] = {}
     options_pos = None
-    if rest and isinstance(rest[0], _Map):
+    if rest and isinstance(rest[0], Map):
         pairs = rest[0].items
         keys = pairs[0::2]
-        if not all(isinstance(k, _Kw) for k in keys) or len(set(keys)) != len(keys):
+        if not all(isinstance(k, Kw) for k in keys) or len(set(keys)) != len(keys):
             raise Unusual
         options = {str(k): b.data(v) for k, v in zip(keys, pairs[1::2], strict=True)}
         options_pos = b.pos(rest[0].offset)
