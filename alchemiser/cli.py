@@ -26,6 +26,7 @@ COMMANDS = {
     "kill-switch": "Show or set the kill switch (active | reducing | halted): the local file, or SSM with --stage.",
     "init": "Set up a stage: its settings in infra/samconfig.toml and the Alpaca secret (safe to run again).",
     "plan": "Dry run: what today's run would trade (weights, orders, skips, pre-trade checks); nothing is placed.",
+    "limits": "Your limits (position cap, order and turnover caps...): each effective value and where it is set.",
     "completion": "Print a shell completion script: eval \"$(alchemiser completion bash)\" (or zsh, tcsh).",
 }
 

@@ -64,9 +64,11 @@ def timed_run(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple
 
 
 def timed_parts(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple[float, float, int, dict[str, int]]:
-    """(seconds of evaluation, seconds of planning and fills, sessions, {"vectorised", "one_by_one"})."""
-    from alchemiser.backtest.engine import DayPrices, rules_of, sessions_of, simulate
+    """(seconds of evaluation, seconds of planning and fills, sessions, {"vectorised", "one_by_one"}
+    days); the sessions a default limit blocked go to `stats["blocked"]`."""
+    from alchemiser.backtest.engine import DayPrices, sessions_of
     from alchemiser.backtest.evaluation import evaluate_days
+    from alchemiser.backtest.simulation import rules_of, simulate
 
     config = _config(portfolio, _years_back(years), END, extra)
     sessions = sessions_of(config)  # type: ignore[arg-type]
@@ -75,8 +77,10 @@ def timed_parts(portfolio: object, years: int, extra: Sequence[str] = ()) -> tup
     start = time.perf_counter()
     targets = evaluate_days(config, sessions, stats=stats)  # type: ignore[arg-type]
     middle = time.perf_counter()
-    simulate(targets, config.capital, rules_of(config), DayPrices(config.market_data))  # type: ignore[attr-defined, arg-type]
-    return middle - start, time.perf_counter() - middle, len(sessions), stats
+    sim = simulate(targets, config.capital, rules_of(config), DayPrices(config.market_data))  # type: ignore[attr-defined, arg-type]
+    end = time.perf_counter()
+    stats["blocked"] = len(sim.blocked_days)
+    return middle - start, end - middle, len(sessions), stats
 
 
 def _file_portfolio(folder: Path, name: str, text: str) -> object:
@@ -184,8 +188,9 @@ def exponent(sessions: Sequence[int], seconds: Sequence[float]) -> float:
 
 def peak_memory(portfolio: object, years: int, extra: Sequence[str]) -> float:
     """Peak traced memory (MB) of a whole run, the data's generation excluded."""
-    from alchemiser.backtest.engine import DayPrices, rules_of, sessions_of, simulate
+    from alchemiser.backtest.engine import DayPrices, sessions_of
     from alchemiser.backtest.evaluation import evaluate_days
+    from alchemiser.backtest.simulation import rules_of, simulate
 
     config = _config(portfolio, _years_back(years), END, extra)
     sessions = sessions_of(config)  # type: ignore[arg-type]
@@ -200,6 +205,13 @@ def peak_memory(portfolio: object, years: int, extra: Sequence[str]) -> float:
 
 def _days(stats: dict[str, int]) -> str:
     return f"; {stats.get('vectorised', 0)} sessions vectorised, {stats.get('one_by_one', 0)} one by one"
+
+
+def _blocked(label: str, sessions: int, stats: dict[str, int]) -> Row:
+    """The default limits never overrule a valid symphony: no session of the run is blocked."""
+    blocked = stats.get("blocked", 0)
+    return Row("backtest", f"{label}: sessions a default limit blocked", f"{blocked} of {sessions}",
+               target="0 (defaults never block a valid symphony)", met=blocked == 0)
 
 
 def _scaling(label: str, years: Sequence[int], counts: Sequence[int], seconds: Sequence[float],
@@ -246,6 +258,7 @@ def rows(*, years: int = 10, lines: int = 10_000, symbols: int = 200, corpus: in
             out.append(Row("backtest", f"3 shipped strategies, {y} years ({n} sessions): evaluation + planning",
                            f"{s:.2f} s", target="≤ 1 s", met=s <= 1.0,
                            detail=f"{1000 * s / n:.3f} ms per session" + _days(stats)))
+            out.append(_blocked(f"3 shipped strategies, {y} years", n, stats))
     if len(scaling) > 1:
         out.append(_scaling("shipped strategies", scaling, counts, seconds, _window(shipped_portfolio())))
     with tempfile.TemporaryDirectory() as folder:
@@ -262,6 +275,7 @@ def rows(*, years: int = 10, lines: int = 10_000, symbols: int = 200, corpus: in
                 out.append(Row("backtest", f"generated {lines:,} lines / {symbols} symbols, {y} years ({n} sessions)",
                                f"{s:.2f} s", target="≤ 10 s", met=s <= 10.0,
                                detail=f"{1000 * s / n:.2f} ms per session" + _days(stats)))
+                out.append(_blocked(f"generated {lines:,} lines, {y} years", n, stats))
         if len(scaling) > 1:
             out.append(_scaling(f"generated {lines:,} lines", scaling, counts, seconds, _window(portfolio)))
         if memory:
@@ -275,6 +289,7 @@ def rows(*, years: int = 10, lines: int = 10_000, symbols: int = 200, corpus: in
                                    f"{years} years ({n} sessions), one process",
                        f"{s:.2f} s", target="≤ 30 s", met=s <= 30.0,
                        detail=f"{1000 * s / n:.2f} ms per session" + _days(stats)))
+        out.append(_blocked(f"corpus of {corpus} strategies, {years} years", n, stats))
         if real:
             out += giant_rows(Path(folder), years, memory=memory)
             out.append(real_corpus_row(Path(folder), years))

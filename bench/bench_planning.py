@@ -7,8 +7,9 @@ has 250 full exits, 250 held symbols to resize and 250 new positions (no drift b
 every difference is an order: the most work a plan can take); every tenth symbol is not
 fractionable. Decimal throughout, as in production. The figure is the median of 25 runs of
 `planner.plan` (which includes the plan id: canonical JSON + SHA-256). A second, informational row
-times the whole path after the broker reads: plan, safety check, the RebalancePlanned event and
-its JSON; the size of that JSON is printed against EventBridge's 256 KB limit.
+times the whole path after the broker reads: the portfolio's step of the day (`day.plan_day`: the
+position cap, the plan, its safety check), the RebalancePlanned event and its JSON; the size of
+that JSON is printed against EventBridge's 256 KB limit.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import Row  # noqa: E402
 from services.portfolio.app import to_event  # noqa: E402
+from services.portfolio.day import Planned, plan_day  # noqa: E402
 from services.portfolio.planner import (  # noqa: E402
     AccountView,
     Holding,
@@ -40,6 +42,7 @@ from services.portfolio.settings import PortfolioSettings  # noqa: E402
 from services.portfolio.validation import check_plan  # noqa: E402
 from shared.broker.port import Account, Position  # noqa: E402
 from shared.events.signal_generated import SignalGenerated, StrategySignal  # noqa: E402
+from shared.limits.model import Limits  # noqa: E402
 
 RUNS = 25
 TARGET_MS = 20.0
@@ -122,8 +125,8 @@ def measure(runs: int = RUNS) -> Result:
     assert check_plan(result, inputs) is None
 
     def whole_path() -> str:
-        planned = plan(inputs)
-        check_plan(planned, inputs)
+        planned = plan_day(inputs, Limits())
+        assert isinstance(planned, Planned)
         return to_event(signal, planned, account, positions, settings, now=AT).model_dump_json()
 
     planner_ms = median_ms(lambda: plan(inputs), runs)

@@ -75,11 +75,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 
 from bench.execution_audit import Audited, Call, audit, fake_calls
 from services.execution import app
-from services.execution.risk import RiskLimits
 from shared.broker.port import BrokerUnavailable
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
+from shared.limits.model import Limits
 from shared.runtime.clock import NEW_YORK
 from tests.fakes import execution_support as support
 from tests.fakes.execution_support import (
@@ -152,12 +152,13 @@ class Scenario:
 
     @property
     def daily_cap_fraction(self) -> Decimal:
-        """A failed-attempts scenario's daily turnover cap: 1.5 plans' worth (two full plans break it)."""
-        if not self.failed_attempts:
+        """A failed-attempts scenario's daily turnover cap: 1.5 plans' buys worth (two full plans break it; the
+        cap counts what a plan buys, never its sells)."""
+        bought = sum((o.estimated_value for o in self.orders if o.side == "buy"), Decimal(0))
+        if not self.failed_attempts or bought <= 0:
             return Decimal("2.10")
         equity = Decimal(60000) + sum((Decimal(q) * PRICES[s] for s, q in self.holdings.items()), Decimal(0))
-        turnover = sum((o.estimated_value for o in self.orders), Decimal(0))
-        return (Decimal("1.5") * turnover / equity).quantize(Decimal("0.0001"))
+        return max(Decimal("0.0001"), (Decimal("1.5") * bought / equity).quantize(Decimal("0.0001")))
 
     @property
     def kinds(self) -> set[str]:
@@ -532,8 +533,8 @@ class _Deliverer:
     def _deps(self, broker: Any, state_dir: Path, publisher: InMemoryPublisher, plan: RebalancePlanned) -> Any:
         deps = make_deps(broker, state_dir, clock=self.clock, publisher=publisher,
                          kill_switch=FixedKillSwitch("halted" if self.halted else "active"),
-                         limits=RiskLimits(max_order_equity_fraction=Decimal("1"), max_position_weight=Decimal("1"),
-                                           max_daily_turnover_equity_fraction=self.scenario.daily_cap_fraction),
+                         limits=Limits(max_order_equity_fraction=Decimal("1"), max_position_weight=Decimal("1"),
+                                       max_daily_turnover_equity_fraction=self.scenario.daily_cap_fraction),
                          now=(lambda: NOW) if self.sim else (lambda: datetime.now(UTC)))
         record = getattr(support, "record_plan", None)  # the portfolio's record of what it published, if kept
         if record is not None:

@@ -108,8 +108,9 @@ the sessions are evaluated at once on one history by the strategy language's eva
 (`services/strategy/language/days.py`, whose one-day case is what the strategy function runs, so no
 session needs a second evaluation unless it cannot be evaluated), then every session is planned by
 the portfolio function's planner, checked by its safety check and the execution function's risk
-limits, and filled (sells, then buys fitted to the buying power). The times cover evaluation,
-planning and fills; the data's generation is setup, outside them. One untimed warm-up run first.
+limits (the portfolio's and the execution's steps of the day, with the default limits), and filled
+(sells, then buys fitted to the buying power). The times cover evaluation, planning and fills; the
+data's generation is setup, outside them. One untimed warm-up run first.
 The scaling rows fit time ~ sessions^k over 1, 2, 5 and 10 years; the evaluation runs over the
 lookback before the first session as well (clipped by the offline data's start in 2005), so a
 strategy with a long lookback costs short ranges more than their share and k falls below 1. Issue
@@ -118,7 +119,10 @@ nested 4 deep, windows to 600, 509 tickers, 305 inverse-volatility nodes), its p
 (tracemalloc over the whole run); 100 real-shaped files each backtested on its own in one process;
 and the evaluation's cost fitted as sessions^a x nodes^b over real-shaped files of 1,000, 4,000 and
 16,000 lines at 1, 2, 5 and 10 years (least squares on the logs). Their details split evaluation
-from planning and fills.""",
+from planning and fills. The generated strategies trade every session (the rows counting sessions a
+default limit blocked say 0): until the defaults were fixed (issue 22) their plans broke
+`max_orders_per_run` (100) every day and placed nothing, so earlier figures timed the planner without
+a single fill.""",
 }
 
 WHY_MISSED = {

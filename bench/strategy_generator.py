@@ -427,3 +427,24 @@ def measure(symphony: Any, text: str | None = None) -> Shape:
     return Shape(lines=text.count("\n") if text is not None else 0, depth=depth, filters=filters,
                  group_filters=group_filters, group_nesting=nest, max_window=largest,
                  tickers=len(symphony.symbols), inverse_vol=inverse)
+
+
+SWITCH_TICKERS = ("TQQQ", "UGL", "BIL", "SOXL", "TLT", "UVXY", "SPXL", "GLD")
+"""What single-asset Composer switchers hold: a leveraged ETF, gold, or T-bills (one at a time, 100%)."""
+
+
+def single_asset(seed: int = 0, names: tuple[str, ...] = SWITCH_TICKERS) -> str:
+    """A valid switcher that holds exactly one asset, 100%, every day ('TQQQ or BIL', a filter picking one
+    ticker): nested `if`s (0 to 3 deep) over single assets, or a `select-top 1` filter."""
+    rng = random.Random(seed)
+    shape = Shape(lines=40, depth=4, filters=0, group_filters=0, group_nesting=0, max_window=60, tickers=len(names),
+                  inverse_vol=0)
+    b = _Builder(shape, rng, list(names))
+    body: Tree
+    if rng.random() < 0.25:
+        ranking = rng.choice(("rsi", "cumulative-return", "moving-average-return"))
+        body = ("filter", ranking, b.window(rsi=ranking == "rsi"), "top", 1,
+                [("asset", name) for name in rng.sample(list(names), 3)])
+    else:
+        body = b.chain(rng.randint(0, 3))
+    return _Printer("clj").file(f"Single-asset switcher, seed {seed}", body)

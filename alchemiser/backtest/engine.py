@@ -5,15 +5,12 @@ For each session D, in order:
    the data a 09:35 run on D reads (the closes through the previous session, `data_date`): every
    strategy on one indicator cache, netted by allocation (services/strategy/netting.py); see
    evaluation.py.
-2. **Plan** — `services.portfolio.planner.plan`, the portfolio Lambda's planner, against the
-   simulated account valued at D's prices (drift bands and `:rebalance-threshold`, minimum trade,
-   cash reserve, whole shares where an asset is not fractionable, buys scaled to cash), then the
-   portfolio Lambda's safety check (`check_plan`) and the execution Lambda's risk limits
-   (`services.execution.risk.check`): a plan that breaks either places nothing that day, as in
-   the chain.
-3. **Fills** — sells first, then the buys fitted to the buying power left
-   (`services.execution.legs.fit_to_budget`, with the execution function's margin), each filled
-   by the fill model (fills.py) at D's open when the data has opens, else at D's close.
+2. **Plan, limits, legs** — the portfolio's and the execution's steps of the day
+   (`services.portfolio.day.plan_day`, `services.execution.day.prepare`) against the simulated
+   account valued at D's prices, with the user's limits (simulation.py): a plan a limit refuses
+   places nothing that day, as in the chain, and the day is listed in `BacktestResult.blocked`.
+3. **Fills** — sells first, then the buys fitted to the buying power left, each filled by the fill
+   model (fills.py) at D's open when the data has opens, else at D's close.
 4. **Equity** — cash + positions at D's close.
 
 What the backtest cannot apply (the live chain can): the kill switch (an operator's decision),
@@ -25,19 +22,20 @@ through the same day), and the real broker's fill prices.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from datetime import time as time_of_day
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from alchemiser.backtest.fills import CENT, Fill, FillModel, SimAccount
+from alchemiser.backtest.fills import CENT, FillModel
+from alchemiser.backtest.simulation import BlockedDay, Simulation, rules_of, simulate
 
 if TYPE_CHECKING:
-    from services.execution.risk import RiskLimits
     from services.portfolio.planner import Parameters, StrategyPart
     from services.strategy.portfolio_config import StrategyPortfolio
+    from shared.limits.model import Limits
     from shared.marketdata.port import MarketCalendar, MarketData
 
 Progress = Callable[[str, int, int], None]
@@ -59,8 +57,8 @@ class BacktestConfig:
     fills: FillModel = field(default_factory=FillModel)
     parameters: Parameters | None = None
     """The planner's knobs; default: the portfolio function's defaults (PortfolioSettings)."""
-    limits: RiskLimits | None = None
-    """The execution function's risk limits; default: its defaults (ExecutionSettings)."""
+    limits: Limits | None = None
+    """The user's limits (shared/limits: the portfolio file, ALCHEMISER_*, flags); default: the defaults."""
     buying_power_margin: Decimal | None = None
     benchmark: str | None = "SPY"
     non_fractionable: frozenset[str] = frozenset()
@@ -85,39 +83,6 @@ class DayTarget:
     """Each strategy's own answer (allocation, weights, rebalance threshold)."""
 
 
-@dataclass(frozen=True)
-class EquityRow:
-    trade_date: date
-    equity: Decimal
-    cash: Decimal
-    invested: Decimal
-
-
-@dataclass(frozen=True)
-class DayNote:
-    trade_date: date
-    text: str
-
-
-@dataclass
-class Simulation:
-    """One account's history over the range."""
-
-    capital: Decimal
-    equity: list[EquityRow] = field(default_factory=list)
-    fills: list[Fill] = field(default_factory=list)
-    notes: list[DayNote] = field(default_factory=list)
-    traded_value: Decimal = Decimal(0)
-
-    @property
-    def fees(self) -> Decimal:
-        return sum((f.fee for f in self.fills), Decimal(0))
-
-    @property
-    def slippage(self) -> Decimal:
-        return sum((f.slippage for f in self.fills), Decimal(0))
-
-
 @dataclass
 class BacktestResult:
     config: BacktestConfig
@@ -130,25 +95,16 @@ class BacktestResult:
     fill_basis: str
     """"open" or "close": the price orders fill at."""
     seconds: dict[str, float]
+    blocked: list[BlockedDay] = field(default_factory=list)
+    """The portfolio's sessions a limit refused (one entry per binding limit): nothing was placed."""
+    clipped: list[BlockedDay] = field(default_factory=list)
+    """The portfolio's sessions the position cap clipped (position_cap = clip)."""
 
+    @property
+    def limits(self) -> Limits:
+        from shared.limits.model import Limits
 
-# ---------------------------------------------------------------------------------------- defaults
-
-
-def default_parameters() -> Parameters:
-    from services.portfolio.app import parameters_of
-    from services.portfolio.settings import PortfolioSettings
-
-    return parameters_of(PortfolioSettings.model_validate({"backend": "local"}))
-
-
-def default_limits() -> tuple[RiskLimits, Decimal]:
-    from services.execution.risk import RiskLimits
-    from services.execution.settings import ExecutionSettings
-
-    s = ExecutionSettings.model_validate({"backend": "local"})
-    return (RiskLimits(s.max_order_equity_fraction, s.max_turnover_equity_fraction, s.max_position_weight,
-                       s.max_orders_per_run), s.buying_power_margin)
+        return self.config.limits or Limits()
 
 
 # ---------------------------------------------------------------------------------------- sessions
@@ -251,130 +207,6 @@ class DayPrices:
         return price
 
 
-# ---------------------------------------------------------------------------------------- simulation
-
-
-@dataclass(frozen=True)
-class Rules:
-    parameters: Parameters
-    limits: RiskLimits | None
-    """None: no account-level risk limits (a strategy's solo run for attribution)."""
-    margin: Decimal
-    fills: FillModel
-    non_fractionable: frozenset[str]
-
-
-def rules_of(config: BacktestConfig) -> Rules:
-    limits, margin = default_limits()
-    return Rules(config.parameters or default_parameters(), config.limits or limits,
-                 margin if config.buying_power_margin is None else config.buying_power_margin,
-                 config.fills, config.non_fractionable)
-
-
-def simulate(targets: Sequence[DayTarget], capital: Decimal, rules: Rules, prices: DayPrices,
-             progress: Progress | None = None, phase: str = "simulate") -> Simulation:
-    sim = Simulation(capital)
-    account = SimAccount(capital)
-    for index, target in enumerate(targets):
-        trade_day(target, account, sim, rules, prices.on(target.trade_date))
-        closes = prices.closes(account.positions)
-        equity = account.equity(closes)
-        sim.equity.append(EquityRow(target.trade_date, equity, account.cash, equity - account.cash))
-        if progress is not None:
-            progress(phase, index + 1, len(targets))
-    return sim
-
-
-def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Rules, prices: DayPrices) -> None:
-    """Plan against the account at D's fill prices, check, then fill sells and the fitted buys."""
-    from services.execution import risk
-    from services.portfolio.planner import AccountView, Holding, PlanInputs, Tradability, plan
-    from services.portfolio.validation import check_plan
-
-    day = target.trade_date
-    symbols = sorted(target.weights.keys() | account.positions.keys())
-    if prices.basis == "close":
-        prices.closes(symbols)
-    at = {s: prices.fill(s) for s in symbols}
-    holdings = {s: Holding(s, q, account.market_value(s, at[s]), at[s]) for s, q in account.positions.items()}
-    equity = account.cash + sum((h.market_value for h in holdings.values()), Decimal(0))
-    if equity <= 0:
-        sim.notes.append(DayNote(day, f"equity {equity}: nothing can be planned"))
-        return
-    captured = datetime(day.year, day.month, day.day, 14, 35, tzinfo=UTC)
-    inputs = PlanInputs(
-        correlation_id=f"backtest-{day.isoformat()}", signal_event_id=f"backtest-{day.isoformat()}",
-        target_weights=target.weights, strategies=target.strategies,
-        account=AccountView("ACTIVE", equity, account.cash, account.buying_power, captured),
-        holdings=holdings,
-        assets={s: Tradability(s not in rules.non_fractionable) for s in at},
-        prices={s: at[s] for s, w in target.weights.items() if w > 0 and s not in holdings},
-        parameters=rules.parameters,
-    )
-    planned = plan(inputs, identify=False)
-    rejection = check_plan(planned, inputs)
-    if rejection is not None:
-        sim.notes.append(DayNote(day, f"plan failed closed ({rejection.error_type}): {rejection.reason}"))
-        return
-    if not planned.orders:
-        return
-    exposures = [risk.Exposure(o.symbol, o.side,
-                               o.qty * at[o.symbol] if o.qty is not None else o.notional or Decimal(0))
-                 for o in planned.orders]
-    values = {s: h.market_value for s, h in holdings.items()}
-    breaches = [] if rules.limits is None else risk.check(exposures, equity=equity, positions=values,
-                                                          limits=rules.limits)
-    if breaches:
-        sim.notes.append(DayNote(day, f"plan blocked by the execution risk limits: {risk.describe(breaches)}"))
-        return
-    stamp = day.isoformat()
-    for order in planned.sells:
-        assert order.qty is not None
-        _record(sim, account.sell(stamp, order.symbol, order.qty, at[order.symbol], rules.fills))
-    for leg in _fitted_buys(planned.buys, account, rules, at, sim, day):
-        _record(sim, account.buy(stamp, leg.symbol, leg.qty, leg.notional, at[leg.symbol], leg.fractionable,
-                                 rules.fills))
-
-
-def _fitted_buys(buys: Sequence[Any], account: SimAccount, rules: Rules, at: Mapping[str, Decimal],
-                 sim: Simulation, day: date) -> list[Any]:
-    """The planned buys as the execution function places them: whole shares where not fractionable,
-    then fitted to the buying power x (1 - margin) left after the sells."""
-    from services.execution.legs import Leg, fit_to_budget
-
-    legs = []
-    for index, order in enumerate(buys):
-        price = at[order.symbol]
-        leg = Leg(index, f"bt-{day:%Y%m%d}-{order.symbol}-buy", order.symbol, "buy", order.qty, order.notional,
-                  order.fractionable, price)
-        if not order.fractionable:
-            shares = (order.qty if order.qty is not None else (order.notional or Decimal(0)) / price)
-            whole = shares.to_integral_value(ROUND_DOWN)
-            if whole < 1:
-                sim.notes.append(DayNote(day, f"{order.symbol}: not fractionable, less than one share"))
-                continue
-            leg = Leg(index, leg.client_order_id, order.symbol, "buy", whole, None, False, price)
-        legs.append(leg)
-    if not legs:
-        return []
-    budget = (account.buying_power * (1 - rules.margin)).quantize(CENT)
-    fit = fit_to_budget(legs, budget)
-    if fit.note:
-        sim.notes.append(DayNote(day, fit.note))
-    for skip in fit.skipped:
-        sim.notes.append(DayNote(day, f"{skip.leg.symbol}: {skip.reason}"))
-    return list(fit.legs)
-
-
-def _record(sim: Simulation, fill: Fill) -> None:
-    sim.fills.append(fill)
-    if fill.rejected is not None:
-        sim.notes.append(DayNote(date.fromisoformat(fill.trade_date), f"{fill.symbol} {fill.side} rejected: "
-                                                                      f"{fill.rejected}"))
-    else:
-        sim.traded_value += fill.amount
-
-
 # ---------------------------------------------------------------------------------------- the whole run
 
 
@@ -419,11 +251,13 @@ def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> Ba
     prices = DayPrices(config.market_data, opens=config.timing == "previous-close")
     portfolio = simulate(targets, config.capital, rules, prices, progress, "simulate")
     strategies: dict[str, Simulation] = {}
-    solo_rules = replace(rules, limits=None)  # the risk limits bound the whole account, not one strategy's share
+    solo_rules = replace(rules, limits=None)  # the limits bound the whole account, not one strategy's share
+    held = frozenset(portfolio.blocked_days)  # ... but a solo run never trades a day the account did not
     if config.attribution:
         for entry in config.portfolio.strategies:
             capital = (config.capital * entry.allocation).quantize(CENT, ROUND_HALF_EVEN)
             strategies[entry.name] = simulate(solo_targets(targets, entry.name), capital, solo_rules, prices,
-                                              progress, f"strategy {entry.name}")
+                                              progress, f"strategy {entry.name}", hold_on=held)
     seconds["simulate"] = time.perf_counter() - mark
-    return BacktestResult(config, sessions, targets, portfolio, strategies, benchmark, prices.basis, seconds)
+    return BacktestResult(config, sessions, targets, portfolio, strategies, benchmark, prices.basis, seconds,
+                          blocked=list(portfolio.blocked), clipped=list(portfolio.clipped))

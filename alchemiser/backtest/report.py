@@ -12,9 +12,10 @@ import numpy as np
 
 from alchemiser.backtest import metrics
 from alchemiser.backtest.account_compare import comparison_lines
-from alchemiser.backtest.engine import BacktestResult, Simulation
+from alchemiser.backtest.engine import BacktestResult
 from alchemiser.backtest.formats import num as _num
 from alchemiser.backtest.formats import pct as _pct
+from alchemiser.backtest.simulation import BlockedDay, Simulation
 
 LIMITS_NOT_APPLIED = (
     "the kill switch (an operator's decision, not in the history)",
@@ -96,18 +97,34 @@ def order_rows(sim: Simulation) -> list[dict[str, Any]]:
     } for f in sim.fills]
 
 
+def limit_days(days: Sequence[BlockedDay]) -> list[dict[str, Any]]:
+    return [{"trade_date": d.trade_date.isoformat(), "limit": d.limit, "message": d.message, "values": d.values}
+            for d in days]
+
+
+def limits_doc(result: BacktestResult) -> dict[str, Any]:
+    from shared.limits.specs import SPECS
+
+    limits = result.limits
+    return {s.key: {"value": str(limits.value(s.key)), "text": limits.text(s.key), "source": limits.source(s.key)}
+            for s in SPECS}
+
+
 def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
     config = result.config
     portfolio = result.portfolio
     final = float(portfolio.equity[-1].equity) if portfolio.equity else float(config.capital)
+    traded = any(f.rejected is None for f in portfolio.fills)
     strategies: dict[str, Any] = {}
     for entry in config.portfolio.strategies:
         sim = result.strategies.get(entry.name)
-        body: dict[str, Any] = {"file": entry.file.as_posix(), "allocation": str(entry.allocation)}
+        body: dict[str, Any] = {"file": entry.file.as_posix(), "allocation": str(entry.allocation),
+                                "portfolio_traded": traded}
         if sim is not None:
             end = float(sim.equity[-1].equity) if sim.equity else float(sim.capital)
             body.update(capital=str(sim.capital), metrics=metrics_of(result, sim, rf),
                         contribution=(end - float(sim.capital)) / float(config.capital),
+                        held_sessions=len(sim.held),
                         equity=[{"trade_date": r.trade_date.isoformat(), "equity": str(r.equity)}
                                 for r in sim.equity])
         strategies[entry.name] = body
@@ -135,6 +152,9 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
                             if len(t.strategies) > 1 else {})} for t in result.targets],
         "orders": order_rows(portfolio),
         "notes": [{"trade_date": n.trade_date.isoformat(), "note": n.text} for n in portfolio.notes],
+        "limits": limits_doc(result),
+        "blocked": limit_days(result.blocked),
+        "clipped": limit_days(result.clipped),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
     return metrics.finite(doc)  # type: ignore[no-any-return]
@@ -195,6 +215,47 @@ def account_doc(points: Sequence[tuple[date, Decimal]], *, source: str, rf: floa
     return metrics.finite(doc)  # type: ignore[no-any-return]
 
 
+def limit_headline(doc: dict[str, Any]) -> list[str]:
+    """"N of M sessions blocked by max_position_weight (75%)" (and clipped), with where each limit is set."""
+    sessions = doc["range"]["sessions"]
+    limits = doc.get("limits", {})
+    lines = []
+    for key, what in (("blocked", "nothing placed"), ("clipped", "positions clipped to the cap")):
+        by_limit: dict[str, set[str]] = {}
+        for day in doc.get(key, []):
+            by_limit.setdefault(day["limit"], set()).add(day["trade_date"])
+        if not by_limit:
+            continue
+        every = len({d for days in by_limit.values() for d in days})
+        named = [(name, len(days), limits.get(name, {})) for name, days in
+                 sorted(by_limit.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        if len(named) == 1:
+            (name, _, spec), = named
+            lines.append(f"{every} of {sessions} sessions {key} by {name} ({spec.get('text', '?')}): {what}"
+                         f" (set by {spec.get('source', '?')})")
+        else:
+            parts = "; ".join(f"{n} by {name} ({spec.get('text', '?')}, set by {spec.get('source', '?')})"
+                              for name, n, spec in named)
+            lines.append(f"{every} of {sessions} sessions {key}: {parts}: {what}")
+    if doc.get("blocked"):
+        first = doc["blocked"][0]
+        lines.append(f"  first: {first['trade_date']}: {first['message']}; change a limit in the portfolio file's "
+                     "[limits] or with a flag (`alchemiser limits` lists them)")
+    return lines
+
+
+def _strategy_line(name: str, s: dict[str, Any]) -> str:
+    sm = s["metrics"]
+    head = f"  {name:<24} allocation {_pct(float(s['allocation']), 1):>7}"
+    if not s.get("portfolio_traded", True):
+        return (f"{head}  did not trade: the portfolio placed no order on any session (limits above); "
+                "its return alone would not be the account's")
+    held = s.get("held_sessions", 0)
+    return (f"{head}  return {_pct(sm['total_return'])}  CAGR {_pct(sm['cagr'])}  Sharpe {_num(sm['sharpe'])}"
+            f"  max DD {_pct(sm['max_drawdown'])}  contribution {_pct(s['contribution'])}"
+            + (f"  (held on the {held} sessions the portfolio was blocked)" if held else ""))
+
+
 def stopped_kind(note: str) -> str | None:
     """"blocked" for a session whose plan a limit stopped, "refused" for one whose plan failed closed
     (engine.simulate's notes), None for any other note."""
@@ -223,6 +284,9 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     ]
     if doc.get("synthetic"):
         lines[1:1] = ["SYNTHETIC offline prices, not real market data: use --data DIR or --data alpaca for real bars"]
+    headline = limit_headline(doc)
+    if headline:
+        lines[1:1] = headline
     head = f"{'':<22}{'portfolio':>26}{(bench['symbol'] if bench else ''):>28}"
     lines.append(head)
     for label, mine, theirs in metric_rows(doc):
@@ -239,17 +303,12 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     if any(s.get("metrics") is not None for s in doc["strategies"].values()):
         lines += ["", "Per strategy (each alone with its share of the capital):"]
         for name, s in doc["strategies"].items():
-            sm = s.get("metrics")
-            if sm is None:
-                continue
-            lines.append(f"  {name:<24} allocation {_pct(float(s['allocation']), 1):>7}"
-                         f"  return {_pct(sm['total_return'])}"
-                         f"  CAGR {_pct(sm['cagr'])}  Sharpe {_num(sm['sharpe'])}  max DD {_pct(sm['max_drawdown'])}"
-                         f"  contribution {_pct(s['contribution'])}")
-    blocked = [n for n in doc["notes"] if stopped_kind(n["note"])]
-    if blocked:
-        lines += ["", f"{len(blocked)} session(s) placed nothing because the chain's checks stopped the plan; "
-                      f"first: {blocked[0]['trade_date']}: {blocked[0]['note']}"]
+            if s.get("metrics") is not None:
+                lines.append(_strategy_line(name, s))
+    failed = [n for n in doc["notes"] if stopped_kind(n["note"]) == "refused"]
+    if failed:
+        lines += ["", f"{len(failed)} session(s) placed nothing because the plan's safety check stopped it; "
+                      f"first: {failed[0]['trade_date']}: {failed[0]['note']}"]
     lines += comparison_lines(doc)
     lines += ["", "Not applied by a backtest: " + "; ".join(doc["not_applied"]) + "."]
     return "\n".join(lines) + "\n"

@@ -6,9 +6,11 @@
     alchemiser backtest --html tearsheet.html --png equity.png
 
 Each session runs as the chain runs it (alchemiser/backtest/engine.py): the strategy function's
-evaluation on the previous session's closes, netting, the portfolio planner against the simulated
-account, sells before buys, fills at the session's open when the data has opens, else its close,
-with the slippage and fee model. Progress goes to stderr; the summary (or the JSON) to stdout.
+evaluation on the previous session's closes, netting, the portfolio's and the execution's steps
+against the simulated account with your limits (the portfolio file's [limits], ALCHEMISER_<KEY>, the
+limit flags), sells before buys, fills at the session's open when the data has opens, else its close,
+with the slippage and fee model. Sessions a limit blocked are counted in the headline and listed.
+Progress goes to stderr; the summary (or the JSON) to stdout.
 Usage errors (bad dates, an unknown ticker, not enough history...) exit with code 2.
 The JSON schema and what a backtest cannot apply: docs/backtest.md.
 """
@@ -24,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alchemiser.commands.common import add_state_dir, dumps, fail
+from alchemiser.commands.common import UsageError, add_limit_flags, add_state_dir, dumps, effective_limits, fail
 
 if TYPE_CHECKING:
     from alchemiser.backtest.engine import BacktestConfig
@@ -105,6 +107,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-attribution", action="store_true",
                         help="skip the per-strategy runs (each strategy alone with its allocation)")
     add_state_dir(parser)
+    add_limit_flags(parser)
 
 
 class Progress:
@@ -212,7 +215,11 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
     except ValueError as exc:
         raise BacktestError(str(exc)) from exc
     benchmark = None if args.benchmark.strip().lower() in ("", "none") else args.benchmark.strip().upper()
-    return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital,
+    try:
+        limits = effective_limits(args, portfolio.limits)
+    except UsageError as exc:
+        raise BacktestError(str(exc)) from exc
+    return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital, limits=limits,
                           fills=FillModel(args.slippage_bps, args.fee_per_share), benchmark=benchmark,
                           attribution=not args.no_attribution, timing=args.timing,
                           near_close_minutes=args.near_close_minutes)
@@ -258,7 +265,7 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
             from alchemiser.backtest import tearsheet
         except ImportError as exc:
             return fail(f"--html/--png need plotly and matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
-        blocked: list[tuple[date, str]] = []  # TODO(i22): [(b.trade_date, b.limit) for b in result.blocked]
+        blocked = [(b.trade_date, b.message) for b in result.blocked]  # shaded on every chart, counted in the header
         if args.html is not None:
             tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
             print(f"tearsheet written to {args.html}", file=sys.stderr)

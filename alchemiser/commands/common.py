@@ -118,3 +118,85 @@ def existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{text}: no such file")
     return path.resolve()
+
+
+# ---------------------------------------------------------------------------------------- the user's limits
+
+
+def add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per limit (shared/limits/model.py): overrides the portfolio file's [limits] and ALCHEMISER_*."""
+    from shared.limits.specs import SPECS  # no pydantic: --help stays fast
+
+    group = parser.add_argument_group("limits", "override the portfolio file's [limits] (and ALCHEMISER_<KEY>) "
+                                                "for this command; `alchemiser limits` shows the effective ones")
+    for spec in SPECS:
+        group.add_argument(spec.flag, dest=f"limit_{spec.key}", type=_limit_value(spec.key),
+                           metavar=_METAVAR[spec.kind], help=spec.summary)
+
+
+_METAVAR = {"weight": "W", "fraction": "F", "count": "N", "mode": "refuse|clip", "symbol": "SYMBOL"}
+
+
+def _limit_value(key: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        from shared.limits.model import LimitValueError, parse
+
+        try:
+            parse(key, text)
+        except LimitValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text}: {exc.detail}") from None
+        return text
+
+    return check
+
+
+def limit_flags(args: argparse.Namespace) -> dict[str, str]:
+    """The limits set by flags on this command line: key -> text."""
+    from shared.limits.model import KEYS
+
+    return {key: value for key in KEYS if (value := getattr(args, f"limit_{key}", None)) is not None}
+
+
+def effective_limits(args: argparse.Namespace, file_limits: Any, env: Any = None) -> Any:
+    """The command's limits: the portfolio file's, then ALCHEMISER_<KEY> in the environment, then the flags
+    (shared/limits/loader.py). A bad variable is a UsageError naming it."""
+    import os
+
+    from shared.limits.loader import LimitsError, env_overrides, overridden
+    from shared.limits.model import SPEC_OF
+
+    try:
+        limits = overridden(file_limits, env_overrides(os.environ if env is None else env), lambda k: SPEC_OF[k].env)
+        return overridden(limits, limit_flags(args), lambda k: SPEC_OF[k].flag)
+    except LimitsError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def limit_env(args: argparse.Namespace, env: Any = None) -> dict[str, str]:
+    """What the local functions need to see the same limits: ALCHEMISER_<KEY> from the environment and the
+    flags, and which flag set which (the strategy step labels each value with it)."""
+    import json
+    import os
+
+    from shared.limits.loader import env_overrides
+    from shared.limits.model import SPEC_OF
+
+    values = {SPEC_OF[k].env: v for k, v in env_overrides(os.environ if env is None else env).items()}
+    flags = limit_flags(args)
+    values.update({SPEC_OF[k].env: v for k, v in flags.items()})
+    if flags:
+        values["ALCHEMISER_LIMITS_SET_BY"] = json.dumps({k: SPEC_OF[k].flag for k in flags})
+    return values
+
+
+def limits_file_problem(path: Path | None) -> str | None:
+    """Why a portfolio file's [limits] cannot be used (an out-of-range value: file:line), or None."""
+    if path is None:
+        return None
+    from shared.limits.loader import LimitsError, read_file
+
+    try:
+        read_file(path)
+    except LimitsError as exc:
+        return str(exc)
+    return None

@@ -1,11 +1,13 @@
 """`alchemiser plan [--broker sim|alpaca] [--data offline|alpaca|DIR]`: today's run, dry. Nothing is placed.
 
-What the day's run would do, computed by the chain's own code and nothing else:
+What the day's run would do, computed by the chain's own steps and nothing else:
 - the strategies: services/strategy/signals.py `evaluate_signals`, turned into the SignalGenerated the
-  strategy function would publish (`signal_event`), and checked as the portfolio checks it;
-- the plan: the portfolio function's own gathering (account, positions, assets, prices, with its
-  fail-closed checks: services/portfolio/app.py) and planner (services/portfolio/planner.py `plan`,
-  then `check_plan`).
+  strategy function would publish (`signal_event`, with the limits it would resolve: the portfolio
+  file's [limits], ALCHEMISER_<KEY>, then this command's limit flags), and checked as the portfolio checks it;
+- the plan: the portfolio's step (services/portfolio/day.py `gather`, then `plan_day`: the position
+  cap in clip mode, the planner, `check_plan`);
+- the limits and the legs: the execution's step (services/execution/day.py `prepare`), at the prices
+  the broker gave the plan: a limit that would refuse the plan is a failed check naming it.
 
 It prints the target against the current weight of each symbol, the orders with their sizes, what
 was skipped and why, and the pre-trade checks: buying power net of the account's open buy orders
@@ -28,10 +30,20 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from alchemiser.commands.common import add_state_dir, as_of_arg, data_arg, dumps, existing_file, fail
+from alchemiser.commands.common import (
+    UsageError,
+    add_limit_flags,
+    add_state_dir,
+    as_of_arg,
+    data_arg,
+    dumps,
+    effective_limits,
+    existing_file,
+    fail,
+    limits_file_problem,
+)
 
 WEIGHT = Decimal("0.0001")
 CENT = Decimal("0.01")
@@ -52,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--strategy", type=existing_file, metavar="FILE.clj", help="plan this one strategy file alone")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    add_limit_flags(parser)
 
 
 class PlanRefused(Exception):
@@ -95,7 +108,7 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     from services.strategy.failures import failure_of
     from services.strategy.settings import StrategySettings
     from services.strategy.signals import evaluate_signals
-    from services.strategy.workflow import closed_reason, data_session, run_correlation_id
+    from services.strategy.workflow import data_session, freshness_check, run_correlation_id, trading_day_check
     from shared.broker.factory import market_data_for
     from shared.events.base import EventContext
     from shared.runtime.clock import trading_date
@@ -107,7 +120,8 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     _, today = near_close(settings, calendar.session(day), now)
     market_data = market_data_for(settings)
     try:
-        signals = evaluate_signals(_portfolio(args, settings), market_data, data_day, require_fresh=False,
+        portfolio = _portfolio(args, settings)
+        signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False,
                                    today=today, latest_at=now)
     except Exception as exc:
         failure = failure_of(exc)
@@ -118,134 +132,59 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     run = Run(correlation_id, EventContext.for_command(correlation_id, f"dry-run-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}",
                                                        settings.trading_mode),
               "manual", day, data_day, now, None, today)
-    signal = signal_event(run, signals, settings.max_explanation_lines)
-    fresh: dict[str, Any] = {"check": "data freshness", "ok": signals.data_as_of >= data_day,
-                             "detail": f"last bar {signals.data_as_of.isoformat()}, the run needs "
-                                       f"{data_day.isoformat()} "
-                                       f"(the session before {day.isoformat()} per the exchange calendar)"
-                                       + ("; SYNTHETIC offline prices" if signals.synthetic else "")}
-    if not fresh["ok"]:
-        fresh["detail"] += ": the run would fail closed as stale"
-    found = [fresh]
-    if calendar.session(day) is None:
-        found.insert(0, {"check": "trading day", "ok": False,
-                         "detail": f"{closed_reason(day)}: the scheduled run would start no workflow (planned anyway)"})
+    signal = signal_event(run, signals, settings.max_explanation_lines, effective_limits(args, portfolio.limits))
+    found = [freshness_check(signals.data_as_of, data_day, synthetic=signals.synthetic)]
+    session = calendar.session(day)
+    if session is None:
+        closed = trading_day_check(session, day, now)
+        found.insert(0, {**closed, "detail": closed["detail"] + " (planned anyway)"})
     return signal, signals, found
 
 
-def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any, Any, Any, list[Any], Any]:
-    """(plan inputs, plan, account, positions, broker): the portfolio function's gathering and planner."""
-    from services.portfolio.app import _gather
-    from services.portfolio.planner import plan as make_plan
+def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any, Any, Any]:
+    """(what the portfolio gathered, what it planned, the broker): the portfolio's step of the day."""
+    from services.portfolio.app import parameters_of
+    from services.portfolio.day import gather, plan_day
     from services.portfolio.settings import PortfolioSettings
-    from services.portfolio.validation import Rejection, check_plan, check_signal
+    from services.portfolio.validation import Rejection, check_signal
     from shared.broker.factory import make_broker
+    from shared.limits.model import Limits
 
     settings = PortfolioSettings.from_env(_env(args, now))
     rejection = check_signal(signal)
     if rejection is not None:
         raise PlanRefused("portfolio", rejection.reason, rejection.error_type)
     broker = make_broker(settings)
-    gathered = _gather(signal, cast(Any, SimpleNamespace(settings=settings, broker=broker)))
+    limits = signal.limits or Limits()
+    gathered = gather(signal, broker, parameters_of(settings), limits)
     if isinstance(gathered, Rejection):
         raise PlanRefused("portfolio", gathered.reason, gathered.error_type)
-    inputs, account, positions = gathered
-    plan = make_plan(inputs)
-    rejection = check_plan(plan, inputs)
-    if rejection is not None:
-        raise PlanRefused("portfolio", rejection.reason, rejection.error_type)
-    return inputs, plan, account, positions, broker
+    planned = plan_day(gathered.inputs, limits)
+    if isinstance(planned, Rejection):
+        raise PlanRefused("portfolio", planned.reason, planned.error_type)
+    return gathered, planned, broker
 
 
-def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
-           calendar_checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from services.execution.kill_switch import FileKillSwitch
-    from services.execution.settings import KILL_SWITCH_FILE
+def execution_for(planned: Any) -> Any:
+    """The execution's step on the plan, at the prices the broker gave it: legs, or the limits' refusal."""
+    from services.execution.day import prepare
 
-    found = list(calendar_checks)
-    buys = sum((o.estimated_value for o in plan.buys), Decimal(0))
-    sells = sum((o.estimated_value for o in plan.sells), Decimal(0))
-    reported = inputs.account.buying_power
-    orders = open_orders(broker, inputs)
-    open_buys = sum((o["open_value"] for o in orders if o["side"] == "buy"), Decimal(0))
-    power = reported - open_buys
-    detail = (f"buying power ${_cents(power)} net of open buy orders (the broker reports ${_cents(reported)}; "
-              + (f"{sum(o['side'] == 'buy' for o in orders)} open buy order(s) may spend ${_cents(open_buys)}"
-                 if open_buys else "no open buy orders")
-              + f"); planned buys ${buys:,} after sells of ${sells:,}"
-              + (f"; buys scaled: {plan.scaling.reason}" if plan.scaling else ""))
-    if orders:
-        detail += "; open: " + ", ".join(
-            f"{o['side']} {o['symbol']} {'qty ' + str(o['qty']) if o['qty'] is not None else '$' + str(o['notional'])}"
-            + (f" limit {o['limit_price']}" if o["limit_price"] is not None else "") + f" (~${_cents(o['open_value'])})"
-            for o in orders)
-    found.append({"check": "buying power", "ok": buys <= power + sells, "detail": detail,
-                  "reported_buying_power": reported, "open_buy_value": open_buys, "net_buying_power": power,
-                  "open_orders": orders})
-    whole = sorted(o.symbol for o in plan.orders if not o.fractionable)
-    found.append({"check": "fractionable", "ok": True,
-                  "detail": "every order's asset is fractionable" if not whole else
-                            f"whole shares only (qty orders, rounded down) for {', '.join(whole)}"})
-    try:
-        clock = broker.get_clock()
-        found.append({"check": "market clock", "ok": True,
-                      "detail": ("open" if clock.is_open else "closed")
-                                + f" at {clock.timestamp.astimezone(UTC):%Y-%m-%d %H:%MZ}; next open "
-                                  f"{clock.next_open.astimezone(UTC):%Y-%m-%d %H:%MZ}, next close "
-                                  f"{clock.next_close.astimezone(UTC):%Y-%m-%d %H:%MZ}"
-                                + ("" if clock.is_open else " (orders would wait for the open)")})
-    except Exception as exc:
-        found.append({"check": "market clock", "ok": False, "detail": f"unreadable: {exc}"})
-    found.append(rate_budget(len(plan.orders)))
-    reading = FileKillSwitch(args.state_dir / KILL_SWITCH_FILE).read()
-    effect = {"active": "orders would be placed", "reducing": f"only the {len(plan.sells)} sell(s) would be placed",
-              "halted": "nothing would be placed"}[reading.state]
-    found.append({"check": "kill switch", "ok": reading.state == "active",
-                  "detail": f"{reading.describe()}: {effect}"})
-    return found
+    inputs = planned.inputs
+    prices = {**{s: h.price for s, h in inputs.holdings.items()}, **inputs.prices}
+    positions = {s: h.market_value for s, h in inputs.holdings.items()}
+    ids = [f"dry-run-{o.symbol}-{o.side}" for o in planned.plan.orders]
+    return prepare(planned.plan.orders, ids=ids, prices=prices, positions=positions, equity=inputs.account.equity,
+                   limits=inputs.limits)
 
 
-def open_orders(broker: Any, inputs: Any) -> list[dict[str, Any]]:
-    """The account's open orders (ours and any placed elsewhere), each with what its unfilled rest may
-    still spend or raise: the notional left, else the qty left at its limit price, else at the last
-    price (the plan's reference price, or the broker's latest trade). An open order whose value is
-    unknown counts as the whole buying power (fail closed).
+def legs_rows(executed: Any) -> list[dict[str, Any]] | None:
+    """What execution would send, in plan order (None: a limit would refuse the plan)."""
+    from services.execution.day import LimitRefusal
 
-    Subtracted from the buying power the broker reports even though Alpaca may already net its own
-    figure: Alpaca's docs say open buys reduce the *available* buying power without saying which
-    field shows it, and a dry run that understates what is left is the safe error."""
-    orders = broker.list_open_orders()
-    prices: dict[str, Decimal] = dict(inputs.prices)
-    prices.update({s: h.price for s, h in inputs.holdings.items()})
-    missing = sorted({o.symbol for o in orders if o.notional is None and o.limit_price is None} - set(prices))
-    if missing:
-        prices.update(broker.get_latest_prices(missing))
-    found = []
-    for o in orders:
-        value = o.open_value(prices.get(o.symbol))
-        found.append({"symbol": o.symbol, "side": o.side, "qty": o.qty, "notional": o.notional,
-                      "limit_price": o.limit_price, "type": o.order_type, "status": o.status,
-                      "client_order_id": o.client_order_id,
-                      "open_value": value if value is not None else inputs.account.buying_power,
-                      "value_known": value is not None})
-    return found
-
-
-def rate_budget(orders: int) -> dict[str, Any]:
-    """The execution's request count at the least (reads, then a POST and a status read per order) against
-    the per-minute budget its rate limiter keeps (shared/broker/rate_limit.py); fill polls add to it."""
-    from shared.broker.rate_limit import ALPACA_REQUESTS_PER_MINUTE, DEFAULT_PER_MINUTE
-
-    needed = 4 + 2 * orders  # account, positions, assets, clock; per order: POST, one status read
-    ok = needed <= DEFAULT_PER_MINUTE
-    return {"check": "rate-limit budget", "ok": ok,
-            "detail": f"at least {needed} trading-API requests ({orders} order(s); polling fills adds more) "
-                      f"against {DEFAULT_PER_MINUTE}/min kept by the limiter (Alpaca allows "
-                      f"{ALPACA_REQUESTS_PER_MINUTE}/min)" + ("" if ok else ": the run would be slowed by the limiter")}
-
-
-def _cents(value: Decimal) -> str:
-    return f"{value.quantize(CENT):,}"
+    if isinstance(executed, LimitRefusal):
+        return None
+    return [{"side": leg.side, "symbol": leg.symbol, "qty": leg.qty, "notional": leg.notional}
+            for leg in executed.legs]
 
 
 def _weight(value: Decimal) -> Decimal:
@@ -297,10 +236,15 @@ def render(body: dict[str, Any]) -> str:
     lines += ["", "Pre-trade checks:"]
     lines += [f"  [{'ok' if c['ok'] else '!!'}] {c['check']}: {c['detail']}" for c in body["checks"]]
     lines += ["", body["summary"]]
+    if body.get("legs") is None and body["orders"]:
+        lines.append("The run would place nothing: a limit refuses this plan (the limits check above says which "
+                     "and where to change it); a retry with the same limits would be refused the same way")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
+    from alchemiser.commands.plan_checks import checks, limits_check
+
     if "alpaca" in (args.broker, args.data) and not (os.environ.get("APCA_API_KEY_ID")
                                                      and os.environ.get("APCA_API_SECRET_KEY")):
         return fail("--broker alpaca / --data alpaca need Alpaca paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
@@ -310,14 +254,22 @@ def run(args: argparse.Namespace) -> int:
     from shared.broker.port import BrokerError
     from shared.runtime.settings import SettingsError
 
+    problem = limits_file_problem(args.config)
+    if problem:
+        return fail(problem)
     now = args.as_of or datetime.now(UTC)
     try:
         signal, _, fresh = signal_for(args, now)
-        inputs, plan, _, _, broker = plan_for(signal, args, now)
-        body = report(signal, inputs, plan, checks(args, inputs, plan, broker, fresh))
+        _, planned, broker = plan_for(signal, args, now)
+        executed = execution_for(planned)
+        found = checks(args, planned.inputs, planned.plan, broker, fresh, limits_check(planned, executed))
+        body = report(signal, planned.inputs, planned.plan, found)
+        body["legs"] = legs_rows(executed)
     except PlanRefused as exc:
         print(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        return fail(str(exc))
     except (BrokerError, CredentialsError, SettingsError) as exc:
         return fail(str(exc), code=1)
     print(dumps(body) if args.json else render(body))

@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alchemiser.commands.common import (
+    UsageError,
+    add_limit_flags,
     add_state_dir,
     add_wait,
     as_of_arg,
@@ -57,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "would go back in time)")
     add_wait(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    add_limit_flags(parser)
 
 
 def alpaca_keys_from_env() -> tuple[str, str] | None:
@@ -86,15 +89,20 @@ def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
 
 
 def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
+    from alchemiser.commands.run_summary import limit_bindings, retry_after_limits
+
     trade = result.last("TradeExecuted")
     split = result.placed_now_and_adopted
+    raised = retry_after_limits(result)
     return {
         "status": result.status,
         "reason": result.reason,
         "correlation_id": result.correlation_id,
         "as_of": result.as_of.isoformat(),
         "resumed": result.resumed,
-        "retry_command": result.retry_command,
+        "retry_command": None if raised else result.retry_command,
+        "retry_after_changing_limits": raised,
+        "limit_bindings": limit_bindings(result),
         "events": result.detail_types,
         "redelivered": [e["detail-type"] for e in result.redelivered],
         "orders_at_broker": result.orders_at_broker,
@@ -118,6 +126,20 @@ def single_strategy_config(state_dir: Path, strategy: Path) -> Path:
     path.write_text(f'# written by `alchemiser run --strategy {strategy}`\n\n[[strategy]]\nname = "{name}"\n'
                     f'file = "{strategy.as_posix()}"\nallocation = "1"\n', encoding="utf-8")
     return path
+
+
+def checked_limit_env(args: argparse.Namespace, config: Path | None) -> dict[str, str]:
+    """The limits the day's functions see (ALCHEMISER_<KEY> from your environment and the limit flags: the
+    template's empty defaults would hide your environment's), checked first: a bad value is exit 2 naming it."""
+    from alchemiser.commands.common import effective_limits, limit_env
+    from services.strategy.settings import PACKAGED_CONFIG
+    from shared.limits.loader import LimitsError, read_file
+
+    try:
+        effective_limits(args, read_file(config or PACKAGED_CONFIG))
+    except LimitsError as exc:
+        raise UsageError(str(exc)) from exc
+    return limit_env(args)
 
 
 def _check_combination(args: argparse.Namespace) -> str | None:
@@ -182,8 +204,12 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     config = args.config
     if args.strategy is not None:
         config = single_strategy_config(args.state_dir, args.strategy)
+    try:
+        extra_env = checked_limit_env(args, config)
+    except UsageError as exc:
+        return fail(str(exc))
     options = DayOptions(args.state_dir, as_of, args.broker, args.data, keys, retry=args.retry,
-                         strategy_config=config)
+                         strategy_config=config, extra_env=extra_env)
     if not args.json:
         data = display_path(Path(args.data)) if args.data not in ("offline", "alpaca") else args.data
         where = f"{'Alpaca paper' if args.broker == 'alpaca' else 'simulated broker'}, {data} data"

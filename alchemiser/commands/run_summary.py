@@ -116,11 +116,71 @@ def _portfolio_section(plan: dict[str, Any] | None, after: dict[str, Any] | None
     return lines
 
 
+def limit_bindings(result: DayResult) -> list[dict[str, Any]]:
+    """The limits that bound the day's plan: the refusal's, else the clipping's (TradeExecuted carries both)."""
+    trade = result.last("TradeExecuted")
+    if trade is not None:
+        return list(trade.get("limit_bindings", []))
+    plan = result.last("RebalancePlanned")
+    return list(plan.get("limit_bindings", [])) if plan else []
+
+
+def refused_by_limits(result: DayResult) -> list[dict[str, Any]]:
+    return [b for b in limit_bindings(result) if b.get("action") == "refused"]
+
+
+def _suggested(binding: dict[str, Any]) -> str | None:
+    """A flag value that lets the refused plan through (the limit's own measure, rounded up)."""
+    from decimal import ROUND_UP
+
+    from shared.limits.specs import SPEC_OF
+
+    key, values = binding["limit"], binding.get("values", {})
+    spec = SPEC_OF.get(key)
+    if spec is None:
+        return None
+    if key == "max_position_weight":
+        return f"{spec.flag} 1"
+    if key == "max_orders_per_run" and "orders" in values:
+        return f"{spec.flag} {values['orders']}"
+    measure = values.get("fraction") or values.get("move")
+    if measure is None:
+        return None
+    return f"{spec.flag} {Decimal(measure).quantize(Decimal('0.01'), ROUND_UP)}"
+
+
+def retry_after_limits(result: DayResult) -> str | None:
+    """For a day a limit refused: the retry command with the refused limits raised (a bare retry would be
+    refused the same way); None for any other outcome."""
+    from shared.limits.rules import LIMIT_BOUND
+
+    if not result.retry_command:
+        return None
+    refused = refused_by_limits(result)
+    if not refused and LIMIT_BOUND not in (result.reason or ""):  # a rerun of the refused day publishes nothing
+        return None
+    flags = [f for f in (_suggested(b) for b in refused) if f]
+    return " ".join([result.retry_command, *dict.fromkeys(flags)])
+
+
+def _limits_section(result: DayResult) -> list[str]:
+    bindings = limit_bindings(result)
+    if not bindings:
+        return []
+    lines = ["Limits"]
+    for b in bindings:
+        verb = "refused the plan: nothing placed" if b.get("action") == "refused" else "clipped the plan"
+        lines.append(f"  {b['limit']} {verb}: {b['message']}")
+        if b.get("change"):
+            lines.append(f"    {b['change']}")
+    return lines
+
+
 def render(result: DayResult, after: dict[str, Any] | None) -> str:
     lines: list[str] = []
     signal, plan, trade = result.last("SignalGenerated"), result.last("RebalancePlanned"), result.last("TradeExecuted")
     for section in (_signal_section(signal) if signal else [], _plan_section(plan) if plan else [],
-                    _orders_section(trade) if trade else [], _portfolio_section(plan, after)):
+                    _orders_section(trade) if trade else [], _limits_section(result), _portfolio_section(plan, after)):
         if section:
             lines += ["", *section]
     lines += ["", _status_line(result)]
@@ -150,6 +210,10 @@ def _status_line(result: DayResult) -> str:
         extra = f"; {result.dead_lettered} delivery(ies) dead-lettered: alchemiser dlq list" \
             if result.dead_lettered else ""
         lines.append(f"{workflow}: {result.status} - {result.reason}{extra}")
-    if result.retry_command:
+    raised = retry_after_limits(result)
+    if raised:
+        lines.append("A retry with the same limits is refused the same way. Change the limit (where: above), "
+                     f"then: {raised}")
+    elif result.retry_command:
         lines.append(f"To start a new, fully re-gated run of this day: {result.retry_command}")
     return "\n".join(lines)

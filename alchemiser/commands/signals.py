@@ -25,7 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alchemiser.commands.common import add_state_dir, as_of_arg, dumps, fail
+from alchemiser.commands.common import (
+    UsageError,
+    add_limit_flags,
+    add_state_dir,
+    as_of_arg,
+    dumps,
+    effective_limits,
+    fail,
+    limits_file_problem,
+)
 
 if TYPE_CHECKING:
     from services.strategy.portfolio_config import StrategyPortfolio
@@ -52,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true",
                         help='print {"weights", "strategies", "as_of", ...} as JSON instead of the text report')
+    add_limit_flags(parser)
 
 
 def _settings(args: argparse.Namespace) -> StrategySettings:
@@ -100,18 +110,16 @@ def run(args: argparse.Namespace) -> int:
     from services.strategy.failures import failure_of
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
     from services.strategy.signals import StrategyFailure, evaluate_signals
-    from services.strategy.workflow import data_session, display_file
+    from services.strategy.workflow import data_session, display_file, stale_reason
     from shared.broker.credentials import CredentialsError
     from shared.broker.factory import market_data_for
     from shared.marketdata.port import MarketDataError
     from shared.runtime.clock import trading_date
 
-    if args.strategy and args.config is not None:
-        return fail("give either --strategy files or --config, not both")
-    if args.data.strip().lower() == "alpaca" and not (os.environ.get("APCA_API_KEY_ID")
-                                                      and os.environ.get("APCA_API_SECRET_KEY")):
-        return fail("--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
     settings = _settings(args)
+    problem = _usage_problem(args, settings)
+    if problem:
+        return fail(problem)
     try:
         market_data = market_data_for(settings)
         calendar = make_calendar(settings)
@@ -145,7 +153,11 @@ def run(args: argparse.Namespace) -> int:
         for f in failures:
             print(f"strategy {f.name!r}: {f.reason}", file=sys.stderr)
         return 1
-    stale = signals.data_as_of < data_day
+    try:
+        notes = limit_notes(signals, effective_limits(args, signals.portfolio.limits))
+    except UsageError as exc:
+        return fail(str(exc))
+    stale = stale_reason(signals.data_as_of, data_day) is not None
     if stale:
         print(f"warning: the market data ends on {signals.data_as_of.isoformat()}, before "
               f"{data_day.isoformat()} (the session the run needs): the run would fail closed as stale; "
@@ -154,13 +166,48 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         body = signals.as_dict()
         body.update(trading_date=day.isoformat(), data_day=data_day.isoformat(),
-                    allocation="equal" if equal else str(signals.portfolio.source), stale=stale)
+                    allocation="equal" if equal else str(signals.portfolio.source), stale=stale,
+                    limits=notes["limits"], limit_notes=notes["notes"])
         print(dumps(body))
     else:
         sys.stdout.write(render(signals, trading_day=day, source=args.data, equal=equal))
+        if notes["notes"]:
+            sys.stdout.write("\nLimits (as the run would apply them):\n"
+                             + "".join(f"  {line}\n" for line in notes["notes"]))
     for f in signals.failures:
         print(f"strategy {f.name!r}: {f.reason}", file=sys.stderr)
     return 1 if signals.failures else 0
+
+
+def limit_notes(signals: Signals, limits: Any) -> dict[str, Any]:
+    """What the user's position cap does to these weights, by the portfolio's own rule (services/portfolio/day.py):
+    clipped (clip), or the plan refused (refuse) for each target above the cap. Nothing else binds without an
+    account: `alchemiser plan` checks every limit."""
+    from services.portfolio.day import clip_targets, over_cap
+    from services.portfolio.planner import StrategyPart
+    from shared.limits.model import how_to_change, percent
+
+    notes: list[str] = []
+    if signals.net is not None:
+        if limits.position_cap == "clip":
+            parts = [StrategyPart(o.entry.name, o.entry.allocation, dict(o.evaluation.weights))
+                     for o in signals.outcomes]
+            notes = [b.line() for b in clip_targets(signals.weights, parts, limits)[2]]
+        else:
+            notes = [f"max_position_weight ({limits.text('max_position_weight')}): {symbol}'s target {percent(weight)} "
+                     f"is above it: the run would place nothing (position_cap = refuse). "
+                     f"{how_to_change('max_position_weight', limits)}"
+                     for symbol, weight in over_cap(signals.weights, limits).items()]
+    return {"limits": limits.model_dump(mode="json"), "notes": notes}
+
+
+def _usage_problem(args: argparse.Namespace, settings: StrategySettings) -> str | None:
+    if args.strategy and args.config is not None:
+        return "give either --strategy files or --config, not both"
+    if args.data.strip().lower() == "alpaca" and not (os.environ.get("APCA_API_KEY_ID")
+                                                      and os.environ.get("APCA_API_SECRET_KEY")):
+        return "--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY"
+    return None if args.strategy else limits_file_problem(settings.strategy_config)
 
 
 def _pct(value: Any) -> str:

@@ -67,9 +67,17 @@ def workflow_row(record: Any) -> dict[str, Any]:
                   for name, at in steps],
         "orders": len(execution.get("orders", [])) if isinstance(execution, dict) else 0,
         "failure": None if record.failure is None else f"{record.failure.step}: {record.failure.reason}",
+        "limits": _limit_lines(execution, failed=record.failure is not None),
         "effects_owed": len(record.pending),
         "created_at": record.created_at,
     }
+
+
+def _limit_lines(execution: Any, *, failed: bool) -> list[str]:
+    """The limits that bound the workflow (a refusal's sentence is already its failure's reason)."""
+    bindings = execution.get("limit_bindings", []) if isinstance(execution, dict) else []
+    return [f"{b['message']}. {b.get('change', '')}".rstrip(". ") for b in bindings
+            if b.get("action") == "clipped" or not failed]
 
 
 def latest(records: list[Any], count: int) -> list[dict[str, Any]]:
@@ -268,6 +276,7 @@ def render(status: dict[str, Any]) -> str:
                     f"{s['step']} +{s['after_seconds']:.1f}s" for s in w["steps"][1:]))
             if w["failure"]:
                 lines.append(f"    why: {w['failure']}")
+            lines += [f"    limit: {line}" for line in w.get("limits", [])]
     switch = status.get("kill_switch")
     if switch is not None:
         lines += ["", f"Kill switch: {switch['state'].upper()} ({switch['source']})"

@@ -7,7 +7,8 @@
 - Whatever a handler publishes (its outbox, see `shared.events.publisher.OutboxPublisher`) goes
   back onto the bus, so a chain runs until it is quiet.
 - Handlers see the function's environment from the template, plus `ALCHEMISER_BACKEND=local`,
-  the state directory and, when given, the simulated clock (`ALCHEMISER_AS_OF`).
+  the state directory and, when given, the simulated clock (`ALCHEMISER_AS_OF`); your environment's
+  limits (`ALCHEMISER_MAX_POSITION_WEIGHT`, ...) win over the template's empty defaults for them.
 """
 
 from __future__ import annotations
@@ -243,7 +244,12 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ internals
     def function_env(self, spec: FunctionSpec) -> dict[str, str]:
+        from shared.limits.specs import SPECS
+
         env = dict(spec.environment)
+        # Your limits (ALCHEMISER_MAX_POSITION_WEIGHT=1 ...) reach the local functions: the template's empty
+        # defaults for them mean "not set" and must not hide your environment's value.
+        env.update({s.env: os.environ[s.env] for s in SPECS if os.environ.get(s.env)})
         env.update(
             ALCHEMISER_BACKEND="local",
             ALCHEMISER_STATE_DIR=str(self.state_dir),

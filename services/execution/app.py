@@ -64,6 +64,8 @@ from shared.events.middleware import Incoming
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.responses import handler_response
 from shared.events.trade_executed import AccountSummary, OrderResult, TradeExecuted
+from shared.limits.model import LimitBinding
+from shared.limits.rules import refused_by_a_limit
 from shared.runtime import metric_names
 from shared.runtime.observability import count, make_logger
 from shared.runtime.workflow_facts import verify
@@ -97,9 +99,11 @@ def handle(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: Any
     return once.result
 
 
-def retry_hint(plan: RebalancePlanned) -> str:
-    return (f"a refusal is final for workflow {plan.correlation_id}; to trade {plan.trading_date} after fixing the "
-            f"cause, start a new run: `alchemiser run --as-of {plan.trading_date} --retry` (locally) or the strategy "
+def retry_hint(plan: RebalancePlanned, *, limit_bound: bool = False) -> str:
+    first = ("a retry with the same limits is refused the same way: change the limit first (as above), then "
+             if limit_bound else "after fixing the cause, ")
+    return (f"a refusal is final for workflow {plan.correlation_id}; to trade {plan.trading_date} {first}"
+            f"start a new run: `alchemiser run --as-of {plan.trading_date} --retry` (locally) or the strategy "
             f"command {{\"mode\": \"trade\", \"correlation_id\": \"{plan.correlation_id}-retry-1\"}}")
 
 
@@ -131,7 +135,8 @@ def _already_done(plan: RebalancePlanned, deps: Dependencies, outcome: AlreadyDo
         published = deps.publisher_for(request_id or "local").publish([event])
         count(metrics, metric_names.DUPLICATES_SUPPRESSED)
         return handler_response("duplicate", f"plan {plan.plan_id} was refused earlier ({done.reason}): nothing "
-                                f"placed; {retry_hint(plan)}", published=published, **common,
+                                f"placed; {retry_hint(plan, limit_bound=refused_by_a_limit(done.reason))}",
+                                published=published, **common,
                                 execution_status=done.status, event_id=event.event_id)
     count(metrics, metric_names.DUPLICATES_SUPPRESSED)
     return handler_response("duplicate", f"plan {plan.plan_id} was already executed ({done.status}"
@@ -139,11 +144,12 @@ def _already_done(plan: RebalancePlanned, deps: Dependencies, outcome: AlreadyDo
 
 
 def _refusal_event(plan: RebalancePlanned, deps: Dependencies, status: str, reason: str, switch: str,
-                   started: datetime) -> TradeExecuted:
+                   started: datetime, bindings: tuple[LimitBinding, ...] = ()) -> TradeExecuted:
     return TradeExecuted.create(
         EventContext.caused_by(plan), key=f"{plan.plan_id}:not-executed:{status}", occurred_at=deps.now(),
         plan_id=plan.plan_id, success=False, status=status, reason=reason, kill_switch=switch, orders=(),
-        totals=res.nothing_placed(len(plan.orders)), started_at=started, finished_at=deps.now())
+        totals=res.nothing_placed(len(plan.orders)), started_at=started, finished_at=deps.now(),
+        limit_bindings=bindings)
 
 
 def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Refused, started: datetime,
@@ -158,9 +164,11 @@ def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Refused, starte
         count(metrics, blocked.metric)
     logger.warning("plan refused: final for the workflow",
                    extra={"execution_status": blocked.status, "reason": blocked.reason})
-    event = _refusal_event(plan, deps, blocked.status, blocked.reason, blocked.switch.state, started)
+    event = _refusal_event(plan, deps, blocked.status, blocked.reason, blocked.switch.state, started,
+                           blocked.bindings)
     published = deps.publisher_for(request_id or "local").publish([event])
-    return handler_response("failed", f"{blocked.reason}; {retry_hint(plan)}", published=published, **common,
+    hint = retry_hint(plan, limit_bound=bool(blocked.bindings))
+    return handler_response("failed", f"{blocked.reason}; {hint}", published=published, **common,
                             execution_status=blocked.status, kill_switch=blocked.switch.state,
                             event_id=event.event_id, refused=True)
 
@@ -211,7 +219,7 @@ def _report(plan: RebalancePlanned, deps: Dependencies, report: Ran, started: da
         plan_id=plan.plan_id, success=success, status=status, reason=_reason(report, results),
         kill_switch=report.switch.state, orders=tuple(results), totals=totals,
         account_before=_summary(report.account_before), account_after=_summary(report.account_after),
-        started_at=started, finished_at=finished)
+        started_at=started, finished_at=finished, limit_bindings=plan.limit_bindings)
     published = deps.publisher_for(request_id or "local").publish([event])
     deps.guard.finish(plan.correlation_id, plan.plan_id, status)
     message = (f"plan {plan.plan_id} {status}: {totals.orders_filled} of {totals.orders_planned} orders filled "

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from services.execution.kill_switch import FileKillSwitch, KillSwitch, SsmKillSwitch, UnconfiguredKillSwitch
 from services.execution.placer import Timing
-from services.execution.risk import RiskLimits
 from services.execution.settings import ExecutionSettings
 from services.execution.turnover_ledger import SqliteTurnoverLedger, TurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
@@ -26,6 +25,7 @@ from shared.broker.key_rotation import broker_keys_in_use
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.events.types import TradingMode, utc_now
+from shared.limits.model import Limits
 from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
@@ -53,7 +53,8 @@ class Dependencies:
     """The portfolio's record of the plans it published (shared/runtime/workflow_facts.py)."""
     turnover: TurnoverLedger
     """The daily turnover reserved per account across every run of the day (turnover_ledger.py)."""
-    limits: RiskLimits = field(default_factory=RiskLimits)
+    limits: Limits = field(default_factory=Limits)
+    """The limits of a plan that carries none; a plan carries the workflow's (shared/limits)."""
     timing: Timing = field(default_factory=Timing)
     trading_mode: TradingMode = "paper"
     buying_power_margin: Decimal = Decimal("0.001")
@@ -112,13 +113,6 @@ def build(settings: ExecutionSettings) -> Dependencies:
         publisher_for=publisher_factory(settings, SOURCE_OF[EXECUTION]),
         facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
         turnover=turnover_for(settings),
-        limits=RiskLimits(
-            max_order_equity_fraction=settings.max_order_equity_fraction,
-            max_turnover_equity_fraction=settings.max_turnover_equity_fraction,
-            max_position_weight=settings.max_position_weight,
-            max_orders_per_run=settings.max_orders_per_run,
-            max_daily_turnover_equity_fraction=settings.max_daily_turnover_equity_fraction,
-        ),
         timing=Timing(
             fill_wait_seconds=settings.fill_wait_seconds,
             poll_interval_seconds=settings.poll_interval_seconds,

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
+from typing import Protocol
 
 from services.execution.order_ids import WorkflowKey, plan_order_ids
 from shared.broker.port import OrderRequest, Side
-from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
+from shared.events.rebalance_planned import RebalancePlanned
 
 CENT = Decimal("0.01")
 FRACTION = Decimal("0.000000001")
@@ -56,11 +57,28 @@ class Skip:
     reason: str
 
 
+class OrderLike(Protocol):
+    """A planned order: the RebalancePlanned's (PlannedOrder) or the planner's own (the backtest's OrderLine)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def qty(self) -> Decimal | None: ...
+    @property
+    def notional(self) -> Decimal | None: ...
+    @property
+    def fractionable(self) -> bool: ...
+    @property
+    def reference_price(self) -> Decimal: ...
+
+
 def _whole(value: Decimal) -> Decimal:
     return value.to_integral_value(ROUND_DOWN)
 
 
-def _leg(index: int, coid: str, order: PlannedOrder, price: Decimal) -> Leg:
+def _leg(index: int, coid: str, order: OrderLike, price: Decimal) -> Leg:
     return Leg(index, coid, order.symbol, order.side, order.qty, order.notional, order.fractionable, price)
 
 
@@ -73,9 +91,15 @@ def build_legs(plan: RebalancePlanned, prices: Mapping[str, Decimal],
                account_id: str) -> tuple[list[Leg], list[Skip]]:
     """Every planned order as a leg (in plan order), and the buys that cannot be placed as whole shares."""
     ids = plan_order_ids(workflow_key(plan, account_id), [(o.symbol, o.side) for o in plan.orders])
+    return legs_of(plan.orders, ids, prices)
+
+
+def legs_of(orders: Sequence[OrderLike], ids: Sequence[str],
+            prices: Mapping[str, Decimal]) -> tuple[list[Leg], list[Skip]]:
+    """`orders` as legs with these client order ids, priced at `prices` (else their reference price)."""
     legs: list[Leg] = []
     skips: list[Skip] = []
-    for index, (coid, order) in enumerate(zip(ids, plan.orders, strict=True)):
+    for index, (coid, order) in enumerate(zip(ids, orders, strict=True)):
         price = prices.get(order.symbol, order.reference_price)
         leg = _leg(index, coid, order, price)
         if order.side == "buy" and not order.fractionable:
@@ -89,8 +113,8 @@ def build_legs(plan: RebalancePlanned, prices: Mapping[str, Decimal],
     return legs, skips
 
 
-def planned_value(order: PlannedOrder, price: Decimal) -> Decimal:
-    """The dollar value of a planned order as the risk check sees it."""
+def planned_value(order: OrderLike, price: Decimal) -> Decimal:
+    """The dollar value of a planned order as the limits see it."""
     if order.notional is not None:
         return order.notional
     assert order.qty is not None

@@ -7,10 +7,12 @@ A *fresh* run (the workflow guard has no claim for this plan yet) passes every g
 first order, in this order, and otherwise returns `Refused` (nothing placed, nothing claimed):
   kill switch halted -> trading mode mismatch -> market closed (broker clock) -> stale plan
   (planned for another trading day) -> empty plan (reported `empty`) -> account blocked ->
-  risk limits -> kill switch reducing with no sells in the plan -> the daily turnover cap across
-  every run of the day on the account (turnover_ledger.py: reserved last, once per plan).
+  the workflow's limits (the plan carries them: day.py `limit_check`; they count buys only, so a
+  plan that only sells is never refused) -> kill switch reducing with no sells in the plan -> the
+  daily turnover cap across every run of the day on the account (turnover_ledger.py: reserved
+  last, once per plan, what the plan buys).
 Then it claims the workflow (layer 2) and places orders. Once the legs are placed, waited on and
-canceled, the run settles its reservation to what reached the broker (`reached`).
+canceled, the run settles its reservation to the buys that reached the broker (`reached`).
 
 A *resumed* run (this plan already claimed the workflow: an earlier run crashed or was cut off)
 does not re-check the plan's risk: it passed before the first order, and the account now holds
@@ -38,7 +40,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from services.execution import risk
+from services.execution.day import daily_cap, limit_check
 from services.execution.kill_switch import KillSwitch, KillSwitchReading
 from services.execution.legs import Leg, Skip, build_legs, fit_to_budget, planned_value, workflow_key
 from services.execution.order_ids import plan_order_ids
@@ -48,6 +50,8 @@ from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
 from shared.broker.port import Account, Broker, BrokerError, Order
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.trade_executed import ExecutionStatus
+from shared.limits.model import LimitBinding, Limits
+from shared.limits.rules import daily_binding, describe
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
 from shared.runtime.observability import make_logger
@@ -63,6 +67,8 @@ class Refused:
     cause: str
     switch: KillSwitchReading
     metric: str | None = None
+    bindings: tuple[LimitBinding, ...] = ()
+    """The limits that refused the plan: a retry with the same limits would be refused the same way."""
 
     @property
     def reason(self) -> str:
@@ -112,7 +118,8 @@ class Ports(Protocol):
     @property
     def guard(self) -> WorkflowGuard: ...
     @property
-    def limits(self) -> risk.RiskLimits: ...
+    def limits(self) -> Limits: ...
+    """The limits of a plan that carries none (published before limits travelled with the plan)."""
     @property
     def trading_mode(self) -> str: ...
     @property
@@ -157,24 +164,31 @@ def _check_fresh(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading,
     if account.trading_blocked or account.account_blocked or account.status.upper() != "ACTIVE":
         return Refused("failed", f"the broker account is not tradable (status {account.status}, trading_blocked "
                                 f"{account.trading_blocked}, account_blocked {account.account_blocked})", switch)
-    exposures = [risk.Exposure(o.symbol, o.side, planned_value(o, prices.get(o.symbol, o.reference_price)))
-                 for o in plan.orders]
-    breaches = risk.check(exposures, equity=account.equity, positions=values, limits=deps.limits)
-    if breaches:
-        return Refused("rejected", risk.describe(breaches), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+    limits = limits_of(plan, deps)
+    exposures, bindings = limit_check(plan.orders, prices=prices, positions=values, equity=account.equity,
+                                      limits=limits)
+    if bindings:
+        return Refused("rejected", describe(bindings), switch, metric=metric_names.RISK_LIMIT_BREACHES,
+                       bindings=bindings)
     if switch.state == "reducing" and not any(leg.side == "sell" for leg in legs):
         return Refused("halted", f"{switch.describe()}: sells only, and the plan has no sells", switch,
                       metric=metric_names.KILL_SWITCH_BLOCKS)
-    return _reserve_turnover(plan, deps, switch, account, sum((e.value for e in exposures), Decimal(0)))
+    bought = sum((e.value for e in exposures if e.side == "buy"), Decimal(0))
+    return _reserve_turnover(plan, deps, switch, account, bought)
+
+
+def limits_of(plan: RebalancePlanned, deps: Ports) -> Limits:
+    """The workflow's limits, as the plan carries them (the strategy step resolved them)."""
+    return plan.limits if plan.limits is not None else deps.limits
 
 
 def _reserve_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading, account: Account,
                       planned: Decimal) -> Refused | None:
-    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last.
-    Refused while another run's entry is stale (its lease expired unsettled): that entry is settled from
-    the broker's book, and the reservation asked again."""
-    fraction = deps.limits.max_daily_turnover_equity_fraction
-    cap = (fraction * account.equity).quantize(Decimal("0.01"))
+    """The daily cap across every run of the day on this account (turnover_ledger.py), reserved last: what
+    the plan buys (sells are never limited). Refused while another run's entry is stale (its lease expired
+    unsettled): that entry is settled from the broker's book, and the reservation asked again."""
+    limits = limits_of(plan, deps)
+    cap = daily_cap(limits, account.equity)
     amount = planned.quantize(Decimal("0.01"))
     legs = _ledger_legs(plan, account)
     reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap, legs=legs)
@@ -187,18 +201,19 @@ def _reserve_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchRea
         reservation = deps.turnover.reserve(account.account_id, plan.trading_date, plan.plan_id, amount, cap,
                                             legs=legs)
     if not reservation.granted:
-        return Refused("rejected", (
-            f"daily turnover cap: this plan trades ${amount:,.2f} and the day's other runs on account "
-            f"{account.account_id} already reserved ${reservation.used_before:,.2f}, over the day's cap of "
-            f"${cap:,.2f} ({fraction} x equity)"), switch, metric=metric_names.RISK_LIMIT_BREACHES)
+        binding = daily_binding(limits, amount=amount, used_before=reservation.used_before, cap=cap,
+                                account=account.account_id)
+        return Refused("rejected", describe([binding]), switch, metric=metric_names.RISK_LIMIT_BREACHES,
+                       bindings=(binding,))
     return None
 
 
 def _ledger_legs(plan: RebalancePlanned, account: Account) -> dict[str, Decimal]:
-    """Client order id -> planned value of each of the plan's orders (what a stale entry is settled by)."""
+    """Client order id -> planned value of each of the plan's buys (what a stale entry is settled by: the
+    day's cap counts buys only)."""
     ids = plan_order_ids(workflow_key(plan, account.account_id), [(o.symbol, o.side) for o in plan.orders])
-    return {coid: planned_value(o, o.reference_price).quantize(Decimal("0.01")) for coid, o in zip(ids, plan.orders,
-                                                                                                    strict=True)}
+    return {coid: planned_value(o, o.reference_price).quantize(Decimal("0.01"))
+            for coid, o in zip(ids, plan.orders, strict=True) if o.side == "buy"}
 
 
 def _order_value(order: Order, planned: Decimal) -> Decimal:
@@ -208,10 +223,13 @@ def _order_value(order: Order, planned: Decimal) -> Decimal:
 
 
 def reached(placements: Sequence[Placement]) -> Decimal:
-    """The turnover of what reached the broker: orders there (filled, or still open), and legs whose outcome
-    is unknown (they may be there); nothing for legs refused, failed or never placed."""
+    """The buys that reached the broker (the day's cap counts buys only): orders there (filled, or still
+    open), and legs whose outcome is unknown (they may be there); nothing for legs refused, failed or never
+    placed, nor for sells."""
     total = Decimal(0)
     for placement in placements:
+        if placement.leg.side != "buy":
+            continue
         if placement.order is not None:
             total += _order_value(placement.order, placement.leg.value)
         elif placement.how == "unknown":
@@ -234,8 +252,9 @@ def _on_the_books(broker: Broker, entry: Entry) -> Decimal | None:
 
 def _renew_turnover(plan: RebalancePlanned, deps: Ports, switch: KillSwitchReading, account: Account,
                     prices: dict[str, Decimal]) -> Refused | None:
-    """A resumed run's reservation before it places anything new (the module docstring)."""
-    planned = sum((planned_value(o, prices.get(o.symbol, o.reference_price)) for o in plan.orders), Decimal(0))
+    """A resumed run's reservation before it places anything new (the module docstring): what it buys."""
+    planned = sum((planned_value(o, prices.get(o.symbol, o.reference_price)) for o in plan.orders
+                   if o.side == "buy"), Decimal(0))
     return _reserve_turnover(plan, deps, switch, account, planned)
 
 

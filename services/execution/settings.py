@@ -17,16 +17,8 @@ class ExecutionSettings(BrokerSettings):
     kill_switch_parameter: str | None = None
     """SSM parameter holding `active`, `reducing` or `halted` (AWS). Locally: `<state_dir>/kill-switch`."""
 
-    # ---- risk limits (fractions of the account's equity at the broker) --------------------------
-    max_order_equity_fraction: Decimal = Field(default=Decimal("0.75"), gt=0)
-    """Largest single order, as a share of equity."""
-    max_turnover_equity_fraction: Decimal = Field(default=Decimal("2.10"), gt=0)
-    """Sum of every order's value, as a share of equity (sell everything and buy it back = 2.0)."""
-    max_position_weight: Decimal = Field(default=Decimal("0.75"), gt=0, le=1)
-    """Largest resulting weight of any position the plan buys."""
-    max_orders_per_run: int = Field(default=100, ge=1)
-    max_daily_turnover_equity_fraction: Decimal = Field(default=Decimal("2.10"), gt=0)
-    """What all runs of one trading day may trade on the account together, as a share of equity."""
+    # The limits (max_position_weight, ...) are not settings of this function: each plan carries its
+    # workflow's, resolved once by the strategy step from the portfolio file and its overrides (shared/limits).
 
     # ---- placing and waiting -------------------------------------------------------------------
     fill_wait_seconds: float = Field(default=60.0, ge=0)

@@ -140,6 +140,8 @@ class PnlReport:
     cross_check: CrossCheck
     strategies: tuple[StrategyFigure, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    limits: tuple[tuple[date, str], ...] = ()
+    """(day, the limit's sentence) for every limit that bound a run in the period (our snapshots)."""
 
     @property
     def start_equity(self) -> Decimal | None:
@@ -185,9 +187,11 @@ def build_report(points: Sequence[EquityPoint], snapshots: Sequence[EquitySnapsh
     if source != "local":
         check = cross_check(series, ours, tolerance)
     strategies = strategy_figures(ours) if request.detailed else ()
+    limits = tuple(sorted({(s.trading_date, line) for s in snapshots if start <= s.trading_date <= end
+                           for line in s.limits}))
     return PnlReport(source=source, trading_mode=trading_mode, request=request, start=start, end=end,
                      days=tuple(days), drawdown=max_drawdown(series), buckets=buckets, cross_check=check,
-                     strategies=strategies, notes=tuple(notes))
+                     strategies=strategies, notes=tuple(notes), limits=limits)
 
 
 def _one_per_day(points: Iterable[EquityPoint]) -> list[EquityPoint]:

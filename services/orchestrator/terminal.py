@@ -151,7 +151,8 @@ def executed(record: WorkflowRecord, event: TradeExecuted, now: datetime, option
                  "orders_failed": str(event.totals.orders_failed)},
     )
     notice = _error_request(failed, now)
-    new = _end(record, "failed", now, outcome=failed.event_id, pending=(_publish(failed), _publish(notice)),
+    new = _end(record, "failed", now, outcome=failed.event_id,
+               pending=(_publish(failed), _publish(notice), *_limit_snapshot(record, event, now)),
                failure=Failure(step="execution", reason=reason, error_type=error_type, event_id=event.event_id))
     return Transition("failed", new, created, f"workflow {record.correlation_id} failed at execution: {reason}")
 
@@ -244,6 +245,20 @@ def _complete(record: WorkflowRecord, event: TradeExecuted, now: datetime, optio
     return Transition("completed", new, created, f"workflow {record.correlation_id} completed")
 
 
+def _limit_snapshot(record: WorkflowRecord, event: TradeExecuted, now: datetime) -> tuple[Effect, ...]:
+    """A day a limit refused still has an equity (the plan's: nothing traded), so the P&L report shows the day
+    and says which limit stopped it."""
+    plan, day = RecordedEvents(record, execution=event).plan, trading_date_of(record)
+    if not event.limit_bindings or plan is None or day is None:
+        return ()
+    equity = plan.account.equity
+    snapshot = EquitySnapshot(trading_mode=record.trading_mode, trading_date=day, correlation_id=record.correlation_id,
+                              recorded_at=now, equity_before=equity, equity_after=equity,
+                              prices={p.symbol: p.price for p in plan.account.positions},
+                              limits=tuple(b.line() for b in event.limit_bindings))
+    return (Effect(effect_id=f"snapshot:{record.correlation_id}", kind="snapshot", snapshot=snapshot),)
+
+
 def _snapshot(record: WorkflowRecord, events: RecordedEvents, day: date, now: datetime,
               before: Decimal | None, after: Decimal) -> EquitySnapshot:
     prices: dict[str, Decimal] = {}
@@ -259,6 +274,7 @@ def _snapshot(record: WorkflowRecord, events: RecordedEvents, day: date, now: da
         prices.update({o.symbol: o.avg_fill_price for o in execution.orders if o.avg_fill_price is not None})
     strategies = {} if signals is None else {
         s.name: StrategyWeights(allocation=s.allocation, weights=dict(s.weights)) for s in signals.strategies}
+    limits = () if execution is None else tuple(b.line() for b in execution.limit_bindings)
     return EquitySnapshot(trading_mode=record.trading_mode, trading_date=day, correlation_id=record.correlation_id,
                           recorded_at=now, equity_before=before, equity_after=after, prices=prices,
-                          strategies=strategies, attribution=attribution)
+                          strategies=strategies, attribution=attribution, limits=limits)

@@ -74,6 +74,9 @@ class EquitySnapshot(Frozen):
     """Each strategy's allocation and own target weights (per-strategy P&L estimates)."""
     attribution: dict[str, Decimal] = {}
     """Strategy -> signed dollars it asked to trade that day (buys positive)."""
+    limits: tuple[str, ...] = ()
+    """The user's limits that bound that day, each with its numbers and where to change it: a refusal (the
+    account did not trade; the equity is the plan's) or a position clipped to the cap."""
 
 
 class Notification(Frozen):

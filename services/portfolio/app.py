@@ -1,8 +1,10 @@
 """The portfolio use case: SignalGenerated in -> account read -> plan -> RebalancePlanned out.
 
-Once per signal (idempotent on the signal's event id): a redelivery, a console resend or an
+The day's step itself is day.py (`gather`, then `plan_day`), which `alchemiser plan` and the backtest
+call too. Once per signal (idempotent on the signal's event id): a redelivery, a console resend or an
 archive replay gets `"status": "duplicate"` and publishes nothing. Outcomes:
-- a plan (possibly empty: "already balanced") -> RebalancePlanned, status success;
+- a plan (possibly empty: "already balanced") -> RebalancePlanned, status success; it carries the
+  workflow's limits (the signal's) for execution, and says when the position cap clipped a target;
 - a fail-closed reason (bad weights, unknown symbols, a blocked or empty account, a stale
   snapshot, a plan that breaks a safety rule, a plan too large for one event) -> WorkflowFailed,
   status failed. Stored like a success: a redelivery does not try again.
@@ -12,30 +14,15 @@ archive replay gets `"status": "duplicate"` and publishes nothing. Outcomes:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.portfolio.day import Planned, gather, plan_day
 from services.portfolio.dependencies import Dependencies
-from services.portfolio.planner import (
-    AccountView,
-    Holding,
-    Parameters,
-    Plan,
-    PlanInputs,
-    StrategyPart,
-    Tradability,
-)
-from services.portfolio.planner import plan as make_plan
+from services.portfolio.planner import Parameters
 from services.portfolio.settings import PortfolioSettings
-from services.portfolio.validation import (
-    Rejection,
-    check_account,
-    check_assets,
-    check_plan,
-    check_positions,
-    check_prices,
-    check_signal,
-)
+from services.portfolio.validation import Rejection, check_signal
 from shared.broker.port import Account, Position
 from shared.events.base import EventContext
 from shared.events.middleware import Incoming
@@ -51,6 +38,7 @@ from shared.events.rebalance_planned import (
 )
 from shared.events.responses import handler_response
 from shared.events.signal_generated import SignalGenerated
+from shared.limits.model import Limits
 from shared.runtime import metric_names
 from shared.runtime.observability import count, make_logger
 from shared.runtime.workflow_facts import event_digest, verify
@@ -102,15 +90,15 @@ def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | N
     rejection = check_signal(signal)
     if rejection is not None:
         return _fail_closed(signal, rejection, deps, request_id)
-    gathered = _gather(signal, deps)
+    limits = signal.limits or Limits()
+    gathered = gather(signal, deps.broker, parameters_of(deps.settings), limits)
     if isinstance(gathered, Rejection):
         return _fail_closed(signal, gathered, deps, request_id)
-    inputs, account, positions = gathered
-    plan = make_plan(inputs)
-    rejection = check_plan(plan, inputs)
-    if rejection is not None:
-        return _fail_closed(signal, rejection, deps, request_id)
-    event = to_event(signal, plan, account, positions, deps.settings, now=deps.settings.now())
+    planned = plan_day(gathered.inputs, limits)
+    if isinstance(planned, Rejection):
+        return _fail_closed(signal, planned, deps, request_id)
+    plan = planned.plan
+    event = to_event(signal, planned, gathered.account, gathered.positions, deps.settings, now=deps.settings.now())
     # Recorded before publishing: execution places only a plan the portfolio recorded (workflow_facts.py).
     deps.facts.record("portfolio", signal.correlation_id, event.event_id, event_digest(event))
     try:
@@ -121,59 +109,22 @@ def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | N
     count(metrics, metric_names.PLANS_CREATED)
     count(metrics, metric_names.PLANNED_ORDERS, len(plan.orders))
     logger.info("rebalance planned", extra={"plan_id": plan.plan_id, "orders": len(plan.orders),
-                                            "skipped": len(plan.skipped), "summary": plan.summary})
-    message = f"plan {plan.plan_id}: {plan.summary}"
+                                            "skipped": len(plan.skipped), "summary": plan.summary,
+                                            "limit_bindings": [b.message for b in planned.bindings]})
+    message = f"plan {plan.plan_id}: {plan.summary}" + "".join(f"; {b.message}" for b in planned.bindings)
     return handler_response(
         "success", message, published=[RebalancePlanned.detail_type], correlation_id=signal.correlation_id,
         request_id=request_id, plan_id=plan.plan_id, orders=len(plan.orders), skipped=len(plan.skipped),
     )
 
 
-def _gather(signal: SignalGenerated, deps: Dependencies) -> tuple[PlanInputs, Account, list[Position]] | Rejection:
-    """Read the broker (account, positions, assets, prices), checking each answer."""
-    broker = deps.broker
-    account = broker.get_account()
-    rejection = check_account(account, signal.occurred_at)
-    if rejection is not None:
-        return rejection
-    positions = [p for p in broker.get_positions() if p.qty != 0]
-    rejection = check_positions(positions)
-    if rejection is not None:
-        return rejection
-    held = {p.symbol: p for p in positions}
-    targets = signal.target_weights
-    assets = broker.get_assets(sorted(targets.keys() | held.keys()))
-    rejection = check_assets(targets, held, assets)
-    if rejection is not None:
-        return rejection
-    needed = sorted(s for s, w in targets.items() if w > 0 and s not in held)
-    prices = broker.get_latest_prices(needed) if needed else {}
-    rejection = check_prices(needed, prices)
-    if rejection is not None:
-        return rejection
-    inputs = PlanInputs(
-        correlation_id=signal.correlation_id,
-        signal_event_id=signal.event_id,
-        target_weights=dict(targets),
-        strategies=tuple(StrategyPart(s.name, s.allocation, dict(s.weights), s.rebalance_threshold)
-                         for s in signal.strategies),
-        account=AccountView(account.status, account.equity, account.cash, account.buying_power,
-                            account.captured_at),
-        holdings={s: Holding(s, p.qty, p.market_value, p.current_price) for s, p in held.items()},
-        assets={s: Tradability(a.fractionable, a.tradable and a.status.lower() == "active")
-                for s, a in assets.items()},
-        prices={s: prices[s] for s in needed},
-        parameters=parameters_of(deps.settings),
-    )
-    return inputs, account, positions
-
-
 def parameters_of(settings: PortfolioSettings) -> Parameters:
     return Parameters(settings.cash_reserve, settings.min_trade_value, settings.drift_band, settings.min_notional)
 
 
-def to_event(signal: SignalGenerated, plan: Plan, account: Account,
-             positions: list[Position], settings: PortfolioSettings, *, now: datetime) -> RebalancePlanned:
+def to_event(signal: SignalGenerated, planned: Planned, account: Account,
+             positions: Sequence[Position], settings: PortfolioSettings, *, now: datetime) -> RebalancePlanned:
+    plan = planned.plan
     snapshot = AccountSnapshot(
         status=account.status, equity=account.equity, cash=account.cash, buying_power=account.buying_power,
         positions=tuple(PositionSnapshot(symbol=p.symbol, qty=p.qty, market_value=p.market_value,
@@ -195,7 +146,7 @@ def to_event(signal: SignalGenerated, plan: Plan, account: Account,
         signal_event_id=signal.event_id,
         trading_date=signal.trading_date,
         account=snapshot,
-        target_weights=dict(signal.target_weights),
+        target_weights=dict(planned.inputs.target_weights),
         current_weights=plan.current_weights,
         orders=orders,
         skipped=skipped,
@@ -203,6 +154,8 @@ def to_event(signal: SignalGenerated, plan: Plan, account: Account,
         parameters=PlanParameters(cash_reserve=settings.cash_reserve, min_trade_value=settings.min_trade_value,
                                   drift_band=settings.drift_band),
         summary=plan.summary,
+        limits=planned.inputs.limits,
+        limit_bindings=planned.bindings,
     )
 
 

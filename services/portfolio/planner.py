@@ -29,7 +29,7 @@ Pure Python over Decimal: no I/O, no clock, no environment. The rules, in the or
    strategy's target, never below.
 8. `plan_id` = "plan-" + the first 24 hex digits of the SHA-256 of a canonical JSON of every
    input (correlation id, signal event id, targets, strategies, account, positions, assets,
-   prices, parameters): the same inputs give the same plan and id, any change a new id.
+   prices, parameters, limits): the same inputs give the same plan and id, any change a new id.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, Literal
+
+from shared.limits.model import DEFAULTS as DEFAULT_LIMITS
+from shared.limits.model import Limits
 
 Side = Literal["buy", "sell"]
 
@@ -115,6 +118,8 @@ class PlanInputs:
     prices: Mapping[str, Decimal]
     """Reference prices for symbols not held (a held symbol's is its position's price)."""
     parameters: Parameters
+    limits: Limits = DEFAULT_LIMITS
+    """The workflow's limits: part of the plan's identity (day.py applies the position cap before planning)."""
 
 
 # ---------------------------------------------------------------------------------------- outputs
@@ -449,6 +454,7 @@ def canonical_inputs(inputs: PlanInputs) -> dict[str, Any]:
         "prices": [[s, _canon(p)] for s, p in sorted(inputs.prices.items())],
         "parameters": [_canon(params.cash_reserve), _canon(params.min_trade_value), _canon(params.drift_band),
                        _canon(params.min_notional)],
+        "limits": inputs.limits.canonical(),
     }
 
 

@@ -21,7 +21,8 @@ explanation; no idempotency, nothing published, and it answers on non-trading da
 
 `mode: "plan"` (`plan_only`): the strategy side of today's run, dry: whether a workflow would start
 (trading day, near-close timing) and with which id, the signals and target weights, the data's
-freshness, the session's hours. No idempotency record, no workflow fact, nothing published.
+freshness, the session's hours, the limits the workflow would carry. No idempotency record, no
+workflow fact, nothing published.
 Order sizes need the account and the portfolio planner (the portfolio function's code):
 `alchemiser plan --broker alpaca --data alpaca` prints them, with the kill switch.
 
@@ -44,11 +45,14 @@ from services.strategy.portfolio_config import StrategyPortfolio
 from services.strategy.settings import StrategySettings
 from services.strategy.signals import Signals, evaluate_signals, weight_strings
 from services.strategy.workflow import (
+    clock_detail,
     closed_reason,
     command_id,
     command_moment,
     data_session,
+    freshness_check,
     run_correlation_id,
+    trading_day_check,
     trigger_of,
 )
 from shared.events.base import EventContext
@@ -173,7 +177,8 @@ def run_workflow(run: Run, deps: Dependencies, metrics: Any = None) -> dict[str,
     _record_evaluation(metrics, signals)
     settings = deps.settings
     started = started_event(run, signals.portfolio, settings)
-    signal = fitted_signal_event(run, signals, settings.max_explanation_lines)
+    signal = fitted_signal_event(run, signals, settings.max_explanation_lines,
+                                 settings.limits_for(signals.portfolio.limits))
     # Recorded before publishing: the portfolio plans only a signal the strategy recorded (workflow_facts.py).
     deps.facts.record("strategy", run.correlation_id, signal.event_id, event_digest(signal))
     try:
@@ -266,11 +271,9 @@ def plan_only(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: 
     early, today = near_close(settings, session, now)
     would_start = session is not None and early is None
     checks: list[dict[str, Any]] = [
-        {"check": "trading day", "ok": session is not None,
-         "detail": (f"a session: {_clock_detail(session, now)}" if session is not None
-                    else f"{closed_reason(day)}: the run would start no workflow")},
+        trading_day_check(session, day, now),
         {"check": "market clock", "ok": session is not None and session.open <= now < session.close,
-         "detail": _clock_detail(session, now)},
+         "detail": clock_detail(session, now)},
     ]
     if early is not None:
         checks.append({"check": "evaluation timing", "ok": False, "detail": early})
@@ -286,10 +289,9 @@ def plan_only(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: 
                        request_id=request_id, correlation_id=correlation_id, trading_date=day.isoformat(),
                        error_type=failure.error_type, checks=checks, placed=0)
     _record_evaluation(metrics, signals)
-    fresh = signals.data_as_of >= data_day
-    checks.append({"check": "data freshness", "ok": fresh,
-                   "detail": f"last bar {signals.data_as_of.isoformat()}, the run needs {data_day.isoformat()}"
-                             + ("" if fresh else ": the run would fail closed as stale")})
+    freshness = freshness_check(signals.data_as_of, data_day)
+    fresh = bool(freshness["ok"])
+    checks.append(freshness)
     checks.append({"check": "kill switch", "ok": None,
                    "detail": "read by the execution function before each order leg; shown by "
                              "`alchemiser status --stage` and `alchemiser plan`"})
@@ -299,22 +301,9 @@ def plan_only(incoming: Incoming, deps: Dependencies, *, context: Any, metrics: 
                f"{len(signals.weights)} symbols on {signals.data_through}")
     return respond("success", "plan", settings, message, request_id=request_id, correlation_id=correlation_id,
                    trading_date=day.isoformat(), data_day=data_day.isoformat(), would_start=would_start and fresh,
-                   placed=0, checks=checks, order_sizing=PLAN_SIZING, **signals.as_dict(settings.max_explanation_lines))
-
-
-def _clock_detail(session: Session | None, now: datetime) -> str:
-    """The session's hours against now, in New York time."""
-    from shared.runtime.clock import NEW_YORK
-
-    at = now.astimezone(NEW_YORK).isoformat()
-    if session is None:
-        return f"closed all day at {at}"
-    opens, closes = session.open.astimezone(NEW_YORK).isoformat(), session.close.astimezone(NEW_YORK).isoformat()
-    if now < session.open:
-        return f"closed at {at}; opens {opens} (orders would wait for the open)"
-    if now >= session.close:
-        return f"closed at {at}; the session closed {closes}"
-    return f"open at {at}; closes {closes}"
+                   placed=0, checks=checks, order_sizing=PLAN_SIZING,
+                   limits=settings.limits_for(signals.portfolio.limits).model_dump(mode="json"),
+                   **signals.as_dict(settings.max_explanation_lines))
 
 
 def _command(incoming: Incoming) -> LambdaEvent:

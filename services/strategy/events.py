@@ -13,6 +13,7 @@ from services.strategy.workflow import Trigger, display_file
 from shared.events.base import EventContext
 from shared.events.signal_generated import SignalGenerated, StrategySignal
 from shared.events.workflow_started import StrategyRef, WorkflowStarted
+from shared.limits.model import Limits
 from shared.marketdata.port import Session
 
 EVENT_BUDGET_BYTES = 200_000
@@ -42,7 +43,8 @@ def started_event(run: Run, portfolio: StrategyPortfolio | None, settings: Strat
                                   as_of=run.now, stage=settings.stage, strategies=refs)
 
 
-def signal_event(run: Run, signals: Signals, max_lines: int) -> SignalGenerated:
+def signal_event(run: Run, signals: Signals, max_lines: int, limits: Limits | None = None) -> SignalGenerated:
+    """`limits`: the workflow's (default: the portfolio file's)."""
     strategies = tuple(
         StrategySignal(name=o.entry.name, file=o.file, allocation=o.entry.allocation,
                        weights=dict(o.evaluation.weights), rebalance_threshold=o.entry.symphony.rebalance_threshold,
@@ -51,13 +53,14 @@ def signal_event(run: Run, signals: Signals, max_lines: int) -> SignalGenerated:
     )
     return SignalGenerated.create(run.context, occurred_at=run.now, trading_date=run.day,
                                   data_as_of=signals.data_as_of, target_weights=dict(signals.weights),
-                                  strategies=strategies, symbols=signals.portfolio.symbols)
+                                  strategies=strategies, symbols=signals.portfolio.symbols,
+                                  limits=limits if limits is not None else signals.portfolio.limits)
 
 
-def fitted_signal_event(run: Run, signals: Signals, max_lines: int) -> SignalGenerated:
+def fitted_signal_event(run: Run, signals: Signals, max_lines: int, limits: Limits | None = None) -> SignalGenerated:
     """The event with as many explanation lines (up to `max_lines`) as keep it under the budget."""
-    event = signal_event(run, signals, max_lines)
+    event = signal_event(run, signals, max_lines, limits)
     while len(event.model_dump_json().encode()) > EVENT_BUDGET_BYTES and max_lines > 1:
         max_lines = max(1, max_lines // 2)
-        event = signal_event(run, signals, max_lines)
+        event = signal_event(run, signals, max_lines, limits)
     return event

@@ -7,17 +7,27 @@
 
 Allocations are positive and sum to exactly 1. Every strategy file is parsed on load, so a typo
 anywhere fails before any market data is read (as a StrategyError naming file, line, column).
+
+An optional `[limits]` table sets the user's limits for every run of this portfolio (the keys, their
+defaults and why: shared/limits/model.py; an out-of-range value fails the load naming file:line):
+
+    [limits]
+    max_position_weight = 0.75
+    position_cap = "clip"            # or "refuse" (the default)
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from services.strategy.language import StrategyError, Symphony, parse_file
+from shared.limits.loader import TABLE as LIMITS_TABLE
+from shared.limits.loader import LimitsError, from_table, key_lines
+from shared.limits.model import Limits
 
 _ENTRY_KEYS = {"name", "file", "allocation"}
 
@@ -48,6 +58,8 @@ class BrokenStrategy:
 class StrategyPortfolio:
     source: Path
     strategies: tuple[StrategyEntry, ...]
+    limits: Limits = field(default_factory=Limits)
+    """The file's `[limits]` (the defaults for a portfolio of strategy files given on the command line)."""
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -116,15 +128,20 @@ def load_portfolio(path: str | Path, *, broken: list[BrokenStrategy] | None = No
         return PortfolioConfigError(f"{source}: {message}")
 
     try:
-        with source.open("rb") as fh:
-            data = tomllib.load(fh, parse_float=Decimal)
+        text = source.read_text(encoding="utf-8")
+        data = tomllib.loads(text, parse_float=Decimal)
     except OSError as exc:
         raise fail(f"cannot read the portfolio file: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise fail(f"invalid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"strategy"})
+    unknown = sorted(set(data) - {"strategy", LIMITS_TABLE})
     if unknown:
-        raise fail(f"unknown top-level key(s) {', '.join(unknown)}; expected [[strategy]] tables")
+        raise fail(f"unknown top-level key(s) {', '.join(unknown)}; expected [[strategy]] tables and [limits]")
+    try:
+        limits = from_table(data[LIMITS_TABLE], path=source, lines=key_lines(text)) if LIMITS_TABLE in data \
+            else Limits()
+    except LimitsError as exc:
+        raise PortfolioConfigError(str(exc)) from None
     raw = data.get("strategy")
     if not isinstance(raw, list) or not raw:
         raise fail("no strategies: add at least one [[strategy]] table with name, file and allocation")
@@ -136,4 +153,4 @@ def load_portfolio(path: str | Path, *, broken: list[BrokenStrategy] | None = No
         raise fail(f"allocations must sum to 1, but {shown} = {total}")
     if broken is not None:
         broken.extend(e for e in read if isinstance(e, BrokenStrategy))
-    return StrategyPortfolio(source, tuple(e for e in read if isinstance(e, StrategyEntry)))
+    return StrategyPortfolio(source, tuple(e for e in read if isinstance(e, StrategyEntry)), limits)

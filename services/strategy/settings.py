@@ -9,13 +9,18 @@ from pydantic import Field
 
 from shared.broker.settings import BrokerSettings
 from shared.events.signal_generated import MAX_EXPLANATION_LINES
+from shared.limits.model import Limits
+from shared.limits.overrides import LimitOverrides
 
 SECONDS_PER_DAY = 86_400
 PACKAGED_CONFIG = Path(__file__).resolve().parent / "strategies" / "portfolio.toml"
 """The portfolio shipped with the function (services/strategy/strategies/portfolio.toml)."""
 
 
-class StrategySettings(BrokerSettings):
+class StrategySettings(BrokerSettings, LimitOverrides):
+    """Also the limit overrides (ALCHEMISER_MAX_POSITION_WEIGHT, ...: shared/limits/overrides.py): the strategy
+    step resolves the workflow's limits (the portfolio file's `[limits]`, then these) and sends them on."""
+
     strategy_config: Path = PACKAGED_CONFIG
     """The portfolio TOML (strategy files and their allocations). Unset: the packaged one, found
     next to this module wherever the package lives (/var/task in Lambda). A relative path is read
@@ -48,3 +53,7 @@ class StrategySettings(BrokerSettings):
     @property
     def run_idempotency_seconds(self) -> int:
         return self.run_idempotency_days * SECONDS_PER_DAY
+
+    def limits_for(self, file_limits: Limits) -> Limits:
+        """The workflow's limits: the portfolio file's, then this environment's overrides."""
+        return self.with_overrides(file_limits, deployed=not self.local)

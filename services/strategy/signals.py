@@ -155,7 +155,7 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
             histories[entry.name] = own
             history = history or own
     as_of = history.as_of if history is not None else data_day
-    if require_fresh and as_of < data_day:
+    if require_fresh and stale_reason(as_of, data_day) is not None:
         raise StaleMarketData(as_of, data_day)
     if today is not None and latest_at is not None and history is not None:
         latest = getattr(market_data, "latest_prices", None)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from shared.events.envelope import DeliveryKind
 from shared.marketdata.port import MarketCalendar, Session
@@ -112,6 +112,35 @@ def stale_reason(data_as_of: date, needed: date) -> str | None:
         return None
     return (f"market data is stale: it ends on {data_as_of.isoformat()}, but the run needs the closes of "
             f"{needed.isoformat()} (the last session closed before the run); refusing to trade on old prices")
+
+
+def freshness_check(data_as_of: date, needed: date, *, synthetic: bool = False) -> dict[str, Any]:
+    """The data-freshness check of a dry run (`mode: "plan"`, `alchemiser plan`): the run's own rule (stale_reason)."""
+    stale = stale_reason(data_as_of, needed)
+    detail = (f"last bar {data_as_of.isoformat()}, the run needs {needed.isoformat()}"
+              + ("; SYNTHETIC offline prices" if synthetic else "")
+              + ("" if stale is None else ": the run would fail closed as stale"))
+    return {"check": "data freshness", "ok": stale is None, "detail": detail}
+
+
+def clock_detail(session: Session | None, now: datetime) -> str:
+    """The session's hours against now, in New York time."""
+    at = now.astimezone(NEW_YORK).isoformat()
+    if session is None:
+        return f"closed all day at {at}"
+    opens, closes = session.open.astimezone(NEW_YORK).isoformat(), session.close.astimezone(NEW_YORK).isoformat()
+    if now < session.open:
+        return f"closed at {at}; opens {opens} (orders would wait for the open)"
+    if now >= session.close:
+        return f"closed at {at}; the session closed {closes}"
+    return f"open at {at}; closes {closes}"
+
+
+def trading_day_check(session: Session | None, day: date, now: datetime) -> dict[str, Any]:
+    """The market-day check of a dry run: the run's own rule (no session: no workflow, `closed_reason`)."""
+    return {"check": "trading day", "ok": session is not None,
+            "detail": (f"a session: {clock_detail(session, now)}" if session is not None
+                       else f"{closed_reason(day)}: the run would start no workflow")}
 
 
 def equal_allocations(count: int) -> list[Decimal]:

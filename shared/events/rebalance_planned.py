@@ -23,6 +23,7 @@ from shared.events.types import (
     UtcDatetime,
     Weight,
 )
+from shared.limits.model import LimitBinding, Limits
 
 
 class PositionSnapshot(Frozen):
@@ -102,3 +103,7 @@ class RebalancePlanned(DomainEvent):
     scaling: BuyScaling | None = None
     parameters: PlanParameters
     summary: Text
+    limits: Limits | None = None
+    """The workflow's limits (the signal's), for the execution step; None: the defaults."""
+    limit_bindings: tuple[LimitBinding, ...] = Field(default=(), max_length=50)
+    """Limits that shaped the plan (a position clipped to max_position_weight)."""

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from shared.events.base import DomainEvent, Frozen
 from shared.events.types import IsoDate, Line, SignalWeight, Symbol, Weight
+from shared.limits.model import Limits
 
 MAX_EXPLANATION_LINES = 200
 
@@ -33,6 +34,8 @@ class SignalGenerated(DomainEvent):
     strategies: tuple[StrategySignal, ...]
     symbols: tuple[Symbol, ...]
     """Every symbol the strategies read (held or only used in a condition)."""
+    limits: Limits | None = None
+    """The workflow's limits, resolved once by the strategy step (shared/limits); None: the defaults."""
 
     def weight_sum(self) -> Decimal:
         return sum(self.target_weights.values(), Decimal(0))

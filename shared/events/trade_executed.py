@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared.events.base import DomainEvent, Frozen, renamed
 from shared.events.types import (
@@ -22,6 +22,7 @@ from shared.events.types import (
     Text,
     UtcDatetime,
 )
+from shared.limits.model import LimitBinding
 
 OrderOutcome = Literal["filled", "partially_filled", "canceled", "rejected", "failed", "skipped", "open", "unknown"]
 """`failed`: known not to be at the broker. `unknown`: the broker says the order exists (or may) but no look-up
@@ -96,3 +97,5 @@ class TradeExecuted(DomainEvent):
     account_after: AccountSummary | None = None
     started_at: UtcDatetime
     finished_at: UtcDatetime
+    limit_bindings: tuple[LimitBinding, ...] = Field(default=(), max_length=50)
+    """Every limit that bound this plan: those that refused it (nothing placed) or clipped it (the plan's)."""

@@ -16,7 +16,6 @@ from typing import Any
 from services.execution.dependencies import Dependencies
 from services.execution.kill_switch import KillSwitch
 from services.execution.placer import Timing
-from services.execution.risk import RiskLimits
 from services.execution.settings import ExecutionSettings
 from services.execution.turnover_ledger import SqliteTurnoverLedger
 from services.execution.workflow_guard import SqliteWorkflowGuard
@@ -35,6 +34,7 @@ from shared.events.envelope import open_envelope
 from shared.events.middleware import Incoming, parse_delivery
 from shared.events.rebalance_planned import AccountSnapshot, PlannedOrder, PlanParameters, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
+from shared.limits.model import Limits
 from shared.marketdata.port import Session
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from shared.runtime.workflow_facts import SqliteWorkflowFacts, event_digest
@@ -67,7 +67,9 @@ def sell(symbol: str, qty: str, *, price: str | None = None, full_exit: bool = F
 
 
 def make_plan(orders: Sequence[PlannedOrder], *, plan_id: str = "plan-test-1", correlation_id: str = "wf-test-1",
-              trading_date: date = TODAY, equity: str = "100000", trading_mode: str = "paper") -> RebalancePlanned:
+              trading_date: date = TODAY, equity: str = "100000", trading_mode: str = "paper",
+              limits: Limits | None = None) -> RebalancePlanned:
+    """A plan as the portfolio publishes it; `limits`: the workflow's it carries (None: the function's own)."""
     return RebalancePlanned.model_validate({
         "event_id": f"evt-{plan_id}", "correlation_id": correlation_id, "causation_id": "signal-1",
         "occurred_at": NOW, "trading_mode": trading_mode, "hop_count": 2, "plan_id": plan_id,
@@ -77,7 +79,7 @@ def make_plan(orders: Sequence[PlannedOrder], *, plan_id: str = "plan-test-1", c
         "target_weights": {}, "current_weights": {}, "orders": tuple(orders),
         "parameters": PlanParameters(cash_reserve=Decimal("0.01"), min_trade_value=Decimal("10"),
                                      drift_band=Decimal("0.01")),
-        "summary": "test plan",
+        "summary": "test plan", "limits": limits,
     })
 
 
@@ -204,7 +206,7 @@ class FaultyBroker:
 
 
 def make_deps(broker: Broker, state_dir: Path, *, kill_switch: KillSwitch | None = None,
-              clock: SimClock | None = None, limits: RiskLimits | None = None,
+              clock: SimClock | None = None, limits: Limits | None = None,
               publisher: InMemoryPublisher | None = None, fill_wait: float = 10.0, poll: float = 1.0,
               lookups: int = 3, now: Callable[[], datetime] = lambda: NOW,
               trading_mode: str = "paper") -> Dependencies:
@@ -220,7 +222,7 @@ def make_deps(broker: Broker, state_dir: Path, *, kill_switch: KillSwitch | None
         publisher_for=lambda _request_id: publisher,
         facts=SqliteWorkflowFacts(state_dir / "state.sqlite"),
         turnover=SqliteTurnoverLedger(state_dir / "state.sqlite"),
-        limits=limits or RiskLimits(),
+        limits=limits or Limits(),
         timing=Timing(fill_wait_seconds=fill_wait, poll_interval_seconds=poll, post_lookup_attempts=lookups,
                       post_lookup_delay_seconds=0.5),
         trading_mode=trading_mode,  # type: ignore[arg-type]

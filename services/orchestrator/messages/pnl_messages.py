@@ -58,6 +58,7 @@ def as_dict(report: PnlReport) -> dict[str, Any]:
                            for m in check.mismatches],
         },
         "notes": list(report.notes),
+        "limits": [{"date": day.isoformat(), "limit": line} for day, line in report.limits],
     }
     if report.request.detailed:
         data["days"] = [_day(d) for d in report.days]
@@ -96,6 +97,10 @@ def render(report: PnlReport) -> str:
         lines += ["", f"{(report.request.pnl_type or '').capitalize()} P&L"]
         lines += [f"  {b.label:<9} {b.first_day}..{b.last_day}  {money(b.start_equity)} -> {money(b.end_equity)}  "
                   f"{signed_money(b.pnl)} ({percent(b.return_pct, signed=True)})" for b in report.buckets]
+    if report.limits:
+        days = len({day for day, _ in report.limits})
+        lines += ["", f"Limits that bound ({days} day(s) in the period)"]
+        lines += [f"  {day}  {line}" for day, line in report.limits]
     lines += ["", *_cross_check_lines(report)]
     if report.request.detailed:
         lines += ["", "Per day"]

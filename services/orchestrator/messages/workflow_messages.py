@@ -56,6 +56,7 @@ def daily_report(record: WorkflowRecord, events: RecordedEvents, completed: Work
         "",
         *_plan_section(events),
         "",
+        *_limits_section(events),
         *_orders_section(events),
         "",
         "STEP TIMES (seconds since the previous step)",
@@ -114,6 +115,15 @@ def _plan_section(events: RecordedEvents) -> list[str]:
     return lines
 
 
+def _limits_section(events: RecordedEvents) -> list[str]:
+    """The user's limits that shaped the day (a position clipped to the cap), each with where to change it."""
+    execution = events.execution
+    bindings = execution.limit_bindings if execution is not None else ()
+    if not bindings:
+        return []
+    return ["LIMITS THAT BOUND", *(f"  {b.line()}" for b in bindings), ""]
+
+
 def _order_line(order: OrderResult) -> str:
     asked = (f"{order.requested_qty} sh" if order.requested_qty is not None
              else f"{money(order.requested_notional)} notional")
@@ -166,11 +176,22 @@ def error_notification(event: ErrorNotificationRequested) -> Notification:
         "",
         "What happened:",
         *(f"  {line}" for line in event.error_message.splitlines() or [""]),
+        *_limit_advice(event.error_message),
         *_details(event.details.items()),
         "",
         f"Event {event.event_id}",
     ]
     return Notification(key=f"error:{event.event_id}", kind="error", subject=subject, message="\n".join(lines) + "\n")
+
+
+def _limit_advice(message: str) -> list[str]:
+    """A refusal by one of the user's limits: a retry with the same limits is refused the same way."""
+    from shared.limits.rules import LIMIT_BOUND
+
+    if LIMIT_BOUND not in message:
+        return []
+    return ["", "What to do:", "  A limit you set refused the plan (above: which limit, its numbers, where it is set).",
+            "  A retry with the same limits is refused the same way: change the limit first, then start a new run."]
 
 
 def _details(items: Iterable[tuple[str, str]]) -> list[str]:

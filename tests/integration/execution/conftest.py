@@ -18,9 +18,9 @@ import pytest
 from services.execution import app
 from services.execution.dependencies import Dependencies
 from services.execution.kill_switch import FileKillSwitch
-from services.execution.risk import RiskLimits
 from shared.broker.alpaca import AlpacaBroker
 from shared.events.trade_executed import TradeExecuted
+from shared.limits.model import Limits
 from shared.runtime.clock import NEW_YORK
 from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.execution_support import Context, FaultyBroker, incoming, make_deps, make_plan, record_plan
@@ -41,7 +41,7 @@ class Harness:
     state_dir: Path
     clock: SimClock = field(default_factory=SimClock)
     publisher: InMemoryPublisher = field(default_factory=lambda: InMemoryPublisher("alchemiser.execution"))
-    limits: RiskLimits = field(default_factory=RiskLimits)
+    limits: Limits = field(default_factory=Limits)
     fill_wait: float = 10.0
     timeout: float = 2.0
     _broker: AlpacaBroker | None = None

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from services.execution.risk import RiskLimits
+from shared.limits.model import Limits
 from tests.fakes.concurrency import all_at_once, named
 from tests.fakes.execution_support import Crash, buy, coid, sell
 from tests.integration.execution.conftest import Harness, today_ny
@@ -202,13 +202,13 @@ def test_each_kill_switch_state(h: Harness, state: str, expected: list[str]):
 
 
 @pytest.mark.parametrize("limits,message", [
-    (RiskLimits(max_order_equity_fraction=D("0.15")), "largest single order: sell SPY $20,000.00 is 20.0% of equity "
-                                                      "$100,000.00 (limit 15.0%)"),
-    (RiskLimits(max_turnover_equity_fraction=D("0.5")), "turnover: $63,600.00 is 63.6% of equity $100,000.00 "
-                                                        "(limit 50.0%)"),
-    (RiskLimits(max_position_weight=D("0.1")), "largest resulting position: TLT would be $20,000.00, 20.0% of "
-                                               "equity $100,000.00 (limit 10.0%) (also GLD)"),
-    (RiskLimits(max_orders_per_run=3), "orders per run: 4 orders (limit 3)"),
+    (Limits(max_order_equity_fraction=D("0.15")), "max_order_equity_fraction (15%): buy TLT $20,000.00 is 20% of "
+                                                  "equity $100,000.00"),
+    (Limits(max_turnover_equity_fraction=D("0.3")), "max_turnover_equity_fraction (30%): the plan buys $35,000.00, "
+                                                    "35% of equity $100,000.00"),
+    (Limits(max_position_weight=D("0.1")), "max_position_weight (10%): TLT would be 20% of equity ($20,000.00 of "
+                                           "$100,000.00) (also GLD)"),
+    (Limits(max_orders_per_run=1), "max_orders_per_run (1): the plan places 2 buy orders"),
 ])
 def test_each_risk_limit_places_nothing(h: Harness, limits, message):
     h.limits = limits

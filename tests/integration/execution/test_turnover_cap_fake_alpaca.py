@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.execution.risk import RiskLimits
+from shared.limits.model import Limits
 from tests.fakes.execution_support import buy, sell
 from tests.integration.execution.conftest import Harness
 
 D = Decimal
-LIMITS = RiskLimits(max_order_equity_fraction=D("1"), max_position_weight=D("1"))
+LIMITS = Limits(max_order_equity_fraction=D("1"), max_position_weight=D("1"))
 ALL_WEEK = 10_000
 
 

@@ -14,7 +14,10 @@ def test_the_backtest_benchmark_runs_and_reports_its_rows():
     assert any(c.startswith("corpus of 2 strategies") for c in cases)
     assert all(row.section == "backtest" and row.met is not None for row in rows)
     assert any(c.startswith("generated strategy, peak memory over 1 years") for c in cases)
-    assert all("sessions vectorised" in row.detail for row in rows if "memory" not in row.case)
+    timed = [row for row in rows if "memory" not in row.case and "a default limit blocked" not in row.case]
+    assert all("sessions vectorised" in row.detail for row in timed)
+    blocked = [row for row in rows if "a default limit blocked" in row.case]
+    assert len(blocked) == 3 and all(row.met and row.measured.startswith("0 of ") for row in blocked)
     assert "251 sessions vectorised, 0 one by one" in rows[0].detail  # no sampling, no extrapolation
 
 

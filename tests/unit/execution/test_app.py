@@ -9,9 +9,9 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution import app
-from services.execution.risk import RiskLimits
 from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.publisher import PublishError
+from shared.limits.model import Limits
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.fakes.concurrency import all_at_once, named
 from tests.fakes.execution_support import (
@@ -243,15 +243,29 @@ def test_reducing_with_a_buy_only_plan_places_nothing(tmp_path, broker):
     assert event.kill_switch == "reducing" and "sells only" in event.reason and coids(broker) == []
 
 
-def test_a_risk_breach_places_nothing_and_names_the_limit(tmp_path, broker):
-    deps = make_deps(broker, tmp_path, limits=RiskLimits(max_order_equity_fraction=D("0.1")))
+def test_a_limit_breach_places_nothing_names_the_limit_and_gives_no_bare_retry_hint(tmp_path, broker):
+    deps = make_deps(broker, tmp_path)
     metrics = Metrics()
-    response = deliver(make_plan(ROTATION), deps, metrics=metrics)
+    limits = Limits(max_order_equity_fraction=D("0.1"), sources={"max_order_equity_fraction": "--max-order-e"})
+    response = deliver(make_plan(ROTATION, limits=limits), deps, metrics=metrics)
     assert response["status"] == "failed" and response["execution_status"] == "rejected"
     [event] = published(deps)
     assert event.status == "rejected" and event.orders == ()
-    assert "largest single order: sell SPY $20,000.00 is 20.0% of equity $100,000.00 (limit 10.0%)" in event.reason
+    assert "max_order_equity_fraction (10%): buy TLT $20,000.00 is 20% of equity $100,000.00" in event.reason
+    [binding] = event.limit_bindings
+    assert (binding.limit, binding.action, binding.values["symbol"]) == ("max_order_equity_fraction", "refused", "TLT")
+    assert "a retry with the same limits is refused the same way" in response["message"]
     assert coids(broker) == [] and metrics.counts == {"RiskLimitBreaches": 1}
+
+
+def test_a_plan_that_only_sells_is_never_refused_by_a_limit(tmp_path):
+    """95% of equity in one stock, every limit tight: the sell that rebalances it down still goes through."""
+    inner = sim_broker(tmp_path / "sim")
+    seed_positions(inner, {"SPY": "190"})  # 190 x $500 = $95,000 of a $100,000 account
+    tight = Limits(max_order_equity_fraction=D("0.05"), max_turnover_equity_fraction=D("0.05"),
+                   max_position_weight=D("0.05"), max_orders_per_run=1)
+    response = deliver(make_plan([sell("SPY", "150")], limits=tight), make_deps(inner, tmp_path))
+    assert response["status"] == "success", response["message"]
 
 
 def test_a_stale_plan_is_refused(tmp_path, broker):
@@ -321,7 +335,7 @@ def test_buys_are_scaled_to_the_buying_power_left_after_partly_filled_sells(tmp_
     inner = sim_broker(tmp_path / "sim", cash="60000", faults=faults)
     seed_positions(inner, {"SPY": "80"})  # cash 20,000 left, equity 60,000
     plan = make_plan([sell("SPY", "80"), buy("TLT", notional="30000"), buy("GLD", notional="29000")])
-    deps = make_deps(inner, tmp_path, limits=RiskLimits(max_order_equity_fraction=D("1"), max_position_weight=D("1")))
+    deps = make_deps(inner, tmp_path, limits=Limits(max_order_equity_fraction=D("1"), max_position_weight=D("1")))
     response = deliver(plan, deps)
     assert response["status"] == "failed"
     [event] = published(deps)
@@ -404,14 +418,14 @@ def test_a_whole_share_buy_too_small_is_skipped_with_the_reason(tmp_path, broker
 
 
 def test_the_daily_turnover_cap_spans_every_run_of_the_day_on_the_account(tmp_path, broker):
-    limits = RiskLimits(max_daily_turnover_equity_fraction=D("1.0"))
+    limits = Limits(max_daily_turnover_equity_fraction=D("1.0"))
     deps = make_deps(broker, tmp_path, limits=limits)
     first = make_plan([buy("TLT", notional="60000")], plan_id="plan-1", correlation_id="wf-a")
     assert deliver(first, deps)["status"] == "success"
     # A second workflow the same day (a retry, a hand-started run) has no fresh budget of its own.
     second = make_plan([buy("GLD", notional="45000")], plan_id="plan-2", correlation_id="wf-a-retry-1")
     response = deliver(second, deps)
-    assert response["status"] == "failed" and "daily turnover cap" in response["message"]
+    assert response["status"] == "failed" and "max_daily_turnover_equity_fraction (100%)" in response["message"]
     assert coid("GLD", "buy", correlation_id="wf-a-retry-1") not in coids(broker)
     small = make_plan([buy("GLD", notional="30000")], plan_id="plan-3", correlation_id="wf-b")
     assert deliver(small, deps)["status"] == "success"

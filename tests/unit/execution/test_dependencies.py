@@ -24,10 +24,12 @@ def test_local_settings_give_the_simulated_broker_and_embedded_stores(tmp_path):
     assert dependencies(ExecutionSettings(backend="local", state_dir=tmp_path, as_of=settings.as_of)) is deps
 
 
-def test_risk_and_timing_come_from_the_settings(tmp_path):
-    settings = ExecutionSettings(backend="local", state_dir=tmp_path, max_orders_per_run=7, fill_wait_seconds=5)
+def test_timing_comes_from_the_settings_and_a_plan_without_limits_gets_the_defaults(tmp_path):
+    from shared.limits.model import Limits
+
+    settings = ExecutionSettings(backend="local", state_dir=tmp_path, fill_wait_seconds=5)
     deps = dependencies(settings)
-    assert deps.limits.max_orders_per_run == 7 and deps.timing.fill_wait_seconds == 5
+    assert deps.limits == Limits() and deps.timing.fill_wait_seconds == 5
 
 
 def test_aws_settings_keep_the_workflow_guard_in_the_idempotency_table():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from decimal import Decimal as D
 
 import pytest
 
 from services.execution.placer import Placer
 from services.execution.plan_run import AlreadyDone, Ran, Refused, Taken, execute
+from shared.limits.model import Limits
 from shared.runtime import metric_names
 from tests.fakes.execution_support import buy, make_deps, make_plan, seed_positions, sell, sim_broker
 from tests.fakes.in_memory import FixedKillSwitch
@@ -48,12 +50,26 @@ def test_a_halted_switch_is_a_refusal_value_and_nothing_is_claimed(tmp_path, bro
     assert [o for o in broker.list_orders() if not o.client_order_id.startswith("seed-")] == []
 
 
-def test_a_risk_breach_found_on_a_fresh_run_is_a_refusal_value(tmp_path, broker):
+def test_a_limit_the_plan_carries_binds_on_a_fresh_run_as_a_refusal_value(tmp_path, broker):
     deps = make_deps(broker, tmp_path)
-    outcome = run(make_plan([buy("TLT", notional="90000")]), deps)
+    capped = Limits(max_position_weight=D("0.75"), sources={"max_position_weight": "portfolio.toml:7"})
+    outcome = run(make_plan([buy("TLT", notional="90000")], limits=capped), deps)
     assert isinstance(outcome, Refused)
     assert (outcome.status, outcome.metric) == ("rejected", metric_names.RISK_LIMIT_BREACHES)
+    assert [b.limit for b in outcome.bindings] == ["max_position_weight"]
+    assert "TLT would be 90% of equity" in outcome.reason and "portfolio.toml:7" in outcome.reason
     assert deps.guard.peek("wf-test-1") is None
+
+
+def test_the_defaults_let_a_single_asset_plan_through(tmp_path, broker):
+    outcome = run(make_plan([buy("TLT", notional="99000")]), make_deps(broker, tmp_path))
+    assert isinstance(outcome, Ran) and [p.how for p in outcome.placements] == ["submitted"]
+
+
+def test_the_plans_limits_win_over_the_functions_own(tmp_path, broker):
+    deps = make_deps(broker, tmp_path, limits=Limits(max_position_weight=D("0.5")))
+    assert isinstance(run(make_plan([buy("TLT", notional="90000")]), deps), Refused)
+    assert isinstance(run(make_plan([buy("TLT", notional="90000")], limits=Limits()), deps), Ran)
 
 
 def test_a_workflow_held_by_another_plan_is_taken(tmp_path, broker):

@@ -10,8 +10,8 @@ import dataclasses
 from decimal import Decimal
 
 from services.execution import app
-from services.execution.risk import RiskLimits
 from services.execution.turnover_ledger import LEASE_SECONDS, SqliteTurnoverLedger
+from shared.limits.model import Limits
 from tests.fakes.execution_support import (
     TODAY,
     Context,
@@ -27,7 +27,7 @@ from tests.fakes.execution_support import (
 )
 
 D = Decimal
-LIMITS = RiskLimits(max_order_equity_fraction=D("1"), max_position_weight=D("1"),
+LIMITS = Limits(max_order_equity_fraction=D("1"), max_position_weight=D("1"),
                     max_daily_turnover_equity_fraction=D("1.2"))  # $120,000 a day on $100,000
 A = [buy("TLT", notional="40000"), buy("GLD", notional="40000")]  # $80,000: the second leg never placed
 B = [buy("SPY", notional="50000")]  # 80,000 + 50,000 > 120,000 while the killed run counts in full
@@ -65,7 +65,8 @@ def test_a_killed_runs_reservation_holds_while_its_lease_is_live(tmp_path):
     killed_after_one_order(broker, tmp_path, wall)
     deps = deps_for(broker, tmp_path, wall)
     response = deliver(make_plan(B, plan_id="plan-b", correlation_id="run-b"), deps)
-    assert response["execution_status"] == "rejected" and "daily turnover cap" in response["message"]
+    assert response["execution_status"] == "rejected"
+    assert "max_daily_turnover_equity_fraction (120%)" in response["message"]
 
 
 def test_after_its_lease_a_killed_runs_entry_is_settled_from_the_book_and_the_day_goes_on(tmp_path):
@@ -90,6 +91,6 @@ def test_a_killed_run_resumed_after_the_day_moved_on_never_trades_past_the_cap(t
     deliver(plan_a, resumed)  # Lambda's retry of the killed run, at last
     report = published(resumed)[-1]
     assert [r.status for r in report.orders] == ["filled", "skipped"]  # adopted TLT; GLD not placed
-    assert "daily turnover cap" in (report.reason or "")
+    assert "max_daily_turnover_equity_fraction (120%)" in (report.reason or "")
     traded = sum((o.filled_qty * o.filled_avg_price for o in broker.list_orders()), D(0))
     assert traded <= D("120000")

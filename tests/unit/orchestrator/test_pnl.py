@@ -154,3 +154,19 @@ def test_the_text_report_reads_as_a_summary():
                  "  worst day      2026-11-20 -$2,000.00 (-1.98%)",
                  "Weekly P&L", "  2026-W48  2026-11-23..2026-11-25  $99,000.00 -> $102,000.00  +$3,000.00 (+3.03%)"):
         assert line in text
+
+
+def test_the_report_lists_every_limit_that_bound_in_the_period():
+    def snap(day: str, limits: tuple[str, ...], recorded: int) -> EquitySnapshot:
+        return EquitySnapshot(trading_mode="paper", trading_date=date.fromisoformat(day), correlation_id=f"run-{day}",
+                              recorded_at=datetime(2026, 11, 25, recorded, tzinfo=UTC), equity_after=Decimal(100000),
+                              limits=limits)
+
+    refused = "max_position_weight (75%): UGL would be 99% of equity. max_position_weight is 75% (portfolio.toml:7)"
+    r = report(snapshots=[snap("2026-11-20", (refused,), 14), snap("2026-11-20", (), 15),  # a retry that traded
+                          snap("2026-11-24", ("max_position_weight (75%): UGL clipped from 100% to 75%",), 14),
+                          snap("2026-10-01", ("outside the period",), 14)])
+    assert [d.isoformat() for d, _ in r.limits] == ["2026-11-20", "2026-11-24"]
+    assert as_dict(r)["limits"][0] == {"date": "2026-11-20", "limit": refused}
+    text = render(r)
+    assert "Limits that bound (2 day(s) in the period)" in text and f"2026-11-20  {refused}" in text

@@ -230,14 +230,16 @@ def test_signal_checks_fail_before_the_broker_is_read(state_dir):
 
 
 def test_a_plan_that_breaks_a_safety_rule_fails_closed(world, monkeypatch):
-    real_plan = app.make_plan
+    from services.portfolio import day
 
-    def overselling(inputs):
-        result = real_plan(inputs)
+    real_plan = day.plan
+
+    def overselling(inputs, **kwargs):
+        result = real_plan(inputs, **kwargs)
         rogue = OrderLine("SPY", "sell", D(1), None, D(500), D(500), {"x": D(-500)}, "rogue", False, True)
         return dataclasses.replace(result, orders=(rogue, *result.orders))
 
-    monkeypatch.setattr(app, "make_plan", overselling)
+    monkeypatch.setattr(day, "plan", overselling)
     response = world.deliver()
     assert response["error_type"] == "PlanCheckFailed"
     assert world.published == ["WorkflowFailed"]
