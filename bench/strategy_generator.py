@@ -431,20 +431,66 @@ def measure(symphony: Any, text: str | None = None) -> Shape:
 
 SWITCH_TICKERS = ("TQQQ", "UGL", "BIL", "SOXL", "TLT", "UVXY", "SPXL", "GLD")
 """What single-asset Composer switchers hold: a leveraged ETF, gold, or T-bills (one at a time, 100%)."""
+_SWITCH_WINDOWS = (5, 10, 14, 20, 50, 60, 100, 200)
+
+
+class _Switcher:
+    """The line writer the single-asset cases were first generated with, kept so that each seed gives
+    the same switcher as before (tests/e2e/test_single_asset_symphonies.py relies on its seeds)."""
+
+    def __init__(self, rng: random.Random, names: list[str]) -> None:
+        self.rng, self.names = rng, names
+        self.out: list[str] = []
+
+    def line(self, depth: int, text: str) -> None:
+        self.out.append(" " * depth + text)
+
+    def window(self) -> int:
+        return self.rng.choice(_SWITCH_WINDOWS)
+
+    def condition(self) -> str:
+        rng, s, w = self.rng, self.rng.choice(self.names), self.window()
+        choices = (
+            f'(> (current-price "{s}") (moving-average-price "{s}" {{:window {w}}}))',
+            f'(> (rsi "{s}" {{:window {w}}}) {rng.randint(20, 80)})',
+            f'(< (cumulative-return "{s}" {{:window {w}}}) {rng.randint(-10, 10)})',
+            f'(> (stdev-return "{s}" {{:window {w}}}) {rng.choice(("1", "1.5", "2", "2.5"))})',
+            f'(> (max-drawdown "{s}" {{:window {w}}}) {rng.randint(5, 20)})',
+            f'(> (exponential-moving-average-price "{s}" {{:window {w}}}) (moving-average-price "{s}" {{:window 50}}))',
+            f'(< (moving-average-return "{s}" {{:window {w}}}) 0.{rng.randint(0, 9)})',
+            f'(< (stdev-price "{s}" {{:window 20}}) (stdev-price "{s}" {{:window 100}}))',
+            f'(> (rsi "{s}" {{:window 10}}) (rsi "{self.rng.choice(self.names)}" {{:window 10}}))',
+        )
+        return rng.choice(choices)
+
+    def chain(self, depth: int, length: int) -> None:
+        """An else-if chain `length` deep over single assets."""
+        for i in range(length):
+            self.line(depth + i, f"(if {self.condition()}")
+            self.line(depth + i + 1, "[")
+            self.line(depth + i + 2, f'(asset "{self.rng.choice(self.names)}" nil)')
+            self.line(depth + i + 1, "]")
+            self.line(depth + i + 1, "[")
+        self.line(depth + length + 1, f'(asset "{self.rng.choice(self.names)}" nil)')
+        for i in range(length - 1, -1, -1):
+            self.line(depth + i + 1, "]")
+            self.line(depth + i, ")")
 
 
 def single_asset(seed: int = 0, names: tuple[str, ...] = SWITCH_TICKERS) -> str:
     """A valid switcher that holds exactly one asset, 100%, every day ('TQQQ or BIL', a filter picking one
     ticker): nested `if`s (0 to 3 deep) over single assets, or a `select-top 1` filter."""
     rng = random.Random(seed)
-    shape = Shape(lines=40, depth=4, filters=0, group_filters=0, group_nesting=0, max_window=60, tickers=len(names),
-                  inverse_vol=0)
-    b = _Builder(shape, rng, list(names))
-    body: Tree
+    w = _Switcher(rng, list(names))
+    w.line(0, f'(defsymphony "Single-asset switcher, seed {seed}" {{:asset-class "EQUITIES"}}')
     if rng.random() < 0.25:
         ranking = rng.choice(("rsi", "cumulative-return", "moving-average-return"))
-        body = ("filter", ranking, b.window(rsi=ranking == "rsi"), "top", 1,
-                [("asset", name) for name in rng.sample(list(names), 3)])
+        w.line(1, f"(filter ({ranking} {{:window {w.window()}}}) (select-top 1)")
+        w.line(2, "[")
+        for name in rng.sample(list(names), 3):
+            w.line(3, f'(asset "{name}")')
+        w.line(2, "])")
     else:
-        body = b.chain(rng.randint(0, 3))
-    return _Printer("clj").file(f"Single-asset switcher, seed {seed}", body)
+        w.chain(1, rng.randint(0, 3))
+    w.line(0, ")")
+    return "\n".join(w.out) + "\n"
