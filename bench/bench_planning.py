@@ -125,7 +125,7 @@ def measure(runs: int = RUNS) -> Result:
     assert check_plan(result, inputs) is None
 
     def whole_path() -> str:
-        planned = plan_day(inputs, Limits())
+        planned = plan_day(inputs, Limits(), {s: h.qty for s, h in inputs.holdings.items()})
         assert isinstance(planned, Planned)
         return to_event(signal, planned, account, positions, settings, now=AT).model_dump_json()
 

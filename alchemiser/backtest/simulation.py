@@ -169,7 +169,7 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
         prices={s: at[s] for s in symbols if s not in holdings},
         parameters=rules.parameters,
     )
-    planned = plan_day(inputs, limits, identify=False)
+    planned = plan_day(inputs, limits, account.positions, identify=False)  # it bought all it holds
     if isinstance(planned, Rejection):
         sim.notes.append(DayNote(day, f"plan failed closed ({planned.error_type}): {planned.reason}"))
         return

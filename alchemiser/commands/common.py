@@ -134,7 +134,8 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
                            metavar=_METAVAR[spec.kind], help=spec.summary)
 
 
-_METAVAR = {"weight": "W", "fraction": "F", "count": "N", "mode": "refuse|clip", "symbol": "SYMBOL"}
+_METAVAR = {"weight": "W", "fraction": "F", "count": "N", "mode": "refuse|clip", "symbol": "SYMBOL",
+            "switch": "true|false"}
 
 
 def _limit_value(key: str) -> Callable[[str], str]:

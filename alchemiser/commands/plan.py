@@ -148,6 +148,7 @@ def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any,
     from services.portfolio.settings import PortfolioSettings
     from services.portfolio.validation import Rejection, check_signal
     from shared.broker.factory import make_broker
+    from shared.broker.positions_record import make_positions_record
     from shared.limits.model import Limits
 
     settings = PortfolioSettings.from_env(_env(args, now))
@@ -156,10 +157,12 @@ def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any,
         raise PlanRefused("portfolio", rejection.reason, rejection.error_type)
     broker = make_broker(settings)
     limits = signal.limits or Limits()
-    gathered = gather(signal, broker, parameters_of(settings), limits)
+    records = make_positions_record(local=settings.local, state_dir=settings.state_dir,
+                                    table_name=settings.idempotency_table)
+    gathered = gather(signal, broker, parameters_of(settings), limits, records=records, orders=broker)
     if isinstance(gathered, Rejection):
         raise PlanRefused("portfolio", gathered.reason, gathered.error_type)
-    planned = plan_day(gathered.inputs, limits)
+    planned = plan_day(gathered.inputs, limits, gathered.owned)
     if isinstance(planned, Rejection):
         raise PlanRefused("portfolio", planned.reason, planned.error_type)
     return gathered, planned, broker
@@ -233,6 +236,10 @@ def render(body: dict[str, Any]) -> str:
     if body["skipped"]:
         lines += ["", f"Skipped ({len(body['skipped'])}):"]
         lines += [f"  {s['side']} {s['symbol']} ~${s['estimated_value']:,}: {s['reason']}" for s in body["skipped"]]
+    if body.get("scope"):
+        lines += ["", "Not managed (left alone; set manage_whole_account = true to manage them):"
+                  if body.get("not_managed") else "Managed:"]
+        lines += [f"  {line}" for line in body["scope"]]
     lines += ["", "Pre-trade checks:"]
     lines += [f"  [{'ok' if c['ok'] else '!!'}] {c['check']}: {c['detail']}" for c in body["checks"]]
     lines += ["", body["summary"]]
@@ -244,6 +251,8 @@ def render(body: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from alchemiser.commands.plan_checks import checks, limits_check
+    from services.portfolio.managed import describe
+    from services.portfolio.managed import rows as scope_rows
 
     if "alpaca" in (args.broker, args.data) and not (os.environ.get("APCA_API_KEY_ID")
                                                      and os.environ.get("APCA_API_SECRET_KEY")):
@@ -265,6 +274,8 @@ def run(args: argparse.Namespace) -> int:
         found = checks(args, planned.inputs, planned.plan, broker, fresh, limits_check(planned, executed))
         body = report(signal, planned.inputs, planned.plan, found)
         body["legs"] = legs_rows(executed)
+        body.update(scope_rows(planned.scope))
+        body["scope"] = describe(planned.scope)
     except PlanRefused as exc:
         print(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", file=sys.stderr)
         return 1

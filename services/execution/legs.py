@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
-from services.execution.order_ids import WorkflowKey, plan_order_ids
+from shared.broker.order_ids import WorkflowKey, plan_order_ids
 from shared.broker.port import OrderRequest, Side
 from shared.events.rebalance_planned import RebalancePlanned
 

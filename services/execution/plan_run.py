@@ -43,10 +43,10 @@ from typing import Protocol
 from services.execution.day import daily_cap, limit_check
 from services.execution.kill_switch import KillSwitch, KillSwitchReading
 from services.execution.legs import Leg, Skip, build_legs, fit_to_budget, planned_value, workflow_key
-from services.execution.order_ids import plan_order_ids
 from services.execution.placer import Placement, Placer
 from services.execution.turnover_ledger import Entry, TurnoverLedger
 from services.execution.workflow_guard import WorkflowClaim, WorkflowGuard
+from shared.broker.order_ids import plan_order_ids
 from shared.broker.port import Account, Broker, BrokerError, Order
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.trade_executed import ExecutionStatus

@@ -18,12 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from services.portfolio.day import Planned, gather, plan_day
+from services.portfolio.day import Gathered, Planned, gather, plan_day
 from services.portfolio.dependencies import Dependencies
 from services.portfolio.planner import Parameters
 from services.portfolio.settings import PortfolioSettings
 from services.portfolio.validation import Rejection, check_signal
+from shared.broker.order_ids import WorkflowKey
 from shared.broker.port import Account, Position
+from shared.broker.positions_record import after_plan
 from shared.events.base import EventContext
 from shared.events.middleware import Incoming
 from shared.events.publisher import EventTooLargeError
@@ -91,14 +93,16 @@ def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | N
     if rejection is not None:
         return _fail_closed(signal, rejection, deps, request_id)
     limits = signal.limits or Limits()
-    gathered = gather(signal, deps.broker, parameters_of(deps.settings), limits)
+    gathered = gather(signal, deps.broker, parameters_of(deps.settings), limits, records=deps.positions,
+                      orders=deps.orders)
     if isinstance(gathered, Rejection):
         return _fail_closed(signal, gathered, deps, request_id)
-    planned = plan_day(gathered.inputs, limits)
+    planned = plan_day(gathered.inputs, limits, gathered.owned)
     if isinstance(planned, Rejection):
         return _fail_closed(signal, planned, deps, request_id)
     plan = planned.plan
     event = to_event(signal, planned, gathered.account, gathered.positions, deps.settings, now=deps.settings.now())
+    _record(signal, gathered, planned, deps)
     try:
         deps.publisher_for(request_id or signal.event_id).publish([event])
     except EventTooLargeError as exc:
@@ -114,6 +118,18 @@ def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | N
         "success", message, published=[RebalancePlanned.detail_type], correlation_id=signal.correlation_id,
         request_id=request_id, plan_id=plan.plan_id, orders=len(plan.orders), skipped=len(plan.skipped),
     )
+
+
+def _record(signal: SignalGenerated, gathered: Gathered, planned: Planned, deps: Dependencies) -> None:
+    """The system's record once the plan is made, before it is published: what the plan managed and its
+    orders pending under their client ids (a failed publish is retried with the same ids: no double count)."""
+    if deps.positions is None:
+        return
+    workflow = WorkflowKey(signal.trading_date, signal.trading_mode, gathered.account.account_id,
+                           signal.correlation_id)
+    orders = [(o.symbol, o.side) for o in planned.plan.orders]
+    deps.positions.update(gathered.account.account_id,
+                          lambda _: after_plan(gathered.record, planned.scope.managed, workflow, orders))
 
 
 def parameters_of(settings: PortfolioSettings) -> Parameters:

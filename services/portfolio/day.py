@@ -9,16 +9,19 @@
 
 The backtest builds its `PlanInputs` from its simulated account (its fast path) and calls
 `plan_day`; the Lambda and `alchemiser plan` build them with `gather`. The holdings in the inputs
-are the positions the plan manages: a filter of positions (which holdings are ours to trade) slots
-into `inputs_of` and nowhere else.
+are every position; `plan_day` keeps the ones the plan manages (managed.py `scope`: what the
+system's record holds, reconciled with the broker by `gather`, and what the strategies target) and
+sizes the plan on the equity less the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 
+from services.portfolio.managed import Scope, scope
 from services.portfolio.planner import (
     ZERO,
     AccountView,
@@ -39,6 +42,7 @@ from services.portfolio.validation import (
     check_prices,
 )
 from shared.broker.port import Account, Asset, BrokerReader, Position
+from shared.broker.positions_record import OrderLookUp, PositionsRecord, Record, capped, reconcile
 from shared.events.signal_generated import SignalGenerated
 from shared.limits.model import LimitBinding, Limits, how_to_change, percent
 
@@ -48,6 +52,12 @@ class Gathered:
     inputs: PlanInputs
     account: Account
     positions: tuple[Position, ...]
+    record: Record = field(default_factory=Record)
+    """The system's record of what it holds, reconciled with the broker's book (positions_record.py)."""
+
+    @property
+    def owned(self) -> dict[str, Decimal]:
+        return dict(self.record.held)
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,8 @@ class Planned:
     plan: Plan
     bindings: tuple[LimitBinding, ...]
     """The limits that shaped the plan (a position clipped to the cap)."""
+    scope: Scope = field(default_factory=lambda: Scope({}))
+    """Which positions the plan managed, which it left alone (managed.py)."""
 
 
 def cash_symbol_of(limits: Limits) -> str | None:
@@ -64,9 +76,11 @@ def cash_symbol_of(limits: Limits) -> str | None:
     return limits.cash_symbol if limits.position_cap == "clip" else None
 
 
-def gather(signal: SignalGenerated, broker: BrokerReader, parameters: Parameters,
-           limits: Limits) -> Gathered | Rejection:
-    """Read the broker (account, positions, assets, prices), checking each answer."""
+def gather(signal: SignalGenerated, broker: BrokerReader, parameters: Parameters, limits: Limits, *,
+           records: PositionsRecord | None = None, orders: OrderLookUp | None = None) -> Gathered | Rejection:
+    """Read the broker (account, positions, assets, prices), checking each answer; `record` (the system's
+    record of what it holds) reconciled with the positions and, for its pending orders, the broker's book
+    (`orders`: the broker's look-up by client order id). No `records`: the system holds nothing yet."""
     account = broker.get_account()
     rejection = check_account(account, signal.occurred_at)
     if rejection is not None:
@@ -89,7 +103,21 @@ def gather(signal: SignalGenerated, broker: BrokerReader, parameters: Parameters
     if rejection is not None:
         return rejection
     inputs = inputs_of(signal, account, held, assets, {s: prices[s] for s in needed}, parameters, limits)
-    return Gathered(inputs, account, positions)
+    record = records.read(account.account_id) if records is not None else None
+    return Gathered(inputs, account, positions, reconciled(record, held, orders, signal.trading_date))
+
+
+def reconciled(record: Record | None, held: Mapping[str, Position], orders: OrderLookUp | None,
+               today: date) -> Record:
+    """The record settled against the broker: its pending orders looked up, each symbol capped at what is held."""
+    if record is None:
+        return Record()
+    qty = {s: p.qty for s, p in held.items()}
+    if record.pending:
+        if orders is None:
+            raise ValueError("the positions record has pending orders: gather needs the broker's order look-up")
+        return reconcile(record, qty, orders, today)
+    return Record(capped(record.held, qty))
 
 
 def inputs_of(signal: SignalGenerated, account: Account, held: Mapping[str, Position], assets: Mapping[str, Asset],
@@ -109,14 +137,21 @@ def inputs_of(signal: SignalGenerated, account: Account, held: Mapping[str, Posi
     )
 
 
-def plan_day(inputs: PlanInputs, limits: Limits, *, identify: bool = True) -> Planned | Rejection:
-    """The position cap (clip mode), the plan, its safety check. `identify=False`: no plan id (the backtest)."""
-    clipped, bindings = clip(replace(inputs, limits=limits), limits)
+def plan_day(inputs: PlanInputs, limits: Limits, owned: Mapping[str, Decimal], *,
+             identify: bool = True) -> Planned | Rejection:
+    """The positions the plan manages (managed.py, from `owned`: what the system holds), the position cap
+    (clip mode), the plan, its safety check. `identify=False`: no plan id (the backtest)."""
+    scoped, decided = scope(replace(inputs, limits=limits), limits, owned)
+    if decided.not_managed and scoped.account.equity <= 0:
+        return Rejection("NothingManaged", f"equity {inputs.account.equity} less ${decided.left_out:,.2f} of "
+                         "positions the system does not manage leaves nothing to plan with (set "
+                         "manage_whole_account = true to manage them)", {"equity": str(inputs.account.equity)})
+    clipped, bindings = clip(scoped, limits)
     made = plan(clipped, identify=identify)
     rejection = check_plan(made, clipped)
     if rejection is not None:
         return rejection
-    return Planned(clipped, made, bindings)
+    return Planned(clipped, made, bindings, decided)
 
 
 def over_cap(targets: Mapping[str, Decimal], limits: Limits) -> dict[str, Decimal]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from services.portfolio.settings import PortfolioSettings
 from shared.broker.key_rotation import broker_keys_in_use
 from shared.broker.port import BrokerReader
+from shared.broker.positions_record import OrderLookUp, PositionsRecord, make_positions_record
 from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.runtime.container_cache import PerCredentials, with_settings
@@ -29,6 +30,10 @@ class Dependencies:
     facts: WorkflowFacts
     """The strategy's record of its signals (checked) and ours of what we publish (written by `publisher_for`'s
     publishers): workflow_facts.py."""
+    positions: PositionsRecord | None = None
+    """The system's record of the positions it manages (positions_record.py); None: it holds nothing yet."""
+    orders: OrderLookUp | None = None
+    """The broker's order look-up by client order id, to settle the record's pending orders."""
 
 
 def build(settings: PortfolioSettings) -> Dependencies:
@@ -38,13 +43,17 @@ def build(settings: PortfolioSettings) -> Dependencies:
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
     facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
+    broker = make_broker(settings)
     return Dependencies(
         settings=settings,
-        broker=make_broker(settings),
+        broker=broker,
         idempotency=IdempotentOperation(OPERATION, persistence,
                                         expires_after_seconds=settings.plan_idempotency_seconds),
         publisher_for=publisher_factory(settings, SOURCE_OF[PORTFOLIO], facts),
         facts=facts,
+        positions=make_positions_record(local=settings.local, state_dir=settings.state_dir,
+                                        table_name=settings.idempotency_table),
+        orders=broker,
     )
 
 

@@ -51,6 +51,17 @@ def _decimal(key: str, raw: Any) -> Decimal:
     return value
 
 
+_SWITCH = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+
+
+def _switch(key: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in _SWITCH:
+        return _SWITCH[raw.strip().lower()]
+    raise LimitValueError(key, f"must be true or false, got {raw!r}")
+
+
 def parse(key: str, raw: Any) -> Any:
     """The value of limit `key` from a file, an environment variable or a flag; LimitValueError if out of range."""
     spec = SPEC_OF.get(key)
@@ -60,6 +71,8 @@ def parse(key: str, raw: Any) -> Any:
         if raw not in ("refuse", "clip"):
             raise LimitValueError(key, f'must be "refuse" or "clip", got {raw!r}')
         return raw
+    if spec.kind == "switch":
+        return _switch(key, raw)
     if spec.kind == "symbol":
         if raw is None or raw == "":
             return None
@@ -92,6 +105,10 @@ class Limits(BaseModel):
     max_daily_turnover_equity_fraction: Decimal = Decimal("1.5")
     max_orders_per_run: int = 500
     max_price_move: Decimal = Decimal("0.25")
+    manage_whole_account: bool = False
+    """Not a bound on what a plan buys but the plan's scope: which of the account's positions are the
+    system's (services/portfolio/managed.py). It rides with the limits so it loads, travels and is
+    reported the same way."""
     sources: dict[str, str] = Field(default_factory=dict)
     """limit key -> where its value was set ("portfolio.toml:12", "--max-position-weight", ...); absent: default."""
 
@@ -113,12 +130,16 @@ class Limits(BaseModel):
         value = self.value(key)
         if SPEC_OF[key].kind in ("weight", "fraction"):
             return percent(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
         return "(none)" if value is None else str(value)
 
     def canonical(self) -> list[str]:
-        """The values, in key order, as exact text (a plan's identity includes them)."""
-        return [str(self.value(k).normalize()) if isinstance(self.value(k), Decimal) else str(self.value(k))
-                for k in KEYS]
+        """The values, in key order, as exact text (a plan's identity includes them). A switch at its default
+        is left out, so the plans of a workflow without it keep the ids they had."""
+        return [str(v.normalize()) if isinstance(v := self.value(k), Decimal) else
+                self.text(k) if isinstance(v, bool) else str(v)
+                for k in KEYS if SPEC_OF[k].kind != "switch" or self.value(k) != DEFAULTS.value(k)]
 
     def differs_from_default(self) -> bool:
         return any(self.value(k) != DEFAULTS.value(k) for k in KEYS)

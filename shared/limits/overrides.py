@@ -26,6 +26,7 @@ class LimitOverrides(BaseModel):
     max_daily_turnover_equity_fraction: str | None = None
     max_orders_per_run: str | None = None
     max_price_move: str | None = None
+    manage_whole_account: str | None = None
     limits_set_by: dict[str, str] | None = None
     """Locally, what set an override (the CLI passes its flags here: {"max_position_weight": "--max-..."})."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["weight", "fraction", "count", "mode", "symbol"]
+Kind = Literal["weight", "fraction", "count", "mode", "symbol", "switch"]
 ENV_PREFIX = "ALCHEMISER_"
 
 
@@ -63,6 +63,11 @@ SPECS: tuple[LimitSpec, ...] = (
               "largest move of the broker's price from the plan's, for a buy sized in shares",
               "0.25: plan and order are seconds apart; a quarter's move in that time is bad data "
               "(a split, a stale quote), not the market"),
+    LimitSpec("manage_whole_account", "switch", "ManageWholeAccount",
+              "true: the plan manages every position on the account, shares bought by hand included (sells what "
+              "no strategy targets); false: only what the system bought and what its strategies target",
+              "false: the account is yours; shares you bought by hand are left alone, shown as not managed, and "
+              "not counted in the equity the strategies are sized on"),
 )
 SPEC_OF = {spec.key: spec for spec in SPECS}
 KEYS = tuple(spec.key for spec in SPECS)

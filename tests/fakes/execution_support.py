@@ -238,7 +238,7 @@ SIM_ACCOUNT = "SIM-paper"
 def coid(symbol: str, side: str, leg: int = 0, *, correlation_id: str = "wf-test-1", trading_date: date = TODAY,
          mode: str = "paper", account_id: str = SIM_ACCOUNT) -> str:
     """The client order id of a test plan's leg (order_ids.py: from the workflow, never the plan id)."""
-    from services.execution.order_ids import WorkflowKey, client_order_id
+    from shared.broker.order_ids import WorkflowKey, client_order_id
 
     return client_order_id(WorkflowKey(trading_date, mode, account_id, correlation_id), symbol, side, leg)  # type: ignore[arg-type]
 

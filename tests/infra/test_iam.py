@@ -289,6 +289,7 @@ def _expected_prefixes() -> dict[str, dict[str, set[str]]]:
     from services.orchestrator.dependencies import CLAIMS_OPERATION
     from services.portfolio.dependencies import OPERATION as PORTFOLIO_OPERATION
     from services.strategy.dependencies import OPERATION as STRATEGY_OPERATION
+    from shared.broker.positions_record import KEY_PREFIX as POSITIONS_RECORD
     from shared.runtime.workflow_facts import FACT_PREFIX
 
     # Workflow facts (shared/runtime/workflow_facts.py, fact_key): each function writes its own (its
@@ -297,7 +298,8 @@ def _expected_prefixes() -> dict[str, dict[str, set[str]]]:
     fact = {kind: f"{prefix}#" for kind, prefix in FACT_PREFIX.items()}
     return {
         "strategy": {"rw": {f"{STRATEGY_OPERATION}#", fact["strategy"]}, "read": set()},
-        "portfolio": {"rw": {f"{PORTFOLIO_OPERATION}#", fact["portfolio"]}, "read": {fact["strategy"]}},
+        "portfolio": {"rw": {f"{PORTFOLIO_OPERATION}#", fact["portfolio"], POSITIONS_RECORD},
+                      "read": {fact["strategy"]}},
         "execution": {"rw": {f"{PLAN_OPERATION}#", EXECUTION_GUARD, fact["execution"]}, "read": {fact["portfolio"]}},
         "orchestrator": {"rw": {f"{CLAIMS_OPERATION}#", fact["orchestrator"]},
                          "read": {fact["strategy"], fact["portfolio"], fact["execution"]}},

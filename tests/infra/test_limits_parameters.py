@@ -19,7 +19,8 @@ def test_every_limit_has_an_empty_by_default_parameter_that_accepts_its_values()
         param = params[spec.parameter]
         assert param["Default"] == "", spec.parameter
         pattern, allowed = param.get("AllowedPattern"), param.get("AllowedValues")
-        good = {"weight": "0.75", "fraction": "1.05", "count": "20", "mode": "clip", "symbol": "BIL"}[spec.kind]
+        good = {"weight": "0.75", "fraction": "1.05", "count": "20", "mode": "clip", "symbol": "BIL",
+                "switch": "true"}[spec.kind]
         parse(spec.key, good)
         assert (re.fullmatch(pattern, good) and re.fullmatch(pattern, "")) if pattern else good in allowed
 

@@ -13,6 +13,7 @@ from alchemiser import cli
 from shared.broker.port import OrderRequest
 from shared.broker.simulated import SimulatedBroker
 from tests.fakes.fake_alpaca import running_fake_alpaca
+from tests.fakes.system_positions import FAKE_ALPACA_ACCOUNT, bought_by_system
 
 WEDNESDAY = "2026-11-25"  # 09:35 New York: the data day is Tuesday 2026-11-24
 
@@ -39,6 +40,7 @@ def test_plan_on_the_simulated_account_sells_what_the_strategy_drops_and_places_
     state = tmp_path / "state"
     sim = _sim(state, {"SPY": "400"})
     sim.submit_order(OrderRequest("seed", "SPY", "buy", qty=Decimal("10")))
+    bought_by_system(state, sim.get_account().account_id, {"SPY": 10})
     orders_before = sim.list_orders()
     code, body = _plan(capsys, "--strategy", str(tlt), "--as-of", WEDNESDAY, "--state-dir", str(state))
     assert code == 0, body
@@ -85,6 +87,7 @@ def test_plan_against_alpaca_reads_the_account_and_posts_no_order(tmp_path, tlt,
             fake.set_price(symbol, price)
         fake.add_asset("BRK.A", fractionable=False)
         fake.set_position("SPY", "10", avg_entry_price="390")
+        bought_by_system(tmp_path, FAKE_ALPACA_ACCOUNT, {"SPY": 10})
         monkeypatch.setenv("APCA_API_KEY_ID", "PKFAKEKEY")
         monkeypatch.setenv("APCA_API_SECRET_KEY", "fake-secret")
         monkeypatch.setenv("ALCHEMISER_ALPACA_TRADING_URL", fake.url)

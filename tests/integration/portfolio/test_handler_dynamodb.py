@@ -65,7 +65,9 @@ def test_the_idempotency_record_is_in_the_templates_table_and_expires_after_the_
     items = boto3.client("dynamodb").scan(TableName=aws["table"])["Items"]
     facts = sorted(i["id"]["S"].split("#")[0] for i in items if i["id"]["S"].endswith("#run-2026-11-25-paper"))
     assert facts == ["portfolio-workflow", "strategy-workflow"]  # the signal checked, the plan recorded
-    [item] = [i for i in items if not i["id"]["S"].endswith("#run-2026-11-25-paper")]
+    [record] = [i for i in items if i["id"]["S"].startswith("portfolio-positions#")]  # the system's positions
+    assert "pending" in json.loads(record["record"]["S"])
+    [item] = [i for i in items if not i["id"]["S"].endswith("#run-2026-11-25-paper") and i is not record]
     assert item["id"]["S"].startswith("portfolio-plan#") and item["status"]["S"] == "COMPLETED"
     created = json.loads(item["data"]["S"])
     assert created["status"] == "success"

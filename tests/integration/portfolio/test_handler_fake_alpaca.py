@@ -18,6 +18,7 @@ from shared.events.rebalance_planned import RebalancePlanned
 from tests.conftest import LambdaContextStub
 from tests.fakes.facts import record_published
 from tests.fakes.fake_alpaca import FakeAlpaca
+from tests.fakes.system_positions import FAKE_ALPACA_ACCOUNT, bought_by_system
 from tests.integration.portfolio.conftest import published
 from tests.unit.portfolio.support import signal
 
@@ -54,6 +55,7 @@ def test_the_plan_is_computed_from_the_alpaca_account_positions_assets_and_price
     fake_alpaca.set_account(cash="10000")
     fake_alpaca.set_position("SPY", "10")
     fake_alpaca.set_position("TQQQ", "100")
+    bought_by_system(alpaca_env, FAKE_ALPACA_ACCOUNT, {"SPY": 10, "TQQQ": 100})
     fake_alpaca.add_asset("BRK.B", fractionable=False)
     fake_alpaca.set_price("BRK.B", "400")
     response = lambda_handler(envelope({"TQQQ": "0.4", "BRK.B": "0.3", "GLD": "0.3"}), LambdaContextStub())

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.execution.order_ids import ClientOrderIdError, WorkflowKey, client_order_id, plan_order_ids, validate
+from shared.broker.order_ids import ClientOrderIdError, WorkflowKey, client_order_id, plan_order_ids, validate
 
 SAFE = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 IDENTIFIER = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}\Z")

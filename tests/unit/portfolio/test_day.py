@@ -24,14 +24,14 @@ CAP = Limits(max_position_weight=D("0.75"), position_cap="clip", sources={"max_p
 
 
 def test_refuse_mode_plans_the_symphony_as_written():
-    planned = plan_day(inputs(targets={"UGL": "1"}, prices={"UGL": "80"}), Limits(max_position_weight=D("0.75")))
+    planned = plan_day(inputs(targets={"UGL": "1"}, prices={"UGL": "80"}), Limits(max_position_weight=D("0.75")), {})
     assert not isinstance(planned, Rejection) and planned.bindings == ()
     [order] = planned.plan.orders
     assert order.notional == D("100000.00")
 
 
 def test_clip_mode_scales_the_position_to_the_cap_and_the_rest_stays_in_cash():
-    planned = plan_day(inputs(targets={"UGL": "1"}, prices={"UGL": "80"}), CAP)
+    planned = plan_day(inputs(targets={"UGL": "1"}, prices={"UGL": "80"}), CAP, {})
     assert not isinstance(planned, Rejection)
     [order] = planned.plan.orders
     assert order.notional == D("75000.00") and planned.inputs.target_weights == {"UGL": D("0.75")}
@@ -43,12 +43,12 @@ def test_clip_mode_scales_the_position_to_the_cap_and_the_rest_stays_in_cash():
 
 def test_clip_mode_sends_the_freed_weight_to_the_cash_symbol_up_to_the_cap():
     limits = CAP.model_copy(update={"cash_symbol": "BIL"})
-    planned = plan_day(with_bil(inputs(targets={"UGL": "1"}, prices={"UGL": "80", "BIL": "91.5"})), limits)
+    planned = plan_day(with_bil(inputs(targets={"UGL": "1"}, prices={"UGL": "80", "BIL": "91.5"})), limits, {})
     assert not isinstance(planned, Rejection)
     assert {o.symbol: o.notional for o in planned.plan.orders} == {"BIL": D("25000.00"), "UGL": D("75000.00")}
     assert "25% to BIL" in planned.bindings[0].message
     full = plan_day(inputs(targets={"UGL": "0.9", "BIL": "0.1"}, prices={"UGL": "80", "BIL": "91.5"}),
-                    limits.model_copy(update={"max_position_weight": D("0.1")}))
+                    limits.model_copy(update={"max_position_weight": D("0.1")}), {})
     assert not isinstance(full, Rejection)
     assert full.inputs.target_weights == {"UGL": D("0.1"), "BIL": D("0.1")}
     assert "BIL is at the cap already" in full.bindings[0].message
@@ -64,14 +64,14 @@ def test_clipping_scales_each_strategys_share_alike_so_attribution_still_adds_up
     assert all(abs(net[s] - targets[s]) < D("1e-20") for s in targets)
     made = inputs(strategies=[("a", "0.5", {"UGL": "1"}, None), ("b", "0.5", {"UGL": "0.6", "TLT": "0.4"}, None)],
                   prices={"UGL": "80", "TLT": "92", "BIL": "91.5"})
-    planned = plan_day(with_bil(made), CAP.model_copy(update={"cash_symbol": "BIL"}))
+    planned = plan_day(with_bil(made), CAP.model_copy(update={"cash_symbol": "BIL"}), {})
     assert not isinstance(planned, Rejection)  # check_plan: every order's attribution adds up to it
     assert {o.symbol for o in planned.plan.orders} == {"UGL", "TLT", "BIL"}
 
 
 def test_the_limits_are_part_of_the_plans_identity():
     base = inputs(targets={"UGL": "0.5", "TLT": "0.5"}, prices={"UGL": "80", "TLT": "92"}, parameters=NO_SKIP)
-    one, two = plan_day(base, Limits()), plan_day(base, Limits(max_orders_per_run=3))
+    one, two = plan_day(base, Limits(), {}), plan_day(base, Limits(max_orders_per_run=3), {})
     assert not isinstance(one, Rejection) and not isinstance(two, Rejection)
     assert one.plan.orders == two.plan.orders and one.plan.plan_id != two.plan.plan_id
 
