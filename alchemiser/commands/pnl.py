@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from alchemiser.commands.common import add_state_dir, as_of_arg, dumps, fail
 from services.orchestrator.settings import OrchestratorSettings
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     store = EmbeddedWorkflowStore(database) if database.exists() else None
     snapshots = store.snapshots(args.mode, pnl.period_start(request.period, end), end) if store else []
     history: PortfolioHistory | None = None
+    broker: Any = None
     if args.source == "alpaca":
         from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
         from shared.broker.factory import alpaca_keys, local_settings
@@ -89,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
         except CredentialsError as exc:
             return fail(str(exc))
         history = AlpacaPortfolioHistory(keys, trading_url=settings.alpaca_trading_url, read_attempts=2)
+        from shared.broker.alpaca import AlpacaBroker
+
+        broker = AlpacaBroker.from_keys(keys, trading_url=settings.alpaca_trading_url,
+                                        data_url=settings.alpaca_data_url)
     elif store is not None:
         history = SnapshotPortfolioHistory(store, args.mode)
     try:
@@ -101,11 +107,28 @@ def run(args: argparse.Namespace) -> int:
         code = write_tearsheet(args.html, [(p.day, p.equity) for p in points], args.source, args.mode)
         if code:
             return code
+    left = not_managed(args.state_dir, broker)
     if args.json:
-        print(dumps(pnl_messages.as_dict(report)))
+        print(dumps({**pnl_messages.as_dict(report), "not_managed": left}))
     else:
         sys.stdout.write(pnl_messages.render(report))
+        if left:
+            sys.stdout.write("  not managed (in the equity above; the system never trades them): " + ", ".join(
+                f"{p['symbol']} {p['not_managed_qty']} shares" for p in left) + "\n")
     return 0
+
+
+def not_managed(state_dir: Path, broker: Any) -> list[dict[str, Any]]:
+    """The account's shares the system does not manage (its positions record: status.account_view), or []."""
+    from alchemiser.commands.status import account_view, local_account
+    from shared.broker.positions_record import SqlitePositionsRecord
+
+    try:
+        view = (account_view(broker, SqlitePositionsRecord(state_dir / "state.sqlite")) if broker is not None
+                else local_account(state_dir))
+    except Exception:  # the P&L stands without it
+        return []
+    return [p for p in (view or {}).get("positions", []) if p.get("not_managed_qty")]
 
 
 def write_tearsheet(path: Path, points: list[tuple[date, Decimal]], source: str, mode: str) -> int:

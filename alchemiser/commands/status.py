@@ -97,11 +97,11 @@ def local_workflows(state_dir: Path) -> list[Any]:
             for _, item in SqliteTable(database, "workflows").scan()]
 
 
-def stage_table(stage: str) -> str:
+def stage_table(stage: str, resource: str = "WorkflowTable") -> str:
     from alchemiser.local.template import Resolver, load_template
 
     template = load_template(parameters={"Stage": stage})
-    props = template.raw["Resources"]["WorkflowTable"]["Properties"]
+    props = template.raw["Resources"][resource]["Properties"]
     return str(Resolver(template.raw, {"Stage": stage}).resolve(props["TableName"]))
 
 
@@ -121,15 +121,26 @@ def stage_workflows(stage: str, dynamodb: Any) -> list[Any]:
 # ---------------------------------------------------------------------------------------------- account
 
 
-def account_view(broker: Any) -> dict[str, Any]:
+def account_view(broker: Any, records: Any = None) -> dict[str, Any]:
+    """The account and its positions; with the system's positions record (shared/broker/positions_record.py),
+    the shares of each the system manages as of its last plan (`not_managed_qty`: left alone)."""
     account, positions = broker.get_account(), broker.get_positions()
     equity = account.equity
+    unread = None
+    try:
+        record = records.read(account.account_id) if records is not None else None
+    except Exception as exc:  # the record marks the positions: never a reason to show no account
+        record, unread = None, f"the positions record could not be read ({exc}): managed or not unknown"
+    held = dict(record.held) if record is not None else None
     return {
+        **({"positions_record": unread} if unread else {}),
         "equity": equity, "cash": account.cash, "buying_power": account.buying_power,
         "positions": [{"symbol": p.symbol, "qty": p.qty, "market_value": p.market_value,
                        "price": p.current_price,
                        "weight": (p.market_value / equity).quantize(Decimal("0.0001"))
-                       if equity else None} for p in positions],
+                       if equity else None,
+                       "not_managed_qty": None if held is None else p.qty - min(held.get(p.symbol, Decimal(0)), p.qty)}
+                      for p in positions],
     }
 
 
@@ -142,8 +153,10 @@ def local_account(state_dir: Path) -> dict[str, Any] | None:
     def no_price(symbol: str) -> Any:
         raise LookupError(symbol)  # valued at each position's last fill price
 
+    from shared.broker.positions_record import SqlitePositionsRecord
+
     broker = SimulatedBroker(state_dir, no_price, calendar=cast(Any, None), now=lambda: datetime.now(UTC))
-    view = account_view(broker)
+    view = account_view(broker, SqlitePositionsRecord(Path(state_dir) / "state.sqlite"))
     view["source"] = f"simulated broker ({path}), at last fill prices"
     return view
 
@@ -177,7 +190,10 @@ def stage_account(stage: str, mode: str | None, secret_name: str | None,
     keys = load_alpaca_credentials(name, client=client("secretsmanager")).keys_for_mode(mode)
     broker = AlpacaBroker.from_keys(keys, trading_url=os.environ.get("ALCHEMISER_ALPACA_TRADING_URL") or None,
                                     data_url=os.environ.get("ALCHEMISER_ALPACA_DATA_URL") or None)
-    view = account_view(broker)
+    from shared.broker.positions_record import DynamoDBPositionsRecord
+
+    view = account_view(broker, DynamoDBPositionsRecord(stage_table(stage, "IdempotencyTable"),
+                                                        client=client("dynamodb")))
     view["source"] = f"Alpaca {mode} (secret {name})"
     return view
 
@@ -290,7 +306,9 @@ def render(status: dict[str, Any]) -> str:
                      f"${account['buying_power']:,}  [{account['source']}]")
         for p in account["positions"]:
             weight = f"{p['weight'] * 100:.2f}%" if p["weight"] is not None else "-"
-            lines.append(f"  {p['symbol']:<6} qty {p['qty']}  ${p['market_value']:,}  {weight}")
+            left = p.get("not_managed_qty")
+            mark = "" if not left else "  not managed" if left == p["qty"] else f"  ({left} not managed)"
+            lines.append(f"  {p['symbol']:<6} qty {p['qty']}  ${p['market_value']:,}  {weight}{mark}")
         if not account["positions"]:
             lines.append("  no positions")
     if status.get("dlq_depth") is not None:

@@ -197,3 +197,35 @@ def test_stage_status_reads_the_account_with_the_stages_samconfig_mode_and_secre
         status = json.loads(capsys.readouterr().out)
     clear_credentials_cache()
     assert status["account"] is None and any("401" in p for p in status["problems"])  # the paper pair is not the fake's
+
+
+def test_local_status_marks_what_the_system_does_not_manage(tmp_path, capsys):
+    from tests.fakes.system_positions import bought_by_system
+
+    state = tmp_path / "state"
+    broker = SimulatedBroker(state, lambda s: Decimal("50"), calendar=None, now=lambda: T0)  # type: ignore[arg-type]
+    for symbol in ("SPY", "TLT", "AAPL"):
+        broker.submit_order(OrderRequest(f"c-{symbol}", symbol, "buy", qty=Decimal("10")))
+    bought_by_system(state, broker.get_account().account_id, {"SPY": 10, "TLT": 4})
+    code, status = _status(["--state-dir", str(state)], capsys)
+    assert code == 0
+    assert {p["symbol"]: p["not_managed_qty"] for p in status["account"]["positions"]} == {
+        "SPY": "0", "TLT": "6", "AAPL": "10"}
+    assert cli.main(["status", "--state-dir", str(state)]) == 0
+    text = capsys.readouterr().out
+    assert "AAPL   qty 10  $500.00  0.50%  not managed" in text and "(6 not managed)" in text
+
+
+def test_the_pnl_report_lists_what_the_system_does_not_manage(tmp_path, capsys):
+    from tests.fakes.system_positions import bought_by_system
+
+    state = tmp_path / "state"
+    broker = SimulatedBroker(state, lambda s: Decimal("50"), calendar=None, now=lambda: T0)  # type: ignore[arg-type]
+    for symbol in ("SPY", "AAPL"):
+        broker.submit_order(OrderRequest(f"c-{symbol}", symbol, "buy", qty=Decimal("10")))
+    bought_by_system(state, broker.get_account().account_id, {"SPY": 10})
+    assert cli.main(["pnl", "--state-dir", str(state), "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [(p["symbol"], p["not_managed_qty"]) for p in body["not_managed"]] == [("AAPL", "10")]
+    assert cli.main(["pnl", "--state-dir", str(state)]) == 0
+    assert "not managed (in the equity above; the system never trades them): AAPL 10 shares" in capsys.readouterr().out
