@@ -131,7 +131,7 @@ def _already_done(plan: RebalancePlanned, deps: Dependencies, outcome: AlreadyDo
     if done.refused:
         # Refused earlier: final. Republish the refusal (same event id) in case its first publish was lost.
         event = _refusal_event(plan, deps, done.status or "rejected", done.reason or "refused", outcome.switch.state,
-                               started)
+                               started, done.bindings)
         published = deps.publisher_for(request_id or "local").publish([event])
         count(metrics, metric_names.DUPLICATES_SUPPRESSED)
         return handler_response("duplicate", f"plan {plan.plan_id} was refused earlier ({done.reason}): nothing "
@@ -155,7 +155,7 @@ def _refusal_event(plan: RebalancePlanned, deps: Dependencies, status: str, reas
 def _refuse(plan: RebalancePlanned, deps: Dependencies, blocked: Refused, started: datetime,
             request_id: str | None, metrics: Any, common: dict[str, Any]) -> dict[str, Any]:
     """Record the refusal on the workflow (final), then tell the orchestrator with TradeExecuted."""
-    holder = deps.guard.refuse(plan.correlation_id, plan.plan_id, blocked.status, blocked.reason)
+    holder = deps.guard.refuse(plan.correlation_id, plan.plan_id, blocked.status, blocked.reason, blocked.bindings)
     if holder.held_by_other(plan.plan_id):
         return _conflict(plan, Taken(holder), metrics, common)
     if not holder.refused:  # this very plan claimed the workflow meanwhile (a concurrent delivery): retry

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.execution.workflow_guard import WorkflowClaim, claim_from, guard_key, refusal_item
+from shared.limits.model import LimitBinding
 
 
 class DynamoDBWorkflowGuard:
@@ -52,9 +53,10 @@ class DynamoDBWorkflowGuard:
         return self._put_if_free(correlation_id, {"plan_id": plan_id, "state": "claimed", "claimed_at": now,
                                                   "expiration": now + self._ttl})
 
-    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str) -> WorkflowClaim:
+    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str,
+               bindings: tuple[LimitBinding, ...] = ()) -> WorkflowClaim:
         return self._put_if_free(correlation_id, refusal_item(plan_id, status, reason, int(self._wall_clock()),
-                                                              self._ttl))
+                                                              self._ttl, bindings))
 
     def _put_if_free(self, correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
         now = int(self._wall_clock())

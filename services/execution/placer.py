@@ -194,16 +194,22 @@ class Placer:
         """Look up, then adopt or submit."""
         return self.find(leg) or self.submit(leg)
 
-    def refuse(self, leg: Leg, reason: str) -> Placement:
+    def refuse(self, leg: Leg, reason: str, *, resumed: bool = False) -> Placement:
         """Not submitting `leg` (e.g. a sell above `qty_available`): rejected with `reason`, unless an order
         under its id appeared since the caller's look-up (a concurrent run placed it, and that is why the
         holdings look short): then that order is adopted, so the report matches the broker. If that look-up
-        fails, the leg is reported failed (outcome unknown), not rejected."""
+        fails, the leg's outcome is unknown, not rejected. In a resumed run it is unknown too when the look-up
+        finds nothing: an earlier attempt may have placed it (why the shares are gone) while the broker's
+        order look-up still lags; the stuck check settles it from the broker's book."""
         try:
             found = self.find(leg)
         except BrokerError as exc:
             return Placement(leg, "unknown", error=(f"{reason}; not placed by this run, but whether another run "
                                                    f"placed {leg.client_order_id} is unknown (look-up failed: {exc})"))
+        if found is None and resumed:
+            return Placement(leg, "unknown", error=(
+                f"{reason}; not placed by this run, but an earlier attempt of it may have placed "
+                f"{leg.client_order_id} (the broker's order look-up can lag): settled from the broker's book"))
         return found or Placement(leg, "rejected", error=reason)
 
     def _fits(self, wait: float) -> bool:

@@ -314,7 +314,8 @@ def _place(deps: Ports, placer: Placer, switch: KillSwitchReading, account: Acco
     if may_sell and not may_buy:
         notes.append(f"{switch.describe()}: sells only, buys skipped")
 
-    sells = _sells(deps, placer, [leg for leg in legs if leg.side == "sell"], may_sell, _why_not(blocked, switch))
+    sells = _sells(deps, placer, [leg for leg in legs if leg.side == "sell"], may_sell, _why_not(blocked, switch),
+                   resumed)
     placer.wait(sells)
     placer.cancel_open(sells)
 
@@ -342,7 +343,8 @@ def _why_not(blocked: Refused | None, switch: KillSwitchReading) -> str:
     return f"not placed: {switch.describe()} (sells only)"
 
 
-def _sells(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_not: str) -> list[Placement]:
+def _sells(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_not: str,
+           resumed: bool) -> list[Placement]:
     """Adopt the sells that exist; submit the rest, each only within the shares the account holds now.
 
     The holdings are re-read right before the sell leg, and a sell above the broker's
@@ -364,7 +366,7 @@ def _sells(deps: Ports, placer: Placer, legs: Sequence[Leg], allowed: bool, why_
             short = _short_by(leg, available)
             # A refusal looks the leg up once more: a concurrent run's order under our id explains the
             # missing shares, and is adopted so the report matches the broker.
-            placements.append(placer.submit(leg) if short is None else placer.refuse(leg, short))
+            placements.append(placer.submit(leg) if short is None else placer.refuse(leg, short, resumed=resumed))
     return placements
 
 

@@ -19,11 +19,14 @@ Adapters: the embedded store locally (here) and the IdempotencyTable in DynamoDB
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from shared.limits.model import LimitBinding
 
 if TYPE_CHECKING:
     from shared.runtime.sqlite_store import Document
@@ -42,6 +45,8 @@ class WorkflowClaim:
     """The plan was refused before any order (halted, closed, stale, a risk limit...): final for the workflow."""
     reason: str | None = None
     """Why it was refused."""
+    bindings: tuple[LimitBinding, ...] = ()
+    """The limits that refused it: a republished refusal carries them, as the first did."""
 
     def held_by_other(self, plan_id: str) -> bool:
         return self.plan_id != plan_id
@@ -60,8 +65,10 @@ class WorkflowGuard(Protocol):
         """Mark this plan's claim done (no-op if another plan holds the workflow)."""
         ...
 
-    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str) -> WorkflowClaim:
-        """Record that `plan_id` was refused, unless the workflow is already held; returns what holds it."""
+    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str,
+               bindings: tuple[LimitBinding, ...] = ()) -> WorkflowClaim:
+        """Record that `plan_id` was refused (with the limits that refused it), unless the workflow is already
+        held; returns what holds it."""
         ...
 
 
@@ -73,12 +80,18 @@ def claim_from(correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
     state = item.get("state")
     return WorkflowClaim(correlation_id, str(item["plan_id"]), state in ("done", "refused"),
                          None if item.get("status") is None else str(item["status"]), refused=state == "refused",
-                         reason=None if item.get("reason") is None else str(item["reason"]))
+                         reason=None if item.get("reason") is None else str(item["reason"]),
+                         bindings=tuple(LimitBinding.model_validate(b)
+                                        for b in json.loads(item.get("bindings") or "[]")))
 
 
-def refusal_item(plan_id: str, status: str, reason: str, now: int, ttl: int) -> dict[str, Any]:
-    return {"plan_id": plan_id, "state": "refused", "status": status, "reason": reason[:1000],
-            "claimed_at": now, "expiration": now + ttl}
+def refusal_item(plan_id: str, status: str, reason: str, now: int, ttl: int,
+                 bindings: tuple[LimitBinding, ...] = ()) -> dict[str, Any]:
+    item: dict[str, Any] = {"plan_id": plan_id, "state": "refused", "status": status, "reason": reason[:1000],
+                            "claimed_at": now, "expiration": now + ttl}
+    if bindings:  # JSON text: one string attribute in DynamoDB as in the embedded store
+        item["bindings"] = json.dumps([b.model_dump(mode="json") for b in bindings])
+    return item
 
 
 class SqliteWorkflowGuard:
@@ -105,9 +118,10 @@ class SqliteWorkflowGuard:
         return self._put_if_free(correlation_id, {"plan_id": plan_id, "state": "claimed", "claimed_at": now,
                                                   "expiration": now + self._ttl})
 
-    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str) -> WorkflowClaim:
+    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str,
+               bindings: tuple[LimitBinding, ...] = ()) -> WorkflowClaim:
         return self._put_if_free(correlation_id, refusal_item(plan_id, status, reason, int(self._wall_clock()),
-                                                              self._ttl))
+                                                              self._ttl, bindings))
 
     def _put_if_free(self, correlation_id: str, item: Document) -> WorkflowClaim:
         held: list[Document] = []

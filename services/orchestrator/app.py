@@ -27,13 +27,12 @@ failed (unverified: refused, error_type UnverifiedEvent).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from services.orchestrator import workflow
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, Flushed
-from services.orchestrator.invocation import count_transition, runner_for
+from services.orchestrator.invocation import count_transition, runner_for, snapshot_before
 from services.orchestrator.transition import Options, Transition
 from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, WorkflowRecord
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
@@ -188,5 +187,4 @@ def _previous_snapshot(deps: Dependencies, record: WorkflowRecord | None, event:
     day = (record.trading_date if record is not None and record.trading_date is not None
            else trading_date(executed.started_at))
     mode = record.trading_mode if record is not None else executed.trading_mode
-    earlier = deps.store.snapshots(mode, day - timedelta(days=31), day - timedelta(days=1))
-    return earlier[-1] if earlier else None
+    return snapshot_before(deps.store, mode, day)

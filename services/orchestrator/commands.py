@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 from services.orchestrator import workflow
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, EffectRunner
-from services.orchestrator.invocation import count_transition, runner_for
+from services.orchestrator.invocation import count_transition, runner_for, snapshot_before
 from services.orchestrator.transition import Options
-from services.orchestrator.workflow_record import EquitySnapshot, WorkflowRecord
 from shared.events import LambdaEvent
 from shared.events.responses import handler_response
 from shared.runtime import metric_names
@@ -163,7 +162,8 @@ def _settle(deps: Dependencies, runner: EffectRunner, correlation_id: str, book:
             return False
         record = stored.record
         options = Options(notify_on_completion=deps.settings.notify_on_completion,
-                          previous_snapshot=_snapshot_before(deps, record))
+                          previous_snapshot=None if record.trading_date is None else
+                          snapshot_before(deps.store, record.trading_mode, record.trading_date))
         transition = terminal.settled(record, execution, now, options)
         assert transition.record is not None
         new = transition.record.model_copy(update={"lease": runner.lease()})
@@ -172,15 +172,6 @@ def _settle(deps: Dependencies, runner: EffectRunner, correlation_id: str, book:
             logger.warning("%s (settled from the broker's book)", transition.message)
             return True
     return False
-
-
-def _snapshot_before(deps: Dependencies, record: WorkflowRecord) -> EquitySnapshot | None:
-    """The latest equity snapshot before the workflow's trading date (the daily report's day P&L)."""
-    if record.trading_date is None:
-        return None
-    day = record.trading_date
-    earlier = deps.store.snapshots(record.trading_mode, day - timedelta(days=31), day - timedelta(days=1))
-    return earlier[-1] if earlier else None
 
 
 def pnl_analysis(command: LambdaEvent, deps: Dependencies, *, request_id: str | None) -> dict[str, Any]:

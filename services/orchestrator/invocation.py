@@ -3,6 +3,7 @@ command path (commands.py) both need, in a leaf module so neither imports the ot
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import EffectRunner
 from services.orchestrator.transition import Transition
-from services.orchestrator.workflow_record import WorkflowRecord
+from services.orchestrator.workflow_record import EquitySnapshot, WorkflowRecord
 from shared.runtime import metric_names
 from shared.runtime.observability import count
 
@@ -57,3 +58,13 @@ def count_transition(metrics: Any, transition: Transition, record: WorkflowRecor
     if executed.account_after is not None:
         metrics.add_metric(name=metric_names.EQUITY, unit=MetricUnit.NoUnit,
                            value=float(executed.account_after.equity))
+
+
+SNAPSHOT_LOOKBACK_DAYS = 31
+"""How far back the day P&L's base may be: past a month's gap, the report shows no day P&L."""
+
+
+def snapshot_before(store: Any, trading_mode: str, day: date) -> EquitySnapshot | None:
+    """The latest equity snapshot before `day` (the daily report's day P&L), within SNAPSHOT_LOOKBACK_DAYS."""
+    earlier = store.snapshots(trading_mode, day - timedelta(days=SNAPSHOT_LOOKBACK_DAYS), day - timedelta(days=1))
+    return cast("EquitySnapshot", earlier[-1]) if earlier else None

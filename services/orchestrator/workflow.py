@@ -3,7 +3,8 @@
 States and transitions
 ----------------------
     started -> signals -> planned -> (executed) -> completed
-                                              \\-> failed | skipped
+                                     |        \\-> failed | skipped
+                                     \\-> settling -> completed | failed
 
 - WorkflowStarted / SignalGenerated / RebalancePlanned record what they carry and move the status
   forward to started / signals / planned. The status only moves forward: a SignalGenerated that
@@ -16,6 +17,11 @@ States and transitions
     success=False with status market_closed
         -> skipped (step execution, the reason); effect: publish ErrorNotificationRequested
            (severity warning) - a skip is never quiet;
+    status unsettled (some order's outcome unknown: the broker may hold it)
+        -> settling, still open; effect: ErrorNotificationRequested (severity warning). Each stuck
+           check looks the unknown orders up by client order id (settlement.py, commands.py); once all
+           are found and final the workflow ends as an executed one (completed, or failed); still
+           unsettled after `stuck_fail_after_minutes` -> failed, naming the orders to check;
     success=False otherwise
         -> failed (step execution); effects: publish WorkflowFailed, then
            ErrorNotificationRequested (caused by that WorkflowFailed).

@@ -258,6 +258,21 @@ def test_a_limit_breach_places_nothing_names_the_limit_and_gives_no_bare_retry_h
     assert coids(broker) == [] and metrics.counts == {"RiskLimitBreaches": 1}
 
 
+def test_a_republished_limit_refusal_carries_the_same_limit_bindings(tmp_path, broker):
+    """A redelivery after the idempotency record expired republishes the refusal under the same event id: its
+    content must be the first's, the limit that refused the plan included."""
+    deps = make_deps(broker, tmp_path)
+    limits = Limits(max_order_equity_fraction=D("0.1"))
+    plan = make_plan(ROTATION, limits=limits)
+    deliver(plan, deps)
+    forgetful = replace(deps, plan_once=IdempotentOperation(
+        "execution-plan", SqlitePersistenceLayer(tmp_path / "other.sqlite"), expires_after_seconds=60))
+    assert deliver(plan, forgetful)["status"] == "duplicate"
+    first, second = published(deps)
+    assert first.event_id == second.event_id and first.limit_bindings
+    assert second.limit_bindings == first.limit_bindings
+
+
 def test_a_plan_that_only_sells_is_never_refused_by_a_limit(tmp_path):
     """95% of equity in one stock, every limit tight: the sell that rebalances it down still goes through."""
     inner = sim_broker(tmp_path / "sim")

@@ -305,3 +305,14 @@ def test_zero_fill_wait_polls_once_and_never_sleeps(tmp_path, clock):
     placement = placer.place(leg())
     placer.wait([placement])
     assert clock.sleeps == []
+
+
+def test_a_resumed_runs_refused_sell_it_cannot_see_is_unknown_not_rejected(tmp_path, clock):
+    """A resumed run: an earlier attempt may have placed (and filled) the sell, which is why the shares are
+    gone, while the broker's look-up is stale and does not show it yet. Rejected would tell the user the
+    sell never happened; it is unknown, and the stuck check settles it from the broker's book."""
+    broker = FaultyBroker(sim_broker(tmp_path))
+    refused = placer_for(broker, clock).refuse(leg(side="sell", qty="4"), "short", resumed=True)
+    assert refused.how == "unknown" and "earlier attempt" in refused.error and broker.posts == []
+    fresh = placer_for(broker, clock).refuse(leg(side="sell", qty="4"), "short")
+    assert fresh.how == "rejected"  # a fresh run placed nothing before: its refusal is final
