@@ -25,7 +25,10 @@ a 429 asking to retry shortly): the order must still be placed, once. And the fi
 get `forged events` (bench/forged_events.py): events no function published, sent to the orchestrator
 before, during and after the run (hand-made failures and executions, a spoofed source, a real event
 edited, the real events replayed); none may open, move or end a workflow, publish or notify (a false
-terminal state), and the real day must trade as if nothing had been sent.
+terminal state), and the real day must trade as if nothing had been sent. And the account may hold
+`never-held positions`: shares of symbols no strategy trades (AAPL, MSFT), bought by hand at the
+broker the evening before the first day. Counted in the broker's own book: none of them may ever be
+sold, unless the scenario sets manage_whole_account (then never more than the broker held).
 
 The truth is the broker, not the code under test. After each day the drill reads the simulated
 broker's persisted orders and account and compares them with the intents of every plan it saw for
@@ -80,9 +83,12 @@ HOLIDAYS = frozenset({date(2026, 11, 26)})
 SYMBOLS = ("TQQQ", "SHY", "BIL", "VEA", "VWO", "XLF", "XLK", "GLD", "IEF", "DBC", "TLT", "VTI", "AGG")
 ADVERSARIES = ("refused_redelivery", "second_plan", "kill_mid_plan", "kill_before_publish")
 TERMINAL = ("completed", "failed", "skipped")
+NEVER_HELD = "never-held positions"
+HAND_BOUGHT = {"AAPL": Decimal(50), "MSFT": Decimal(20)}
+"""Bought by the user by hand: no strategy of the drill trades these symbols."""
 FAULT_KINDS = ("duplicate delivery", "delayed or reordered", "transient", "crash after effects", "broker reject",
                "partial fill",
-               "post refused", "poison", "storm", *ADVERSARIES, FORGED)
+               "post refused", "poison", "storm", *ADVERSARIES, FORGED, NEVER_HELD)
 
 
 class KillProcess(BaseException):
@@ -105,6 +111,10 @@ class Scenario:
     """The first trading day's first N order POSTs fail before the broker creates anything (503 / 429)."""
     forged: bool = False
     """The first trading day gets forged events to the orchestrator (bench/forged_events.py)."""
+    hand_bought: bool = False
+    """The account holds HAND_BOUGHT before the first day, bought by hand (never-held positions)."""
+    whole_account: bool = False
+    """With hand_bought: manage_whole_account = true, so the plan may sell them."""
 
     @property
     def kinds(self) -> set[str]:
@@ -122,6 +132,8 @@ class Scenario:
             kinds.add("post refused")
         if self.forged and any(d not in HOLIDAYS for d in self.days):
             kinds.add(FORGED)
+        if self.hand_bought and any(d not in HOLIDAYS for d in self.days):
+            kinds.add(NEVER_HELD)
         return kinds
 
 
@@ -164,6 +176,10 @@ class Outcome:
     stuck: int = 0
     false_terminal: int = 0
     """What the orchestrator did because of a forged event (bench/forged_events.py)."""
+    hand_bought_sold: Decimal = Decimal(0)
+    """Shares of never-held positions sold while the system did not manage them (must stay 0)."""
+    whole_account_sold: Decimal = Decimal(0)
+    """Shares of them sold under manage_whole_account (allowed, never beyond what the broker held)."""
     poison_not_dead_lettered: int = 0
     storm_events_published: int = 0
     storm_notifications_wrong: int = 0
@@ -197,6 +213,8 @@ def generate(seed: int) -> Scenario:
     if rng.random() < 0.25:
         scenario.post_refusals = rng.randint(1, 2)
     scenario.forged = rng.random() < 0.3  # drawn last: the seeds' other faults stay as they were
+    scenario.hand_bought = rng.random() < 0.3  # after forged, for the same reason
+    scenario.whole_account = scenario.hand_bought and rng.random() < 0.25
     return scenario
 
 
@@ -544,6 +562,8 @@ def run_day_under_faults(sc: Scenario, state: Path, index: int, day: date, out: 
     # Fills are polled in real time: keep the waits short so thousands of runs fit in minutes.
     extra = {"ALCHEMISER_FILL_WAIT_SECONDS": "0.05", "ALCHEMISER_POLL_INTERVAL_SECONDS": "0.01",
              "ALCHEMISER_POST_LOOKUP_DELAY_SECONDS": "0.01"}
+    if sc.whole_account:
+        extra["ALCHEMISER_MANAGE_WHOLE_ACCOUNT"] = "true"
     if sc.faults:
         extra["ALCHEMISER_SIM_FAULTS"] = json.dumps(sc.faults)
     options = DayOptions(state, as_of, extra_env=extra)
@@ -652,10 +672,57 @@ def _first_trading_index(sc: Scenario) -> int:
     return next((i for i, d in enumerate(sc.days) if d not in HOLIDAYS), -1)
 
 
+def buy_by_hand(state: Path, first_day: date) -> None:
+    """The user's own shares, bought the evening before the drill's first day (outside every day's book)."""
+    from shared.broker.port import OrderRequest
+
+    before = first_day - timedelta(days=1)
+    while before.weekday() >= 5:  # the session before: a Friday for a Monday
+        before -= timedelta(days=1)
+    evening = datetime.combine(before, datetime.min.time().replace(hour=15), NEW_YORK)
+    broker = _broker(state, evening)
+    for symbol, qty in HAND_BOUGHT.items():
+        broker.submit_order(OrderRequest(f"by-hand-{symbol}", symbol, "buy", qty=qty))
+
+
+def hand_held(state: Path, day: date) -> dict[str, Decimal]:
+    """The never-held symbols the broker holds before `day` runs (read from the broker)."""
+    if not (state / "broker").exists():
+        return {}
+    as_of = datetime.combine(day, datetime.min.time().replace(hour=9, minute=30), NEW_YORK)
+    return {p.symbol: p.qty for p in _broker(state, as_of).get_positions() if p.symbol in HAND_BOUGHT and p.qty > 0}
+
+
+def check_hand_bought(out: Outcome, sc: Scenario, state: Path, day: date, held: dict[str, Decimal]) -> None:
+    """None of the never-held shares sold (the broker's orders of the day), unless the whole account is managed."""
+    if day in HOLIDAYS or not held:
+        return
+    out.applied[NEVER_HELD] += 1
+    as_of = datetime.combine(day, datetime.min.time().replace(hour=15, minute=59), NEW_YORK)
+    sold: dict[str, Decimal] = {}
+    for o in _broker(state, as_of).list_orders():
+        when = o.submitted_at.astimezone(NEW_YORK).date() if o.submitted_at is not None else day
+        if o.symbol in HAND_BOUGHT and o.side == "sell" and when == day:
+            sold[o.symbol] = sold.get(o.symbol, Decimal(0)) + (o.qty or Decimal(0))
+    if not sc.whole_account:
+        if sold:
+            out.hand_bought_sold += sum(sold.values(), Decimal(0))
+            out.problems.append(f"{day}: sold shares bought by hand that no strategy held: {dict(sold)}")
+        return
+    out.whole_account_sold += sum(sold.values(), Decimal(0))
+    over = {s: q for s, q in sold.items() if q > held.get(s, Decimal(0))}
+    if over:
+        out.duplicated += len(over)
+        out.problems.append(f"{day}: sold more than the broker held: {over} (held {held})")
+
+
 def run_scenario(sc: Scenario, workdir: Path) -> Outcome:
     out = Outcome(sc)
     state = workdir / f"seed-{sc.seed}-{uuid.uuid4().hex[:6]}"
+    if sc.hand_bought:
+        buy_by_hand(state, sc.days[0])
     for index, day in enumerate(sc.days):
+        held = hand_held(state, day) if sc.hand_bought else {}
         try:
             rec = run_day_under_faults(sc, state, index, day, out)
         except Exception as exc:  # the drill reports it; the next run still runs
@@ -667,6 +734,7 @@ def run_scenario(sc: Scenario, workdir: Path) -> Outcome:
             apply_evidence(out, hops, published=published)
         apply_evidence(out, [], rec)
         check_day(out, rec, state, sc)
+        check_hand_bought(out, sc, state, day, held)
     return out
 
 
@@ -711,6 +779,8 @@ def table(outcomes: list[Outcome], seconds: float) -> str:
                       "orders planned (executed plans)": o.orders_planned, "orders at broker": o.orders_at_broker,
                       "orders duplicated": o.duplicated, "orders lost": o.lost, "misreported": o.misreported,
                       "stuck": o.stuck, "false terminal states (forged events)": o.false_terminal,
+                      "never-held shares sold (not managed)": int(o.hand_bought_sold),
+                      "never-held shares sold (manage_whole_account)": int(o.whole_account_sold),
                       "poison not dead-lettered": o.poison_not_dead_lettered,
                       "events published by the error storm": o.storm_events_published,
                       "storm notifications not delivered exactly once": o.storm_notifications_wrong})

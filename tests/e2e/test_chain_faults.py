@@ -21,6 +21,7 @@ import pytest
 from bench.fault_chain import (
     ADVERSARIES,
     FORGED,
+    NEVER_HELD,
     DayRecord,
     Outcome,
     Scenario,
@@ -63,6 +64,7 @@ def test_the_seeds_cover_every_kind_of_fault():
         assert any(s.chaos[knob] > 0 for s in scenarios), knob
     assert {s.adversary for s in (generate(seed) for seed in range(200))} >= set(ADVERSARIES)
     assert any(s.forged and s.kinds >= {FORGED} for s in scenarios)
+    assert any(s.hand_bought and s.kinds >= {NEVER_HELD} for s in scenarios)
 
 
 def test_a_heavily_faulted_multi_day_run_applies_every_delivery_fault_and_holds(tmp_path):
@@ -214,6 +216,21 @@ def test_a_plan_refused_for_no_reason_the_drill_gave_is_counted_lost_and_misrepo
     outcome = _quiet_day(tmp_path)
     assert outcome.orders_at_broker == 0 and outcome.lost == outcome.orders_planned > 0
     assert any("skipped on a trading day" in p for p in outcome.problems)
+
+
+@pytest.mark.parametrize("whole_account", [False, True])
+def test_never_held_positions_are_never_sold_unless_the_whole_account_is_managed(whole_account, tmp_path):
+    outcome = _quiet_day(tmp_path, hand_bought=True, whole_account=whole_account)
+    _clean(outcome)
+    assert outcome.applied[NEVER_HELD] == 1 and outcome.hand_bought_sold == 0
+    assert outcome.whole_account_sold == (Decimal(70) if whole_account else 0)  # 50 AAPL + 20 MSFT, in full
+
+
+def test_a_day_that_sells_never_held_positions_is_caught(tmp_path, monkeypatch):
+    """The old bug (every position managed): the drill sees the hand-bought shares sold in the broker's book."""
+    monkeypatch.setenv("ALCHEMISER_MANAGE_WHOLE_ACCOUNT", "true")  # reaches the functions, not the scenario
+    outcome = _quiet_day(tmp_path, hand_bought=True)
+    assert outcome.hand_bought_sold == 70 and any("bought by hand" in p for p in outcome.problems)
 
 
 def test_an_orchestrator_that_believes_forged_events_is_caught(tmp_path, monkeypatch):
