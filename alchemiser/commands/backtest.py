@@ -92,7 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="X", help="commission per share filled (default 0, as at Alpaca)")
     parser.add_argument("--risk-free", type=_rate, default=0.0, metavar="RATE",
                         help="annual risk-free rate for Sharpe and Sortino (default 0)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (schema: docs/backtest.md)")
+    parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                        help="print one JSON object (schema: docs/backtest.md); with FILE, write it there "
+                             "(and print the summary)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML tearsheet")
     parser.add_argument("--png", type=Path, metavar="FILE", help="write the equity and drawdown chart as a PNG")
     parser.add_argument("--log-scale", action="store_true", help="the tearsheet's equity chart on a log scale")
@@ -238,19 +240,34 @@ def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, 
     return sorted(latest.items())
 
 
+def json_file(args: argparse.Namespace) -> Path | None:
+    """`--json FILE`: the file; `--json` alone (stdout) or no --json: None."""
+    return None if args.json in (None, "-") else Path(args.json)
+
+
+def check_outputs_of(args: argparse.Namespace) -> None:
+    """Every file the backtest will write, and the libraries that draw them, before it starts (UsageError)."""
+    from alchemiser.commands.outputs import check_outputs
+
+    check_outputs([("--html", args.html), ("--png", args.png), ("--json", json_file(args))],
+                  [(flag, module) for flag, module, given in (("--html", "plotly", args.html),
+                                                              ("--png", "matplotlib", args.png)) if given])
+
+
 def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
     from alchemiser.backtest.engine import BacktestError, run_backtest
     from alchemiser.backtest.report import render_text, to_json
 
     moment = now or datetime.now(UTC)
     try:
+        check_outputs_of(args)
         config = config_of(args, moment)
         from alchemiser.backtest.engine import sessions_of
 
         sessions = len(sessions_of(config))
         steps = sessions * (2 + (0 if args.no_attribution else len(config.portfolio.strategies)))
         result = run_backtest(config, Progress(steps))
-    except BacktestError as exc:
+    except (BacktestError, UsageError) as exc:
         return fail(str(exc))
     doc = to_json(result, args.risk_free)
     if args.compare_account:
@@ -260,20 +277,38 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
             print(f"note: no recorded paper equity in {args.state_dir} between {result.sessions[0]} and "
                   f"{result.sessions[-1]} (run `alchemiser run` days first)", file=sys.stderr)
     name = "the given strategies" if args.strategy else str(config.portfolio.source.name)
-    if args.html is not None or args.png is not None:
-        try:
-            from alchemiser.backtest import tearsheet
-        except ImportError as exc:
-            return fail(f"--html/--png need plotly and matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
-        blocked = [(b.trade_date, b.message) for b in result.blocked]  # shaded on every chart, counted in the header
-        if args.html is not None:
-            tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
-            print(f"tearsheet written to {args.html}", file=sys.stderr)
-        if args.png is not None:
-            tearsheet.write_png(doc, args.png, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
-            print(f"chart written to {args.png}", file=sys.stderr)
-    if args.json:
+    problem = write_outputs(args, doc, result, name)
+    if args.json == "-":
         print(dumps(doc))
     else:
         sys.stdout.write(render_text(doc, name))
-    return 0
+    return fail(problem, code=1) if problem else 0
+
+
+def write_outputs(args: argparse.Namespace, doc: dict[str, Any], result: Any, name: str) -> str | None:
+    """The tearsheet, the chart and the JSON file, all or none (outputs.Outputs); why not, or None."""
+    from alchemiser.commands.outputs import Outputs
+
+    outputs, target = Outputs(), json_file(args)
+    title = f"Backtest — {name}"
+    blocked = [(b.trade_date, b.message) for b in result.blocked]  # shaded on every chart, counted in the header
+    try:
+        if args.html is not None or args.png is not None:
+            from alchemiser.backtest import tearsheet
+
+            if args.html is not None:
+                outputs.add(args.html, lambda path: tearsheet.write_html(doc, path, title=title,
+                                                                         log_scale=args.log_scale, blocked=blocked))
+            if args.png is not None:
+                outputs.add(args.png, lambda path: tearsheet.write_png(doc, path, title=title,
+                                                                       log_scale=args.log_scale, blocked=blocked))
+        if target is not None:
+            outputs.add_text(target, dumps(doc) + "\n")
+        written = outputs.commit()
+    except (OSError, ImportError) as exc:
+        named = ", ".join(str(p) for p in (args.html, args.png, target) if p is not None)
+        return f"could not write {named} (none was written; the results are above): {exc}"
+    what = {args.html: "tearsheet", args.png: "chart", target: "JSON"}
+    for path in written:
+        print(f"{what[path]} written to {path}", file=sys.stderr)
+    return None
