@@ -112,9 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 def write_tearsheet(path: Path, points: list[tuple[date, Decimal]], source: str, mode: str) -> int:
     """The tearsheet of the recorded equity (one point per day, the last recorded of each day)."""
-    from alchemiser.backtest.report import account_doc
-
     from alchemiser.backtest import tearsheet
+    from alchemiser.backtest.report import account_doc
     from alchemiser.commands.outputs import Outputs
 
     daily = sorted(dict(points).items())
