@@ -67,7 +67,7 @@ class Outputs:
 
     written: list[tuple[Path, Path]] = field(default_factory=list)
 
-    def add(self, path: Path, write: Callable[[Path], None]) -> None:
+    def add(self, path: Path, write: Callable[[Path], object]) -> None:
         """`write(temporary path)`; on any error every temporary file is removed and the error raised."""
         handle, name = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
                                         suffix=".part")
