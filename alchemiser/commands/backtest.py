@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from services.strategy.portfolio_config import StrategyPortfolio
 
 DEFAULT_YEARS = 5
+NEAR_CLOSE_MINUTES = 10
 SIM_SLIPPAGE_BPS = Decimal("5")
 """The simulated broker's default slippage (shared/broker/settings.py `sim_slippage_bps`); a test keeps them equal."""
 
@@ -104,8 +105,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="when each day's run decides: previous-close (default: 09:35 on the previous "
                              "session's closes, the strategy function's default) or near-close (Composer's: "
                              "--near-close-minutes before the close, today's latest trades as today's bar)")
-    parser.add_argument("--near-close-minutes", type=int, choices=range(1, 121), default=10, metavar="N",
-                        help="with --timing near-close: minutes before the close the run decides (default 10)")
+    parser.add_argument("--near-close-minutes", type=int, choices=range(1, 121), metavar="N",
+                        help=f"with --timing near-close: minutes before the close the run decides (default "
+                             f"{NEAR_CLOSE_MINUTES})")
     parser.add_argument("--no-attribution", action="store_true",
                         help="skip the per-strategy runs (each strategy alone with its allocation)")
     add_state_dir(parser)
@@ -201,6 +203,9 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
 
     if args.strategy and args.config is not None:
         raise BacktestError("give either --strategy files or --config, not both")
+    if args.near_close_minutes is not None and args.timing != "near-close":
+        raise BacktestError("--near-close-minutes needs --timing near-close (the default timing decides at 09:35 "
+                            "on the previous session's closes)")
     try:
         portfolio = portfolio_of(args)
     except (StrategyError, PortfolioConfigError) as exc:
@@ -224,7 +229,7 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
     return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital, limits=limits,
                           fills=FillModel(args.slippage_bps, args.fee_per_share), benchmark=benchmark,
                           attribution=not args.no_attribution, timing=args.timing,
-                          near_close_minutes=args.near_close_minutes)
+                          near_close_minutes=args.near_close_minutes or NEAR_CLOSE_MINUTES)
 
 
 def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, Decimal]]:

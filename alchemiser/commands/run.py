@@ -28,7 +28,15 @@ from alchemiser.commands.common import (
     locked,
 )
 
-EXIT = {"completed": 0, "skipped": 0, "duplicate": 0, "failed": 1, "incomplete": 1, "ended": 1}
+
+def exit_code(result: Any) -> int:
+    """0: the day is done (completed, already completed, or no session that day: nothing to trade); 1: the day's
+    workflow did not trade it (failed, skipped, unfinished), on the first run as on every rerun. The summary says
+    why and how to retry."""
+    if result.status in ("completed", "duplicate"):
+        return 0
+    no_workflow = result.status == "skipped" and result.retry_command is None
+    return 0 if no_workflow else 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--config", type=existing_file, metavar="PORTFOLIO.toml",
                        help="the portfolio file: strategies and their allocations (default: the packaged "
                             "services/strategy/strategies/portfolio.toml)")
-    which.add_argument("--strategy", type=existing_file, metavar="FILE.clj",
-                       help="run this one strategy file with the whole account")
+    which.add_argument("--strategy", action="append", type=existing_file, metavar="FILE.clj",
+                       help="run this strategy file instead of the portfolio file; repeat for several, held with "
+                            "equal allocation (as signals and backtest hold them)")
     parser.add_argument("--retry", action="store_true",
                         help="start a new, fully re-gated workflow for a day whose workflow ended failed or "
                              "skipped (its id: run-<date>-<mode>-retry-<n>)")
@@ -117,14 +126,23 @@ def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def single_strategy_config(state_dir: Path, strategy: Path) -> Path:
-    """A one-strategy portfolio file (the whole account) for `--strategy FILE`, kept in the state dir."""
+def strategies_config(state_dir: Path, strategies: list[Path]) -> Path:
+    """The portfolio file for `--strategy FILE ...` (equal allocations, as `signals` and `backtest` hold them),
+    kept in the state dir: a resumed run's strategy step reads it again."""
+    import hashlib
+
+    from services.strategy.workflow import equal_allocations, unique_names
+
     folder = state_dir / "portfolios"
     folder.mkdir(parents=True, exist_ok=True)
-    name = strategy.stem.replace("_", "-")
-    path = folder / f"{name}.toml"
-    path.write_text(f'# written by `alchemiser run --strategy {strategy}`\n\n[[strategy]]\nname = "{name}"\n'
-                    f'file = "{strategy.as_posix()}"\nallocation = "1"\n', encoding="utf-8")
+    names = unique_names([s.stem.replace("_", "-") for s in strategies])
+    key = hashlib.sha256("\n".join(s.as_posix() for s in strategies).encode()).hexdigest()[:8]
+    path = folder / (f"{names[0]}.toml" if len(names) == 1 else f"command-line-{key}.toml")
+    flags = " ".join(f"--strategy {s}" for s in strategies)
+    text = f"# written by `alchemiser run {flags}`\n"
+    for name, strategy, share in zip(names, strategies, equal_allocations(len(strategies)), strict=True):
+        text += f'\n[[strategy]]\nname = "{name}"\nfile = "{strategy.as_posix()}"\nallocation = "{share}"\n'
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -202,8 +220,8 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     if problem:
         return fail(problem)
     config = args.config
-    if args.strategy is not None:
-        config = single_strategy_config(args.state_dir, args.strategy)
+    if args.strategy:
+        config = strategies_config(args.state_dir, args.strategy)
     try:
         extra_env = checked_limit_env(args, config)
     except UsageError as exc:
@@ -227,4 +245,4 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         print(dumps(as_json(result, after)))
     else:
         print(render(result, after))
-    return EXIT.get(result.status, 1)
+    return exit_code(result)
