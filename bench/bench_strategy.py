@@ -141,7 +141,7 @@ def corpus(strategies: int = 19, lines: int = 50_000, symbols: int = 300, days: 
         data, folder = Path(tmp) / "data", Path(tmp) / "strategies"
         data.mkdir()
         folder.mkdir()
-        h = OfflineMarketData().history(names, END, days)
+        h = OfflineMarketData(extra_symbols=names).history(names, END, days)
         for name in names:
             body = "".join(f"{d},{c:.4f}\n" for d, c in zip(h.dates, h.closes[name], strict=True))
             (data / f"{name}.csv").write_text("date,close\n" + body)

@@ -2,6 +2,10 @@
 inverse-volatility and specified weights, over generated tickers S000, S001, ...
 
     text = generate(lines=10_000, symbols=200, seed=0)   # exactly `lines` lines
+
+The tickers are made up, so the offline market refuses them as typos unless asked to invent their
+histories: `OfflineMarketData(extra_symbols=tickers(n))` (or `invent_any=True`) in code,
+`--allow-invented-tickers` on the command line, ALCHEMISER_ALLOW_INVENTED_TICKERS=1 for local functions.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alchemiser.commands.common import UsageError, add_limit_flags, add_state_dir, dumps, effective_limits, fail
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 if TYPE_CHECKING:
     from alchemiser.backtest.engine import BacktestConfig
@@ -111,6 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-attribution", action="store_true",
                         help="skip the per-strategy runs (each strategy alone with its allocation)")
     add_state_dir(parser)
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -212,6 +214,9 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
         raise BacktestError(str(exc)) from exc
     except FileNotFoundError as exc:
         raise BacktestError(f"{exc.filename}: no such file") from exc
+    typo = unknown_tickers(portfolio, args.data)
+    if typo:
+        raise BacktestError(typo)
     try:
         market_data = market_data_of(args)
     except ValueError as exc:
@@ -260,6 +265,11 @@ def check_outputs_of(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
+    with invented_tickers(args):
+        return _backtest(args, now)
+
+
+def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
     from alchemiser.backtest.engine import BacktestError, run_backtest
     from alchemiser.backtest.report import render_text, to_json
 

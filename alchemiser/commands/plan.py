@@ -44,6 +44,7 @@ from alchemiser.commands.common import (
     fail,
     limits_file_problem,
 )
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 WEIGHT = Decimal("0.0001")
 CENT = Decimal("0.01")
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--strategy", type=existing_file, metavar="FILE.clj", help="plan this one strategy file alone")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -121,6 +123,9 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     market_data = market_data_for(settings)
     try:
         portfolio = _portfolio(args, settings)
+        typo = unknown_tickers(portfolio, args.data)
+        if typo:
+            raise UsageError(typo)
         signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False,
                                    today=today, latest_at=now)
     except Exception as exc:
@@ -243,6 +248,11 @@ def render(body: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    with invented_tickers(args):
+        return _plan(args)
+
+
+def _plan(args: argparse.Namespace) -> int:
     from alchemiser.commands.plan_checks import checks, limits_check
 
     if "alpaca" in (args.broker, args.data) and not (os.environ.get("APCA_API_KEY_ID")

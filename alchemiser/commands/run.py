@@ -27,6 +27,7 @@ from alchemiser.commands.common import (
     fail,
     locked,
 )
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 
 def exit_code(result: Any) -> int:
@@ -68,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "would go back in time)")
     add_wait(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -173,6 +175,20 @@ def _check_combination(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _typo(args: argparse.Namespace, config: Path | None) -> str | None:
+    """A ticker the offline market does not know, before the day starts (a portfolio that does not load is the
+    strategy step's to report, as in AWS)."""
+    from services.strategy.language import StrategyError
+    from services.strategy.portfolio_config import PortfolioConfigError, load_portfolio
+    from services.strategy.settings import PACKAGED_CONFIG
+
+    try:
+        portfolio = load_portfolio(config or PACKAGED_CONFIG)
+    except (StrategyError, PortfolioConfigError, OSError):
+        return None
+    return unknown_tickers(portfolio, args.data)
+
+
 def _backdated(args: argparse.Namespace, as_of: datetime) -> str | None:
     """Refuse a day earlier than the simulated account's last order, unless allowed."""
     from shared.runtime.clock import NEW_YORK, trading_date
@@ -202,8 +218,9 @@ def run(args: argparse.Namespace) -> int:
     problem = _check_combination(args)
     if problem:
         return fail(problem)
-    return locked(args.state_dir, lambda: _run_locked(args, keys), wait=args.wait,
-                  hint="; try again when it ends (or --wait SECONDS)")
+    with invented_tickers(args):
+        return locked(args.state_dir, lambda: _run_locked(args, keys), wait=args.wait,
+                      hint="; try again when it ends (or --wait SECONDS)")
 
 
 def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
@@ -226,6 +243,9 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         extra_env = checked_limit_env(args, config)
     except UsageError as exc:
         return fail(str(exc))
+    typo = _typo(args, config)
+    if typo:
+        return fail(typo)
     options = DayOptions(args.state_dir, as_of, args.broker, args.data, keys, retry=args.retry,
                          strategy_config=config, extra_env=extra_env)
     if not args.json:

@@ -35,6 +35,7 @@ from alchemiser.commands.common import (
     fail,
     limits_file_problem,
 )
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 if TYPE_CHECKING:
     from services.strategy.portfolio_config import StrategyPortfolio
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true",
                         help='print {"weights", "strategies", "as_of", ...} as JSON instead of the text report')
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -105,6 +107,11 @@ def collected_files_portfolio(files: list[Path], *, collect: bool = True) -> tup
 
 
 def run(args: argparse.Namespace) -> int:
+    with invented_tickers(args):
+        return _signals(args)
+
+
+def _signals(args: argparse.Namespace) -> int:
     from services.strategy.app import near_close
     from services.strategy.dependencies import make_calendar
     from services.strategy.failures import failure_of
@@ -136,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
             portfolio, broken = collected_files_portfolio(args.strategy)
         else:
             portfolio = load_portfolio(settings.strategy_config, broken=broken)
+        typo = unknown_tickers(portfolio, args.data)
+        if typo:
+            return fail(typo)
         base = portfolio.source.parent
         failures = [StrategyFailure(b.name, display_file(b.file, base), str(b.error)) for b in broken]
         if portfolio.strategies:
