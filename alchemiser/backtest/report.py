@@ -282,6 +282,8 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
         f"final equity ${Decimal(doc['metrics']['final_equity']):,.2f}",
         "",
     ]
+    if r.get("data_ends"):
+        lines[1:1] = [f"The data ends on {r['data_ends']}: the backtest ends there (--to picks another end)"]
     if doc.get("synthetic"):
         lines[1:1] = ["SYNTHETIC offline prices, not real market data: use --data DIR or --data alpaca for real bars"]
     headline = limit_headline(doc)

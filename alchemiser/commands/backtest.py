@@ -196,7 +196,8 @@ def default_range(calendar: Any, now: datetime, start: date | None, end: date | 
     return start, end
 
 
-def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
+def config_of(args: argparse.Namespace, now: datetime) -> tuple[BacktestConfig, date | None]:
+    """The backtest's configuration, and the day the data ends on when that ended the range (no --to)."""
     from alchemiser.backtest.engine import BacktestConfig, BacktestError
     from alchemiser.backtest.fills import FillModel
     from services.strategy.language import StrategyError
@@ -226,6 +227,9 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
         start, end = default_range(calendar, now, args.start, args.end)
     except ValueError as exc:
         raise BacktestError(str(exc)) from exc
+    ends = _data_ends(args, market_data, portfolio, end)
+    if ends is not None:
+        start, end = default_range(calendar, now, args.start, ends)
     benchmark = None if args.benchmark.strip().lower() in ("", "none") else args.benchmark.strip().upper()
     try:
         limits = effective_limits(args, portfolio.limits)
@@ -234,7 +238,17 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
     return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital, limits=limits,
                           fills=FillModel(args.slippage_bps, args.fee_per_share), benchmark=benchmark,
                           attribution=not args.no_attribution, timing=args.timing,
-                          near_close_minutes=args.near_close_minutes or NEAR_CLOSE_MINUTES)
+                          near_close_minutes=args.near_close_minutes or NEAR_CLOSE_MINUTES), ends
+
+
+def _data_ends(args: argparse.Namespace, market_data: Any, portfolio: Any, end: date) -> date | None:
+    """Without --to, a folder of CSV files that ends before `end` ends the backtest (the day it ends on)."""
+    from alchemiser.commands.data_end import data_ends, is_folder
+
+    if args.end is not None or not is_folder(args.data):
+        return None
+    ends = data_ends(market_data, portfolio.symbols, before=end)
+    return ends if ends is not None and ends < end else None
 
 
 def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, Decimal]]:
@@ -276,7 +290,7 @@ def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
     moment = now or datetime.now(UTC)
     try:
         check_outputs_of(args)
-        config = config_of(args, moment)
+        config, data_ended = config_of(args, moment)
         from alchemiser.backtest.engine import sessions_of
 
         sessions = len(sessions_of(config))
@@ -285,6 +299,8 @@ def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
     except (BacktestError, UsageError) as exc:
         return fail(str(exc))
     doc = to_json(result, args.risk_free)
+    if data_ended is not None:
+        doc["range"]["data_ends"] = data_ended.isoformat()  # the summary says why the range ends there
     if args.compare_account:
         recorded = account_equity(args.state_dir, result.sessions[0], result.sessions[-1])
         doc["account_equity"] = [{"trade_date": d.isoformat(), "equity": str(e)} for d, e in recorded]

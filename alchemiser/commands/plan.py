@@ -139,6 +139,10 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
               "manual", day, data_day, now, None, today)
     signal = signal_event(run, signals, settings.max_explanation_lines, effective_limits(args, portfolio.limits))
     found = [freshness_check(signals.data_as_of, data_day, synthetic=signals.synthetic)]
+    if not found[0]["ok"]:
+        from alchemiser.commands.data_end import as_of_hint
+
+        found[0]["detail"] += f"; {as_of_hint(calendar, signals.data_as_of)}"
     session = calendar.session(day)
     if session is None:
         closed = trading_day_check(session, day, now)

@@ -175,9 +175,11 @@ def _check_combination(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _typo(args: argparse.Namespace, config: Path | None) -> str | None:
-    """A ticker the offline market does not know, before the day starts (a portfolio that does not load is the
-    strategy step's to report, as in AWS)."""
+def _preflight(args: argparse.Namespace, config: Path | None, as_of: datetime) -> str | None:
+    """What would make the day fail for certain, before it starts: a ticker the offline market does not know, a
+    folder of CSV files that ends before the closes the run needs. (A portfolio that does not load is the
+    strategy step's to report, as in AWS.)"""
+    from alchemiser.commands.data_end import as_of_hint, data_ends, is_folder
     from services.strategy.language import StrategyError
     from services.strategy.portfolio_config import PortfolioConfigError, load_portfolio
     from services.strategy.settings import PACKAGED_CONFIG
@@ -186,7 +188,21 @@ def _typo(args: argparse.Namespace, config: Path | None) -> str | None:
         portfolio = load_portfolio(config or PACKAGED_CONFIG)
     except (StrategyError, PortfolioConfigError, OSError):
         return None
-    return unknown_tickers(portfolio, args.data)
+    typo = unknown_tickers(portfolio, args.data)
+    if typo or not is_folder(args.data):
+        return typo
+    from services.strategy.workflow import data_day
+    from shared.marketdata.calendar import ExchangeCalendar
+    from shared.marketdata.factory import make_market_data
+    from shared.runtime.clock import trading_date
+
+    calendar = ExchangeCalendar()
+    needed = data_day(calendar, as_of)
+    ends = data_ends(make_market_data(args.data, state_dir=args.state_dir), portfolio.symbols, before=needed)
+    if ends is None or ends >= needed:
+        return None
+    return (f"{as_of_hint(calendar, ends)}. The run of {trading_date(as_of).isoformat()} needs the closes of "
+            f"{needed.isoformat()} and would fail closed as stale; nothing was started")
 
 
 def _backdated(args: argparse.Namespace, as_of: datetime) -> str | None:
@@ -243,9 +259,9 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         extra_env = checked_limit_env(args, config)
     except UsageError as exc:
         return fail(str(exc))
-    typo = _typo(args, config)
-    if typo:
-        return fail(typo)
+    problem = _preflight(args, config, as_of)
+    if problem:
+        return fail(problem)
     options = DayOptions(args.state_dir, as_of, args.broker, args.data, keys, retry=args.retry,
                          strategy_config=config, extra_env=extra_env)
     if not args.json:

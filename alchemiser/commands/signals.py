@@ -169,9 +169,11 @@ def _signals(args: argparse.Namespace) -> int:
         return fail(str(exc))
     stale = stale_reason(signals.data_as_of, data_day) is not None
     if stale:
-        print(f"warning: the market data ends on {signals.data_as_of.isoformat()}, before "
-              f"{data_day.isoformat()} (the session the run needs): the run would fail closed as stale; "
-              "shown anyway, since nothing trades here", file=sys.stderr)
+        from alchemiser.commands.data_end import as_of_hint
+
+        print(f"warning: {as_of_hint(calendar, signals.data_as_of)}. The run of {day.isoformat()} needs the closes "
+              f"of {data_day.isoformat()} and would fail closed as stale; shown anyway, since nothing trades here",
+              file=sys.stderr)
     equal = bool(args.strategy)
     if args.json:
         body = signals.as_dict()
