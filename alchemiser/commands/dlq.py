@@ -135,7 +135,7 @@ def _delete(args: argparse.Namespace, messages: list[dict[str, Any]]) -> int:
     if not _confirm(f"delete {len(messages)} message(s) from {where}? They cannot be redriven afterwards.", args):
         return 1
     if args.stage:
-        sqs, url = client("sqs"), _queue_url(args.stage)
+        sqs, url = client("sqs", args.stage), _queue_url(args.stage)
         if args.action == "purge":
             sqs.purge_queue(QueueUrl=url)
         else:
@@ -199,13 +199,13 @@ def _rule_target(runtime: Any, rule: str | None, function: str) -> Any:
 
 
 def _queue_url(stage: str) -> str:
-    url: str = client("sqs").get_queue_url(QueueName=stage_names(stage)["dlq"])["QueueUrl"]
+    url: str = client("sqs", stage).get_queue_url(QueueName=stage_names(stage)["dlq"])["QueueUrl"]
     return url
 
 
 def _aws_messages(stage: str) -> list[dict[str, Any]]:
     """Every message, without hiding any: received with a visibility timeout of 0."""
-    sqs, url = client("sqs"), _queue_url(stage)
+    sqs, url = client("sqs", stage), _queue_url(stage)
     seen: dict[str, dict[str, Any]] = {}
     for _ in range(10):
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
@@ -237,7 +237,7 @@ def _from_sqs(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redrive_aws(stage: str, messages: list[dict[str, Any]]) -> int:
-    lam, sqs, url = client("lambda"), client("sqs"), _queue_url(stage)
+    lam, sqs, url = client("lambda", stage), client("sqs", stage), _queue_url(stage)
     ok = 0
     for message in messages:
         if not message.get("target"):

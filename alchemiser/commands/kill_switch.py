@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the state to set: active (trade), reducing (sells only), halted (no orders); "
                              "without it, print the current state")
     parser.add_argument("--stage", type=stage_arg, help="the deployed stage's SSM parameter instead of the local file")
+    parser.add_argument("--samconfig", type=Path, metavar="FILE",
+                        help="with --stage: the SAM config naming the stage's region (default: infra/samconfig.toml)")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -55,7 +57,7 @@ def read_local(state_dir: Path) -> Any:
 def read_stage(stage: str, ssm: Any = None) -> Any:
     from services.execution.kill_switch import SsmKillSwitch
 
-    return SsmKillSwitch(parameter_name(stage), client=ssm or client("ssm")).read()
+    return SsmKillSwitch(parameter_name(stage), client=ssm or client("ssm", stage)).read()
 
 
 def _write_local(state_dir: Path, state: str) -> None:
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.stage:
             with aws_errors(args.stage):
-                ssm = client("ssm")
+                ssm = client("ssm", args.stage, args.samconfig)
                 before = read_stage(args.stage, ssm)
                 if args.state:
                     _write_stage(args.stage, args.state, ssm)

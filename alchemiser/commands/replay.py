@@ -140,7 +140,7 @@ def _replay_on_aws(args: argparse.Namespace, name: str) -> int:
     names = stage_names(args.stage)
     if "archive" not in names:
         return fail("the template declares no AWS::Events::Archive")
-    events = client("events")
+    events = client("events", args.stage)
     archive = events.describe_archive(ArchiveName=names["archive"])
     bus = events.describe_event_bus(Name=names["bus"])
     destination: dict[str, Any] = {"Arn": bus["Arn"]}

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with aws_errors(args.stage):
                 entry["EventBusName"] = stage_names(args.stage)["bus"]
-                response = client("events").put_events(Entries=[entry])
+                response = client("events", args.stage).put_events(Entries=[entry])
         except AwsProblem as exc:
             return fail(str(exc), code=1)
         print(dumps(response["Entries"][0]) if args.json else f"sent: {response['Entries'][0]}")

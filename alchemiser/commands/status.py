@@ -174,7 +174,7 @@ def stage_account(stage: str, mode: str | None, secret_name: str | None,
     overrides = stage_overrides(stage, samconfig)
     mode = mode or overrides.get("TradingMode") or "paper"
     name = secret_name or overrides.get("AlpacaSecretName") or f"alchemiser/{stage}/alpaca"
-    keys = load_alpaca_credentials(name, client=client("secretsmanager")).keys_for_mode(mode)
+    keys = load_alpaca_credentials(name, client=client("secretsmanager", stage, samconfig)).keys_for_mode(mode)
     broker = AlpacaBroker.from_keys(keys, trading_url=os.environ.get("ALCHEMISER_ALPACA_TRADING_URL") or None,
                                     data_url=os.environ.get("ALCHEMISER_ALPACA_DATA_URL") or None)
     view = account_view(broker)
@@ -230,13 +230,14 @@ def gather(args: argparse.Namespace) -> dict[str, Any]:
     if args.stage:
         from alchemiser.commands.kill_switch import read_stage
 
-        stage = args.stage
-        _part(status, "workflows", stage, lambda: latest(stage_workflows(stage, client("dynamodb")), args.last))
-        _part(status, "kill_switch", stage, lambda: _switch(read_stage(stage, client("ssm"))))
+        stage, samconfig = args.stage, args.samconfig
+        _part(status, "workflows", stage,
+              lambda: latest(stage_workflows(stage, client("dynamodb", stage, samconfig)), args.last))
+        _part(status, "kill_switch", stage, lambda: _switch(read_stage(stage, client("ssm", stage, samconfig))))
         _part(status, "account", stage, lambda: stage_account(stage, args.mode, args.secret_name,
                                                                        args.samconfig))
-        _part(status, "dlq_depth", stage, lambda: stage_dlq_depth(stage, client("sqs")))
-        _part(status, "alarms", stage, lambda: stage_alarms(stage, client("cloudwatch")))
+        _part(status, "dlq_depth", stage, lambda: stage_dlq_depth(stage, client("sqs", stage, samconfig)))
+        _part(status, "alarms", stage, lambda: stage_alarms(stage, client("cloudwatch", stage, samconfig)))
         return status
     from alchemiser.commands.kill_switch import read_local
     from alchemiser.local.storage import DeadLetterQueue
