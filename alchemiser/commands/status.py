@@ -133,10 +133,28 @@ def account_view(broker: Any) -> dict[str, Any]:
     }
 
 
-def local_account(state_dir: Path) -> dict[str, Any] | None:
+def local_account(state_dir: Path, records: list[Any] | None = None) -> dict[str, Any] | None:
+    """The simulated account, valued as the latest run valued it: at that day's closes from the data it ran on
+    (the equity the run printed and the orchestrator recorded, what `pnl` reports). Without such a run (none
+    recorded, or one on Alpaca data, which needs keys and the network), at each position's last fill price."""
     path = Path(state_dir) / "broker" / "simulated.sqlite3"
     if not path.exists():
         return None
+    run = latest_local_run(state_dir, records if records is not None else local_workflows(state_dir))
+    if run is not None:
+        from shared.broker.factory import make_broker
+        from shared.broker.settings import BrokerSettings
+        from shared.runtime.clock import trading_date
+
+        as_of = datetime.fromisoformat(run["as_of"])
+        broker = make_broker(BrokerSettings.from_env({
+            "ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(state_dir), "ALCHEMISER_AS_OF": run["as_of"],
+            "ALCHEMISER_BROKER": "sim", "ALCHEMISER_MARKET_DATA": run["data"]}))
+        view = account_view(broker)
+        day = trading_date(as_of).isoformat()
+        view["valued_at"] = {"date": day, "prices": "close", "data": run["data"]}
+        view["source"] = f"simulated broker, at the {day} close of the latest run's data, as the run and pnl value it"
+        return view
     from shared.broker.simulated import SimulatedBroker
 
     def no_price(symbol: str) -> Any:
@@ -144,8 +162,22 @@ def local_account(state_dir: Path) -> dict[str, Any] | None:
 
     broker = SimulatedBroker(state_dir, no_price, calendar=cast(Any, None), now=lambda: datetime.now(UTC))
     view = account_view(broker)
-    view["source"] = f"simulated broker ({path}), at last fill prices"
+    view["valued_at"] = {"date": None, "prices": "last fill", "data": None}
+    view["source"] = f"simulated broker ({path}), at last fill prices (no local run to value it with)"
     return view
+
+
+def latest_local_run(state_dir: Path, records: list[Any]) -> dict[str, Any] | None:
+    """The run record (broker, data, as_of) of the latest workflow run on the simulated broker with local data."""
+    from alchemiser.local.statedir import read_run_record
+
+    for record in sorted(records, key=lambda r: (r.created_at, r.correlation_id), reverse=True):
+        run = read_run_record(state_dir, record.correlation_id)
+        if run and run.get("as_of") and run.get("data"):
+            if run.get("broker") == "sim" and run["data"] != "alpaca":
+                return run
+            return None
+    return None
 
 
 def stage_overrides(stage: str, samconfig: Path | None) -> dict[str, str]:
@@ -287,7 +319,10 @@ def render(status: dict[str, Any]) -> str:
     if account is None and "account" in status and not _failed(status, "account"):
         lines.append("Account: none yet (no simulated account in this state dir)")
     elif account is not None:
-        lines.append(f"Account: equity ${account['equity']:,}  cash ${account['cash']:,}  buying power "
+        valued = account.get("valued_at") or {}
+        when = {"close": f" at the {valued.get('date')} close", "last fill": " at last fill prices"}.get(
+            str(valued.get("prices")), "")
+        lines.append(f"Account: equity ${account['equity']:,}{when}  cash ${account['cash']:,}  buying power "
                      f"${account['buying_power']:,}  [{account['source']}]")
         for p in account["positions"]:
             weight = f"{p['weight'] * 100:.2f}%" if p["weight"] is not None else "-"
