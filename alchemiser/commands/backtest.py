@@ -312,7 +312,9 @@ def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
     if args.json == "-":
         print(dumps(doc))
     else:
-        sys.stdout.write(render_text(doc, name))
+        from alchemiser.text import readable
+
+        sys.stdout.write(readable(render_text(doc, name)))
     return fail(problem, code=1) if problem else 0
 
 

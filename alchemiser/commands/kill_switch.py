@@ -18,6 +18,7 @@ from typing import Any
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client
 from alchemiser.commands.common import add_state_dir, dumps, fail, stage_arg
+from alchemiser.text import say
 
 STATES = ("active", "reducing", "halted")
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                      "detail": before.detail, **({"state": args.state} if args.state else {})}))
     elif args.state:
         note = f" ({before.detail})" if before.detail else ""
-        print(f"kill switch {before.state} -> {args.state} ({before.source}){note}")
+        say(f"kill switch {before.state} -> {args.state} ({before.source}){note}")
     else:
-        print(before.describe())
+        say(before.describe())
     return 0

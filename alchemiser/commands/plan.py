@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -280,11 +279,18 @@ def _plan(args: argparse.Namespace) -> int:
         body = report(signal, planned.inputs, planned.plan, found)
         body["legs"] = legs_rows(executed)
     except PlanRefused as exc:
-        print(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", file=sys.stderr)
+        from alchemiser.text import say
+
+        say(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", err=True)
         return 1
     except UsageError as exc:
         return fail(str(exc))
     except (BrokerError, CredentialsError, SettingsError) as exc:
         return fail(str(exc), code=1)
-    print(dumps(body) if args.json else render(body))
+    if args.json:
+        print(dumps(body))
+    else:
+        from alchemiser.text import say
+
+        say(render(body))
     return 0

@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(pnl_messages.as_dict(report)))
     else:
-        sys.stdout.write(pnl_messages.render(report))
+        from alchemiser.text import readable
+
+        sys.stdout.write(readable(pnl_messages.render(report)))
     return 0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from alchemiser.commands.common import (
     locked,
 )
 from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
+from alchemiser.text import say, when
 
 
 def exit_code(result: Any) -> int:
@@ -93,7 +93,7 @@ def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
         broker = make_broker(BrokerSettings.from_env(env))
         account, positions = broker.get_account(), broker.get_positions()
     except (BrokerError, ValueError, OSError) as exc:
-        print(f"(could not read the account after the day: {exc})", file=sys.stderr)
+        say(f"(could not read the account after the day: {exc})", err=True)
         return None
     return {"equity": account.equity, "cash": account.cash,
             "positions": [{"symbol": p.symbol, "qty": p.qty, "market_value": p.market_value} for p in positions]}
@@ -245,7 +245,6 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     from alchemiser.local.day import run_day as run_the_day
     from alchemiser.local.statedir import display_path
     from alchemiser.local.template import load_template
-    from shared.runtime.clock import NEW_YORK
 
     template = load_template()
     as_of = args.as_of or default_as_of(datetime.now(ZoneInfo("UTC")), schedule_time(strategy_schedule(template)))
@@ -270,15 +269,14 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         print(f"The Alchemiser: a local trading day ({where}; state in {display_path(args.state_dir)})", flush=True)
 
     def progress(hop: Any) -> None:
-        print(hop_line(hop), flush=True)
+        say(hop_line(hop), flush=True)
 
     result = run_the_day(options, on_hop=None if args.json else progress, template=template)
     if not args.json:
-        local = result.as_of.astimezone(NEW_YORK)
-        print(f"  (as of {local:%Y-%m-%d %H:%M} New York)")
+        say(f"  (as of {when(result.as_of)})")
     after = portfolio_after(options, result) if result.status not in ("skipped", "ended") else None
     if args.json:
         print(dumps(as_json(result, after)))
     else:
-        print(render(result, after))
+        say(render(result, after))
     return exit_code(result)

@@ -25,6 +25,7 @@ from alchemiser.commands.common import (
     stage_arg,
 )
 from alchemiser.commands.runconfig import add_config_flags
+from alchemiser.text import say
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +85,7 @@ def _send_locally(args: argparse.Namespace, entry: dict[str, str], detail: dict[
         broker, data = args.broker or "sim", args.data or "offline"
     env = runconfig.runtime_env(broker, data)
     runtime = LocalRuntime(args.state_dir, as_of=args.as_of, env=env,
-                           on_hop=None if args.json else (lambda hop: print(hop_line(hop), flush=True)))
+                           on_hop=None if args.json else (lambda hop: say(hop_line(hop), flush=True)))
     recover(runtime)
     if isinstance(workflow, str):
         write_run_record(args.state_dir, workflow, {"broker": broker, "data": data, "sent_by": "alchemiser send"})
@@ -103,7 +104,7 @@ def _send_locally(args: argparse.Namespace, entry: dict[str, str], detail: dict[
                                     for h in hops]}))
     else:
         for refusal in refused:
-            print(f"{refusal['function']} refused {refusal['event']}: {refusal['reason']}", file=sys.stderr)
+            say(f"{refusal['function']} refused {refusal['event']}: {refusal['reason']}", err=True)
         if dead:
             print(f"{dead} delivery(ies) dead-lettered: alchemiser dlq list", file=sys.stderr)
     return 1 if dead or refused else 0

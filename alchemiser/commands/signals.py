@@ -157,7 +157,9 @@ def _signals(args: argparse.Namespace) -> int:
         failure = failure_of(exc)
         if failure is None and not isinstance(exc, MarketDataError):
             raise
-        print(failure.reason if failure is not None else f"market data: {exc}", file=sys.stderr)
+        from alchemiser.text import say
+
+        say(failure.reason if failure is not None else f"market data: {exc}", err=True)
         return 1
     if signals is None:  # every strategy failed to parse
         for f in failures:
@@ -182,7 +184,9 @@ def _signals(args: argparse.Namespace) -> int:
                     limits=notes["limits"], limit_notes=notes["notes"])
         print(dumps(body))
     else:
-        sys.stdout.write(render(signals, trading_day=day, source=args.data, equal=equal))
+        from alchemiser.text import readable
+
+        sys.stdout.write(readable(render(signals, trading_day=day, source=args.data, equal=equal)))
         if notes["notes"]:
             sys.stdout.write("\nLimits (as the run would apply them):\n"
                              + "".join(f"  {line}\n" for line in notes["notes"]))

@@ -291,7 +291,9 @@ def _switch(reading: Any) -> dict[str, Any]:
 
 
 def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    from alchemiser.text import when
+
+    return when(moment)
 
 
 def render(status: dict[str, Any]) -> str:
@@ -361,5 +363,10 @@ def run(args: argparse.Namespace) -> int:
             status = gather(args)
     except AwsProblem as exc:
         return fail(str(exc), code=1)
-    print(dumps(status) if args.json else render(status))
+    if args.json:
+        print(dumps(status))
+    else:
+        from alchemiser.text import say
+
+        say(render(status))
     return 1 if status.get("problems") else 0
