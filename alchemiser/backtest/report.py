@@ -285,7 +285,9 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     if r.get("data_ends"):
         lines[1:1] = [f"The data ends on {r['data_ends']}: the backtest ends there (--to picks another end)"]
     if doc.get("synthetic"):
-        lines[1:1] = ["SYNTHETIC offline prices, not real market data: use --data DIR or --data alpaca for real bars"]
+        from alchemiser.text import SYNTHETIC
+
+        lines[1:1] = [SYNTHETIC]
     headline = limit_headline(doc)
     if headline:
         lines[1:1] = headline

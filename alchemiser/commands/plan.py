@@ -229,6 +229,10 @@ def report(signal: Any, inputs: Any, plan: Any, found: list[dict[str, Any]]) -> 
 def render(body: dict[str, Any]) -> str:
     lines = [f"Dry run of {body['trading_date']} (nothing placed): data through {body['data_as_of']}, "
              f"equity ${body['equity']:,}, cash ${body['cash']:,}", "", "Weights        target   current"]
+    if body.get("synthetic"):
+        from alchemiser.text import SYNTHETIC
+
+        lines.insert(1, SYNTHETIC)
     for row in body["weights"]:
         lines.append(f"  {row['symbol']:<10} {row['target'] * 100:7.2f}%  {row['current'] * 100:7.2f}%")
     lines += ["", f"Orders ({len(body['orders'])}):"]
@@ -272,12 +276,13 @@ def _plan(args: argparse.Namespace) -> int:
         return fail(problem)
     now = args.as_of or datetime.now(UTC)
     try:
-        signal, _, fresh = signal_for(args, now)
+        signal, signals, fresh = signal_for(args, now)
         _, planned, broker = plan_for(signal, args, now)
         executed = execution_for(planned)
         found = checks(args, planned.inputs, planned.plan, broker, fresh, limits_check(planned, executed))
         body = report(signal, planned.inputs, planned.plan, found)
         body["legs"] = legs_rows(executed)
+        body["synthetic"] = bool(signals.synthetic)
     except PlanRefused as exc:
         from alchemiser.text import say
 

@@ -103,11 +103,15 @@ def run(args: argparse.Namespace) -> int:
         code = write_tearsheet(args.html, [(p.day, p.equity) for p in points], args.source, args.mode)
         if code:
             return code
-    if args.json:
-        print(dumps(pnl_messages.as_dict(report)))
-    else:
-        from alchemiser.text import readable
+    from alchemiser.commands.status import synthetic_runs
+    from alchemiser.text import SYNTHETIC, readable
 
+    synthetic = args.source == "local" and synthetic_runs(args.state_dir, [s.correlation_id for s in snapshots])
+    if args.json:
+        print(dumps({**pnl_messages.as_dict(report), "synthetic": synthetic}))
+    else:
+        if synthetic:
+            print(f"{SYNTHETIC} (the equity was recorded on them)")
         sys.stdout.write(readable(pnl_messages.render(report)))
     return 0
 

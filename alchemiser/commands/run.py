@@ -27,7 +27,7 @@ from alchemiser.commands.common import (
     locked,
 )
 from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
-from alchemiser.text import say, when
+from alchemiser.text import SYNTHETIC, say, when
 
 
 def exit_code(result: Any) -> int:
@@ -99,7 +99,7 @@ def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
             "positions": [{"symbol": p.symbol, "qty": p.qty, "market_value": p.market_value} for p in positions]}
 
 
-def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
+def as_json(result: Any, after: dict[str, Any] | None, *, synthetic: bool = False) -> dict[str, Any]:
     from alchemiser.commands.run_summary import limit_bindings, retry_after_limits
 
     trade = result.last("TradeExecuted")
@@ -108,6 +108,7 @@ def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "status": result.status,
         "reason": result.reason,
+        "synthetic": synthetic,
         "correlation_id": result.correlation_id,
         "as_of": result.as_of.isoformat(),
         "resumed": result.resumed,
@@ -267,6 +268,8 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         data = display_path(Path(args.data)) if args.data not in ("offline", "alpaca") else args.data
         where = f"{'Alpaca paper' if args.broker == 'alpaca' else 'simulated broker'}, {data} data"
         print(f"The Alchemiser: a local trading day ({where}; state in {display_path(args.state_dir)})", flush=True)
+        if args.data == "offline":
+            print(SYNTHETIC, flush=True)
 
     def progress(hop: Any) -> None:
         say(hop_line(hop), flush=True)
@@ -276,7 +279,7 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         say(f"  (as of {when(result.as_of)})")
     after = portfolio_after(options, result) if result.status not in ("skipped", "ended") else None
     if args.json:
-        print(dumps(as_json(result, after)))
+        print(dumps(as_json(result, after, synthetic=args.data == "offline")))
     else:
         say(render(result, after))
     return exit_code(result)

@@ -237,8 +237,9 @@ def render(signals: Signals, *, trading_day: Any, source: str, equal: bool) -> s
     lines = [f"Signals on {source} data, {signals.data_through} "
              f"(as the run of {trading_day:%A %Y-%m-%d} would trade)"]
     if signals.synthetic:
-        lines.append("SYNTHETIC: the offline prices are generated, not market data; for real data use "
-                     "--data alpaca or --data DIR (README: CSV files)")
+        from alchemiser.text import SYNTHETIC
+
+        lines.append(SYNTHETIC)
     if equal:
         lines.append(f"Equal allocation across the {count} given strategy file{'s' if count != 1 else ''} "
                      "(no portfolio file)")

@@ -167,6 +167,13 @@ def local_account(state_dir: Path, records: list[Any] | None = None) -> dict[str
     return view
 
 
+def synthetic_runs(state_dir: Path, correlation_ids: list[str]) -> bool:
+    """Whether any of these workflows ran on the generated offline prices (their run records say which data)."""
+    from alchemiser.local.statedir import read_run_record
+
+    return any((read_run_record(state_dir, c) or {}).get("data") == "offline" for c in correlation_ids)
+
+
 def latest_local_run(state_dir: Path, records: list[Any]) -> dict[str, Any] | None:
     """The run record (broker, data, as_of) of the latest workflow run on the simulated broker with local data."""
     from alchemiser.local.statedir import read_run_record
@@ -258,7 +265,7 @@ def _part(status: dict[str, Any], key: str, stage: str | None, read: Any) -> Non
 
 
 def gather(args: argparse.Namespace) -> dict[str, Any]:
-    status: dict[str, Any] = {"where": f"stage {args.stage}" if args.stage else str(args.state_dir)}
+    status: dict[str, Any] = {"where": f"stage {args.stage}" if args.stage else str(args.state_dir), "synthetic": False}
     if args.stage:
         from alchemiser.commands.kill_switch import read_stage
 
@@ -275,9 +282,11 @@ def gather(args: argparse.Namespace) -> dict[str, Any]:
     from alchemiser.local.storage import DeadLetterQueue
 
     state_dir = args.state_dir
-    _part(status, "workflows", None, lambda: latest(local_workflows(state_dir), args.last))
+    records = local_workflows(state_dir)
+    status["synthetic"] = synthetic_runs(state_dir, [r.correlation_id for r in records])
+    _part(status, "workflows", None, lambda: latest(records, args.last))
     _part(status, "kill_switch", None, lambda: _switch(read_local(state_dir)))
-    _part(status, "account", None, lambda: local_account(state_dir))
+    _part(status, "account", None, lambda: local_account(state_dir, records))
     _part(status, "dlq_depth", None, lambda: len(DeadLetterQueue(state_dir).messages()))
     status["alarms"] = None  # CloudWatch alarms exist on a deployed stage only
     return status
@@ -298,6 +307,10 @@ def _time(moment: datetime) -> str:
 
 def render(status: dict[str, Any]) -> str:
     lines = [f"The Alchemiser status ({status['where']})", ""]
+    if status.get("synthetic"):
+        from alchemiser.text import SYNTHETIC
+
+        lines[1:1] = [f"{SYNTHETIC} (these runs traded on them)"]
     workflows = status.get("workflows")
     if workflows is not None:
         lines.append(f"Last workflows ({len(workflows)}):" if workflows else "Workflows: none yet")

@@ -58,7 +58,8 @@ def test_the_summary_is_readable():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for text in ("Backtest of portfolio.toml: 2025-03-03 → 2025-04-30", "Sharpe", "Max drawdown", "CAGR",
-                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch", "SYNTHETIC offline prices"):
+                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch",
+                 "SYNTHETIC: the offline prices are generated"):
         assert text in out
     assert "evaluate: day" not in out  # progress is on stderr only
 
