@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -114,47 +113,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
     add_invented_flag(parser)
     add_limit_flags(parser)
-
-
-class Progress:
-    """Days done, elapsed and ETA on stderr: one updating line on a terminal, a line per 10% otherwise."""
-
-    def __init__(self, total_steps: int, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.total = max(1, total_steps)
-        self.done_before = 0
-        self.started = time.monotonic()
-        self.last_shown = -1
-        self.phase = ""
-        self._phase_total = 0
-        self.first_timed: tuple[int, float] | None = None
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if phase != self.phase:
-            if self.phase:
-                self.done_before += self._phase_total
-            self.phase, self._phase_total = phase, total
-        steps = self.done_before + done
-        elapsed = time.monotonic() - self.started
-        # the first steps carry the imports and the first data reads: no ETA from them
-        rate_from = self.first_timed
-        if rate_from is None and steps >= 3:
-            self.first_timed = rate_from = (steps, elapsed)
-        eta_text = "…"
-        if rate_from is not None and steps > rate_from[0]:
-            per_step = (elapsed - rate_from[1]) / (steps - rate_from[0])
-            eta_text = f"{per_step * (self.total - steps):.1f}s"
-        tenth = steps * 10 // self.total
-        if self.tty:
-            if done == total or done % 25 == 0:
-                print(f"\r{phase}: day {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta_text:>7}   ",
-                      end="", file=self.stream, flush=True)
-                if done == total:
-                    print(file=self.stream)
-        elif tenth != self.last_shown or done == total:
-            self.last_shown = tenth
-            print(f"{phase}: day {done}/{total}, elapsed {elapsed:.1f}s, ETA {eta_text}", file=self.stream, flush=True)
 
 
 def portfolio_of(args: argparse.Namespace) -> StrategyPortfolio:
@@ -285,7 +243,9 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
 
 def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
     from alchemiser.backtest.engine import BacktestError, run_backtest
-    from alchemiser.backtest.report import render_text, to_json
+    from alchemiser.backtest.report import to_json
+    from alchemiser.backtest.summary import render_text
+    from alchemiser.console import Progress
 
     moment = now or datetime.now(UTC)
     try:
@@ -295,7 +255,9 @@ def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
 
         sessions = len(sessions_of(config))
         steps = sessions * (2 + (0 if args.no_attribution else len(config.portfolio.strategies)))
-        result = run_backtest(config, Progress(steps))
+        progress = Progress(steps)
+        result = run_backtest(config, progress)
+        progress.finish()
     except (BacktestError, UsageError) as exc:
         return fail(str(exc))
     doc = to_json(result, args.risk_free)

@@ -227,26 +227,36 @@ def report(signal: Any, inputs: Any, plan: Any, found: list[dict[str, Any]]) -> 
 
 
 def render(body: dict[str, Any]) -> str:
+    from alchemiser.commands.run_summary import side
+    from alchemiser.console import Cell, Column, styled, table
+
     lines = [f"Dry run of {body['trading_date']} (nothing placed): data through {body['data_as_of']}, "
-             f"equity ${body['equity']:,}, cash ${body['cash']:,}", "", "Weights        target   current"]
+             f"equity ${body['equity']:,}, cash ${body['cash']:,}", ""]
     if body.get("synthetic"):
         from alchemiser.text import SYNTHETIC
 
-        lines.insert(1, SYNTHETIC)
-    for row in body["weights"]:
-        lines.append(f"  {row['symbol']:<10} {row['target'] * 100:7.2f}%  {row['current'] * 100:7.2f}%")
+        lines.insert(1, styled(SYNTHETIC, "yellow"))
+    lines += ["Weights", *table([Column("Symbol", style="bold"), Column("Target", right=True),
+                                 Column("Current", right=True)],
+                                [[row["symbol"], f"{row['target'] * 100:.2f}%", f"{row['current'] * 100:.2f}%"]
+                                 for row in body["weights"]])]
     lines += ["", f"Orders ({len(body['orders'])}):"]
-    for o in body["orders"]:
-        size = f"qty {o['qty']}" if o["qty"] is not None else f"${o['notional']:,}"
-        lines.append(f"  {o['side'].upper():<4} {o['symbol']:<6} {size:<20} ~${o['estimated_value']:,}"
-                     f"  {o['reason']}" + ("" if o["fractionable"] else "  [whole shares]"))
-    if not body["orders"]:
+    rows: list[list[str | Cell]] = [
+        [side(o["side"]), o["symbol"], f"qty {o['qty']}" if o["qty"] is not None else f"${o['notional']:,}",
+         f"~${o['estimated_value']:,}", o["reason"] + ("" if o["fractionable"] else "  [whole shares]")]
+        for o in body["orders"]]
+    if rows:
+        lines += table([Column("Side"), Column("Symbol", style="bold"), Column("Size", right=True),
+                        Column("Value", right=True), Column("Why")], rows)
+    else:
         lines.append("  none")
     if body["skipped"]:
         lines += ["", f"Skipped ({len(body['skipped'])}):"]
-        lines += [f"  {s['side']} {s['symbol']} ~${s['estimated_value']:,}: {s['reason']}" for s in body["skipped"]]
+        lines += table([Column("Side"), Column("Symbol", style="bold"), Column("Value", right=True), Column("Why")],
+                       [[s["side"], s["symbol"], f"~${s['estimated_value']:,}", s["reason"]] for s in body["skipped"]])
     lines += ["", "Pre-trade checks:"]
-    lines += [f"  [{'ok' if c['ok'] else '!!'}] {c['check']}: {c['detail']}" for c in body["checks"]]
+    lines += [f"  {styled('[ok]', 'green') if c['ok'] else styled('[!!]', 'bold red')} {c['check']}: {c['detail']}"
+              for c in body["checks"]]
     lines += ["", body["summary"]]
     if body.get("legs") is None and body["orders"]:
         lines.append("The run would place nothing: a limit refuses this plan (the limits check above says which "

@@ -269,7 +269,9 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
         where = f"{'Alpaca paper' if args.broker == 'alpaca' else 'simulated broker'}, {data} data"
         print(f"The Alchemiser: a local trading day ({where}; state in {display_path(args.state_dir)})", flush=True)
         if args.data == "offline":
-            print(SYNTHETIC, flush=True)
+            from alchemiser.console import styled
+
+            print(styled(SYNTHETIC, "yellow"), flush=True)
 
     def progress(hop: Any) -> None:
         say(hop_line(hop), flush=True)

@@ -246,11 +246,13 @@ def render(signals: Signals, *, trading_day: Any, source: str, equal: bool) -> s
     else:
         lines.append(f"Portfolio: {portfolio.source} ({count} strateg{'ies' if count != 1 else 'y'})")
     if signals.net is not None:
-        lines += ["", "Net target weights:"]
-        width = max(len(s) for s in signals.weights)
-        for symbol, weight in sorted(signals.weights.items(), key=lambda kv: (-kv[1], kv[0])):
-            by = ", ".join(f"{name} {_pct(w).strip()}" for name, w in signals.net.by_symbol(symbol).items())
-            lines.append(f"  {symbol:<{width}} {_pct(weight)}   ({by})")
+        from alchemiser.console import Column, table
+
+        rows = [[symbol, _pct(weight).strip(),
+                 ", ".join(f"{name} {_pct(w).strip()}" for name, w in signals.net.by_symbol(symbol).items())]
+                for symbol, weight in sorted(signals.weights.items(), key=lambda kv: (-kv[1], kv[0]))]
+        lines += ["", "Net target weights:",
+                  *table([Column("Symbol", style="bold"), Column("Weight", right=True), Column("From")], rows)]
     else:
         lines += ["", f"No net target weights: {len(signals.failures)} of {count} strategies failed (below)."]
     for outcome in signals.outcomes:

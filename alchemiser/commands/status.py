@@ -153,7 +153,7 @@ def local_account(state_dir: Path, records: list[Any] | None = None) -> dict[str
         view = account_view(broker)
         day = trading_date(as_of).isoformat()
         view["valued_at"] = {"date": day, "prices": "close", "data": run["data"]}
-        view["source"] = f"simulated broker, at the {day} close of the latest run's data, as the run and pnl value it"
+        view["source"] = f"simulated broker, {run['data']} data: valued as the run and pnl value it"
         return view
     from shared.broker.simulated import SimulatedBroker
 
@@ -315,7 +315,7 @@ def render(status: dict[str, Any]) -> str:
     if workflows is not None:
         lines.append(f"Last workflows ({len(workflows)}):" if workflows else "Workflows: none yet")
         for w in workflows:
-            lines.append(f"  {w['correlation_id']}  {w['trading_date'] or '-'}  {w['status'].upper()}"
+            lines.append(f"  {w['correlation_id']}  {w['trading_date'] or '-'}  {outcome(w['status'])}"
                          f"  orders {w['orders']}" + (f"  ({w['effects_owed']} effects owed)"
                                                       if w["effects_owed"] else ""))
             if w["steps"]:
@@ -327,7 +327,10 @@ def render(status: dict[str, Any]) -> str:
             lines += [f"    limit: {line}" for line in w.get("limits", [])]
     switch = status.get("kill_switch")
     if switch is not None:
-        lines += ["", f"Kill switch: {switch['state'].upper()} ({switch['source']})"
+        from alchemiser.console import styled
+
+        state = styled(switch["state"].upper(), "green" if switch["state"] == "active" else "bold red")
+        lines += ["", f"Kill switch: {state} ({switch['source']})"
                   + (f": {switch['detail']}" if switch["detail"] else "")]
     account = status.get("account")
     lines.append("")
@@ -339,11 +342,13 @@ def render(status: dict[str, Any]) -> str:
             str(valued.get("prices")), "")
         lines.append(f"Account: equity ${account['equity']:,}{when}  cash ${account['cash']:,}  buying power "
                      f"${account['buying_power']:,}  [{account['source']}]")
-        for p in account["positions"]:
-            weight = f"{p['weight'] * 100:.2f}%" if p["weight"] is not None else "-"
-            lines.append(f"  {p['symbol']:<6} qty {p['qty']}  ${p['market_value']:,}  {weight}")
-        if not account["positions"]:
-            lines.append("  no positions")
+        from alchemiser.console import Column, table
+
+        lines += table([Column("Symbol", style="bold"), Column("Qty", right=True), Column("Value", right=True),
+                        Column("Weight", right=True)],
+                       [[p["symbol"], f"{p['qty']}", f"${p['market_value']:,}",
+                         f"{p['weight'] * 100:.2f}%" if p["weight"] is not None else "-"]
+                        for p in account["positions"]]) if account["positions"] else ["  no positions"]
     if status.get("dlq_depth") is not None:
         lines.append(f"Dead-letter queue: {status['dlq_depth']} message(s)"
                      + ("  (alchemiser dlq list" + (f" --stage {status['where'][6:]}" if status["where"]
@@ -359,6 +364,13 @@ def render(status: dict[str, Any]) -> str:
     for problem in status.get("problems", []):
         lines.append(f"could not read {problem}")
     return "\n".join(lines)
+
+
+def outcome(status: str) -> str:
+    """A workflow's status in capitals, green when completed, red when failed, yellow otherwise (on a terminal)."""
+    from alchemiser.console import styled
+
+    return styled(status.upper(), {"completed": "green", "failed": "bold red"}.get(status, "yellow"))
 
 
 def _failed(status: dict[str, Any], key: str) -> bool:

@@ -49,7 +49,8 @@ def test_the_json_has_the_documented_sections(outputs):
 
 def test_progress_goes_to_stderr_with_elapsed_and_eta(outputs):
     _, _, _, stderr = outputs
-    assert re.search(r"evaluate: day \d+/\d+, elapsed [\d.]+s, ETA [\d.]+s", stderr)
+    assert re.search(r"evaluate: day \d+/\d+ \(\d+%\), elapsed [\d.]+s, ETA [\d.]+s", stderr)
+    assert re.search(r"backtest: 100% done, elapsed [\d.]+s", stderr)
     assert "tearsheet written to" in stderr
 
 
