@@ -37,7 +37,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import Row  # noqa: E402
-from bench.strategy_generator import generate, tickers  # noqa: E402
+from bench.strategy_generator import GIANT, Shape, generate, tickers, write  # noqa: E402
+from bench.strategy_generator import corpus as real_like_corpus  # noqa: E402
 
 END = date(2025, 12, 31)
 YEAR = 252
@@ -56,14 +57,17 @@ def _years_back(years: int) -> date:
     return date(END.year - years, 12, 31)
 
 
-BLOCKED: dict[str, int] = {}
-"""Sessions a default limit blocked, per timed portfolio (label -> count): every row's target is 0."""
-
-
 def timed_run(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple[float, int, dict[str, int]]:
-    """(seconds of evaluation + planning and fills, sessions, {"vectorised", "one_by_one"} days); the
-    sessions a default limit blocked go to `stats["blocked"]`."""
-    from alchemiser.backtest.engine import DayPrices, evaluate_days, sessions_of
+    """(seconds of evaluation + planning and fills, sessions, {"vectorised", "one_by_one"} days)."""
+    evaluate, plan, sessions, stats = timed_parts(portfolio, years, extra)
+    return evaluate + plan, sessions, stats
+
+
+def timed_parts(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple[float, float, int, dict[str, int]]:
+    """(seconds of evaluation, seconds of planning and fills, sessions, {"vectorised", "one_by_one"}
+    days); the sessions a default limit blocked go to `stats["blocked"]`."""
+    from alchemiser.backtest.engine import DayPrices, sessions_of
+    from alchemiser.backtest.evaluation import evaluate_days
     from alchemiser.backtest.simulation import rules_of, simulate
 
     config = _config(portfolio, _years_back(years), END, extra)
@@ -72,10 +76,91 @@ def timed_run(portfolio: object, years: int, extra: Sequence[str] = ()) -> tuple
     stats: dict[str, int] = {}
     start = time.perf_counter()
     targets = evaluate_days(config, sessions, stats=stats)  # type: ignore[arg-type]
+    middle = time.perf_counter()
     sim = simulate(targets, config.capital, rules_of(config), DayPrices(config.market_data))  # type: ignore[attr-defined, arg-type]
-    seconds = time.perf_counter() - start
+    end = time.perf_counter()
     stats["blocked"] = len(sim.blocked_days)
-    return seconds, len(sessions), stats
+    return middle - start, end - middle, len(sessions), stats
+
+
+def _file_portfolio(folder: Path, name: str, text: str) -> object:
+    from alchemiser.commands.signals import files_portfolio
+
+    path = folder / name
+    path.write_text(text)
+    return files_portfolio([path])
+
+
+def giant_rows(folder: Path, years: int, shape: Shape = GIANT, memory: bool = True) -> list[Row]:
+    """Issue 23: the generated file shaped like the largest real one, over `years` years."""
+    portfolio = _file_portfolio(folder, "giant.clj", write(shape, 0))
+    names = list(portfolio.symbols)  # type: ignore[attr-defined]
+    evaluate, plan, n, stats = timed_parts(portfolio, years, names)
+    total = evaluate + plan
+    label = (f"the largest real file's shape ({shape.lines:,} lines, filters over groups nested {shape.group_nesting} "
+             f"deep, windows to {shape.max_window}, {shape.tickers} tickers), {years} years ({n} sessions)")
+    out = [Row("backtest", label + ": evaluation + planning", f"{total:.2f} s", target="≤ 5 s", met=total <= 5.0,
+               detail=f"evaluation {evaluate:.2f} s, planning and fills {plan:.2f} s" + _days(stats))]
+    if memory:
+        peak = peak_memory(portfolio, years, names)
+        out.append(Row("backtest", "that backtest, peak memory (tracemalloc)", f"{peak:.1f} MB", target="≤ 1024 MB",
+                       met=peak <= 1024.0))
+    return out
+
+
+def real_corpus_row(folder: Path, years: int, files: int = 100, universe: int = 900) -> Row:
+    """Issue 23: every file of a corpus shaped like real ones backtested on its own, in one process."""
+    made = real_like_corpus(files, universe)
+    names = sorted({t for shape, text in made for t in _tickers_in(text)})
+    evaluate = plan = 0.0
+    sessions = 0
+    for i, (_, text) in enumerate(made):
+        e, p, sessions, _ = timed_parts(_file_portfolio(folder, f"real{i:03d}.clj", text), years, names)
+        evaluate, plan = evaluate + e, plan + p
+    lines = sum(text.count("\n") for _, text in made)
+    total = evaluate + plan
+    return Row("backtest", f"{files} real-shaped files ({lines:,} lines, {len(names)} tickers), each backtested over "
+                           f"{years} years ({sessions} sessions), one process", f"{total:.1f} s", target="≤ 60 s",
+               met=total <= 60.0, detail=f"evaluation {evaluate:.1f} s, planning and fills {plan:.1f} s")
+
+
+def _tickers_in(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"S\d{3}", text))
+
+
+def cost_exponents(folder: Path, years: Sequence[int] = (1, 2, 5, 10),
+                   lines: Sequence[int] = (1_000, 4_000, 16_000)) -> Row:
+    """Evaluation time ~ sessions^a x nodes^b over a grid of ranges and real-shaped file sizes."""
+    from bench.strategy_generator import shape_at
+    from services.strategy.language.nodes import iter_nodes
+
+    points: list[tuple[int, int, float]] = []
+    for size in lines:
+        shape = _shape_of_size(shape_at, size)
+        portfolio = _file_portfolio(folder, f"grid{size}.clj", write(shape, 7))
+        nodes = sum(1 for _ in iter_nodes(portfolio.strategies[0].symphony.body))  # type: ignore[attr-defined]
+        for y in years:
+            evaluate, _, n, _ = timed_parts(portfolio, y, list(portfolio.symbols))  # type: ignore[attr-defined]
+            points.append((n, nodes, evaluate))
+    logs = np.log(np.asarray(points, dtype=float))
+    design = np.column_stack([logs[:, 0], logs[:, 1], np.ones(len(points))])
+    (a, b, _), *_ = np.linalg.lstsq(design, logs[:, 2], rcond=None)
+    shown = "; ".join(f"{nodes:,} nodes x {n} sessions {t:.2f} s" for n, nodes, t in points)
+    return Row("backtest", f"evaluation cost ~ sessions^a x nodes^b (real-shaped files of {'/'.join(map(str, lines))} "
+                           f"lines at {'/'.join(map(str, years))} years)", f"a = {a:.2f}, b = {b:.2f}",
+               target="linear (a, b ≤ 1.2)", met=bool(a <= 1.2 and b <= 1.2), detail=shown)
+
+
+def _shape_of_size(shape_at: object, lines: int) -> Shape:
+    from dataclasses import replace
+
+    lo, hi = 0.0, 1.0
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if shape_at(mid, 0.9, 0.9).lines < lines else (lo, mid)  # type: ignore[operator]
+    return replace(shape_at(hi, 0.9, 0.9), lines=lines)  # type: ignore[operator]
 
 
 def shipped_portfolio() -> object:
@@ -103,7 +188,8 @@ def exponent(sessions: Sequence[int], seconds: Sequence[float]) -> float:
 
 def peak_memory(portfolio: object, years: int, extra: Sequence[str]) -> float:
     """Peak traced memory (MB) of a whole run, the data's generation excluded."""
-    from alchemiser.backtest.engine import DayPrices, evaluate_days, sessions_of
+    from alchemiser.backtest.engine import DayPrices, sessions_of
+    from alchemiser.backtest.evaluation import evaluate_days
     from alchemiser.backtest.simulation import rules_of, simulate
 
     config = _config(portfolio, _years_back(years), END, extra)
@@ -156,7 +242,8 @@ def _corpus(folder: Path, corpus: int, corpus_lines: int, corpus_symbols: int) -
 
 
 def rows(*, years: int = 10, lines: int = 10_000, symbols: int = 200, corpus: int = 19, corpus_lines: int = 2_630,
-         corpus_symbols: int = 300, scaling: Sequence[int] = (1, 2, 5, 10), memory: bool = True) -> list[Row]:
+         corpus_symbols: int = 300, scaling: Sequence[int] = (1, 2, 5, 10), memory: bool = True,
+         real: bool = True) -> list[Row]:
     from alchemiser.commands.signals import files_portfolio
 
     out: list[Row] = []
@@ -203,11 +290,23 @@ def rows(*, years: int = 10, lines: int = 10_000, symbols: int = 200, corpus: in
                        f"{s:.2f} s", target="≤ 30 s", met=s <= 30.0,
                        detail=f"{1000 * s / n:.2f} ms per session" + _days(stats)))
         out.append(_blocked(f"corpus of {corpus} strategies, {years} years", n, stats))
+        if real:
+            out += giant_rows(Path(folder), years, memory=memory)
+            out.append(real_corpus_row(Path(folder), years))
+            out.append(cost_exponents(Path(folder)))
     return out
 
 
 def quick_rows() -> list[Row]:
-    return rows(years=1, lines=200, symbols=20, corpus=3, corpus_lines=100, corpus_symbols=30, scaling=(1,))
+    out = rows(years=1, lines=200, symbols=20, corpus=3, corpus_lines=100, corpus_symbols=30, scaling=(1,),
+               real=False)
+    with tempfile.TemporaryDirectory() as folder:
+        small = Shape(lines=300, depth=20, filters=6, group_filters=2, group_nesting=2, max_window=100, tickers=12,
+                      inverse_vol=2)
+        out += giant_rows(Path(folder), 1, small, memory=False)
+        out.append(real_corpus_row(Path(folder), 1, files=3, universe=30))
+        out.append(cost_exponents(Path(folder), years=(1, 2), lines=(100, 300)))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

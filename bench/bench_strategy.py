@@ -10,7 +10,8 @@ memory of that last run (tracemalloc, measured in a separate pass so it does not
 Issue 14's rows, each in a fresh process (cold: imports included): reading 300 symbols x 2,600
 sessions of CSV; parsing 50,000 lines; and a user's corpus (19 generated strategies, ~50,000
 lines, ~300 symbols, 10 years of CSV data) evaluated in one process like `alchemiser signals
---data DIR`, with its peak RSS.
+--data DIR`, with its peak RSS. Issue 23's: the same on a corpus shaped like real files (100
+files, ~315k lines, ~900 tickers, bench/strategy_generator.corpus) over 10 years of CSV.
 Data: the offline market generator if importable, else a seeded random walk. Times are the best
 of a few repetitions, each on a fresh cache.
 """
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import Row  # noqa: E402
+from bench.strategy_generator import corpus as real_like_corpus  # noqa: E402
 from bench.strategy_generator import generate, tickers  # noqa: E402
 from services.strategy.language import IndicatorCache, evaluate, parse_text  # noqa: E402
 from services.strategy.portfolio_config import load_portfolio  # noqa: E402
@@ -128,41 +130,51 @@ print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
+def _write_csv(folder: Path, names: Sequence[str], days: int) -> str:
+    """SYMBOL.csv files of `days` sessions of the offline market for `names`; the last date."""
+    from shared.marketdata.offline import OfflineMarketData
+
+    folder.mkdir()
+    h = OfflineMarketData(extra_symbols=names).history(list(names), END, days)
+    dates = [str(d) for d in h.dates]
+    for name in names:
+        body = "".join(f"{d},{c:.4f}\n" for d, c in zip(dates, h.closes[name].tolist(), strict=True))
+        (folder / f"{name}.csv").write_text("date,close\n" + body)
+    return str(h.as_of)
+
+
+def _cold(mode: str, data: Path, folder: Path, names: Sequence[str], end: str, days: int,
+          repeat: int) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of the best of `repeat` fresh processes running `mode`."""
+    import subprocess
+
+    code = _CORPUS_CHILD.format(root=str(ROOT), mode=mode, data=str(data), strategies=str(folder),
+                                symbols=list(names), end=end, days=days)
+    best = (float("inf"), 0.0)
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        seconds, rss = (float(x) for x in out.stdout.split())
+        best = min(best, (seconds, rss))
+    return best
+
+
 def corpus(strategies: int = 19, lines: int = 50_000, symbols: int = 300, days: int = 2600,
            repeat: int = 3) -> list[Result]:
     """Cold-process timings of CSV reading, parsing and a whole corpus (see the module doc)."""
-    import subprocess
     import tempfile
-
-    from shared.marketdata.offline import OfflineMarketData
 
     names = tickers(symbols)
     with tempfile.TemporaryDirectory() as tmp:
         data, folder = Path(tmp) / "data", Path(tmp) / "strategies"
-        data.mkdir()
+        end = _write_csv(data, names, days)
         folder.mkdir()
-        h = OfflineMarketData(extra_symbols=names).history(names, END, days)
-        for name in names:
-            body = "".join(f"{d},{c:.4f}\n" for d, c in zip(h.dates, h.closes[name], strict=True))
-            (data / f"{name}.csv").write_text("date,close\n" + body)
         per = max(20, lines // strategies)
         for i in range(strategies):
             (folder / f"s{i:02d}.clj").write_text(generate(lines=per, symbols=symbols, seed=i) + "\n")
         written = sum(p.read_text().count("\n") for p in folder.glob("*.clj"))
-
-        def child(mode: str) -> tuple[float, float]:
-            code = _CORPUS_CHILD.format(root=str(ROOT), mode=mode, data=str(data), strategies=str(folder),
-                                        symbols=names, end=str(h.as_of), days=days)
-            best = (float("inf"), 0.0)
-            for _ in range(repeat):
-                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-                seconds, rss = (float(x) for x in out.stdout.split())
-                best = min(best, (seconds, rss))
-            return best
-
-        csv_s, _ = child("csv")
-        parse_s, _ = child("parse")
-        all_s, rss = child("corpus")
+        csv_s, _ = _cold("csv", data, folder, names, end, days, repeat)
+        parse_s, _ = _cold("parse", data, folder, names, end, days, repeat)
+        all_s, rss = _cold("corpus", data, folder, names, end, days, repeat)
     return [
         (f"cold: read {symbols} symbols x {days} sessions of CSV", csv_s, 0.5, "s"),
         (f"cold: parse {written:,} lines ({strategies} files)", parse_s, 0.4, "s"),
@@ -170,6 +182,36 @@ def corpus(strategies: int = 19, lines: int = 50_000, symbols: int = 300, days: 
          "(read + parse + evaluate)", all_s, 2.0, "s"),
         ("that corpus run, peak RSS", rss, 300.0, "MB"),
     ]
+
+
+def real_corpus(files: int = 100, universe: int = 900, days: int = 10 * YEAR, repeat: int = 3) -> list[Result]:
+    """Issue 23's row: `signals` on a corpus shaped like the 94 public symphonies measured (100
+    files, ~315k lines, ~900 tickers: bench/strategy_generator.corpus), on 10 years of CSV, cold."""
+    import tempfile
+
+    made = real_like_corpus(files, universe)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, folder = Path(tmp) / "data", Path(tmp) / "strategies"
+        folder.mkdir()
+        for i, (_, text) in enumerate(made):
+            (folder / f"r{i:03d}.clj").write_text(text)
+        written = sum(text.count("\n") for _, text in made)
+        names = sorted({t for p in folder.glob("*.clj") for t in _tickers_in(p.read_text())})
+        end = _write_csv(data, names, days)
+        parse_s, _ = _cold("parse", data, folder, names, end, days, repeat)
+        all_s, rss = _cold("corpus", data, folder, names, end, days, repeat)
+    return [
+        (f"cold: parse {files} real-shaped files ({written:,} lines)", parse_s, 2.0, "s"),
+        (f"cold: `signals` on {files} real-shaped files ({written:,} lines, {len(names)} tickers, {days} sessions "
+         "of CSV: read + parse + evaluate)", all_s, 3.0, "s"),
+        ("that run, peak RSS", rss, 1024.0, "MB"),
+    ]
+
+
+def _tickers_in(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"S\d{3}", text))
 
 
 def shown(value: float, unit: str) -> str:
@@ -183,13 +225,14 @@ def rows(**sizes: int) -> list[Row]:
     scale = {} if lines >= 10_000 else {"strategies": 3, "lines": 5 * lines, "symbols": 30, "days": 600,
                                           "repeat": 1}
     results = measure(**sizes)[0] + corpus(**scale)
+    results += real_corpus() if lines >= 10_000 else real_corpus(files=5, universe=40, days=600, repeat=1)
     return [Row("strategy evaluation", name, shown(value, unit), target=f"≤ {target:g} {unit}", met=value <= target)
             for name, value, target, unit in results]
 
 
 def main() -> int:
     results, data = measure()
-    results += corpus()
+    results += corpus() + real_corpus()
     print(f"{data}\n")
     print("| case | measured | target | met |")
     print("|---|---:|---:|---|")

@@ -82,9 +82,13 @@ batches, GC on, measured before the handlers (on a clean heap), median per event
     "strategy evaluation": """\
 **Strategy evaluation** (`bench/bench_strategy.py`). The shipped strategies (`portfolio.toml`) over 1 and
 10 years of daily history with one shared indicator cache, as a run evaluates them; a generated
-10,000-line strategy (nested `if`, `filter` over groups, 200 symbols; `bench/strategy_generator.py`)
-over 10 years, parse included; best of a few repetitions, each on a fresh cache. Peak memory by
-tracemalloc in a separate pass. Data: the offline market generator.""",
+10,000-line strategy shaped like a real file of that size (`bench/strategy_generator.py`, calibrated on
+the 94 public symphonies of issue 23: nesting, filters over groups nested, windows, tickers, inverse
+volatility) over 10 years, parse included; best of a few repetitions, each on a fresh cache. Peak memory
+by tracemalloc in a separate pass. Data: the offline market generator. The cold rows run a fresh
+interpreter each (imports included): issue 14's corpus of 19 generated files, and issue 23's corpus
+shaped like the real files (100 files, ~315k lines, ~900 tickers: `strategy_generator.corpus`), both on
+CSV files of the offline prices, evaluated as `alchemiser signals --data DIR` does (`evaluate_signals`).""",
     "planning": """\
 **Planning** (`bench/bench_planning.py`). 500 held positions against 500 targets from five strategies
 (250 full exits, resizes and new positions; no drift band, so nearly every difference is an order),
@@ -100,30 +104,48 @@ wall time minus the time inside the handlers (each hop's `seconds`), per hop (ro
 the outbox, copies of each event), against the median time a handler takes per hop.""",
     "backtest": """\
 **Backtest** (`bench/bench_backtest.py`). Whole runs over every session of the range, no sampling:
-the sessions are evaluated at once on one history (`services/strategy/language/timeline.py`), a
-session the vectorised pass cannot vouch for (a knife edge on a group's score, a value the per-day
-evaluation would fail on) is evaluated by the strategy function's `evaluate_signals` on its own
-window, then every session goes through the portfolio's and the execution's steps of the day (the
-planner and its safety check, the default limits, the legs) and is filled (sells, then buys fitted to
-the buying power). The times cover evaluation, planning and fills; the data's generation is setup, outside them.
-One untimed warm-up run first. The scaling rows fit time ~ sessions^k over 1, 2, 5 and 10 years; the
-vectorised pass runs over the lookback before the first session as well, so a strategy with a long
-lookback (the generated one's is 3,841 sessions, clipped by the offline data's start in 2005) costs
-short ranges more than their share and k falls below 1. Peak memory: tracemalloc over the whole
-10-year run of the generated strategy. The generated strategies trade every session (up to 284 buy
-orders a day for the corpus): the rows counting sessions a default limit blocked say 0. Until the
-defaults were fixed (issue 22) their plans broke `max_orders_per_run` (100) every day and placed
-nothing, so earlier figures timed the planner without a single fill.""",
+the sessions are evaluated at once on one history by the strategy language's evaluation over days
+(`services/strategy/language/days.py`, whose one-day case is what the strategy function runs, so no
+session needs a second evaluation unless it cannot be evaluated), then every session is planned by
+the portfolio function's planner, checked by its safety check and the execution function's risk
+limits (the portfolio's and the execution's steps of the day, with the default limits), and filled
+(sells, then buys fitted to the buying power). The times cover evaluation, planning and fills; the
+data's generation is setup, outside them. One untimed warm-up run first.
+The scaling rows fit time ~ sessions^k over 1, 2, 5 and 10 years; the evaluation runs over the
+lookback before the first session as well (clipped by the offline data's start in 2005), so a
+strategy with a long lookback costs short ranges more than their share and k falls below 1. Issue
+23's rows: the generated file shaped like the largest real one (19,175 lines, filters over groups
+nested 4 deep, windows to 600, 509 tickers, 305 inverse-volatility nodes), its peak memory
+(tracemalloc over the whole run); 100 real-shaped files each backtested on its own in one process;
+and the evaluation's cost fitted as sessions^a x nodes^b over real-shaped files of 1,000, 4,000 and
+16,000 lines at 1, 2, 5 and 10 years (least squares on the logs). Their details split evaluation
+from planning and fills. The generated strategies trade every session (the rows counting sessions a
+default limit blocked say 0): until the defaults were fixed (issue 22) their plans broke
+`max_orders_per_run` (100) every day and placed nothing, so earlier figures timed the planner without
+a single fill.""",
 }
 
 WHY_MISSED = {
     ("strategy evaluation", "cold"): """\
-Reading and parsing 50,000 lines is pure Python: the EDN reader tokenises with one regular expression
-and builds nodes, then `Symphony.build` validates every node and derives symbols and lookback, about
-11 µs a line in this run (the read of 2,600 sessions of CSV for 300 symbols is within its target).
-What it would take: a reader that builds the nodes straight from the token stream without the
-intermediate EDN values, or caching parsed strategies by file hash across runs (a Lambda parses its
-strategies once per container already).""",
+Parsing is pure Python: the fast path (`services/strategy/language/quick.py`) tokenises a file with
+one `findall` and builds each node as its list closes, then `Symphony.build` surveys the tree once;
+what remains is Python's cost per node object and per list (a real-shaped file has about two lists a
+line). Evaluating a day of 100 real-shaped files computes every indicator the trees can read, in one
+block per (indicator, windows), and replays every ranked group over the whole history. What it would
+take: caching parsed strategies by file content across runs (a Lambda parses its strategies once per
+container already), or a compiled reader.""",
+    ("backtest", "the largest real file's shape"): """\
+The evaluation of the ten years is one pass (see the detail); most of the time is the planning and
+fills of every session (the portfolio function's Decimal planner over the ~160 tickers the file holds
+each day, and the execution function's checks), which this issue does not change.""",
+    ("backtest", "100 real-shaped files"): """\
+See the detail: each file's ten years are evaluated in one pass; planning and filling every session
+of every file, with the portfolio function's Decimal planner, is most of the time.""",
+    ("backtest", "*"): """\
+A backtest's time is its evaluation (one pass over all sessions) and the planning and fills of every
+session; where the detail splits them, planning is most of it. Machines shared with other work slow
+every row alike: compare with the cold CSV read of the strategy section, whose code this work does not
+change.""",
     ("cold import", "orchestrator"): """\
 The orchestrator has the smallest floor (no numpy, no alpaca-py on its every-invocation path), so its
 own code weighs the most. Most of it is pydantic building validators for models it uses on every
@@ -152,7 +174,9 @@ anything larger. Trimming further would mean dropping the Logger's keys or the d
 def _why(row: Row) -> str:
     service = row.case.split(":", 1)[0].split(",", 1)[0].strip()
     key = "middleware" if row.case.startswith("middleware") else service
-    return WHY_MISSED.get((row.section, key)) or WHY_MISSED.get((row.section, "*")) or (
+    by_prefix = next((text for (section, prefix), text in WHY_MISSED.items()
+                      if section == row.section and prefix != "*" and row.case.startswith(prefix)), None)
+    return WHY_MISSED.get((row.section, key)) or by_prefix or WHY_MISSED.get((row.section, "*")) or (
         "No analysis recorded for this miss yet: see the section's note.")
 
 

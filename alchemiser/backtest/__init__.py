@@ -3,6 +3,7 @@
 Never shipped in a Lambda bundle: it runs in the `alchemiser backtest` command and in tests.
 
     engine.py     each session as the chain runs it (evaluate on D-1's closes, net, plan, fill)
+    evaluation.py every session's targets (the strategy function's evaluation, all sessions at once)
     fills.py      the simulated fill model: price, slippage, fee per share, sells before buys
     metrics.py    returns, risk and trading statistics (checked against empyrical in tests)
     report.py     the JSON document and the text summary

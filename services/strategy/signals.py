@@ -7,7 +7,7 @@ evaluate through `evaluate_signals`; `history_window` says how many sessions of 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -148,7 +148,7 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
         history, histories = None, {}
         for entry in portfolio.strategies:  # one history per strategy: name the ones without data
             try:
-                own = market_data.history(entry.symphony.symbols, data_day, lookback)
+                own = _history_of(market_data, entry.symphony.symbols, data_day, lookback)
             except MarketDataError as exc:
                 found.append(StrategyFailure(entry.name, display_file(entry.file, base), f"market data: {exc}"))
                 continue
@@ -191,6 +191,27 @@ def evaluate_signals(portfolio: StrategyPortfolio, market_data: MarketData, data
     synthetic = bool(getattr(market_data, "synthetic", False))
     return Signals(portfolio, data_day, as_of, tuple(outcomes), net, elapsed_ms, tuple(found), synthetic,
                    latest_at if today is not None else None)
+
+
+def _history_of(market_data: MarketData, symbols: Sequence[str], data_day: date, lookback: int) -> PriceHistory:
+    """The history of `symbols`; when some have no data at all up to `data_day` (a young ticker, a
+    typo), the history of the others, so that the evaluation names the missing ones where the file
+    uses them (the rule the backtest applies to every day: services/strategy/language/days.py)."""
+    try:
+        return market_data.history(symbols, data_day, lookback)
+    except MarketDataError:
+        present = [s for s in symbols if _has_data(market_data, s, data_day)]
+        if not present or len(present) == len(symbols):
+            raise
+        return market_data.history(present, data_day, lookback)
+
+
+def _has_data(market_data: MarketData, symbol: str, data_day: date) -> bool:
+    try:
+        market_data.history([symbol], data_day, 1)
+    except MarketDataError:
+        return False
+    return True
 
 
 def _explanation(evaluation: Evaluation, max_lines: int | None) -> tuple[str, ...]:

@@ -81,9 +81,10 @@ def _fails(*args: str) -> str:
     return result.stderr
 
 
-def _csv_folder(folder: Path, symbols: tuple[str, ...], starts: dict[str, str] | None = None) -> Path:
+def _csv_folder(folder: Path, symbols: tuple[str, ...], starts: dict[str, str] | None = None,
+                gaps: dict[str, str] | None = None) -> Path:
     """Real-data layout (SYMBOL.csv, date,close) for these symbols, from the offline history
-    (from 2023, or from `starts[symbol]` for a young one)."""
+    (from 2023, or from `starts[symbol]` for a young one; without the row of `gaps[symbol]`)."""
     from datetime import date
 
     from shared.marketdata.offline import OfflineMarketData
@@ -92,7 +93,8 @@ def _csv_folder(folder: Path, symbols: tuple[str, ...], starts: dict[str, str] |
     for symbol in symbols:
         first = date.fromisoformat((starts or {}).get(symbol, "2023-01-03"))
         closes = OfflineMarketData().closes_between([symbol], first, date(2025, 6, 30))[symbol]
-        rows = [f"{d.astype(date).isoformat()},{c:.2f}" for d, c in zip(closes.dates, closes.values, strict=True)]
+        rows = [f"{d.astype(date).isoformat()},{c:.2f}" for d, c in zip(closes.dates, closes.values, strict=True)
+                if d.astype(date).isoformat() != (gaps or {}).get(symbol)]
         (folder / f"{symbol}.csv").write_text("date,close\n" + "\n".join(rows) + "\n")
     return folder
 
@@ -102,7 +104,7 @@ def test_an_unknown_ticker_names_the_strategy_file_line_and_column(tmp_path):
     strategy.write_text('(defsymphony "typo" {}\n  (weight-equal [(asset "SPY")\n                 (asset "NOPEX")]))\n')
     data = _csv_folder(tmp_path / "bars", ("SPY",))
     err = _fails("--strategy", str(strategy), "--data", str(data), *RANGE)
-    assert f"strategy 'typo': {strategy}:3:18: no price data for ticker 'NOPEX' on 2024-12-31" in err
+    assert f"strategy 'typo': {strategy}:3:18: no price data for ticker 'NOPEX' through 2025-06-27" in err
 
 
 YOUNG = ('(defsymphony "young" {}\n  (if (> (rsi "QQQ" {:window 10}) 50)\n'
@@ -114,16 +116,29 @@ def test_a_ticker_younger_than_the_range_names_the_strategy_file_line_and_column
     strategy.write_text(YOUNG)
     data = _csv_folder(tmp_path / "bars", ("SPY", "QQQ"), {"QQQ": "2025-03-03"})
     err = _fails("--strategy", str(strategy), "--data", str(data), *RANGE)
-    assert f"strategy 'young': {strategy}:2:10: no price data for ticker 'QQQ' on 2024-12-31" in err
+    assert ("--from 2025-01-02 is too early for 1 of 1 strategy (each session trades on the previous session's "
+            f"closes):\n  'young' (young.clj): can start on 2025-03-18; on the closes of 2024-12-31: {strategy}:2:10: "
+            "no price data for ticker 'QQQ' on or before 2024-12-31") in err
+    assert "Start --from 2025-03-18 or later" in err
 
 
 def test_a_strategy_that_cannot_be_evaluated_on_some_day_names_it_the_place_and_the_day(tmp_path):
-    strategy = tmp_path / "young.clj"
-    strategy.write_text(YOUNG)
+    """The first session holds SPY; on the first day SPY closes above that day's close, the branch
+    reads a 200-day RSI of QQQ, whose data started on 2025-03-03: that day cannot be evaluated."""
+    from datetime import date
+
+    from shared.marketdata.offline import OfflineMarketData
+
+    spy = OfflineMarketData().closes_between(["SPY"], date(2025, 3, 7), date(2025, 4, 30))["SPY"]
+    above = next(d.astype(date) for d, c in zip(spy.dates, spy.values, strict=True) if c > spy.values[0] + 0.01)
+    strategy = tmp_path / "branch.clj"
+    strategy.write_text(f'(defsymphony "branch" {{}}\n  (if (> (current-price "SPY") {spy.values[0] + 0.01:.2f})\n'
+                        '      [(if (> (rsi "QQQ" {:window 200}) 50) [(asset "QQQ")] [(asset "SPY")])]\n'
+                        '      [(asset "SPY")]))\n')
     data = _csv_folder(tmp_path / "bars", ("SPY", "QQQ"), {"QQQ": "2025-03-03"})
-    err = _fails("--strategy", str(strategy), "--data", str(data), "--from", "2025-03-05", "--to", "2025-04-30")
-    assert (f"strategy 'young' cannot be evaluated for 2025-03-05 (closes of 2025-03-04): {strategy}:2:10: "
-            "not enough history for rsi(QQQ, 10)") in err
+    err = _fails("--strategy", str(strategy), "--data", str(data), "--from", "2025-03-10", "--to", "2025-04-30")
+    assert ("strategy 'branch' cannot be evaluated for " in err and f"(closes of {above}): {strategy}:3:15: "
+            f"not enough history for rsi(QQQ, 200) on {above}: it needs 201 consecutive daily closes") in err
 
 
 def test_csv_data_backtests_like_the_same_offline_prices(tmp_path):
@@ -149,10 +164,17 @@ def test_a_start_before_the_data_is_a_usage_error():
     assert "--from 2004-06-01 is before the market data starts" in err and "2005-01-03" in err
 
 
-def test_a_start_without_enough_history_names_the_strategy_and_the_earliest_fix():
+def test_a_start_without_enough_history_names_every_strategy_with_the_first_session_it_can_start_on():
     err = _fails("--from", "2005-02-01", "--to", "2005-03-01")
-    assert "strategy 'leveraged-trend' (leveraged_trend.clj) needs 200 sessions of history" in err
-    assert "start 180 sessions later" in err
+    assert "--from 2005-02-01 is too early for 3 of 3 strategies" in err
+    assert "'leveraged-trend' (leveraged_trend.clj): can start on 2005-10-18; on the closes of 2005-01-31: " in err
+    assert "moving-average-price(SPY, 200) on 2005-01-31: it needs 200 consecutive daily closes, 'SPY' has 20" in err
+    assert "'momentum-rotation' (momentum_rotation.clj): can start on 2005-04-01" in err
+    assert "'risk-parity' (risk_parity.clj): can start on 2005-05-26" in err
+    assert "Start --from 2005-10-18 or later" in err
+    assert "is too early" in _fails("--from", "2005-10-17", "--to", "2005-11-01")
+    ok = alchemiser("backtest", "--from", "2005-10-18", "--to", "2005-11-01", "--json")
+    assert ok.returncode == 0, ok.stderr
 
 
 def test_bad_options_are_usage_errors():

@@ -27,12 +27,18 @@ RETURN_BASED = tuple(name for name, spec in INDICATORS.items() if spec.return_ba
 
 
 def _window_problem(call: IndicatorCall) -> str | None:
-    if call.name not in INDICATORS:
+    spec = INDICATORS.get(call.name)
+    if spec is None:
         return f"unknown indicator '{call.name}'"
-    if call.name == "current-price":
+    if not spec.options:
         return None
-    if call.window is None or not 1 <= call.window <= MAX_WINDOW:
-        return f"{call.name} needs a window from 1 to {MAX_WINDOW}"
+    if len(call.args) != len(spec.options) or not all(1 <= w <= MAX_WINDOW for w in call.args):
+        if spec.options == ("window",):
+            return f"{call.name} needs a window from 1 to {MAX_WINDOW}"
+        keys = ", ".join(f":{key} N" for key in spec.options)
+        return f"{call.name} needs {{{keys}}}, each from 1 to {MAX_WINDOW}"
+    if len(call.args) > 1 and call.args[0] >= call.args[1]:
+        return f"{call.name} needs :short-window below :long-window, got {call.args[0]} and {call.args[1]}"
     return None
 
 
@@ -140,6 +146,31 @@ def symbols_of(root: Node) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def survey(root: Node) -> tuple[tuple[Pos, str] | None, tuple[str, ...], int]:
+    """In one pass over the tree: the first rule a node breaks (pre-order, as a reader meets them),
+    the tickers it uses (`symbols_of`) and its lookback (`lookback_of`)."""
+    order: list[Node] = []
+    symbols: set[str] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        if isinstance(node, Asset):
+            symbols.add(node.ticker)
+            continue
+        problem = node_problem(node)
+        if problem is not None:
+            return problem, (), 0
+        if isinstance(node, If):
+            for operand in (node.condition.left, node.condition.right):
+                if isinstance(operand, IndicatorCall) and operand.symbol:
+                    symbols.add(operand.symbol)
+            stack.extend(reversed(node.then + node.otherwise))
+        else:
+            stack.extend(reversed(node.children))
+    return None, tuple(sorted(symbols)), _needs(order, warm_up=True)
+
+
 def lookback_of(root: Node, *, warm_up: bool = True) -> int:
     """Trading days of closes (ending on the evaluation day) that evaluating `root` reads.
 
@@ -148,14 +179,25 @@ def lookback_of(root: Node, *, warm_up: bool = True) -> int:
     below which some value is undefined.
     """
 
+    return _needs(list(iter_nodes(root)), warm_up=warm_up)
+
+
+def _needs(order: list[Node], *, warm_up: bool) -> int:
+    """`lookback_of` the first node of `order`, a pre-order listing of its tree."""
+    known: dict[tuple[str, tuple[int, ...]], int] = {}
+
     def _bars(call: IndicatorCall | Number) -> int:
         if isinstance(call, Number):
             return 1
-        spec = INDICATORS[call.name]
-        return spec.lookback_bars(call.window) if warm_up else spec.min_bars(call.window)
+        key = (call.name, call.args)
+        found = known.get(key)
+        if found is None:
+            spec = INDICATORS[call.name]
+            found = known[key] = spec.lookback_bars(call.args) if warm_up else spec.min_bars(call.args)
+        return found
 
     need: dict[int, int] = {}
-    for node in reversed(list(iter_nodes(root))):
+    for node in reversed(order):
         kids = child_nodes(node)
         here = max((need[id(k)] for k in kids), default=1)
         if isinstance(node, If):
@@ -166,7 +208,7 @@ def lookback_of(root: Node, *, warm_up: bool = True) -> int:
         elif isinstance(node, WeightInverseVolatility):
             here = max([here, *(node.window + 1 if isinstance(k, Asset) else need[id(k)] + node.window for k in kids)])
         need[id(node)] = here
-    return need[id(root)]
+    return need[id(order[0])]
 
 
 def rebalance_threshold_of(options: Mapping[str, Any]) -> Decimal | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from types import MappingProxyType
@@ -53,18 +54,40 @@ def expect_string(form: Form, what: str, file: str) -> str:
 def expect_number(form: Form, what: str, file: str) -> Decimal:
     if isinstance(form, Atom) and form.kind == "number":
         return cast(Decimal, form.value)
+    if isinstance(form, Atom) and form.kind == "unset":
+        raise fail(file, form, unset(what))
     raise fail(file, form, f"expected {what} as a number, found {describe(form)}")
 
 
+def unset(what: str) -> str:
+    """The message for Composer's ##NaN where `what` (a weight, a threshold) is expected."""
+    if what == "a weight":
+        return (f"weight not set ({UNSET_HINT}): give this child of weight-specified its weight (the weights "
+                "sum to 1, e.g. 0.6 and 0.4) in Composer and export it again, or write it here")
+    return f"{what} not set ({UNSET_HINT}): write the number"
+
+
+UNSET_HINT = "Composer exports a value nobody entered as ##NaN"
+
+
 def positive_int(form: Form, what: str, file: str, maximum: int = MAX_WINDOW) -> int:
-    value = expect_number(form, what, file)
+    """A whole number; Composer's exports sometimes write it as a string ("10"), which is read too."""
+    if isinstance(form, Atom) and form.kind == "string" and _DIGITS.match(cast(str, form.value)):
+        return _bounded(Decimal(cast(str, form.value)), form, what, file, maximum)
+    return _bounded(expect_number(form, what, file), form, what, file, maximum)
+
+
+_DIGITS = re.compile(r"^\s*\d+(?:\.0*)?\s*$")
+
+
+def _bounded(value: Decimal, form: Form, what: str, file: str, maximum: int) -> int:
     if value != value.to_integral_value() or not 1 <= value <= maximum:
         raise fail(file, form, f"{what} must be a whole number from 1 to {maximum}, found {value}")
     return int(value)
 
 
 def expect_window(form: Form, owner: str, file: str) -> int:
-    """`{:window 10}` (Composer's export) or a bare `10`."""
+    """`{:window 10}` (Composer's export) or a bare `10` (a string "10" too, as some exports write it)."""
     if isinstance(form, Seq) and form.kind == "map":
         keys = form.items[0::2]
         for key in keys:
@@ -73,15 +96,39 @@ def expect_window(form: Form, owner: str, file: str) -> int:
         if not keys:
             raise fail(file, form, f"{owner} needs a window: expected {{:window N}}")
         return positive_int(form.items[1], f"the window of {owner}", file)
-    if isinstance(form, Atom) and form.kind == "number":
+    if isinstance(form, Atom) and form.kind in ("number", "string"):
         return positive_int(form, f"the window of {owner}", file)
     raise fail(file, form, f"expected the window of {owner} as {{:window N}}, found {describe(form)}")
+
+
+def expect_windows(form: Form, name: str, keys: tuple[str, ...], file: str) -> tuple[int, ...]:
+    """An indicator's several windows, `{:short-window 12, :long-window 26}`, in `keys`' order."""
+    example = "{" + ", ".join(f":{key} N" for key in keys) + "}"
+    if not (isinstance(form, Seq) and form.kind == "map"):
+        raise fail(file, form, f"expected the windows of {name} as {example}, found {describe(form)}")
+    found: dict[str, int] = {}
+    for key, value in zip(form.items[0::2], form.items[1::2], strict=True):
+        if not (isinstance(key, Atom) and key.kind == "keyword" and key.value in keys):
+            raise fail(file, key, f"unknown option {describe(key)} for {name}; expected {example}")
+        found[cast(str, key.value)] = positive_int(value, f"the :{key.value} of {name}", file)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise fail(file, form, f"{name} needs {', '.join(':' + k for k in missing)}: expected {example}")
+    return tuple(found[key] for key in keys)
 
 
 def ticker(form: Form, file: str) -> str:
     """A ticker string in its canonical spelling (shared/marketdata/symbols.py): Composer's long
     form EQUITIES::SPY//USD is read as SPY, its share class BRK/B as BRK.B."""
     value = expect_string(form, "a ticker", file)
+    try:
+        return ticker_of(value)
+    except SymbolError as exc:
+        raise fail(file, form, str(exc)) from None
+
+
+def ticker_of(value: str) -> str:
+    """The canonical ticker of a written one; SymbolError says what is wrong."""
     known = _TICKERS.get(value)
     if known is not None:
         return known
@@ -90,11 +137,8 @@ def ticker(form: Form, file: str) -> str:
         value = value[len(_ASSET_PREFIX) :]
         value = value[: -len(_ASSET_SUFFIX)] if value.endswith(_ASSET_SUFFIX) else value
     if not value or any(c.isspace() for c in value) or "::" in value:
-        raise fail(file, form, f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
-    try:
-        result = canonical(value)
-    except SymbolError as exc:
-        raise fail(file, form, str(exc)) from None
+        raise SymbolError(f'invalid ticker {value!r}: expected a US equity symbol such as "SPY"')
+    result = canonical(value)
     if len(_TICKERS) < 100_000:
         _TICKERS[written] = result
     return result
@@ -104,9 +148,24 @@ _TICKERS: dict[str, str] = {}
 """Ticker strings already read (a 50,000-line file names a few hundred tickers tens of thousands of times)."""
 
 
+def _unwrapped(seq: Seq) -> tuple[str | None, list[Form]]:
+    """The indicator's name and arguments; Composer exports a function its own engine marks as
+    unimplemented as `((unimplemented :percentage-price-oscillator) "SPY" {...})` (or with the
+    arguments inside the wrapper), which names the function all the same."""
+    head = head_of(seq)
+    items = seq.items
+    if head == "unimplemented" and len(items) > 1 and isinstance(items[1], Atom) and items[1].kind == "keyword":
+        return cast(str, items[1].value), items[2:]
+    if items and isinstance(items[0], Seq) and head_of(items[0]) == "unimplemented":
+        inner = items[0].items
+        if len(inner) == 2 and isinstance(inner[1], Atom) and inner[1].kind == "keyword":
+            return cast(str, inner[1].value), items[1:]
+    return head, items[1:]
+
+
 def indicator(seq: Seq, file: str, *, with_ticker: bool) -> IndicatorCall:
     """`(rsi "SPY" {:window 10})` in conditions; `(rsi {:window 10})` as a filter's ranking."""
-    head = head_of(seq)
+    head, args = _unwrapped(seq)
     name = canonical_indicator(head) if head else None
     if name is None:
         shown = head if head else describe(seq)
@@ -115,7 +174,6 @@ def indicator(seq: Seq, file: str, *, with_ticker: bool) -> IndicatorCall:
             seq,
             f"unknown indicator '{shown}'{did_you_mean(shown, INDICATORS)}; expected one of " + ", ".join(INDICATORS),
         )
-    args = seq.items[1:]
     symbol: str | None = None
     if with_ticker:
         if not args or not (isinstance(args[0], Atom) and args[0].kind == "string"):
@@ -141,18 +199,29 @@ def indicator(seq: Seq, file: str, *, with_ticker: bool) -> IndicatorCall:
             expect_window(args[0], name, file)  # accepted as Composer writes it, and ignored
         return IndicatorCall(name, symbol, None, pos_of(seq))
     if not args:
-        example = f'({name} "SPY" {{:window N}})' if with_ticker else f"({name} {{:window N}})"
-        raise fail(file, seq, f"{name} needs a window: expected {example}")
+        example = f'({name} "SPY"{_window_hint(name)})' if with_ticker else f"({name}{_window_hint(name)})"
+        raise fail(file, seq, f"{name} needs {'a window' if len(INDICATORS[name].options) == 1 else 'its windows'}: "
+                              f"expected {example}")
+    options = INDICATORS[name].options
+    if len(options) > 1:
+        return IndicatorCall(name, symbol, None, pos_of(seq), expect_windows(args[0], name, options, file))
     return IndicatorCall(name, symbol, expect_window(args[0], name, file), pos_of(seq))
 
 
 def _window_hint(name: str) -> str:
-    return "" if name == "current-price" else " {:window N}"
+    options = INDICATORS[name].options
+    if not options:
+        return ""
+    if options == ("window",):
+        return " {:window N}"
+    return " {" + ", ".join(f":{key} N" for key in options) + "}"
 
 
 def operand(form: Form, file: str) -> Operand:
     if isinstance(form, Atom) and form.kind == "number":
         return Number(cast(Decimal, form.value), pos_of(form))
+    if isinstance(form, Atom) and form.kind == "unset":
+        raise fail(file, form, unset("the number compared"))
     if isinstance(form, Seq) and form.kind == "list":
         return indicator(form, file, with_ticker=True)
     raise fail(
@@ -160,8 +229,21 @@ def operand(form: Form, file: str) -> Operand:
     )
 
 
+_BOOLEAN = {
+    "and": "(if A (if B [then] [else]) [else])",
+    "or": "(if A [then] (if B [then] [else]))",
+    "not": "(if A [else] [then])",
+}
+"""Composer's `if` takes one comparison (its schema: `comparator` gt, gte, eq, lt, lte; no boolean
+operators), so these are refused with the nested-if form that means the same."""
+
+
 def condition(form: Form, file: str) -> Condition:
     head = head_of(form) if isinstance(form, Seq) else None
+    if head in _BOOLEAN:
+        raise fail(file, form, f"({head} ...) is not part of Composer's language: an if takes one comparison. "
+                               f"Write it as nested ifs: {_BOOLEAN[head]}, with each comparison in its own if "
+                               "(the same branch repeated where needed)")
     if not isinstance(form, Seq) or head not in COMPARATORS:
         shown = f"'{head}'" if head else describe(form)
         raise fail(
@@ -208,6 +290,8 @@ def data(form: Form, file: str) -> Any:
 def _atom_data(atom: Atom, file: str) -> Any:
     if atom.kind == "keyword":
         return Keyword(cast(str, atom.value))
+    if atom.kind == "unset":
+        raise fail(file, atom, unset("this option's value"))
     if atom.kind == "symbol":
         if atom.text not in _SCALARS:
             raise fail(

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import numpy as np
 
 from services.strategy.language.cache import IndicatorCache
-from services.strategy.language.context import EvalContext
+from services.strategy.language.days import evaluate_days
 from services.strategy.language.errors import StrategyError
 from services.strategy.language.explanation import Builder, Explanation, bounded, freeze, targets_text, tree_lines
-from services.strategy.language.nodes import Asset, If, IndicatorCall, Node, iter_nodes
+from services.strategy.language.problems import first_use
 from services.strategy.language.symphony import Symphony
-from services.strategy.language.walker import walk
+from services.strategy.language.weights import round_weights, to_decimal_weights
 from shared.marketdata.port import PriceHistory
 
-PLACES = Decimal("1e-9")
+__all__ = ["Evaluation", "evaluate", "first_use", "round_weights", "to_decimal_weights"]
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,56 +44,12 @@ class Evaluation:
         return tree_lines(self.explanation)
 
 
-def to_decimal_weights(raw: Mapping[str, float]) -> dict[str, Decimal]:
-    """Float weights (summing to 1 up to rounding) as `round_weights` of their exact values."""
-    return round_weights({symbol: Decimal(weight) for symbol, weight in raw.items()})
-
-
-def round_weights(exact: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    """Round to 9 places and put the rounding residue on the largest weight: the sum is exactly 1."""
-    weights = {s: w.quantize(PLACES, ROUND_HALF_EVEN) for s, w in exact.items()}
-    weights = {s: w for s, w in weights.items() if w > 0}
-    if not weights:
-        raise ValueError("no weight left after rounding")
-    residue = Decimal(1) - sum(weights.values(), Decimal(0))
-    if abs(residue) > Decimal("1e-6"):
-        raise ValueError(f"weights sum to {1 - residue}, not 1: an evaluator bug")
-    largest = max(sorted(weights), key=weights.__getitem__)
-    weights[largest] += residue
-    return dict(sorted(weights.items()))
-
-
-def first_use(body: Node, symbol: str) -> Node | IndicatorCall:
-    """Where a strategy first mentions `symbol` (held, or read by an indicator); `body` if nowhere."""
-    for node in iter_nodes(body):
-        if isinstance(node, Asset) and node.ticker == symbol:
-            return node
-        if isinstance(node, If):
-            for operand in (node.condition.left, node.condition.right):
-                if isinstance(operand, IndicatorCall) and operand.symbol == symbol:
-                    return operand
-    return body
-
-
-def _check_symbols(symphony: Symphony, cache: IndicatorCache) -> None:
-    """Every ticker the strategy mentions must have data, taken branch or not: typos fail today."""
-    missing = [s for s in symphony.symbols if cache.closes(s) is None]
-    if missing:
-        at = first_use(symphony.body, missing[0]).pos
-        others = f" (nor do {', '.join(repr(s) for s in missing[1:])})" if missing[1:] else ""
-        raise StrategyError(
-            symphony.source_file,
-            at.line,
-            at.column,
-            f"no price data for ticker '{missing[0]}'{others}; check the ticker",
-        )
-
-
 def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | None = None, *,
              on: date | None = None) -> Evaluation:
     """Weights on the history's last day (or on the last day on or before `on`, as a strategy that
-    rebalances monthly holds the targets of its rebalance day). Pass one `cache` to every strategy
-    of a run: indicator values at a day use only closes up to that day."""
+    rebalances monthly holds the targets of its rebalance day): the one-day case of the evaluation
+    over days (days.py), the same code and the same floats as the backtest's. Pass one `cache` to
+    every strategy of a run: indicator values at a day use only closes up to that day."""
     if history.dates.shape[0] == 0:
         raise StrategyError(
             symphony.source_file,
@@ -103,16 +60,19 @@ def evaluate(symphony: Symphony, history: PriceHistory, cache: IndicatorCache | 
     if cache is None:
         cache = IndicatorCache()
     cache.bind(history)
-    _check_symbols(symphony, cache)
-    ctx = EvalContext(symphony.source_file, cache)
-    ctx.probe = lambda node, t: walk(node, ctx, t)
-    t = history.dates.shape[0] - 1
+    last = history.dates.shape[0] - 1
+    t = last
     if on is not None:
         t = int(np.searchsorted(history.dates, np.datetime64(on, "D"), side="right")) - 1
         if t < 0:
             raise StrategyError(symphony.source_file, symphony.pos.line, symphony.pos.column,
                                 f"the price history starts after {on}: nothing to evaluate on")
-    raw, top = walk(symphony.body, ctx, t)
+    day = evaluate_days(symphony.body, cache, np.array([t], dtype=np.int64), file=symphony.source_file,
+                        symbols=symphony.symbols, window=last + 1, window_ends=np.array([last], dtype=np.int64),
+                        record=True)
+    if not day.ok[0]:
+        raise day.error(0)
+    raw, top = day.row(0), day.explanation(0)
     weights = to_decimal_weights(raw)
     as_of: date = history.dates[t].astype(date)
     header = f"{symphony.name} ({symphony.source_file}) on {as_of}: {targets_text(weights)}"

@@ -61,7 +61,16 @@ class Builder:
 
 
 def share_decimal(share: float) -> Decimal:
-    return Decimal(share).quantize(_NINE_PLACES, ROUND_HALF_EVEN)
+    found = _SHARES.get(share)
+    if found is None:
+        found = Decimal(share).quantize(_NINE_PLACES, ROUND_HALF_EVEN)
+        if len(_SHARES) < 100_000:
+            _SHARES[share] = found
+    return found
+
+
+_SHARES: dict[float, Decimal] = {}
+"""Shares already converted (most are 1/2^k or 1/3 of a parent's)."""
 
 
 def freeze(root: Builder) -> Explanation:
@@ -72,16 +81,11 @@ def freeze(root: Builder) -> Explanation:
         order.append(node)
         stack.extend(node.children)
     done: dict[int, Explanation] = {}
+    pop = done.pop
     for node in reversed(order):
-        done[id(node)] = Explanation(
-            node.kind,
-            node.text,
-            share_decimal(node.share),
-            node.pos.line,
-            node.pos.column,
-            MappingProxyType(node.facts),
-            tuple(done.pop(id(child)) for child in node.children),
-        )
+        pos = node.pos
+        done[id(node)] = Explanation(node.kind, node.text, share_decimal(node.share), pos.line, pos.column,
+                                     MappingProxyType(node.facts), tuple([pop(id(child)) for child in node.children]))
     return done[id(root)]
 
 

@@ -59,6 +59,10 @@ def build_symphony(forms: list[Form], file: str) -> Symphony:
     if not forms:
         raise StrategyError(file, 1, 1, f"the file has no strategy: expected {usage}")
     root = forms[0]
+    if isinstance(root, Atom) and root.kind == "symbol" and root.text == "defsymphony":
+        # the editor's "Def" tab: the defsymphony form without its outer parentheses
+        root = Seq("list", root.line, root.column, list(forms))
+        forms = [root]
     if not isinstance(root, Seq) or arg.head_of(root) != "defsymphony":
         raise arg.fail(file, root, f"expected {usage}, found {describe(root)}")
     if len(forms) > 1:
@@ -183,15 +187,31 @@ def _weight_equal(seq: Seq, args: list[Form], file: str) -> _Plan:
     return _Plan(lambda s: WeightEqual(s[0], arg.pos_of(seq)), [kids])
 
 
-def _weight_specified(seq: Seq, args: list[Form], file: str) -> _Plan:
+def _weight_pairs(seq: Seq, args: list[Form], file: str) -> tuple[list[Form], list[Form]]:
+    """(weights, children) of `w1 child1 w2 child2 ...`, or of the editor's Def-tab form
+    `[w1 w2 ...] [child1 child2 ...]` (or `[w1 w2 ...] child1 child2 ...`)."""
+    first = args[0] if args else None
+    if isinstance(first, Seq) and first.kind == "vector" and all(isinstance(w, Atom) for w in first.items):
+        weights = first.items
+        rest = args[1:]
+        children = rest[0].items if len(rest) == 1 and isinstance(rest[0], Seq) and rest[0].kind == "vector" else rest
+        if len(children) != len(weights) or not weights:
+            raise arg.fail(file, seq, f"weight-specified has {len(weights)} weights and {len(children)} children: "
+                                      "write one weight per child, as [0.6 0.4] [(asset \"A\") (asset \"B\")]")
+        return weights, children
     if not args or len(args) % 2:
         raise _arity(seq, "weight-specified", len(args), "weight/child pairs", file)
+    return args[0::2], args[1::2]
+
+
+def _weight_specified(seq: Seq, args: list[Form], file: str) -> _Plan:
     weights: list[Decimal] = []
     slots: list[list[Seq]] = []
-    for weight, child in zip(args[0::2], args[1::2], strict=True):
+    written, children = _weight_pairs(seq, args, file)
+    for weight, child in zip(written, children, strict=True):
         weights.append(arg.expect_number(weight, "a weight", file))
         slots.append(_children([child], "weight-specified", seq, file))
-    positions = [arg.pos_of(child) for child in args[1::2]]
+    positions = [arg.pos_of(child) for child in children]
 
     def make(s: Slots) -> Node:
         kids = tuple(equal_split(nodes, at) for nodes, at in zip(s, positions, strict=True))

@@ -48,12 +48,23 @@ class _Shallow:
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
 class IndicatorCall(_Shallow):
-    """`(rsi "SPY" {:window 10})`; `symbol` is None inside a filter, `window` None for current-price."""
+    """`(rsi "SPY" {:window 10})`; `symbol` is None inside a filter, `window` None for current-price.
+
+    An indicator of several windows (the PPO's `{:short-window 12 :long-window 26}`) has them in
+    `params`, in its spec's order (indicators.py), and `window` None."""
 
     name: str
     symbol: str | None
     window: int | None
     pos: Pos = NO_POS
+    params: tuple[int, ...] = ()
+
+    @property
+    def args(self) -> tuple[int, ...]:
+        """Its windows, as indicators.compute takes them: (), (n,) or the PPO's (short, long[, smooth])."""
+        if self.params:
+            return self.params
+        return () if self.window is None else (self.window,)
 
 
 @dataclass(frozen=True, eq=False, slots=True, repr=False)
@@ -175,7 +186,7 @@ def iter_nodes(root: Node) -> Iterator[Node]:
 def operand_key(operand: Operand) -> tuple[object, ...]:
     if isinstance(operand, Number):
         return ("number", operand.value)
-    return ("indicator", operand.name, operand.symbol, operand.window)
+    return ("indicator", operand.name, operand.symbol, operand.args)
 
 
 def shallow_key(node: Node) -> tuple[object, ...]:
@@ -192,7 +203,7 @@ def shallow_key(node: Node) -> tuple[object, ...]:
         return ("weight-inverse-volatility", node.window, len(node.children))
     if isinstance(node, Filter):
         ind = node.indicator
-        return ("filter", ind.name, ind.window, node.select, node.count, len(node.children))
+        return ("filter", ind.name, ind.args, node.select, node.count, len(node.children))
     cond = node.condition
     key = (cond.op, operand_key(cond.left), operand_key(cond.right))
     return ("if", key, len(node.then), len(node.otherwise))

@@ -12,12 +12,21 @@ from services.strategy.language.symphony import Symphony
 
 def parse_text(text: str, filename: str = "<string>") -> Symphony:
     """A `.clj` symphony, or Composer's JSON score (text that is a JSON object), as a Symphony."""
+    from services.strategy.language.quick import Unusual, quick_parse
     from services.strategy.language.score import looks_like_score, parse_score
 
     text = text.removeprefix("\ufeff")
     if looks_like_score(text):
         return parse_score(text, filename)
-    return build_symphony(read_forms(text, filename), filename)
+    try:
+        return quick_parse(text, filename)
+    except Unusual:
+        return build_symphony(read_forms(text, filename), filename)
+
+
+def slow_parse(text: str, filename: str = "<string>") -> Symphony:
+    """parse_text without its fast path (tests compare the two)."""
+    return build_symphony(read_forms(text.removeprefix("\ufeff"), filename), filename)
 
 
 def parse_file(path: str | Path) -> Symphony:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeAlias
 
+from services.strategy.language.indicators import INDICATORS
 from services.strategy.language.nodes import (
     Asset,
     Condition,
@@ -49,6 +50,9 @@ def indicator(call: IndicatorCall) -> str:
         parts.append(string(call.symbol))
     if call.window is not None:
         parts.append(f"{{:window {call.window}}}")
+    elif call.params:
+        keys = INDICATORS[call.name].options
+        parts.append("{" + ", ".join(f":{key} {value}" for key, value in zip(keys, call.params, strict=True)) + "}")
     return f"({' '.join(parts)})"
 
 

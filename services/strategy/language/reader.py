@@ -24,6 +24,7 @@ _TOKEN = re.compile(
   | (?P<close>[)\]}}])
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<number>[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![^{_DELIMS}])
+  | (?P<unset>\#\#(?:NaN|-?Inf))(?![^{_DELIMS}])
   | (?P<keyword>:[^{_DELIMS}]+)
   | (?P<symbol>(?![+-]\d)[A-Za-z*+!\-_?<>=/.&%$][^{_DELIMS}]*)
   | (?P<bad>[^\s,;])
@@ -42,7 +43,8 @@ _KIND_OF_CLOSER = {")": "list", "]": "vector", "}": "map"}
 MAX_DIGITS, MAX_EXPONENT = 28, 100
 """Numeric literals stay within exact Decimal arithmetic (28 digits) and sane magnitudes."""
 
-AtomKind: TypeAlias = Literal["string", "number", "keyword", "symbol"]
+AtomKind: TypeAlias = Literal["string", "number", "keyword", "symbol", "unset"]
+"""`unset`: Composer's ##NaN (a weight or value nobody set), refused where a number is expected."""
 SeqKind: TypeAlias = Literal["list", "vector", "map"]
 
 
@@ -122,6 +124,8 @@ def _atom(kind: str, token: str, line: int, col: int, text: str, start: int, fil
         return Atom("number", value, token, line, col)
     if kind == "keyword":
         return Atom("keyword", token[1:], token, line, col)
+    if kind == "unset":
+        return Atom("unset", token, token, line, col)
     return Atom("symbol", token, token, line, col)
 
 

@@ -59,6 +59,21 @@ _LONG_NAMES = {v: k for k, v in ALIASES.items()}
 _HUNDRED = Decimal(100)
 
 
+def decimal_of(value: Any) -> Decimal | None:
+    """A JSON number, or a number written as a string ("10", "0.5": Composer's exports do both)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:
+            return None
+        return number if number.is_finite() else None
+    return None
+
+
 class _Reader:
     def __init__(self, text: str, file: str) -> None:
         self.text, self.file = text, file
@@ -102,9 +117,22 @@ class _Reader:
             if required:
                 raise self.fail(node, path, f"missing '{prefix}window-days'")
             return None
-        if not isinstance(value, int | Decimal) or isinstance(value, bool) or value != int(value) or value < 1:
-            raise self.fail(node, path, f"'{prefix}window-days' must be a whole number of days, got {value}")
-        return int(value)
+        return self.whole(node, value, f"'{prefix}window-days'", path)
+
+    def whole(self, node: dict[str, Any], value: Any, what: str, path: str) -> int:
+        """A whole number of at least 1, written as a number or, as Composer's exports also do, a string."""
+        number = decimal_of(value)
+        if number is None or number != number.to_integral_value() or number < 1:
+            raise self.fail(node, path, f"{what} must be a whole number of days, got {value!r}")
+        return int(number)
+
+    def windows(self, node: dict[str, Any], prefix: str, name: str, path: str) -> tuple[int, ...]:
+        """The PPO's windows: `{prefix}fn-params` {short-window, long-window[, smooth-window]}."""
+        params = node.get(f"{prefix}fn-params")
+        keys = INDICATORS[name].options
+        if not isinstance(params, dict) or any(key not in params for key in keys):
+            raise self.fail(node, path, f"{name} needs '{prefix}fn-params' with {', '.join(keys)}")
+        return tuple(self.whole(node, params[key], f"'{key}'", path) for key in keys)
 
     def function(self, node: dict[str, Any], key: str, path: str) -> str:
         name = node.get(key)
@@ -131,7 +159,10 @@ class _Reader:
         name = self.function(node, f"{side}-fn" if side else "sort-by-fn", path)
         prefix = f"{side}-" if side else "sort-by-"
         symbol = self.ticker(node, f"{side}-val", path) if with_ticker else None
-        window = None if name == "current-price" else self.window(node, prefix, path)
+        options = INDICATORS[name].options
+        if len(options) > 1:
+            return IndicatorCall(name, symbol, None, self.pos(node), self.windows(node, prefix, name, path))
+        window = self.window(node, prefix, path) if options else None
         return IndicatorCall(name, symbol, window, self.pos(node))
 
     def condition(self, node: dict[str, Any], path: str) -> Condition:
@@ -142,15 +173,10 @@ class _Reader:
         left = self.call(node, "lhs", path)
         right: Operand
         if node.get("rhs-fixed-value?"):
-            value = node.get("rhs-val")
-            if isinstance(value, str):
-                try:
-                    value = Decimal(value)
-                except ArithmeticError:
-                    value = None
-            if not isinstance(value, int | Decimal) or isinstance(value, bool):
+            value = decimal_of(node.get("rhs-val"))
+            if value is None:
                 raise self.fail(node, path, "'rhs-val' must be a number when 'rhs-fixed-value?' is true")
-            right = Number(Decimal(value), self.pos(node))
+            right = Number(value, self.pos(node))
         else:
             right = self.call(node, "rhs", path)
         return Condition(op, left, right, self.pos(node))
@@ -203,10 +229,11 @@ class _Reader:
             weights = []
             for kid, kid_path in kids:
                 weight = kid.get("weight")
-                if not (isinstance(weight, dict) and isinstance(weight.get("num"), int | Decimal)
-                        and isinstance(weight.get("den"), int | Decimal) and weight["den"]):
+                num = decimal_of(weight.get("num")) if isinstance(weight, dict) else None
+                den = decimal_of(weight.get("den")) if isinstance(weight, dict) else None
+                if num is None or not den:
                     raise self.fail(kid, kid_path, "a wt-cash-specified child needs weight {num, den}")
-                weights.append(Decimal(weight["num"]) / Decimal(weight["den"]))
+                weights.append(num / den)
             return WeightSpecified(normalised_weights(tuple(weights)), take(kids), pos)
         if step == "wt-inverse-vol":
             window = self.window(node, "", path)
@@ -214,11 +241,12 @@ class _Reader:
             return WeightInverseVolatility(window, take(kids), pos)
         if step == "filter":
             select = node.get("select-fn")
-            count = node.get("select-n")
+            count = decimal_of(node.get("select-n"))
             if select not in ("top", "bottom"):
                 raise self.fail(node, path, f"select-fn must be 'top' or 'bottom', got {select!r}")
-            if not isinstance(count, int | Decimal) or isinstance(count, bool) or count != int(count) or count < 1:
-                raise self.fail(node, path, f"select-n must be a whole number of at least 1, got {count!r}")
+            if count is None or count != count.to_integral_value() or count < 1:
+                raise self.fail(node, path, f"select-n must be a whole number of at least 1, got "
+                                            f"{node.get('select-n')!r}")
             return Filter(self.call(node, "", path, with_ticker=False), select, int(count), take(kids), pos)
         then_node, else_node = kids[0][0], kids[1][0]
         if then_node.get("is-else-condition?") or not else_node.get("is-else-condition?"):
@@ -264,6 +292,8 @@ def _call_fields(call: IndicatorCall, prefix: str, fn_key: str) -> dict[str, Any
     out: dict[str, Any] = {fn_key: _LONG_NAMES.get(call.name, call.name)}
     if call.window is not None:
         out[f"{prefix}window-days"] = call.window
+    elif call.params:
+        out[f"{prefix}fn-params"] = dict(zip(INDICATORS[call.name].options, call.params, strict=True))
     return out
 
 

@@ -8,15 +8,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from services.strategy.language.analysis import (
-    corridor_width_of,
-    lookback_of,
-    node_problem,
-    rebalance_threshold_of,
-    symbols_of,
-)
+from services.strategy.language.analysis import corridor_width_of, rebalance_threshold_of, survey
 from services.strategy.language.errors import StrategyError
-from services.strategy.language.nodes import Node, Pos, iter_nodes, structurally_equal
+from services.strategy.language.nodes import Node, Pos, structurally_equal
 from services.strategy.rebalance import Frequency, parse_frequency
 
 _SUPPORTED_ASSET_CLASSES = ("EQUITIES",)
@@ -73,13 +67,11 @@ class Symphony:
                 where.column,
                 f':asset-class {asset_class!r} is not supported; expected "EQUITIES"',
             )
-        for node in iter_nodes(body):
-            problem = node_problem(node)
-            if problem:
-                at, message = problem
-                raise StrategyError(source_file, at.line, at.column, message)
-        return cls(name, opts, threshold, source_file, body, symbols_of(body), lookback_of(body), pos,
-                   frequency, corridor)
+        problem, symbols, lookback = survey(body)
+        if problem:
+            at, message = problem
+            raise StrategyError(source_file, at.line, at.column, message)
+        return cls(name, opts, threshold, source_file, body, symbols, lookback, pos, frequency, corridor)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Symphony):

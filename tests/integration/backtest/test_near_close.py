@@ -10,7 +10,8 @@ import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from alchemiser.backtest.engine import BacktestConfig, evaluate_days, run_backtest, sessions_of
+from alchemiser.backtest.engine import BacktestConfig, run_backtest, sessions_of
+from alchemiser.backtest.evaluation import evaluate_days
 from alchemiser.cli import main
 from services.strategy.portfolio_config import load_portfolio
 from services.strategy.settings import PACKAGED_CONFIG

@@ -20,7 +20,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alchemiser.backtest.engine import BacktestConfig, evaluate_days, sessions_of
+from alchemiser.backtest.engine import BacktestConfig, sessions_of
+from alchemiser.backtest.evaluation import evaluate_days
 from alchemiser.cli import main
 from alchemiser.commands.signals import files_portfolio
 from alchemiser.local.runtime import LocalRuntime

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from itertools import pairwise
 
-from alchemiser.backtest.engine import BacktestConfig, evaluate_days, sessions_of
+from alchemiser.backtest.engine import BacktestConfig, sessions_of
+from alchemiser.backtest.evaluation import evaluate_days
 from alchemiser.commands.signals import files_portfolio
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData

@@ -1,4 +1,4 @@
-"""The backtest evaluates every session at once (services/strategy/language/timeline.py) and must
+"""The backtest evaluates every session at once (services/strategy/language/days.py) and must
 still give, day by day, exactly what the strategy function's per-day evaluation gives.
 
 The per-day answer is `_one_day`: `evaluate_signals` on that day's own lookback window, as the
@@ -14,7 +14,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alchemiser.backtest.engine import BacktestConfig, _one_day, evaluate_days, sessions_of
+from alchemiser.backtest.engine import BacktestConfig, sessions_of
+from alchemiser.backtest.evaluation import _one_day, evaluate_days
 from alchemiser.commands.signals import files_portfolio
 from bench.strategy_generator import generate, tickers
 from services.strategy.portfolio_config import load_portfolio
@@ -45,7 +46,7 @@ def _agree_every_day(config: BacktestConfig) -> dict[str, int]:
 def test_the_shipped_portfolio_agrees_with_the_per_day_evaluation_on_every_day_of_a_year():
     stats = _agree_every_day(_config(load_portfolio(PACKAGED_CONFIG), date(2019, 1, 1), date(2019, 12, 31)))
     assert stats["vectorised"] + stats["one_by_one"] == 252
-    assert stats["vectorised"] >= 245  # the fast path did the work: a handful of knife edges at most
+    assert stats == {"vectorised": 252, "one_by_one": 0}  # the same code: no day is left to the per-day run
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -59,8 +60,9 @@ def test_a_random_strategy_agrees_on_every_day_of_a_random_quarter(seed, index, 
     assert stats["vectorised"] > 0
 
 
-def test_groups_whose_scores_tie_are_left_to_the_per_day_evaluation_and_still_agree(tmp_path):
-    """Two groups holding the same asset score the same every day: a knife edge on every session."""
+def test_groups_whose_scores_tie_every_day_are_still_evaluated_at_once_and_agree(tmp_path):
+    """Two groups holding the same asset score the same every day: a knife edge on every session,
+    decided identically at once and day by day (the same code, the same floats)."""
     strategy = tmp_path / "tie.clj"
     strategy.write_text(
         '(defsymphony "tie" {}\n'
@@ -68,7 +70,7 @@ def test_groups_whose_scores_tie_are_left_to_the_per_day_evaluation_and_still_ag
         '  [(group "a" [(asset "SPY")]) (group "b" [(asset "SPY")]) (group "c" [(asset "TLT")])]))\n')
     config = _config(files_portfolio([strategy]), date(2021, 3, 1), date(2021, 3, 31))
     stats = _agree_every_day(config)
-    assert stats["one_by_one"] >= 1
+    assert stats["one_by_one"] == 0 and stats["vectorised"] >= 20
 
 
 def test_a_monthly_strategy_holds_its_rebalance_days_targets_as_the_per_day_evaluation_does(tmp_path):

@@ -7,7 +7,7 @@ from bench import bench_backtest
 
 def test_the_backtest_benchmark_runs_and_reports_its_rows():
     rows = bench_backtest.rows(years=1, lines=60, symbols=8, corpus=2, corpus_lines=60, corpus_symbols=12,
-                               scaling=(1,))
+                               scaling=(1,), real=False)
     cases = [row.case for row in rows]
     assert cases[0].startswith("3 shipped strategies, 1 years (251 sessions)")
     assert any(c.startswith("generated 60 lines / 8 symbols") for c in cases)
@@ -19,6 +19,20 @@ def test_the_backtest_benchmark_runs_and_reports_its_rows():
     blocked = [row for row in rows if "a default limit blocked" in row.case]
     assert len(blocked) == 3 and all(row.met and row.measured.startswith("0 of ") for row in blocked)
     assert "251 sessions vectorised, 0 one by one" in rows[0].detail  # no sampling, no extrapolation
+
+
+def test_the_rows_of_real_shaped_files_run_at_tiny_sizes_and_split_evaluation_from_planning(tmp_path):
+    from bench.strategy_generator import Shape
+
+    small = Shape(lines=120, depth=12, filters=4, group_filters=2, group_nesting=2, max_window=60, tickers=8,
+                  inverse_vol=1)
+    rows = bench_backtest.giant_rows(tmp_path, 1, small, memory=False)
+    rows.append(bench_backtest.real_corpus_row(tmp_path, 1, files=2, universe=12))
+    rows.append(bench_backtest.cost_exponents(tmp_path, years=(1, 2), lines=(80, 160)))
+    assert rows[0].case.startswith("the largest real file's shape (120 lines, filters over groups nested 2 deep")
+    assert rows[1].case.startswith("2 real-shaped files")
+    assert all("evaluation" in row.detail and "planning" in row.detail for row in rows[:2])
+    assert rows[2].measured.startswith("a = ") and rows[2].met is not None
 
 
 def test_the_fitted_exponent_of_a_linear_cost_is_one():

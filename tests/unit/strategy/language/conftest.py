@@ -73,8 +73,13 @@ def indicator_calls(
     draw: st.DrawFn, with_ticker: bool = True, names: Sequence[str] = tuple(INDICATORS)
 ) -> IndicatorCall:
     name = draw(st.sampled_from(names))
-    window = None if name == "current-price" else draw(windows)
-    return IndicatorCall(name, draw(st.sampled_from(TICKERS)) if with_ticker else None, window)
+    symbol = draw(st.sampled_from(TICKERS)) if with_ticker else None
+    options = INDICATORS[name].options
+    if len(options) > 1:  # the PPO: short < long (and a smoothing window)
+        short = draw(windows)
+        params = (short, short + draw(windows), *([draw(windows)] if len(options) == 3 else []))
+        return IndicatorCall(name, symbol, None, params=params)
+    return IndicatorCall(name, symbol, None if not options else draw(windows))
 
 
 operands = st.one_of(indicator_calls(), numbers.map(Number))

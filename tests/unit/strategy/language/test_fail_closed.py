@@ -24,7 +24,8 @@ def test_ticker_without_any_data_fails_even_in_a_branch_not_taken() -> None:
     body = '(if (> (current-price "A") 0) [(asset "A")]\n  [(asset "TYPO")])'
     exc = _error(body, {"A": UP})
     assert (exc.line, exc.column) == (3, 4)
-    assert exc.message == "no price data for ticker 'TYPO'; check the ticker"
+    assert exc.message == ("no price data for ticker 'TYPO' on or before 2020-01-30; check the ticker "
+                           "(a young one has no data before its first day)")
 
 
 def test_ticker_with_only_nan_closes_counts_as_no_data_and_indicator_positions_are_named() -> None:
@@ -78,36 +79,73 @@ def test_filter_candidate_without_enough_history_fails_instead_of_being_dropped(
     assert exc.message.startswith("not enough history for cumulative-return(Y, 5) on 2020-01-30")
 
 
-def test_group_that_cannot_be_replayed_over_its_window_fails_with_the_history_needed() -> None:
-    body = (
-        "(filter (cumulative-return {:window 20}) (select-top 1)\n"
-        ' [(group "G" [(if (> (rsi "A" {:window 14}) 50) [(asset "A")] [(asset "B")])]) (asset "B")])'
-    )
-    exc = _error(body, {"A": UP, "B": UP})
+GROUP_OR_B = (
+    "(filter (cumulative-return {{:window {window}}}) (select-top 1)\n"
+    ' [(group "G" [(if (> (rsi "A" {{:window 14}}) 50) [(asset "A")] [(asset "B")])]) (asset "B")])'
+)
+
+
+def test_a_group_counts_as_cash_before_it_can_first_decide_so_its_score_starts_there() -> None:
+    """RSI(14) decides from the 15th close on; the group's 20-day window reaches before that: those
+    days count as cash (a flat NAV), so the score is the group's return since it started."""
+    result = evaluate(strategy(GROUP_OR_B.format(window=20)), history({"A": UP, "B": UP}))
+    scores = dict(result.explanation.find("filter")[0].facts["scores"])
+    assert scores["group 'G'"] == pytest.approx((UP[29] / UP[14] - 1) * 100, rel=1e-12)
+    assert scores["B"] == pytest.approx((UP[29] / UP[9] - 1) * 100, rel=1e-12)
+    assert result.weights == {"B": 1}
+
+
+def test_a_group_window_longer_than_the_history_fails_with_what_it_needs() -> None:
+    exc = _error(GROUP_OR_B.format(window=40), {"A": UP, "B": UP})
     assert (exc.line, exc.column) == (2, 11)
     assert exc.message == (
-        "not enough history to score group 'G' by cumulative-return(20) on 2020-01-30: "
-        "replaying the group over 20 days needs 35 trading days of closes, the history has 30"
+        "not enough history to score group 'G' by cumulative-return(40) on 2020-01-30: "
+        "its window needs 40 daily returns, the history holds 29"
     )
+
+
+MA_OF_Y = (
+    "(filter (moving-average-return {:window 10}) (select-top 1)\n"
+    ' [(group "G" [(if (> (moving-average-price "Y" {:window 5}) 0) [(asset "A")] [(asset "B")])])'
+    ' (asset "B")])'
+)
 
 
 def test_group_replay_failure_is_traced_to_its_root_cause() -> None:
     h = random_history(["A", "B", "Y"], 80, seed=3)
-    h.closes["Y"][:70] = NAN  # Y starts late; the group reads its 5-day average
-    body = (
-        "(filter (moving-average-return {:window 10}) (select-top 1)\n"
-        ' [(group "G" [(if (> (moving-average-price "Y" {:window 5}) 0) [(asset "A")] [(asset "B")])])'
-        ' (asset "B")])'
-    )
+    h.closes["Y"][72] = NAN  # a gap: the group's 5-day average of Y is undefined from the 72nd to the 76th day
     with pytest.raises(StrategyError) as info:
-        evaluate(strategy(body), h)
+        evaluate(strategy(MA_OF_Y), h)
     exc = info.value
     assert (exc.line, exc.column) == (3, 22)  # the moving-average-price that lacks data
-    assert exc.message.startswith(
+    assert exc.message == (
         "cannot score group 'G' by moving-average-return(10) on 2020-03-20: "
-        "replaying the group on 2020-03-14 failed: not enough history for "
-        "moving-average-price(Y, 5) on 2020-03-14"
+        "replaying the group on 2020-03-17 failed: not enough history for "
+        "moving-average-price(Y, 5) on 2020-03-17: it needs 5 consecutive daily closes, 'Y' has 4"
     )
+
+
+def test_a_group_that_cannot_decide_on_any_day_yet_says_why_on_the_day_before() -> None:
+    h = random_history(["A", "B", "Y"], 80, seed=3)
+    h.closes["Y"][:77] = NAN  # Y's first close is on the 78th day: its 5-day average is undefined throughout
+    with pytest.raises(StrategyError) as info:
+        evaluate(strategy(MA_OF_Y), h)
+    assert (info.value.line, info.value.column) == (3, 22)
+    assert info.value.message.startswith(
+        "cannot score group 'G' by moving-average-return(10) on 2020-03-20: the group cannot be decided on any "
+        "day before it; on 2020-03-19: not enough history for moving-average-price(Y, 5) on 2020-03-19")
+
+
+def test_nested_filters_over_groups_need_the_longest_window_not_the_sum_of_them() -> None:
+    """Three filters over groups, each ranking by a 30-day return, one inside the other: 60 days of
+    closes evaluate it (the sum of the windows, 90 and more, is not needed)."""
+    body = '(if (> (moving-average-price "A" {:window 30}) 0) [(asset "A")] [(asset "B")])'
+    for level in range(3):
+        body = (f"(filter (cumulative-return {{:window 30}}) (select-top 1) "
+                f'[(group "L{level}" [{body}]) (asset "B")])')
+    result = evaluate(strategy(body), random_history(["A", "B"], 60, seed=1))
+    assert sum(result.weights.values()) == 1
+    assert len(result.explanation.find("filter")) >= 1
 
 
 def test_zero_volatility_makes_inverse_volatility_weights_undefined() -> None:

@@ -78,6 +78,18 @@ def ref_max_drawdown(p: list[float], n: int) -> float:
     return worst * 100
 
 
+def ref_ppo(p: list[float], short: int, long: int) -> float:
+    """Percentage price oscillator: 100 * (EMA(short) - EMA(long)) / EMA(long)."""
+    slow = ref_ema(p, long)
+    return (ref_ema(p, short) - slow) / slow * 100
+
+
+def ref_ppo_signal(p: list[float], short: int, long: int, smooth: int) -> float:
+    """The EMA(smooth) of the PPO series (defined from the long window's first full day)."""
+    ppo = [ref_ppo(p[: i + 1], short, long) for i in range(long - 1, len(p))]
+    return ref_ema(ppo, smooth)
+
+
 REFERENCES = {
     "current-price": lambda p, n: p[-1],
     "moving-average-price": ref_sma,
@@ -88,7 +100,22 @@ REFERENCES = {
     "stdev-return": ref_stdev_return,
     "stdev-price": ref_stdev_price,
     "max-drawdown": ref_max_drawdown,
+    "percentage-price-oscillator": ref_ppo,
+    "percentage-price-oscillator-signal": ref_ppo_signal,
 }
+
+
+def _args(name: str, window: int) -> tuple[int, ...]:
+    """The indicator's windows for a test `window`: the PPO's are derived from it."""
+    if name == "percentage-price-oscillator":
+        return (window, 2 * window + 1)
+    if name == "percentage-price-oscillator-signal":
+        return (window, 2 * window + 1, window // 2 + 1)
+    return (window,)
+
+
+def _ref(name: str, prices: list[float], window: int) -> float:
+    return REFERENCES[name](prices, *_args(name, window))
 
 
 def _walk(days: int, seed: int) -> list[float]:
@@ -104,13 +131,13 @@ def test_every_indicator_has_a_reference() -> None:
 @pytest.mark.parametrize("window", [1, 2, 5, 14, 60, 200])
 def test_indicator_matches_plain_python_reference_on_every_day(name: str, window: int) -> None:
     prices = _walk(320, seed=window)
-    series = compute(name, np.array(prices), window)
-    need = INDICATORS[name].min_bars(window)
+    series = compute(name, np.array(prices), _args(name, window))
+    need = INDICATORS[name].min_bars(_args(name, window))
     for t in range(len(prices)):
         if t + 1 < need:
             assert math.isnan(series[t]), (name, window, t)
         else:
-            expected = REFERENCES[name](prices[: t + 1], window)
+            expected = _ref(name, prices[: t + 1], window)
             assert series[t] == pytest.approx(expected, rel=1e-9, abs=1e-9), (name, window, t)
 
 
@@ -135,9 +162,14 @@ def test_indicator_matches_plain_python_reference_on_every_day(name: str, window
         # 120 -> 90 is the fall; a window of 2 at the end sees only 90 -> 110
         ("max-drawdown", [100.0, 120.0, 90.0, 110.0], 4, [NAN, NAN, NAN, 25.0]),
         ("max-drawdown", [100.0, 120.0, 90.0, 110.0], 2, [NAN, 0.0, 25.0, 0.0]),
+        # EMA(1) is the price, EMA(3) = 2 then 3: (3 - 2) / 2, (4 - 3) / 3
+        ("percentage-price-oscillator", [1.0, 2.0, 3.0, 4.0], (1, 3), [NAN, NAN, 50.0, 100 / 3]),
+        # the signal's EMA(1) is the PPO itself
+        ("percentage-price-oscillator-signal", [1.0, 2.0, 3.0, 4.0], (1, 3, 1), [NAN, NAN, 50.0, 100 / 3]),
     ],
 )
-def test_hand_computed_values(name: str, prices: list[float], window: int | None, expected: list[float]) -> None:
+def test_hand_computed_values(name: str, prices: list[float], window: int | tuple[int, ...] | None,
+                              expected: list[float]) -> None:
     got = compute(name, np.array(prices), window)
     assert list(got) == pytest.approx(expected, rel=1e-12, nan_ok=True)
 
@@ -146,8 +178,8 @@ def test_hand_computed_values(name: str, prices: list[float], window: int | None
 def test_values_use_only_the_contiguous_run_of_closes_ending_that_day(name: str) -> None:
     prices = _walk(200, seed=7)
     with_gaps = [NAN] * 10 + prices[:60] + [NAN] + prices[60:]
-    series = compute(name, np.array(with_gaps), 14)
-    need = INDICATORS[name].min_bars(14)
+    series = compute(name, np.array(with_gaps), _args(name, 14))
+    need = INDICATORS[name].min_bars(_args(name, 14))
     after_gap = 10 + 60 + 1
     for t, value in enumerate(series):
         if math.isnan(with_gaps[t]):
@@ -158,14 +190,14 @@ def test_values_use_only_the_contiguous_run_of_closes_ending_that_day(name: str)
         if len(run) < need:
             assert math.isnan(value), (name, t)
         else:
-            assert value == pytest.approx(REFERENCES[name](run, 14), rel=1e-9, abs=1e-9), (name, t)
+            assert value == pytest.approx(_ref(name, run, 14), rel=1e-9, abs=1e-9), (name, t)
 
 
 def test_indicators_are_causal_so_truncating_history_does_not_change_past_values() -> None:
     prices = np.array(_walk(400, seed=3))
     for name in INDICATORS:
-        full = compute(name, prices, 30)
-        part = compute(name, prices[:250], 30)
+        full = compute(name, prices, _args(name, 30))
+        part = compute(name, prices[:250], _args(name, 30))
         np.testing.assert_allclose(full[:250], part, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
@@ -175,17 +207,20 @@ def test_a_value_is_the_same_float_on_any_history_that_holds_its_lookback(name: 
     bit, what a run on that day computes on its own window."""
     prices = np.array(_walk(900, seed=5))
     for window in (3, 10, 50):
-        full = compute(name, prices, window)
-        bars = INDICATORS[name].lookback_bars(window)
-        for start in (1, 7, 133, 900 - bars - 40):
-            part = compute(name, prices[start:], window)
+        full = compute(name, prices, _args(name, window))
+        bars = INDICATORS[name].lookback_bars(_args(name, window))
+        for start in (1, 7, 133, max(1, 900 - bars - 40)):
+            part = compute(name, prices[start:], _args(name, window))
             first = start + bars - 1  # from here the suffix holds the whole lookback
             assert np.array_equal(full[first:], part[first - start:]), (name, window, start)
 
 
 def test_warm_up_in_lookback_makes_recursive_indicators_independent_of_extra_history() -> None:
     prices = np.array(_walk(1200, seed=11))
-    for name, window in (("rsi", 10), ("rsi", 60), ("exponential-moving-average-price", 50)):
+    cases: tuple[tuple[str, int | tuple[int, ...]], ...] = (
+        ("rsi", 10), ("rsi", 60), ("exponential-moving-average-price", 50),
+        ("percentage-price-oscillator", (12, 26)), ("percentage-price-oscillator-signal", (12, 26, 9)))
+    for name, window in cases:
         bars = INDICATORS[name].lookback_bars(window)
         long_run = compute(name, prices, window)[-1]
         just_enough = compute(name, prices[-bars:], window)[-1]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from services.strategy.language import IndicatorCache, Symphony, evaluate, parse_text, to_text
 from services.strategy.language.analysis import lookback_of
 from services.strategy.language.nodes import Node
-from services.strategy.language.series import node_returns
+from services.strategy.language.portfolio import node_returns
 from tests.unit.strategy.language.conftest import TICKERS, nodes, random_history, symphonies, truncated
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
