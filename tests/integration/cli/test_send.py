@@ -18,13 +18,18 @@ def test_a_refused_event_prints_the_reason_and_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "portfolio refused SignalGenerated" in err
     assert "nothing planned" in err and "the strategy" in err  # the handler's own reason, not a log pointer
+    assert "orchestrator refused SignalGenerated" in err
 
 
 def test_the_json_carries_each_refusal(tmp_path, capsys):
     assert cli.main([*SEND, "--state-dir", str(tmp_path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    [refusal] = report["refused"]
-    assert refusal["function"] == "portfolio" and "nothing planned" in refusal["reason"]
+    # every function the rules deliver it to refuses it, each with its own reason (the orchestrator acts only on
+    # what a producer recorded, too)
+    reasons = {refusal["function"]: refusal["reason"] for refusal in report["refused"]}
+    assert set(reasons) == {"portfolio", "orchestrator"}
+    assert "nothing planned" in reasons["portfolio"] and "nothing done" in reasons["orchestrator"]
+    assert all("the strategy function recorded no event" in reason for reason in reasons.values())
 
 
 def test_an_event_the_chain_accepts_exits_0(tmp_path, capsys):
