@@ -163,7 +163,7 @@ class DayPrices:
     `price_source`), or D's open when the market data has opens (`latest_open`)."""
 
     def __init__(self, market_data: MarketData, *, opens: bool = True) -> None:
-        from shared.broker.factory import price_source
+        from shared.venues.simulated.prices import price_source
 
         self._market_data = market_data
         self._price_source = price_source

@@ -74,8 +74,8 @@ def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
     """Read the account after the day from the same broker the chain used, with the execution function's
     own settings (its endpoints, its keys, its state dir)."""
     from alchemiser.local.day import function_settings
-    from shared.broker.factory import make_broker
     from shared.broker.port import BrokerError
+    from shared.venues.factory import make_broker
 
     try:
         broker = make_broker(function_settings(options, result.as_of))

@@ -137,7 +137,7 @@ def local_account(state_dir: Path) -> dict[str, Any] | None:
     path = Path(state_dir) / "broker" / "simulated.sqlite3"
     if not path.exists():
         return None
-    from shared.broker.simulated import SimulatedBroker
+    from shared.venues.simulated.broker import SimulatedBroker
 
     def no_price(symbol: str) -> Any:
         raise LookupError(symbol)  # valued at each position's last fill price
@@ -168,8 +168,8 @@ def stage_overrides(stage: str, samconfig: Path | None) -> dict[str, str]:
 
 def stage_account(stage: str, mode: str | None, secret_name: str | None,
                   samconfig: Path | None = None) -> dict[str, Any]:
-    from shared.broker.alpaca import AlpacaBroker
-    from shared.broker.credentials import load_alpaca_credentials
+    from shared.venues.alpaca.keys import load_alpaca_credentials
+    from shared.venues.alpaca.trading import AlpacaBroker
 
     overrides = stage_overrides(stage, samconfig)
     mode = mode or overrides.get("TradingMode") or "paper"

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared.broker.credentials import (
+from shared.venues.alpaca.keys import (
     CredentialsError,
     clear_credentials_cache,
     load_alpaca_credentials,
@@ -92,7 +92,7 @@ def test_a_rotated_secret_is_read_again_once_the_cache_age_passes(secrets: Any,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from aws_lambda_powertools.utilities.parameters import base
 
-    from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS
+    from shared.venues.alpaca.keys import CREDENTIALS_MAX_AGE_SECONDS
 
     put(secrets, "rotated", PAPER)
     assert load_alpaca_credentials("rotated", client=secrets).keys_for_mode("paper").api_key == "PKPAPERKEY"
