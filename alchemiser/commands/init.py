@@ -180,7 +180,8 @@ def write_secret(name: str, fields: dict[str, str], mode: str, secrets: Any) -> 
     """Create or update the secret with `fields`, keeping what it has otherwise; says what it did."""
     from botocore.exceptions import ClientError
 
-    from shared.venues.alpaca.keys import CredentialsError, parse_secret_data
+    from shared.broker.port import CredentialsError
+    from shared.venues.alpaca.keys import parse_secret_data
 
     try:
         existing_text = secrets.get_secret_value(SecretId=name)["SecretString"]

@@ -250,9 +250,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("--broker alpaca / --data alpaca need Alpaca paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
     if args.broker == "alpaca" and args.as_of is not None:
         return fail("--broker alpaca plans against the account as it is now; drop --as-of")
-    from shared.broker.port import BrokerError
+    from shared.broker.port import BrokerError, CredentialsError
     from shared.runtime.settings import SettingsError
-    from shared.venues.alpaca.keys import CredentialsError
 
     problem = limits_file_problem(args.config)
     if problem:

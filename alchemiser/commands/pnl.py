@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
         if not os.environ.get("APCA_API_KEY_ID") or not os.environ.get("APCA_API_SECRET_KEY"):
             return fail("--source alpaca needs paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-        from shared.venues.alpaca.keys import CredentialsError, keys_for
+        from shared.broker.port import CredentialsError
+        from shared.venues.alpaca.keys import keys_for
 
         settings = local_settings(BrokerSettings, os.environ, ALCHEMISER_STATE_DIR=str(args.state_dir))
         try:

@@ -110,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
     from services.strategy.signals import StrategyFailure, evaluate_signals
     from services.strategy.workflow import data_session, display_file, stale_reason
+    from shared.broker.port import CredentialsError
     from shared.marketdata.port import MarketDataError
     from shared.runtime.clock import trading_date
-    from shared.venues.alpaca.keys import CredentialsError
     from shared.venues.factory import market_data_for
 
     settings = _settings(args)

@@ -186,7 +186,8 @@ def _history_factory(settings: OrchestratorSettings, store: WorkflowStore) -> Ca
 
 def _alpaca_keys(settings: OrchestratorSettings) -> AlpacaKeys:
     from services.orchestrator.pnl import PnlUnavailable
-    from shared.venues.alpaca.keys import CredentialsError, keys_for
+    from shared.broker.port import CredentialsError
+    from shared.venues.alpaca.keys import keys_for
 
     if not settings.local and not settings.alpaca_secret_name:
         raise PnlUnavailable("P&L from Alpaca needs ALCHEMISER_ALPACA_SECRET_NAME (or ALCHEMISER_PNL_SOURCE=local)")

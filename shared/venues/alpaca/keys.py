@@ -39,14 +39,12 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from shared.venues.settings import BrokerSettings
 
+from shared.broker.port import CredentialsError
+
 TradingMode = Literal["paper", "live"]
 
 CREDENTIALS_MAX_AGE_SECONDS = 300
 """How long a container reuses the secret it read (Powertools' cache) before reading it again."""
-
-
-class CredentialsError(RuntimeError):
-    """The secret is missing, unreadable, malformed, or lacks the keys the trading mode needs."""
 
 
 @dataclass(frozen=True)

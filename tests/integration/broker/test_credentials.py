@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from shared.broker.port import CredentialsError
 from shared.venues.alpaca.keys import (
-    CredentialsError,
     clear_credentials_cache,
     load_alpaca_credentials,
     parse_secret,

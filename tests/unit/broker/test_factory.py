@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.venues.alpaca.keys import CredentialsError, keys_for
+from shared.broker.port import CredentialsError
+from shared.venues.alpaca.keys import keys_for
 from shared.venues.factory import make_broker
 from shared.venues.settings import BrokerSettings
 

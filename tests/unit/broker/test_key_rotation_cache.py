@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from shared.broker.port import CredentialsError
 from shared.runtime.container_cache import PerCredentials
-from shared.venues.alpaca.keys import AlpacaKeys, CredentialsError
+from shared.venues.alpaca.keys import AlpacaKeys
 from shared.venues.key_rotation import keys_fingerprint
 from shared.venues.settings import BrokerSettings
 
