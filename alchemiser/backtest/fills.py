@@ -74,12 +74,22 @@ class SimAccount:
 
     cash: Decimal
     positions: dict[str, Decimal] = field(default_factory=dict)
+    _marked: dict[str, tuple[Decimal, Decimal, Decimal]] = field(default_factory=dict, repr=False, compare=False)
+    """symbol -> (qty, price, value) of its last valuation: a session values each position twice (to plan,
+    then at the close) at the same price object, and most positions are not traded in between."""
 
     def market_value(self, symbol: str, price: Decimal) -> Decimal:
-        return (self.positions[symbol] * price).quantize(CENT, ROUND_HALF_EVEN)
+        qty = self.positions[symbol]
+        last = self._marked.get(symbol)
+        if last is not None and last[0] is qty and last[1] is price:
+            return last[2]
+        value = (qty * price).quantize(CENT, ROUND_HALF_EVEN)
+        self._marked[symbol] = (qty, price, value)
+        return value
 
     def equity(self, prices: dict[str, Decimal]) -> Decimal:
-        return self.cash + sum((self.market_value(s, prices[s]) for s in self.positions), Decimal(0))
+        value = self.market_value
+        return self.cash + sum([value(s, prices[s]) for s in self.positions], Decimal(0))
 
     @property
     def buying_power(self) -> Decimal:

@@ -19,6 +19,7 @@ strategy made of the account's trading days, never a return the account did not 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -144,29 +145,29 @@ def simulate(targets: Sequence[DayTarget], capital: Decimal, rules: Rules, price
 def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Rules, prices: DayPrices) -> None:
     """Plan against the account at D's fill prices, check the limits, then fill sells and the fitted buys."""
     from services.portfolio.day import plan_day, priced_symbols
-    from services.portfolio.planner import AccountView, Holding, PlanInputs, Tradability
+    from services.portfolio.planner import AccountView, Holding, PlanInputs
     from services.portfolio.validation import Rejection
-    from shared.limits.model import Limits
+    from shared.limits.model import DEFAULTS
 
     day = target.trade_date
-    limits = rules.limits or Limits()
+    limits = rules.limits or DEFAULTS
     symbols = sorted(priced_symbols(target.weights, list(account.positions), limits))
-    if prices.basis == "close":
-        prices.closes(symbols)
-    at = {s: prices.fill(s) for s in symbols}
-    holdings = {s: Holding(s, q, account.market_value(s, at[s]), at[s]) for s, q in account.positions.items()}
-    equity = account.cash + sum((h.market_value for h in holdings.values()), Decimal(0))
+    at = prices.fills(symbols)
+    value = account.market_value
+    holdings = {s: Holding(s, q, value(s, at[s]), at[s]) for s, q in account.positions.items()}
+    equity = account.cash + sum([h.market_value for h in holdings.values()], Decimal(0))
     if equity <= 0:
         sim.notes.append(DayNote(day, f"equity {equity}: nothing can be planned"))
         return
     captured = datetime(day.year, day.month, day.day, 14, 35, tzinfo=UTC)
+    whole, fractional = _tradability()
     inputs = PlanInputs(
         correlation_id=f"backtest-{day.isoformat()}", signal_event_id=f"backtest-{day.isoformat()}",
         target_weights=target.weights, strategies=target.strategies,
         account=AccountView("ACTIVE", equity, account.cash, account.buying_power, captured),
         holdings=holdings,
-        assets={s: Tradability(s not in rules.non_fractionable) for s in at},
-        prices={s: at[s] for s in symbols if s not in holdings},
+        assets={s: whole if s in rules.non_fractionable else fractional for s in at},
+        prices={s: p for s, p in at.items() if s not in holdings},
         parameters=rules.parameters,
     )
     planned = plan_day(inputs, limits, identify=False)
@@ -190,6 +191,14 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
     for leg in _fitted_buys([leg for leg in legs[0] if leg.side == "buy"], account, rules, sim, day):
         _record(sim, account.buy(stamp, leg.symbol, leg.qty, leg.notional, at[leg.symbol], leg.fractionable,
                                  rules.fills))
+
+
+@functools.cache
+def _tradability() -> tuple[Any, Any]:
+    """(not fractionable, fractionable): one of each serves every symbol of every session."""
+    from services.portfolio.planner import Tradability
+
+    return Tradability(False), Tradability(True)
 
 
 def _legs(orders: Sequence[Any], day: date, at: dict[str, Decimal], positions: dict[str, Decimal], equity: Decimal,

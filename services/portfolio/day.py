@@ -122,7 +122,7 @@ def plan_day(inputs: PlanInputs, limits: Limits, *, identify: bool = True) -> Pl
 def over_cap(targets: Mapping[str, Decimal], limits: Limits) -> dict[str, Decimal]:
     """The targets above max_position_weight, by symbol."""
     cap = limits.max_position_weight
-    return {s: w for s, w in sorted(targets.items()) if w > cap}
+    return dict(sorted((s, w) for s, w in targets.items() if w > cap))
 
 
 def clip(inputs: PlanInputs, limits: Limits) -> tuple[PlanInputs, tuple[LimitBinding, ...]]:

@@ -99,6 +99,29 @@ def _generic(symbol: str) -> FloatArray:
     return _finish(returns, model.generic_anchor(symbol))[1]
 
 
+@functools.lru_cache(maxsize=4096)
+def _cents(symbol: str) -> npt.NDArray[np.int64]:
+    """`symbol`'s rounded closes in whole cents where they are $1 or more (-1 below: more places)."""
+    universe = offline_universe()
+    series = universe.closes[symbol] if symbol in universe.closes else _generic(symbol)
+    cents = np.rint(series * 100.0)
+    exact = (series >= 1.0) & (np.abs(series * 100.0 - cents) < 1e-6)  # the 2-place rounding is these cents
+    return np.where(exact, cents, -1).astype(np.int64)
+
+
+_CENT_DECIMALS: dict[int, Decimal] = {}
+
+
+def _cents_decimal(cents: int) -> Decimal:
+    """`_price_decimal` of a close of `cents` cents ($1 or more), one Decimal per amount."""
+    found = _CENT_DECIMALS.get(cents)
+    if found is None:
+        if len(_CENT_DECIMALS) > 500_000:
+            _CENT_DECIMALS.clear()
+        found = _CENT_DECIMALS[cents] = Decimal(f"{cents // 100}.{cents % 100:02d}")
+    return found
+
+
 def _price_decimal(value: float) -> Decimal:
     if value >= 1.0:
         return Decimal(f"{value:.2f}")
@@ -209,4 +232,8 @@ class OfflineMarketData:
             self._check_symbols(unchecked)
             self._checked.update(unchecked)
         index = self._end_index(day) - 1
-        return {s: _price_decimal(float(self._series(s)[index])) for s in symbols}
+        out = {}
+        for symbol in symbols:
+            cents = _cents(symbol).item(index)
+            out[symbol] = _cents_decimal(cents) if cents >= 0 else _price_decimal(float(self._series(symbol)[index]))
+        return out
