@@ -169,6 +169,7 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
         assets={s: whole if s in rules.non_fractionable else fractional for s in at},
         prices={s: p for s, p in at.items() if s not in holdings},
         parameters=rules.parameters,
+        limits=limits,
     )
     planned = plan_day(inputs, limits, identify=False)
     if isinstance(planned, Rejection):
@@ -209,7 +210,8 @@ def _legs(orders: Sequence[Any], day: date, at: dict[str, Decimal], positions: d
     from services.execution.turnover_ledger import decide
     from shared.limits.rules import daily_binding, describe
 
-    ids = [f"bt-{day:%Y%m%d}-{o.symbol}-{o.side}" for o in orders]
+    stamp = f"bt-{day:%Y%m%d}-"
+    ids = [f"{stamp}{o.symbol}-{o.side}" for o in orders]
     if rules.limits is None:
         return legs_of(orders, ids, at)
     prepared = prepare(orders, ids=ids, prices=at, positions=positions, equity=equity, limits=rules.limits)

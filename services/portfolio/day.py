@@ -111,7 +111,7 @@ def inputs_of(signal: SignalGenerated, account: Account, held: Mapping[str, Posi
 
 def plan_day(inputs: PlanInputs, limits: Limits, *, identify: bool = True) -> Planned | Rejection:
     """The position cap (clip mode), the plan, its safety check. `identify=False`: no plan id (the backtest)."""
-    clipped, bindings = clip(replace(inputs, limits=limits), limits)
+    clipped, bindings = clip(inputs if inputs.limits is limits else replace(inputs, limits=limits), limits)
     made = plan(clipped, identify=identify)
     rejection = check_plan(made, clipped)
     if rejection is not None:

@@ -216,10 +216,11 @@ class _Later:
 
     def skipped(self) -> tuple[Skip, ...]:
         with _precise():
-            default = self.inputs.parameters.drift_band
-            shares = _Shares(self.inputs.strategies)
-            later = [_decide(s, self.inputs, self.deployable, self.bands.get(s, default), shares)
-                     for s in self.deferred]
+            inputs, default = self.inputs, self.inputs.parameters.drift_band
+            shares = _Shares(inputs.strategies)
+            later = [_decide(s, inputs.target_weights.get(s, ZERO), inputs.holdings.get(s),
+                             inputs.assets.get(s, UNKNOWN_ASSET), inputs, self.deployable, self.bands.get(s, default),
+                             shares) for s in self.deferred]
         assert all(isinstance(skip, Skip) for skip in later)
         return tuple(sorted((*self.made, *later), key=lambda skip: skip.symbol))  # type: ignore[union-attr]
 
@@ -264,8 +265,10 @@ def _plan(inputs: PlanInputs, identify: bool = True) -> Plan:
     wants: list[_Want] = []
     skipped: list[Skip] = []
     deferred: list[str] = []
-    for symbol in sorted(inputs.target_weights.keys() | inputs.holdings.keys()):
-        decision = _decide(symbol, inputs, deployable, bands.get(symbol, default), shares, lazy=True)
+    targets, holdings, assets = inputs.target_weights, inputs.holdings, inputs.assets
+    for symbol in sorted(targets.keys() | holdings.keys()):
+        decision = _decide(symbol, targets.get(symbol, ZERO), holdings.get(symbol), assets.get(symbol, UNKNOWN_ASSET),
+                           inputs, deployable, bands.get(symbol, default), shares, lazy=True)
         if decision is LATER:
             deferred.append(symbol)
         elif isinstance(decision, OrderLine):
@@ -292,22 +295,26 @@ LATER = object()
 its Skip, with its reason, is made only if the plan's skipped list is read."""
 
 
-def _decide(symbol: str, inputs: PlanInputs, deployable: Decimal, band: Decimal,
-            shares: Mapping[str, Mapping[str, Decimal]], *, lazy: bool = False) -> object:
-    """What to do about one symbol: a sell (OrderLine), a wanted buy (_Want), a Skip, or nothing (None).
-    With `lazy`, LATER instead of the Skip of a trade too small or inside the band."""
-    params, equity = inputs.parameters, inputs.account.equity
-    weight = inputs.target_weights.get(symbol, ZERO)
-    held = inputs.holdings.get(symbol)
-    asset = inputs.assets.get(symbol, UNKNOWN_ASSET)
-    current = held.market_value if held is not None else ZERO
-    delta = weight * deployable - current
-    if held is not None and weight == 0:
-        if not asset.tradable:
-            return Skip(symbol, "sell", _cents(current), "exit wanted, but the asset is not tradable at the broker")
-        return _exit(held, asset, shares[symbol])
-    if delta == 0:
+def _decide(symbol: str, weight: Decimal, held: Holding | None, asset: Tradability, inputs: PlanInputs,
+            deployable: Decimal, band: Decimal, shares: Mapping[str, Mapping[str, Decimal]], *,
+            lazy: bool = False) -> object:
+    """What to do about one symbol (its target weight, its position, its asset): a sell (OrderLine), a
+    wanted buy (_Want), a Skip, or nothing (None). With `lazy`, LATER instead of the Skip of a trade too
+    small or inside the band."""
+    if held is not None:
+        if not weight:
+            if not asset.tradable:
+                return Skip(symbol, "sell", _cents(held.market_value),
+                            "exit wanted, but the asset is not tradable at the broker")
+            return _exit(held, asset, shares[symbol])
+        current = held.market_value
+        delta = weight * deployable - current
+    else:
+        current = ZERO
+        delta = weight * deployable - current  # (- 0 keeps the exponent the sum always had)
+    if not delta:
         return None
+    params, equity = inputs.parameters, inputs.account.equity
     size = abs(delta)
     side: Side = "buy" if delta > 0 else "sell"
     if not asset.tradable:
@@ -460,6 +467,8 @@ def attribute(value: Decimal, shares: Mapping[str, Decimal]) -> dict[str, Decima
     exactly to `value` (the residue goes to the largest share, ties by name)."""
     if not shares:
         return {UNATTRIBUTED: value}
+    if len(shares) == 1:  # the whole value (what the residue below makes of a lone share's rounding)
+        return {name: value for name in shares}
     total = sum(shares.values(), ZERO)
     names = sorted(shares)
     parts = {name: (value * shares[name] / total).quantize(CENT, ROUND_HALF_EVEN) for name in names}
