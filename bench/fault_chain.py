@@ -21,7 +21,11 @@ the first day. One day of a run may also face an adversary:
 - `kill_before_publish`: the process dies after every order was placed, as the TradeExecuted is
   about to be published; the day is then run again.
 Independently, the first order POSTs of a day may fail before the broker creates anything (a 503,
-a 429 asking to retry shortly): the order must still be placed, once.
+a 429 asking to retry shortly): the order must still be placed, once. And the first trading day may
+get `forged events` (bench/forged_events.py): events no function published, sent to the orchestrator
+before, during and after the run (hand-made failures and executions, a spoofed source, a real event
+edited, the real events replayed); none may open, move or end a workflow, publish or notify (a false
+terminal state), and the real day must trade as if nothing had been sent.
 
 The truth is the broker, not the code under test. After each day the drill reads the simulated
 broker's persisted orders and account and compares them with the intents of every plan it saw for
@@ -34,7 +38,8 @@ the workflow (the published ones and any it injected):
 - misreported: the final TradeExecuted names an order the broker does not have, omits one it has,
   or reports another filled quantity; orders exist for a workflow whose plan was refused; a day
   ended failed with no injected fault that explains it;
-- stuck: the workflow is not completed, failed or skipped after the day (and its rerun).
+- stuck: the workflow is not completed, failed or skipped after the day (and its rerun);
+- false terminal: anything the orchestrator did because of a forged event (bench/forged_events.py).
 
 Every fault is counted from what happened — retried hops, duplicated first deliveries, handler runs
 of the redelivered and the second plan, kills caught, orders refused or partly filled at the broker —
@@ -66,6 +71,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alchemiser.local.chaos import Chaos
 from alchemiser.local.day import DayOptions, run_day, runtime_env
 from alchemiser.local.runtime import CRASHED_AFTER_EFFECTS, Hop, LocalRuntime
+from bench.forged_events import KIND as FORGED
+from bench.forged_events import Forger, after_day, before_run
 from shared.runtime.clock import NEW_YORK
 
 DAYS = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26))  # the 26th: holiday
@@ -75,7 +82,7 @@ ADVERSARIES = ("refused_redelivery", "second_plan", "kill_mid_plan", "kill_befor
 TERMINAL = ("completed", "failed", "skipped")
 FAULT_KINDS = ("duplicate delivery", "delayed or reordered", "transient", "crash after effects", "broker reject",
                "partial fill",
-               "post refused", "poison", "storm", *ADVERSARIES)
+               "post refused", "poison", "storm", *ADVERSARIES, FORGED)
 
 
 class KillProcess(BaseException):
@@ -96,6 +103,8 @@ class Scenario:
     """kill_mid_plan: the process dies right after this many order submissions."""
     post_refusals: int = 0
     """The first trading day's first N order POSTs fail before the broker creates anything (503 / 429)."""
+    forged: bool = False
+    """The first trading day gets forged events to the orchestrator (bench/forged_events.py)."""
 
     @property
     def kinds(self) -> set[str]:
@@ -111,6 +120,8 @@ class Scenario:
             kinds.add(self.adversary)
         if self.post_refusals and any(d not in HOLIDAYS for d in self.days):
             kinds.add("post refused")
+        if self.forged and any(d not in HOLIDAYS for d in self.days):
+            kinds.add(FORGED)
         return kinds
 
 
@@ -133,6 +144,8 @@ class DayRecord:
     """The drill halted the kill switch for this day's first run."""
     redelivery_envelopes: set[str] = field(default_factory=set)
     kills: int = 0
+    forged_envelopes: set[str] = field(default_factory=set)
+    """Envelopes the forger put on the bus: not the chain's, so no check reads them as its events."""
 
 
 @dataclass
@@ -149,6 +162,8 @@ class Outcome:
     lost: int = 0
     misreported: int = 0
     stuck: int = 0
+    false_terminal: int = 0
+    """What the orchestrator did because of a forged event (bench/forged_events.py)."""
     poison_not_dead_lettered: int = 0
     storm_events_published: int = 0
     storm_notifications_wrong: int = 0
@@ -181,6 +196,7 @@ def generate(seed: int) -> Scenario:
         scenario.kill_after = rng.randint(1, 4)
     if rng.random() < 0.25:
         scenario.post_refusals = rng.randint(1, 2)
+    scenario.forged = rng.random() < 0.3  # drawn last: the seeds' other faults stay as they were
     return scenario
 
 
@@ -194,11 +210,19 @@ def _poison_entry(bus: str, seed: int) -> dict[str, Any]:
             "EventBusName": bus}
 
 
-def _storm_entries(bus: str, seed: int, count: int) -> list[dict[str, Any]]:
+def _storm_entries(bus: str, seed: int, count: int, state: Path) -> list[dict[str, Any]]:
+    """A burst of the orchestrator's own error notifications (recorded as it records what it publishes:
+    a hand-made one would be refused, bench/forged_events.py)."""
+    from shared.events.error_notification_requested import ErrorNotificationRequested
+    from shared.runtime.workflow_facts import SqliteWorkflowFacts
+    from tests.fakes.facts import record_published
+
+    facts = SqliteWorkflowFacts(state / "state.sqlite")
     entries = []
     for i in range(count):
         detail = {"event_id": f"storm-{seed}-{i}", "correlation_id": f"storm-{seed}", "occurred_at":
                   "2026-11-25T14:35:00Z", "error_type": "Storm", "error_message": f"storm marker {seed}-{i}"}
+        record_published(ErrorNotificationRequested.model_validate(detail), facts, producer="orchestrator")
         entries.append({"Source": "alchemiser.orchestration", "DetailType": "ErrorNotificationRequested",
                         "Detail": json.dumps(detail), "EventBusName": bus})
     return entries
@@ -352,10 +376,11 @@ def check_orders(out: Outcome, rec: DayRecord, orders: list[Any], buying_power: 
     day, cid = rec.day, rec.correlation_id
     by_symbol = faults.get("by_symbol", {})
     rejected = {s for s, f in by_symbol.items() if f["kind"] == "reject"}
-    plans = {e["detail"]["plan_id"]: e["detail"] for e in rec.events if e["detail-type"] == "RebalancePlanned"
+    events = [e for e in rec.events if e.get("id") not in rec.forged_envelopes]
+    plans = {e["detail"]["plan_id"]: e["detail"] for e in events if e["detail-type"] == "RebalancePlanned"
              and e["detail"].get("correlation_id") == cid and e["detail"].get("plan_id")}
     plans.update(rec.injected_plans)
-    trades = [e["detail"] for e in rec.events if e["detail-type"] == "TradeExecuted"
+    trades = [e["detail"] for e in events if e["detail-type"] == "TradeExecuted"
               and e["detail"].get("correlation_id") == cid]
     at_broker = Counter((o.symbol, o.side) for o in orders)
     out.orders_at_broker += len(orders)
@@ -363,6 +388,7 @@ def check_orders(out: Outcome, rec: DayRecord, orders: list[Any], buying_power: 
         if orders:
             out.duplicated += len(orders)
             out.problems.append(f"{day}: {len(orders)} orders at the broker from no plan")
+        _check_failure(out, rec, status, {}, by_symbol)  # e.g. the run found the day "already ended failed"
         return
 
     def excess(plan: dict[str, Any]) -> int:
@@ -531,21 +557,21 @@ def run_day_under_faults(sc: Scenario, state: Path, index: int, day: date, out: 
         if index == 0 and sc.poison:
             injected["poison"] = runtime.put_events([_poison_entry(runtime.template.bus_name, sc.seed)])[0]
         if index == 0 and sc.storm:
-            runtime.put_events(_storm_entries(runtime.template.bus_name, sc.seed, sc.storm))
+            runtime.put_events(_storm_entries(runtime.template.bus_name, sc.seed, sc.storm, state))
 
     def setup(runtime: LocalRuntime) -> None:
         if not killing:
             mix_in(runtime)
-        if injector is not None:
-            injector.runtime = runtime
+        watchers.attach(runtime)
 
-    injector = _SecondPlanInjector(rec) if adversary == "second_plan" else None
+    forger = _forger(sc, index, as_of, state, runtime_env(options))
+    watchers = _Watchers(_SecondPlanInjector(rec) if adversary == "second_plan" else None, forger)
     if adversary == "refused_redelivery":
         state.mkdir(parents=True, exist_ok=True)
         (state / "kill-switch").write_text("halted\n")
         rec.refused_by_drill = True
     refusals = sc.post_refusals if index == _first_trading_index(sc) else 0
-    _run_once(rec, options, _chaos(sc.seed * 10 + index, sc.chaos), adversary, sc.kill_after, setup, injector,
+    _run_once(rec, options, _chaos(sc.seed * 10 + index, sc.chaos), adversary, sc.kill_after, setup, watchers,
               refusals, out.applied)
     if rec.kills:  # the user runs the day again, ten minutes later
         later = DayOptions(state, as_of + timedelta(minutes=10), extra_env=extra)
@@ -561,15 +587,60 @@ def run_day_under_faults(sc: Scenario, state: Path, index: int, day: date, out: 
     if adversary == "refused_redelivery":
         _redeliver_plans(rec, state, as_of + timedelta(minutes=30), runtime_env(options))
     if "poison" in injected:
-        dead = {m["event"]["id"] for m in LocalRuntime(state).dlq.messages()}
-        if injected["poison"]["id"] in dead:
-            out.applied["poison"] += 1
-        else:
-            out.poison_not_dead_lettered += 1
-            out.problems.append("the poison event did not reach the dead-letter queue")
+        _check_poison(out, injected["poison"], state)
     if index == 0 and sc.storm:
         _check_storm(out, rec.hops, state, sc)
+    if forger is not None:
+        _judge_forgeries(forger, out, rec, state, as_of, runtime_env(options))
     return rec
+
+
+def _check_poison(out: Outcome, poison: dict[str, Any], state: Path) -> None:
+    if poison["id"] in {m["event"]["id"] for m in LocalRuntime(state).dlq.messages()}:
+        out.applied["poison"] += 1
+    else:
+        out.poison_not_dead_lettered += 1
+        out.problems.append("the poison event did not reach the dead-letter queue")
+
+
+class _Watchers:
+    """What watches the day's hops (the second-plan injector, the forger): each is given the day's runtime."""
+
+    def __init__(self, *watchers: _SecondPlanInjector | Forger | None) -> None:
+        self.watchers = [w for w in watchers if w is not None]
+
+    def attach(self, runtime: LocalRuntime) -> None:
+        for watcher in self.watchers:
+            watcher.runtime = runtime
+
+    def __call__(self, hop: Hop) -> None:
+        for watcher in self.watchers:
+            watcher(hop)
+
+
+def _forger(sc: Scenario, index: int, as_of: datetime, state: Path, env: dict[str, str]) -> Forger | None:
+    """The forger of the first trading day, when the scenario asks for one; it sends its first forgeries now."""
+    if not sc.forged or index != _first_trading_index(sc):
+        return None
+    from alchemiser.local.day import day_workflow_id
+    from alchemiser.local.template import load_template
+
+    template = load_template()
+    forger = Forger(sc.seed, day_workflow_id(as_of, template), template.bus_name)
+    forger.before(state, before_run(as_of), env)
+    return forger
+
+
+def _judge_forgeries(forger: Forger, out: Outcome, rec: DayRecord, state: Path, as_of: datetime,
+                     env: dict[str, str]) -> None:
+    """After the day (and its reruns): the forgeries sent after it, then the verdict on all of them."""
+    rec.forged_envelopes = set(forger.envelopes)
+    forger.count_day(rec.hops)
+    forger.judge_day(state, rec.events)
+    forger.after(state, after_day(as_of), env, rec.events)
+    out.applied[FORGED] += forger.applied
+    out.false_terminal += forger.false_terminal
+    out.problems.extend(f"{rec.day}: {p}" for p in forger.problems)
 
 
 def _chaos(seed: int, knobs: dict[str, float]) -> Chaos:
@@ -639,7 +710,8 @@ def table(outcomes: list[Outcome], seconds: float) -> str:
         total.update({"deliveries": o.deliveries, "events retried": o.retried_events,
                       "orders planned (executed plans)": o.orders_planned, "orders at broker": o.orders_at_broker,
                       "orders duplicated": o.duplicated, "orders lost": o.lost, "misreported": o.misreported,
-                      "stuck": o.stuck, "poison not dead-lettered": o.poison_not_dead_lettered,
+                      "stuck": o.stuck, "false terminal states (forged events)": o.false_terminal,
+                      "poison not dead-lettered": o.poison_not_dead_lettered,
                       "events published by the error storm": o.storm_events_published,
                       "storm notifications not delivered exactly once": o.storm_notifications_wrong})
     days = Counter(s for o in outcomes for s in o.statuses)

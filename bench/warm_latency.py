@@ -113,19 +113,11 @@ def cases() -> list[Case]:
 
 def _record_as_published(event: dict[str, Any], state_dir: Path) -> None:
     """Record a bench event as its producer would have (the consumer acts only on recorded events)."""
-    from shared.runtime.workflow_facts import FactKind, SqliteWorkflowFacts, event_digest
+    from shared.runtime.workflow_facts import SqliteWorkflowFacts
+    from tests.fakes.facts import record_published
 
-    kinds: dict[str, FactKind] = {"SignalGenerated": "strategy", "RebalancePlanned": "portfolio"}
-    detail_type = event.get("detail-type")
-    if detail_type not in kinds:
-        return
-    if detail_type == "SignalGenerated":
-        from shared.events.signal_generated import SignalGenerated as Model
-    else:
-        from shared.events.rebalance_planned import RebalancePlanned as Model  # type: ignore[assignment]
-    model = Model.model_validate(event["detail"])
-    SqliteWorkflowFacts(state_dir / "state.sqlite").record(kinds[detail_type], model.correlation_id, model.event_id,
-                                                         event_digest(model))
+    if event.get("detail-type"):
+        record_published(event, SqliteWorkflowFacts(state_dir / "state.sqlite"))
 
 
 def time_handler(case: Case, invocations: int, state_dir: Path) -> list[float]:

@@ -44,8 +44,9 @@ _make_moto_dynamodb_writes_atomic()
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test may reach a real AWS account: fake credentials and a fixed region. The container's
     cached boto3 clients (shared/runtime/aws_clients.py) are dropped before and after every test, so
-    a client built under one test's mock and environment never serves another."""
-    from shared.runtime import aws_clients
+    a client built under one test's mock and environment never serves another. Nor do the keys one test
+    registered for masking (shared/runtime/redaction.py) mask another test's log lines."""
+    from shared.runtime import aws_clients, redaction
 
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(key, raising=False)
@@ -56,6 +57,7 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     aws_clients.clear()
     yield
     aws_clients.clear()
+    redaction.forget()
 
 
 @dataclass

@@ -166,15 +166,16 @@ def portfolio_of(args: argparse.Namespace) -> StrategyPortfolio:
 
 
 def market_data_of(args: argparse.Namespace) -> Any:
-    from shared.marketdata.factory import make_market_data
+    """The market data the functions would read: built from the one settings object (its Alpaca keys, feed and
+    ALCHEMISER_ALPACA_DATA_URL), by the same factory."""
+    from shared.broker.factory import local_settings, market_data_for
+    from shared.broker.settings import BrokerSettings
 
-    keys = None
-    if args.data.strip().lower() == "alpaca":
-        key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
-        if not (key and secret):
-            raise ValueError("--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-        keys = (key, secret)
-    return make_market_data(args.data, state_dir=args.state_dir, alpaca_keys=keys)
+    if args.data.strip().lower() == "alpaca" and not (os.environ.get("APCA_API_KEY_ID")
+                                                      and os.environ.get("APCA_API_SECRET_KEY")):
+        raise ValueError("--data alpaca needs Alpaca keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
+    return market_data_for(local_settings(BrokerSettings, os.environ, ALCHEMISER_STATE_DIR=str(args.state_dir),
+                                          ALCHEMISER_MARKET_DATA=args.data))
 
 
 def default_range(calendar: Any, now: datetime, start: date | None, end: date | None) -> tuple[date, date]:

@@ -3,8 +3,8 @@
 The same report as `{"action": "pnl_analysis"}` on the orchestrator function. Locally each
 completed workflow stores an equity snapshot in `<state-dir>/state.sqlite`; with `--source alpaca`
 the equity comes from Alpaca's portfolio history (paper keys in APCA_API_KEY_ID /
-APCA_API_SECRET_KEY; APCA_API_BASE_URL points at another server) and is cross-checked against
-those snapshots.
+APCA_API_SECRET_KEY; ALCHEMISER_ALPACA_TRADING_URL points at another server, as it does every
+Alpaca client) and is cross-checked against those snapshots.
 """
 
 from __future__ import annotations
@@ -76,13 +76,19 @@ def run(args: argparse.Namespace) -> int:
     history: PortfolioHistory | None = None
     if args.source == "alpaca":
         from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
-        from shared.broker.credentials import AlpacaKeys
+        from shared.broker.factory import alpaca_keys, local_settings
+        from shared.broker.settings import BrokerSettings
 
-        key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
-        if not key or not secret:
+        if not os.environ.get("APCA_API_KEY_ID") or not os.environ.get("APCA_API_SECRET_KEY"):
             return fail("--source alpaca needs paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-        history = AlpacaPortfolioHistory(AlpacaKeys(key, secret, paper=True),
-                                         trading_url=os.environ.get("APCA_API_BASE_URL") or None, read_attempts=2)
+        from shared.broker.credentials import CredentialsError
+
+        settings = local_settings(BrokerSettings, os.environ, ALCHEMISER_STATE_DIR=str(args.state_dir))
+        try:
+            keys = alpaca_keys(settings)
+        except CredentialsError as exc:
+            return fail(str(exc))
+        history = AlpacaPortfolioHistory(keys, trading_url=settings.alpaca_trading_url, read_attempts=2)
     elif store is not None:
         history = SnapshotPortfolioHistory(store, args.mode)
     try:

@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-backdated", action="store_true",
                         help="trade a day earlier than the account's last activity (the simulated account "
                              "would go back in time)")
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
+                        help="the functions' log level, as the deployed stack's LogLevel parameter sets it "
+                             "(default: the template's, INFO); their logs are in <state-dir>/logs/")
     add_wait(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     add_limit_flags(parser)
@@ -68,18 +71,14 @@ def alpaca_keys_from_env() -> tuple[str, str] | None:
 
 
 def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
-    """Read the account after the day from the same broker the chain used."""
+    """Read the account after the day from the same broker the chain used, with the execution function's
+    own settings (its endpoints, its keys, its state dir)."""
+    from alchemiser.local.day import function_settings
     from shared.broker.factory import make_broker
     from shared.broker.port import BrokerError
-    from shared.broker.settings import BrokerSettings
 
-    env = {"ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(options.state_dir),
-           "ALCHEMISER_AS_OF": result.as_of.isoformat(), "ALCHEMISER_BROKER": options.broker,
-           "ALCHEMISER_MARKET_DATA": options.data}
-    if options.alpaca_keys:
-        env["ALCHEMISER_ALPACA_API_KEY"], env["ALCHEMISER_ALPACA_SECRET_KEY"] = options.alpaca_keys
     try:
-        broker = make_broker(BrokerSettings.from_env(env))
+        broker = make_broker(function_settings(options, result.as_of))
         account, positions = broker.get_account(), broker.get_positions()
     except (BrokerError, ValueError, OSError) as exc:
         print(f"(could not read the account after the day: {exc})", file=sys.stderr)
@@ -196,7 +195,7 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     from alchemiser.local.template import load_template
     from shared.runtime.clock import NEW_YORK
 
-    template = load_template()
+    template = load_template(parameters={"LogLevel": args.log_level} if args.log_level else None)
     as_of = args.as_of or default_as_of(datetime.now(ZoneInfo("UTC")), schedule_time(strategy_schedule(template)))
     problem = _backdated(args, as_of)
     if problem:

@@ -66,17 +66,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> StrategySettings:
     from services.strategy.settings import StrategySettings
+    from shared.broker.factory import local_settings
 
-    values: dict[str, Any] = {"backend": "local", "state_dir": args.state_dir, "market_data": args.data,
-                              "calendar": "exchange", "evaluation_timing": getattr(args, "timing", "previous-close")}
+    values = {"ALCHEMISER_STATE_DIR": str(args.state_dir), "ALCHEMISER_MARKET_DATA": args.data,
+              "ALCHEMISER_CALENDAR": "exchange",
+              "ALCHEMISER_EVALUATION_TIMING": getattr(args, "timing", "previous-close")}
     if args.as_of is not None:
-        values["as_of"] = args.as_of
+        values["ALCHEMISER_AS_OF"] = args.as_of.isoformat()
     if args.config is not None:
-        values["strategy_config"] = args.config.resolve()
-    key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
-    if key and secret:
-        values["alpaca_api_key"], values["alpaca_secret_key"] = key, secret
-    return StrategySettings.model_validate(values)
+        values["ALCHEMISER_STRATEGY_CONFIG"] = str(args.config.resolve())
+    return local_settings(StrategySettings, os.environ, **values)
 
 
 def files_portfolio(files: list[Path]) -> StrategyPortfolio:

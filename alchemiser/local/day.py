@@ -10,7 +10,8 @@ Rerunning a day (the resume rule):
   on the bus, IN_PROGRESS idempotency records released);
 - the day's workflow is `run-<date>-<mode>`, or its latest retry (`...-retry-<n>`, see below);
 - completed: the strategy answers `duplicate`; nothing to do;
-- not finished (or never recorded): resumed. Its archived events are redelivered to their
+- not finished (or never recorded): resumed. Its archived events (those a function recorded as
+  published: `workflow_events`) are redelivered to their
   consumers in the order the bus accepted them (causal order), and the strategy command is sent
   again: each handler either dedupes (it had completed) or runs again (it had died). Execution
   looks every leg of a claimed plan up and places only what is missing;
@@ -22,13 +23,14 @@ Rerunning a day (the resume rule):
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from alchemiser.local.chaos import Chaos
@@ -43,6 +45,9 @@ from alchemiser.local.statedir import (
     write_run_record,
 )
 from alchemiser.local.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleSpec, Template, load_template
+
+if TYPE_CHECKING:
+    from shared.broker.settings import BrokerSettings
 
 DEFAULT_SCHEDULE = (time(9, 35), ZoneInfo("America/New_York"))
 
@@ -185,6 +190,20 @@ def runtime_env(options: DayOptions) -> dict[str, str]:
     return env
 
 
+def function_settings(options: DayOptions, as_of: datetime, service: str = "execution",
+                      template: Template | None = None) -> BrokerSettings:
+    """The broker settings the day's `service` function runs with: the process's environment under what the
+    local runtime gives that function (`LocalRuntime.function_env`: the template's variables, the local backend,
+    the day's options). A read made beside the chain, such as the account after the day, builds its clients from
+    these, so it reaches the same account through the same endpoints (ALCHEMISER_ALPACA_TRADING_URL /
+    ALCHEMISER_ALPACA_DATA_URL: a fake Alpaca in tests, a proxy) as the function that traded."""
+    from shared.broker.settings import BrokerSettings
+
+    template = template or load_template()
+    runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options))
+    return BrokerSettings.from_env({**os.environ, **runtime.function_env(template.function_for(service))})
+
+
 def trading_mode_of(template: Template) -> str:
     strategy = template.function_for("strategy")
     return strategy.environment.get("ALCHEMISER_TRADING_MODE", "paper") or "paper"
@@ -253,7 +272,7 @@ def run_day(options: DayOptions, *, on_hop: Callable[[Hop], None] | None = None,
         explicit_id = f"{base_id}-retry-{len(retries_recorded(options.state_dir, base_id)) + 1}"
         workflow_id, prior, ended = explicit_id, None, False
     redelivered = [] if ended or (prior is not None and prior[0] == "completed") else \
-        runtime.archive.of_workflow(workflow_id)
+        workflow_events(options.state_dir, workflow_id)
     orders_before = _broker_order_ids(options, as_of)
     if not ended:
         write_run_record(options.state_dir, workflow_id, run_record(options, as_of))
@@ -301,9 +320,9 @@ def resume_clock(state_dir: Path, workflow_id: str, as_of: datetime) -> datetime
     A rerun happens later than the run it resumes; the handlers must never see time go backwards
     (a rerun planner would find its fresh account snapshot older than the signal it plans)."""
     from alchemiser.local.statedir import read_outbox
-    from alchemiser.local.storage import Archive, parse_time
+    from alchemiser.local.storage import parse_time
 
-    details = [e.get("detail") for e in Archive(state_dir).of_workflow(workflow_id)]
+    details = [e.get("detail") for e in workflow_events(state_dir, workflow_id)]
     outbox = Path(state_dir) / "outbox"
     for path in outbox.glob("*.jsonl") if outbox.is_dir() else []:
         for entry in read_outbox(path)[0]:
@@ -321,6 +340,31 @@ def resume_clock(state_dir: Path, workflow_id: str, as_of: datetime) -> datetime
     if not moments or max(moments) < as_of:
         return as_of
     return max(moments) + timedelta(seconds=1)
+
+
+def workflow_events(state_dir: Path, workflow_id: str) -> list[dict[str, Any]]:
+    """The workflow's archived events that their producer recorded as published (shared/runtime/workflow_facts.py),
+    in the order the bus took them: what a rerun redelivers, and dates itself after. Anything else put on the
+    bus for the workflow (hand-made, edited, under another function's source) is no part of it: redelivered it
+    would only be refused again, and its time, whatever the sender wrote, must not move the rerun's clock."""
+    from alchemiser.local.storage import Archive
+    from shared.events.catalog import producer_of, route_for
+    from shared.runtime.workflow_facts import SqliteWorkflowFacts, verify
+
+    archived = Archive(state_dir).of_workflow(workflow_id)
+    facts = SqliteWorkflowFacts(Path(state_dir) / "state.sqlite") if archived else None
+    kept = []
+    for envelope in archived:
+        route = route_for(str(envelope.get("detail-type")))
+        try:
+            producer = producer_of(str(envelope.get("source")))
+            event = route.model.model_validate(envelope.get("detail")) if route is not None else None
+        except ValueError:  # another source, or not even the event it claims to be (pydantic errors are ValueErrors)
+            continue
+        if event is not None and facts is not None and \
+                verify(facts, producer, event, event.event_id, event.correlation_id) is None:
+            kept.append(envelope)
+    return kept
 
 
 def run_record(options: DayOptions, as_of: datetime) -> dict[str, Any]:

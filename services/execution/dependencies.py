@@ -50,7 +50,8 @@ class Dependencies:
     publisher_for: Callable[[str], EventPublisher]
     """request id -> the publisher for that invocation."""
     facts: WorkflowFacts
-    """The portfolio's record of the plans it published (shared/runtime/workflow_facts.py)."""
+    """The portfolio's record of the plans it published (checked) and ours of what we publish (written by
+    `publisher_for`'s publishers): shared/runtime/workflow_facts.py."""
     turnover: TurnoverLedger
     """The daily turnover reserved per account across every run of the day (turnover_ledger.py)."""
     limits: Limits = field(default_factory=Limits)
@@ -103,6 +104,7 @@ def build(settings: ExecutionSettings) -> Dependencies:
 
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
+    facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
     return Dependencies(
         settings=settings,
         broker=broker_for(settings),
@@ -110,8 +112,8 @@ def build(settings: ExecutionSettings) -> Dependencies:
         guard=guard_for(settings),
         plan_once=IdempotentOperation(PLAN_OPERATION, persistence,
                                       expires_after_seconds=settings.plan_idempotency_days * DAY_SECONDS),
-        publisher_for=publisher_factory(settings, SOURCE_OF[EXECUTION]),
-        facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
+        publisher_for=publisher_factory(settings, SOURCE_OF[EXECUTION], facts),
+        facts=facts,
         turnover=turnover_for(settings),
         timing=Timing(
             fill_wait_seconds=settings.fill_wait_seconds,

@@ -3,10 +3,16 @@
 What arrives (`Incoming`):
 - a domain event through AllEventsToOrchestratorRule (every alchemiser.* event) and, for
   TradeExecuted, a second time through TradeExecutedRule: duplicates by design;
-- a command (LambdaEvent): {"action": "pnl_analysis", ...} or {"action": "check_stuck_workflows"}
+- a command (LambdaEvent): {"action": "pnl_analysis", ...}, {"action": "check_stuck_workflows"} or
+  {"action": "test_notification"}
   (see commands.py). Trading runs ({"mode": "trade"}) belong to the strategy function.
 
 For an event:
+0. it must be one its producer recorded as published (shared/runtime/workflow_facts.py): the
+   function named by its source recorded exactly this event (id and contents) for its workflow.
+   Anything else - hand-made, edited, or a real event under another function's source - is
+   refused: nothing recorded, applied, published or notified, the UnverifiedEvents metric (an
+   alarm) and an error log line; a workflow never starts, moves or ends on such an event;
 1. it is recorded in the event log once per event id (a replay is noted on the entry);
 2. ErrorNotificationRequested is delivered exactly once (notifications.py) and nothing is published;
 3. the orchestrator's own other events (WorkflowCompleted, its WorkflowFailed) are recorded and
@@ -15,7 +21,8 @@ For an event:
    the effects it owes, which are then carried out (effects.py: why the order is crash-safe).
 
 Responses: success (applied / delivered / recorded), duplicate (already applied or delivered; the
-DuplicatesSuppressed metric), skipped (the workflow had already ended: recorded without effect).
+DuplicatesSuppressed metric), skipped (the workflow had already ended: recorded without effect),
+failed (unverified: refused, error_type UnverifiedEvent).
 """
 
 from __future__ import annotations
@@ -57,6 +64,9 @@ def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metric
     event = incoming.event
     assert event is not None
     delivery = incoming.delivery
+    unverified = _unverified(event, delivery.source, deps)
+    if unverified is not None:
+        return _refuse_unverified(event, delivery.source, unverified, context, metrics)
     replay_names = (delivery.replay_name,) if delivery.is_replay and delivery.replay_name else ()
     first_sight = deps.store.record_event(EventEntry(
         correlation_id=event.correlation_id, event_id=event.event_id, detail_type=event.detail_type,
@@ -85,6 +95,28 @@ def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metric
         return respond("success", f"{event.detail_type} {event.event_id} recorded (the orchestrator's own "
                                   "event causes nothing further)")
     return _advance(event, deps, context=context, metrics=metrics, respond=respond)
+
+
+def _unverified(event: DomainEvent, source: str | None, deps: Dependencies) -> str | None:
+    """None when the function that publishes with `source` recorded exactly `event`; else why not."""
+    from shared.events.catalog import producer_of
+    from shared.runtime.workflow_facts import verify
+
+    try:
+        producer = producer_of(source or "")
+    except ValueError as exc:  # the middleware lets only a producer's source through; be sure anyway
+        return str(exc)
+    return verify(deps.facts, producer, event, event.event_id, event.correlation_id)
+
+
+def _refuse_unverified(event: DomainEvent, source: str | None, why: str, context: Any, metrics: Any) -> dict[str, Any]:
+    """Nothing recorded, applied, published or notified: the UnverifiedEvents alarm tells the operator."""
+    count(metrics, metric_names.UNVERIFIED_EVENTS)
+    logger.error("event refused: not what its producer published", extra={
+        "event_id": event.event_id, "detail_type": event.detail_type, "source": source, "reason": why})
+    return handler_response("failed", f"{event.detail_type} {event.event_id} refused, nothing done: {why}",
+                            correlation_id=event.correlation_id, request_id=getattr(context, "aws_request_id", None),
+                            event_id=event.event_id, detail_type=event.detail_type, error_type="UnverifiedEvent")
 
 
 class Respond(Protocol):

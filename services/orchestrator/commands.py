@@ -9,6 +9,10 @@
   interrupted invocation left pending (their lease expired): nothing owed is ever left behind.
 - {"action": "pnl_analysis", "pnl_period": "1M", "pnl_type": "weekly", "pnl_periods": 4,
   "pnl_detailed": true} (console test): the P&L report, in the response.
+- {"action": "test_notification"} (console test): one message to every notification channel, once per
+  invocation (its request id is the claim). The way to check a subscription: an
+  ErrorNotificationRequested put on the bus by hand is refused (app.py: only events their producer
+  recorded are acted on), and a command comes only from a direct invocation or the Scheduler.
 """
 
 from __future__ import annotations
@@ -46,8 +50,9 @@ def handle_command(command: LambdaEvent, deps: Dependencies, *, context: Any, me
         return handler(command, deps, context, metrics)
     return handler_response(
         "failed",
-        "the orchestrator takes {\"action\": \"pnl_analysis\"} (P&L report) or {\"action\": "
-        "\"check_stuck_workflows\"}; trading commands ({\"mode\": \"trade\"}) go to the strategy function",
+        "the orchestrator takes {\"action\": \"pnl_analysis\"} (P&L report), {\"action\": "
+        "\"check_stuck_workflows\"} or {\"action\": \"test_notification\"}; trading commands "
+        "({\"mode\": \"trade\"}) go to the strategy function",
         correlation_id=command.correlation_id, request_id=getattr(context, "aws_request_id", None),
         mode=command.mode, action=command.action)
 
@@ -207,8 +212,29 @@ def build_pnl_report(deps: Dependencies, request: pnl.PnlRequest) -> pnl.PnlRepo
                             end=end, tolerance=settings.equity_mismatch_tolerance)
 
 
+def _test_notification_command(command: LambdaEvent, deps: Dependencies, context: Any, metrics: Any) -> dict[str, Any]:
+    from services.orchestrator.messages.formatting import subject_line, when
+    from services.orchestrator.workflow_record import Notification
+
+    settings, request_id = deps.settings, getattr(context, "aws_request_id", None) or "local"
+    notification = Notification(
+        key=f"test:{request_id}", kind="report",
+        subject=subject_line(f"Alchemiser [{settings.trading_mode}] test notification ({settings.stage})"),
+        message=(f"A test notification of the Alchemiser's {settings.stage} stage ({settings.trading_mode}), sent "
+                 f"{when(settings.now())} on request {request_id}: this channel receives the daily reports and the "
+                 "error notifications.\n"))
+    delivered = deps.delivery.deliver(notification, context=context)
+    if not delivered.duplicate:
+        count(metrics, metric_names.NOTIFICATIONS_SENT)
+    already = "already " if delivered.duplicate else ""
+    return handler_response("duplicate" if delivered.duplicate else "success", f"test notification {already}sent",
+                            correlation_id=None, request_id=request_id, action="test_notification",
+                            notification_id=delivered.message_id)
+
+
 COMMANDS: dict[str, CommandHandler] = {
     "check_stuck_workflows": _stuck_check_command,
     "pnl_analysis": _pnl_command,
+    "test_notification": _test_notification_command,
 }
 """The command's action -> its handler; an action not in the table is answered "failed"."""

@@ -5,9 +5,10 @@ claims as Powertools idempotency records in the IdempotencyTable (key prefix CLA
 P&L from Alpaca (keys from Secrets Manager, read on first use). Local: the embedded store, the
 local notifier, claims in the embedded store, P&L from our own snapshots.
 
-The store is built with the adapters (every invocation uses it); the notification delivery (the
-notifier and the claims, with Powertools idempotency) on the first notification, and the P&L
-history on the first P&L report.
+The store and the workflow facts (what each function recorded as published: the orchestrator acts
+only on an event its producer recorded, and records what it publishes) are built with the adapters
+(every invocation uses them); the notification delivery (the notifier and the claims, with
+Powertools idempotency) on the first notification, and the P&L history on the first P&L report.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from services.orchestrator.workflow_record import Notification
     from shared.broker.credentials import AlpacaKeys
     from shared.events.publisher import EventPublisher
+    from shared.runtime.workflow_facts import WorkflowFacts
 
 CLAIMS_OPERATION = "orchestrator-notify"
 CACHED_CONTAINERS = 8
@@ -40,6 +42,9 @@ class Dependencies:
     settings: OrchestratorSettings
     """This invocation's settings (its clock); the adapters below are shared by the container's invocations."""
     store: WorkflowStore
+    facts: WorkflowFacts
+    """What each function recorded as published (checked before any event is acted on), ours included
+    (written by `publisher_for`'s publishers): shared/runtime/workflow_facts.py."""
     delivery: Deliverer
     publisher_for: Callable[[str], EventPublisher]
     """The publisher for one invocation (its request id names the local outbox)."""
@@ -52,7 +57,9 @@ class Dependencies:
 
 
 def build(settings: OrchestratorSettings) -> Dependencies:
-    """Every adapter from `settings`: the store now, the delivery and the P&L history on first use."""
+    """Every adapter from `settings`: the store and the facts now, the delivery and the P&L history on first use."""
+    from shared.runtime.workflow_facts import make_facts
+
     store: WorkflowStore
     if settings.local:
         from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
@@ -65,9 +72,10 @@ def build(settings: OrchestratorSettings) -> Dependencies:
         from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkflowStore
 
         store = DynamoDBWorkflowStore(settings.workflow_table)
-    return Dependencies(settings=settings, store=store, delivery=_DeliveryOnFirstUse(settings),
-                        publisher_for=_publisher_on_first_use(settings), history=_history_factory(settings, store),
-                        orders=lambda: order_lookup(settings))
+    facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
+    return Dependencies(settings=settings, store=store, facts=facts, delivery=_DeliveryOnFirstUse(settings),
+                        publisher_for=_publisher_on_first_use(settings, facts),
+                        history=_history_factory(settings, store), orders=lambda: order_lookup(settings))
 
 
 def order_lookup(settings: OrchestratorSettings) -> OrderLookup:
@@ -104,13 +112,13 @@ def clear_cache() -> None:
     _cached.clear()
 
 
-def _publisher_on_first_use(settings: OrchestratorSettings) -> Callable[[str], EventPublisher]:
+def _publisher_on_first_use(settings: OrchestratorSettings, facts: WorkflowFacts) -> Callable[[str], EventPublisher]:
     """The publisher module loads on the first invocation that publishes (a progress event does not)."""
 
     def publisher_for(request_id: str) -> EventPublisher:
         from shared.events.publisher import publisher_factory
 
-        return publisher_factory(settings, SOURCE_OF[ORCHESTRATOR])(request_id)
+        return publisher_factory(settings, SOURCE_OF[ORCHESTRATOR], facts)(request_id)
 
     return publisher_for
 

@@ -41,7 +41,7 @@ from shared.events.signal_generated import SignalGenerated
 from shared.limits.model import Limits
 from shared.runtime import metric_names
 from shared.runtime.observability import count, make_logger
-from shared.runtime.workflow_facts import event_digest, verify
+from shared.runtime.workflow_facts import verify
 
 logger = make_logger("portfolio")
 
@@ -99,8 +99,6 @@ def plan_signal(signal: SignalGenerated, deps: Dependencies, request_id: str | N
         return _fail_closed(signal, planned, deps, request_id)
     plan = planned.plan
     event = to_event(signal, planned, gathered.account, gathered.positions, deps.settings, now=deps.settings.now())
-    # Recorded before publishing: execution places only a plan the portfolio recorded (workflow_facts.py).
-    deps.facts.record("portfolio", signal.correlation_id, event.event_id, event_digest(event))
     try:
         deps.publisher_for(request_id or signal.event_id).publish([event])
     except EventTooLargeError as exc:

@@ -27,7 +27,8 @@ class Dependencies:
     publisher_for: Callable[[str], EventPublisher]
     """request id -> the publisher for that invocation (the local outbox is per request)."""
     facts: WorkflowFacts
-    """The strategy's record of its signals (checked) and ours of our plans (written): workflow_facts.py."""
+    """The strategy's record of its signals (checked) and ours of what we publish (written by `publisher_for`'s
+    publishers): workflow_facts.py."""
 
 
 def build(settings: PortfolioSettings) -> Dependencies:
@@ -36,13 +37,14 @@ def build(settings: PortfolioSettings) -> Dependencies:
 
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
+    facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
     return Dependencies(
         settings=settings,
         broker=make_broker(settings),
         idempotency=IdempotentOperation(OPERATION, persistence,
                                         expires_after_seconds=settings.plan_idempotency_seconds),
-        publisher_for=publisher_factory(settings, SOURCE_OF[PORTFOLIO]),
-        facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
+        publisher_for=publisher_factory(settings, SOURCE_OF[PORTFOLIO], facts),
+        facts=facts,
     )
 
 

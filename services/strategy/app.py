@@ -64,7 +64,6 @@ from shared.marketdata.port import Session
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
 from shared.runtime.observability import count, make_logger
-from shared.runtime.workflow_facts import event_digest
 
 logger = make_logger("strategy")
 
@@ -179,8 +178,6 @@ def run_workflow(run: Run, deps: Dependencies, metrics: Any = None) -> dict[str,
     started = started_event(run, signals.portfolio, settings)
     signal = fitted_signal_event(run, signals, settings.max_explanation_lines,
                                  settings.limits_for(signals.portfolio.limits))
-    # Recorded before publishing: the portfolio plans only a signal the strategy recorded (workflow_facts.py).
-    deps.facts.record("strategy", run.correlation_id, signal.event_id, event_digest(signal))
     try:
         published = deps.publisher_for(run.request_id or run.correlation_id).publish([started, signal])
     except EventTooLargeError as exc:

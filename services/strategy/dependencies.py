@@ -45,21 +45,23 @@ class Dependencies:
     publisher_for: Callable[[str], EventPublisher]
     """request id -> the publisher for that invocation."""
     facts: WorkflowFacts
-    """Where the published signal is recorded, for the portfolio to check (shared/runtime/workflow_facts.py)."""
+    """Where `publisher_for`'s publishers record what the strategy publishes, for the portfolio and the
+    orchestrator to check (shared/runtime/workflow_facts.py)."""
 
 
 def build(settings: StrategySettings) -> Dependencies:
     """Every adapter from `settings` (tests replace any of them with `dataclasses.replace`)."""
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)
+    facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
     return Dependencies(
         settings=settings,
         calendar=make_calendar(settings),
         market_data=market_data_for(settings),
         portfolio=portfolio_loader(settings.strategy_config),
         idempotency=IdempotentOperation(OPERATION, persistence, expires_after_seconds=settings.run_idempotency_seconds),
-        publisher_for=publisher_factory(settings, SOURCE_OF[STRATEGY]),
-        facts=make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table),
+        publisher_for=publisher_factory(settings, SOURCE_OF[STRATEGY], facts),
+        facts=facts,
     )
 
 

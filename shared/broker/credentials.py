@@ -24,7 +24,8 @@ Trading mode rule (`keys_for_mode`): live only when the stage is configured live
 `trading_mode` setting) and the secret has the live pair; paper otherwise. A stage configured
 live whose secret has no live keys is an error, never a quiet fall back to paper.
 
-Nothing here logs, and no repr shows a key.
+Nothing here logs, and no repr shows a key; every key pair built is registered with
+shared/runtime/redaction.py, so the functions' log stream masks it, whole or in part, whoever writes it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class AlpacaKeys:
     api_key: str = field(repr=False)
     secret_key: str = field(repr=False)
     paper: bool
+
+    def __post_init__(self) -> None:
+        from shared.runtime.redaction import register
+
+        register(self.api_key, self.secret_key)  # masked in every log line from now on, whole or in part
 
     def __repr__(self) -> str:
         return f"AlpacaKeys(paper={self.paper}, api_key=***, secret_key=***)"

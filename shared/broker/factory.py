@@ -5,9 +5,10 @@ Imports of the adapters happen here, on first use, so a handler module stays lig
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from shared.broker.settings import BrokerSettings
 from shared.runtime.clock import trading_date
@@ -16,6 +17,23 @@ if TYPE_CHECKING:
     from shared.broker.credentials import AlpacaKeys
     from shared.broker.port import Broker
     from shared.marketdata.port import MarketCalendar, MarketData
+
+S = TypeVar("S", bound=BrokerSettings)
+
+
+def local_settings(settings_type: type[S], environ: Mapping[str, str], **values: str) -> S:
+    """A local command's settings (`alchemiser backtest`, `signals`, `pnl`, `status`...): `environ` (the process's
+    ALCHEMISER_* variables: ALCHEMISER_ALPACA_TRADING_URL / ALCHEMISER_ALPACA_DATA_URL, which point every Alpaca
+    client at a fake or a proxy, the data feed, ...) with the local backend and the command's own `values`
+    (ALCHEMISER_* names) over it, and the user's APCA_API_KEY_ID / APCA_API_SECRET_KEY as the Alpaca keys.
+    The functions of a local run read the same environment (alchemiser/local/day.py `function_settings`), so a
+    command reaches the endpoints the chain does; every Alpaca client is then built from these settings."""
+    env = {**environ, "ALCHEMISER_BACKEND": "local", **values}
+    key, secret = environ.get("APCA_API_KEY_ID"), environ.get("APCA_API_SECRET_KEY")
+    if key and secret:
+        env["ALCHEMISER_ALPACA_API_KEY"], env["ALCHEMISER_ALPACA_SECRET_KEY"] = key, secret
+    return settings_type.from_env(env)
+
 
 def alpaca_keys(settings: BrokerSettings) -> AlpacaKeys:
     """The keys the settings' broker uses (shared/broker/credentials.py, `keys_for`)."""

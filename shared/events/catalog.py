@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 if TYPE_CHECKING:
     from shared.events.base import DomainEvent
+    from shared.runtime.workflow_facts import FactKind
 
 STRATEGY: Final = "strategy"
 PORTFOLIO: Final = "portfolio"
@@ -29,6 +30,15 @@ SOURCE_OF: Final[dict[str, str]] = {
     ORCHESTRATOR: "alchemiser.orchestration",
 }
 SOURCE_PREFIX: Final = "alchemiser."
+
+
+def producer_of(source: str) -> FactKind:
+    """The function that publishes with `source` (ValueError for any other source)."""
+    for function, own in SOURCE_OF.items():
+        if own == source:
+            return cast("FactKind", function)
+    raise ValueError(f"{source!r} is not the source of any function ({', '.join(sorted(SOURCE_OF.values()))})")
+
 
 # The function that delivers error notifications; every other consumer skips them.
 NOTIFIER: Final = ORCHESTRATOR
@@ -93,8 +103,9 @@ ROUTES: Final[dict[str, Route]] = {
               (ORCHESTRATOR,), "what happened at the broker; arrives twice at the orchestrator"),
         Route("WorkflowCompleted", "workflow_completed", (ORCHESTRATOR,), (_ALL,), (ORCHESTRATOR,),
               "terminal: recorded by the orchestrator, causes nothing further"),
-        Route("WorkflowFailed", "workflow_failed", FUNCTIONS, (_ALL,), (ORCHESTRATOR,),
-              "any step may fail the workflow; the orchestrator records it and notifies once"),
+        Route("WorkflowFailed", "workflow_failed", (STRATEGY, PORTFOLIO, ORCHESTRATOR), (_ALL,), (ORCHESTRATOR,),
+              "a step that fails closed (execution reports its failures in TradeExecuted), or the orchestrator "
+              "(a failed execution, a stuck workflow); the orchestrator records it and notifies once"),
         Route("ErrorNotificationRequested", "error_notification_requested", (ORCHESTRATOR,), (_ALL,),
               (ORCHESTRATOR,), "delivered by the notifier; every other consumer skips it"),
     )

@@ -18,12 +18,13 @@ class LambdaEvent(Frozen):
     - `mode`: "trade" runs the day (strategy function); "signal" evaluates without trading;
       "plan" answers what today's run would do (services/strategy/app.py `plan_only`), doing none of it.
     - `action`: "pnl_analysis" (orchestrator: P&L report), "check_stuck_workflows"
-      (orchestrator: the scheduled stuck-workflow check).
+      (orchestrator: the scheduled stuck-workflow check), "test_notification" (orchestrator: one
+      message to every notification channel, to check the subscription).
     - `correlation_id`: set it to start a second run on a day that already ran.
     """
 
     mode: Literal["trade", "signal", "plan"] = "trade"
-    action: Literal["pnl_analysis", "check_stuck_workflows"] | None = None
+    action: Literal["pnl_analysis", "check_stuck_workflows", "test_notification"] | None = None
     pnl_type: Literal["weekly", "monthly"] | None = None
     pnl_period: PnlPeriod | None = None
     pnl_periods: int | None = Field(default=None, ge=1, le=520)

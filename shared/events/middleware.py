@@ -1,6 +1,7 @@
 """The middleware every function's entry point wears, after Logger and Metrics.
 
-Order of checks, each before the handler runs:
+Order of checks, each before the handler runs (after the function's log level is applied for this
+invocation: shared/runtime/observability.py `configure_invocation`):
 1. open the envelope (direct, Scheduler, rule, console, replay) and check its size;
 2. circuit breaker: consumers other than the notifier skip ErrorNotificationRequested with the
    original's exact response;
@@ -40,7 +41,7 @@ from shared.events.envelope import Delivery, InvalidEventError, open_envelope
 from shared.events.responses import circuit_breaker_response
 from shared.events.types import excerpt
 from shared.runtime import metric_names
-from shared.runtime.observability import count
+from shared.runtime.observability import configure_invocation, count
 
 if TYPE_CHECKING:
     from shared.events.lambda_event import LambdaEvent
@@ -165,6 +166,8 @@ def event_middleware(
     metrics: Any = None,
 ) -> dict[str, Any]:
     """Powertools middleware: envelope, circuit breaker, routing, validation, hops, correlation id."""
+    if logger is not None:
+        configure_invocation(logger)  # the function's log level, this invocation (observability.py)
     request_id = getattr(context, "aws_request_id", None)
     try:
         delivery = open_envelope(event)

@@ -3,6 +3,11 @@
 The EventBridge publisher sends at most 10 entries per call, checks each entry against the
 256 KB limit before sending anything, retries only the entries EventBridge reports as failed
 (bounded, with backoff) and then raises PublishError naming what was not delivered.
+
+Every function publishes through `publisher_factory`, whose publishers record each event as the
+function's fact (shared/runtime/workflow_facts.py) once it passed those checks and before it is
+put on the bus: a consumer acts only on an event its producer recorded, so no publishing path of
+any function can forget to record.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from shared.runtime import aws_clients
 
 if TYPE_CHECKING:
     from shared.runtime.settings import CommonSettings
+    from shared.runtime.workflow_facts import FactKind, WorkflowFacts
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_ENTRY_BYTES = 256 * 1024
@@ -147,12 +153,37 @@ def make_publisher(*, local: bool, state_dir: Path, bus_name: str, source: str,
     return EventBridgePublisher(bus_name, source, client)
 
 
-def publisher_factory(settings: CommonSettings, source: str) -> Callable[[str], EventPublisher]:
+class RecordingPublisher:
+    """Records each event as `producer`'s fact (workflow_facts.py), then hands them to `inner`.
+
+    Recorded after the checks that would refuse the batch (a producer that may not publish the
+    detail-type, an entry over the size limit: nothing was sent, so nothing is recorded) and before
+    anything is sent, so a consumer never sees an event its producer did not record. A send that then
+    fails leaves a record of an event not (yet) delivered: the retry republishes the same event."""
+
+    def __init__(self, inner: EventPublisher, facts: WorkflowFacts, producer: FactKind, source: str) -> None:
+        self.inner, self.facts, self.producer, self.source = inner, facts, producer, source
+
+    def publish(self, events: Sequence[DomainEvent]) -> list[str]:
+        from shared.runtime.workflow_facts import event_digest
+
+        _check_sizes(events, [to_entry(e, source=self.source, bus_name="") for e in events])
+        for event in events:
+            self.facts.record(self.producer, event.correlation_id, event.event_id, event_digest(event))
+        return self.inner.publish(events)
+
+
+def publisher_factory(settings: CommonSettings, source: str, facts: WorkflowFacts) -> Callable[[str], EventPublisher]:
     """request id -> the publisher for that invocation (a service's `Dependencies.publisher_for`): the
-    local outbox is per request id; EventBridge reuses one client per container (aws_clients)."""
+    local outbox is per request id; EventBridge reuses one client per container (aws_clients). Each
+    publisher records what it publishes in `facts` (RecordingPublisher)."""
+    from shared.events.catalog import producer_of
+
+    producer = producer_of(source)
 
     def publisher_for(request_id: str) -> EventPublisher:
-        return make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
-                              source=source, request_id=request_id)
+        inner = make_publisher(local=settings.local, state_dir=settings.state_dir, bus_name=settings.event_bus_name,
+                               source=source, request_id=request_id)
+        return RecordingPublisher(inner, facts, producer, source)
 
     return publisher_for

@@ -45,6 +45,6 @@ KILL_SWITCH_BLOCKS: Final = "KillSwitchBlocks"
 PLAN_CONFLICTS: Final = "PlanConflicts"
 """A plan refused because another plan had already claimed its workflow."""
 
-# Portfolio and execution: causation checked against the recorded facts of the workflow
+# Portfolio, execution and orchestrator: causation checked against the recorded facts of the workflow
 UNVERIFIED_EVENTS: Final = "UnverifiedEvents"
-"""A signal or plan whose causation does not match what the producer recorded (spoofed or stray)."""
+"""An event that does not match what its producer recorded as published (spoofed, edited or stray): refused."""

@@ -1,14 +1,17 @@
-"""Recorded facts of a workflow: what a producer really published, for its consumer to check.
+"""Recorded facts of a workflow: what a producer really published, for its consumers to check.
 
 A string in an event proves nothing: anyone who may put events on the bus chooses the source,
 the correlation id and every other field. So each producer records what it published, in a store
-only it may write (IAM `dynamodb:LeadingKeys` on its key prefix), and the next step acts only on
-an event that matches the record:
+only it may write (IAM `dynamodb:LeadingKeys` on its key prefix), and a consumer acts only on an
+event that matches the record:
 
-    strategy   records  strategy-workflow#<correlation_id>   the SignalGenerated it published
-    portfolio  checks   that record before planning; records portfolio-workflow#<correlation_id>
-               the RebalancePlanned it published
-    execution  checks   that record before placing any order
+    every function   records  every event it publishes, before putting it on the bus (the publisher
+                              does it: shared/events/publisher.py, `RecordingPublisher`), under
+                              `fact_key(<function>, <correlation_id>)`
+    portfolio        plans    only a SignalGenerated the strategy recorded
+    execution        places   only a RebalancePlanned the portfolio recorded
+    orchestrator     acts on  only an event the function named by its source recorded (its own
+                              WorkflowFailed and ErrorNotificationRequested included)
 
 A fact is a set of members `<event id>=<digest>`: the digest is SHA-256 over the event's canonical
 JSON (keys sorted; hop count and all), so a hand-made event, or a real event id with edited contents, matches
@@ -37,13 +40,23 @@ if TYPE_CHECKING:
 
     from shared.runtime.sqlite_store import Document
 
-FactKind = Literal["strategy", "portfolio"]
+FactKind = Literal["strategy", "portfolio", "execution", "orchestrator"]
+"""The function that published (shared/events/catalog.py FUNCTIONS)."""
 FACT_RETENTION_DAYS = 400
 _DAY = 86_400
 
+FACT_PREFIX: dict[FactKind, str] = {
+    "strategy": "strategy-workflow",
+    "portfolio": "portfolio-workflow",
+    # `execution-workflow#` is the execution's one-plan-per-workflow guard (services/execution/workflow_guard.py).
+    "execution": "execution-published",
+    "orchestrator": "orchestrator-published",
+}
+"""The key prefix of each function's facts: the one its role may write (infra/template.yaml)."""
+
 
 def fact_key(kind: FactKind, correlation_id: str) -> str:
-    return f"{kind}-workflow#{correlation_id}"
+    return f"{FACT_PREFIX[kind]}#{correlation_id}"
 
 
 def event_digest(event: BaseModel) -> str:

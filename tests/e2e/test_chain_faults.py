@@ -1,6 +1,6 @@
 """Fault tests over the whole chain: seeded days under duplicated, delayed, reordered and failing
-deliveries, crashes after effects, killed processes, adversarial redeliveries, a poison event and
-an error storm (bench/fault_chain.py runs thousands of these and prints the figures).
+deliveries, crashes after effects, killed processes, adversarial redeliveries, forged events, a poison
+event and an error storm (bench/fault_chain.py runs thousands of these and prints the figures).
 
 The second half plants bugs — in the broker, the handlers, the runtime — and checks that the
 drill's counters catch each one: a drill that cannot fail proves nothing.
@@ -20,6 +20,7 @@ import pytest
 
 from bench.fault_chain import (
     ADVERSARIES,
+    FORGED,
     DayRecord,
     Outcome,
     Scenario,
@@ -44,6 +45,7 @@ def _quiet_logs():
 def _clean(outcome: Outcome) -> None:
     assert outcome.problems == []
     assert (outcome.duplicated, outcome.lost, outcome.misreported, outcome.stuck) == (0, 0, 0, 0)
+    assert outcome.false_terminal == 0
     assert outcome.poison_not_dead_lettered == 0
     assert outcome.storm_events_published == 0 and outcome.storm_notifications_wrong == 0
 
@@ -60,6 +62,7 @@ def test_the_seeds_cover_every_kind_of_fault():
     for knob in ("p_duplicate", "p_reorder", "p_transient", "p_crash_after"):
         assert any(s.chaos[knob] > 0 for s in scenarios), knob
     assert {s.adversary for s in (generate(seed) for seed in range(200))} >= set(ADVERSARIES)
+    assert any(s.forged and s.kinds >= {FORGED} for s in scenarios)
 
 
 def test_a_heavily_faulted_multi_day_run_applies_every_delivery_fault_and_holds(tmp_path):
@@ -95,6 +98,18 @@ def test_each_adversary_is_applied_and_the_day_holds(adversary, tmp_path):
         assert outcome.orders_at_broker == outcome.orders_planned > 0
     if adversary.startswith("kill"):
         assert outcome.statuses == ["killed", "completed"]
+
+
+@pytest.mark.parametrize("adversary", [None, "kill_mid_plan", "refused_redelivery"])
+def test_forged_events_before_during_and_after_the_day_are_sent_and_change_nothing(adversary, tmp_path):
+    outcome = run_scenario(Scenario(seed=21, days=(DAY,), faults={}, poison=False, storm=3, chaos=QUIET,
+                                    adversary=adversary, kill_after=2, forged=True), tmp_path)
+    _clean(outcome)
+    assert outcome.applied[FORGED] >= 10  # 2 before (twice: the run redelivers the archive), 3 during, 6+ after
+    if adversary == "refused_redelivery":
+        assert outcome.statuses == ["failed"] and outcome.orders_at_broker == 0
+    else:
+        assert outcome.statuses[-1] == "completed" and outcome.orders_at_broker == outcome.orders_planned > 0
 
 
 def test_order_posts_refused_before_creation_are_counted_and_every_order_still_lands_once(tmp_path):
@@ -199,6 +214,17 @@ def test_a_plan_refused_for_no_reason_the_drill_gave_is_counted_lost_and_misrepo
     outcome = _quiet_day(tmp_path)
     assert outcome.orders_at_broker == 0 and outcome.lost == outcome.orders_planned > 0
     assert any("skipped on a trading day" in p for p in outcome.problems)
+
+
+def test_an_orchestrator_that_believes_forged_events_is_caught(tmp_path, monkeypatch):
+    """The old bug: a hand-made WorkflowFailed at 09:31 failed the day, notified, and the run then sent nothing."""
+    from services.orchestrator import app
+
+    monkeypatch.setattr(app, "_unverified", lambda event, source, deps: None)
+    outcome = _quiet_day(tmp_path, forged=True)
+    assert outcome.false_terminal >= 3  # opened and failed before the run, notified, changed after the day
+    assert outcome.misreported >= 1 and outcome.orders_at_broker == 0
+    assert any("ended on a forged event" in p for p in outcome.problems)
 
 
 def test_a_runtime_that_ignores_its_faults_is_caught(tmp_path, monkeypatch):

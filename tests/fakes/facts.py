@@ -1,7 +1,8 @@
 """Record a hand-made event as its producer would have when publishing it (shared/runtime/workflow_facts.py).
 
-The portfolio plans only a SignalGenerated the strategy recorded, and execution runs only a
-RebalancePlanned the portfolio recorded. A test that hands a consumer an event it built itself
+The portfolio plans only a SignalGenerated the strategy recorded, execution runs only a
+RebalancePlanned the portfolio recorded, and the orchestrator acts only on an event its producer
+recorded. A test that hands a consumer an event it built itself
 (rather than one a real producer published) records it first, the way the producer would, in the
 store the handler under test reads: the embedded store of ALCHEMISER_STATE_DIR locally, the
 ALCHEMISER_IDEMPOTENCY_TABLE when ALCHEMISER_BACKEND=aws (moto).
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from shared.events.base import DomainEvent
-from shared.events.rebalance_planned import RebalancePlanned
-from shared.events.signal_generated import SignalGenerated
+from shared.events.catalog import SOURCE_OF, route_for
+from shared.events.envelope import open_envelope
+from shared.events.middleware import parse_delivery
 from shared.runtime.workflow_facts import (
     DynamoDBWorkflowFacts,
     FactKind,
@@ -23,11 +25,6 @@ from shared.runtime.workflow_facts import (
     WorkflowFacts,
     event_digest,
 )
-
-_KINDS: dict[str, tuple[FactKind, type[DomainEvent]]] = {
-    "SignalGenerated": ("strategy", SignalGenerated),
-    "RebalancePlanned": ("portfolio", RebalancePlanned),
-}
 
 
 def facts_from_env() -> WorkflowFacts:
@@ -39,20 +36,40 @@ def facts_from_env() -> WorkflowFacts:
 
 
 def as_event(delivery: DomainEvent | dict[str, Any]) -> DomainEvent:
-    """The event in a model, an EventBridge envelope or a bare detail."""
+    """The event in a model, an EventBridge envelope (as its consumer reads it: the envelope fills in what
+    the detail may leave out) or a bare detail (a SignalGenerated or a RebalancePlanned)."""
     if isinstance(delivery, DomainEvent):
         return delivery
     detail_type = delivery.get("detail-type")
+    if detail_type is not None and "detail" in delivery:
+        route = route_for(detail_type)
+        assert route is not None, detail_type
+        event = parse_delivery(open_envelope(delivery), route.consumers[-1]).event
+        assert event is not None
+        return event
     detail = delivery.get("detail", delivery)
     if detail_type is None:
         detail_type = "RebalancePlanned" if "plan_id" in detail and "orders" in detail else "SignalGenerated"
-    _, model = _KINDS[detail_type]
-    return model.model_validate(detail)
+    route = route_for(detail_type)
+    assert route is not None, detail_type
+    return route.model.model_validate(detail)
 
 
-def record_published(delivery: DomainEvent | dict[str, Any], facts: WorkflowFacts | None = None) -> DomainEvent:
-    """Record `delivery` as published by its producer; returns the event."""
+def producer_of(delivery: DomainEvent | dict[str, Any]) -> FactKind:
+    """The function that published it: the envelope's source, else the one producer of its detail-type."""
+    source = delivery.get("source") if isinstance(delivery, dict) else None
+    if source is not None:
+        return cast("FactKind", next(f for f, s in SOURCE_OF.items() if s == source))
+    route = route_for(as_event(delivery).detail_type)
+    assert route is not None and len(route.producers) == 1, f"{route}: name the producer (an envelope's source)"
+    return cast("FactKind", route.producers[0])
+
+
+def record_published(delivery: DomainEvent | dict[str, Any], facts: WorkflowFacts | None = None, *,
+                     producer: FactKind | None = None) -> DomainEvent:
+    """Record `delivery` as published by its producer (`producer`, the envelope's source, or the detail-type's
+    one producer); returns the event."""
     event = as_event(delivery)
-    kind, _ = _KINDS[event.detail_type]
+    kind = producer or producer_of(delivery)
     (facts or facts_from_env()).record(kind, event.correlation_id, event.event_id, event_digest(event))
     return event

@@ -1,6 +1,6 @@
-"""The event bus's resource policy: only this stack's functions, each with its own source, and the
-optional operator (alchemiser.* sources only) may put events on the bus; AWS services (archive
-replays) are not affected.
+"""The event bus's resource policy: only this stack's functions, each with its own source and only
+the detail-types it produces (shared/events/catalog.py), and the optional operator (alchemiser.*
+sources only) may put events on the bus; AWS services (archive replays) are not affected.
 
 The policy is a set of Deny statements (AWS::Events::EventBusPolicy resources): in one account an
 identity policy alone grants PutEvents, so only a Deny keeps everyone else off the bus. The small
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared.events.catalog import SOURCE_OF, SOURCE_PREFIX
+from shared.events.catalog import ROUTES, SOURCE_OF, SOURCE_PREFIX
 from tests.infra import cfn
 
 POLICY = "AWS::Events::EventBusPolicy"
@@ -83,10 +83,19 @@ def _holds(operator: str, key: str, wanted: Any, request: dict[str, Any]) -> boo
     raise AssertionError(f"the evaluator does not know {operator}; extend it with the policy")
 
 
-def denied(principal: str, source: str, *, parameters: dict[str, str] | None = None,
+def produced_by(service: str) -> list[str]:
+    """The detail-types `service` publishes, from the route table."""
+    return sorted(r.detail_type for r in ROUTES.values() if service in r.producers)
+
+
+def denied(principal: str, source: str, *, detail_type: str | None = None, parameters: dict[str, str] | None = None,
            service: bool = False) -> bool:
-    """Whether the bus policy denies this PutEvents entry."""
-    request = {"aws:PrincipalArn": principal, "events:source": source,
+    """Whether the bus policy denies this PutEvents entry (`detail_type` unset: one the principal's function
+    produces, else WorkflowFailed)."""
+    if detail_type is None:
+        own = next((s for s, role in ROLE_OF.items() if _role_arn(role) == principal), None)
+        detail_type = produced_by(own)[0] if own else "WorkflowFailed"
+    request = {"aws:PrincipalArn": principal, "events:source": source, "events:detail-type": detail_type,
                "aws:PrincipalIsAWSService": "true" if service else "false"}
     for stmt in _statements(parameters or {}):
         assert stmt["Effect"] == "Deny" and stmt["Principal"] == "*" and stmt["Action"] == "events:PutEvents", stmt
@@ -105,6 +114,30 @@ def test_each_function_may_publish_its_own_source_only(service):
         if other != service:
             assert denied(role, SOURCE_OF[other]), f"{service} may publish as {other}"
     assert denied(role, "aws.scheduler") and denied(role, "alchemiser.anything")
+
+
+@pytest.mark.parametrize("service", cfn.SERVICES)
+def test_each_function_may_put_only_the_detail_types_it_produces(service):
+    role, source = _role_arn(ROLE_OF[service]), SOURCE_OF[service]
+    for detail_type in ROUTES:
+        assert denied(role, source, detail_type=detail_type) == (detail_type not in produced_by(service)), \
+            f"{service} putting {detail_type}"
+    assert denied(role, source, detail_type="Scheduled Event") and denied(role, source, detail_type="TestEvent")
+
+
+def test_only_the_orchestrator_and_the_steps_that_fail_closed_may_put_workflow_failed():
+    may = {s for s in cfn.SERVICES if not denied(_role_arn(ROLE_OF[s]), SOURCE_OF[s], detail_type="WorkflowFailed")}
+    assert may == {"strategy", "portfolio", "orchestrator"}  # execution reports its failures in TradeExecuted
+
+
+def test_the_detail_types_the_policy_names_are_the_ones_the_route_table_gives_each_function():
+    named: dict[str, set[str]] = {}
+    for stmt in _statements({}):
+        for block in stmt["Condition"].values():
+            if "events:detail-type" in block:
+                (principal,) = [b["aws:PrincipalArn"] for b in stmt["Condition"].values() if "aws:PrincipalArn" in b]
+                named[principal] = set(block["events:detail-type"])
+    assert named == {_role_arn(ROLE_OF[s]): set(produced_by(s)) for s in cfn.SERVICES}
 
 
 def test_the_sources_the_policy_names_are_the_ones_the_code_publishes_with():

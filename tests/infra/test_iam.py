@@ -289,14 +289,18 @@ def _expected_prefixes() -> dict[str, dict[str, set[str]]]:
     from services.orchestrator.dependencies import CLAIMS_OPERATION
     from services.portfolio.dependencies import OPERATION as PORTFOLIO_OPERATION
     from services.strategy.dependencies import OPERATION as STRATEGY_OPERATION
+    from shared.runtime.workflow_facts import FACT_PREFIX
 
-    # Workflow facts (shared/runtime/workflow_facts.py, fact_key): `<kind>-workflow#<correlation id>`.
-    strategy_fact, portfolio_fact = "strategy-workflow#", "portfolio-workflow#"
+    # Workflow facts (shared/runtime/workflow_facts.py, fact_key): each function writes its own (its
+    # publisher records what it publishes); portfolio and execution read their upstream's, the orchestrator
+    # every other function's.
+    fact = {kind: f"{prefix}#" for kind, prefix in FACT_PREFIX.items()}
     return {
-        "strategy": {"rw": {f"{STRATEGY_OPERATION}#", strategy_fact}, "read": set()},
-        "portfolio": {"rw": {f"{PORTFOLIO_OPERATION}#", portfolio_fact}, "read": {strategy_fact}},
-        "execution": {"rw": {f"{PLAN_OPERATION}#", EXECUTION_GUARD}, "read": {portfolio_fact}},
-        "orchestrator": {"rw": {f"{CLAIMS_OPERATION}#"}, "read": set()},
+        "strategy": {"rw": {f"{STRATEGY_OPERATION}#", fact["strategy"]}, "read": set()},
+        "portfolio": {"rw": {f"{PORTFOLIO_OPERATION}#", fact["portfolio"]}, "read": {fact["strategy"]}},
+        "execution": {"rw": {f"{PLAN_OPERATION}#", EXECUTION_GUARD, fact["execution"]}, "read": {fact["portfolio"]}},
+        "orchestrator": {"rw": {f"{CLAIMS_OPERATION}#", fact["orchestrator"]},
+                         "read": {fact["strategy"], fact["portfolio"], fact["execution"]}},
     }
 
 

@@ -210,7 +210,7 @@ def test_every_alarm_notifies_the_topic_directly():
     ("a workflow is stuck", NS, metric_names.WORKFLOWS_STUCK),
     ("orders reached the broker for a terminal workflow", NS, metric_names.EXECUTIONS_AFTER_TERMINAL),
     ("a plan was refused because another plan claimed its workflow", NS, metric_names.PLAN_CONFLICTS),
-    ("a signal or plan failed its causation check", NS, metric_names.UNVERIFIED_EVENTS),
+    ("an event failed its causation check (not what its producer published)", NS, metric_names.UNVERIFIED_EVENTS),
 ])
 def test_there_is_an_alarm_when(what, namespace, metric):
     matching = [p for p in _alarms().values() if (p.get("Namespace"), p.get("MetricName")) == (namespace, metric)]

@@ -13,33 +13,14 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters import base as powertools_parameters
-from moto import mock_aws
 
 from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS, clear_credentials_cache
 from tests.conftest import LambdaContextStub
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.deployed_stage import SECRET, SecretCacheClock, deployed_stage
 from tests.fakes.fake_alpaca import FakeAlpaca
 
-SECRET = "alchemiser/test/alpaca"
 NEW_KEY, NEW_SECRET = "PKROTATED2", "rotated-secret"
-
-
-class _Later:
-    """Moves the clock Powertools' parameter cache reads (its `datetime.now()`), not the business clock."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        later = self
-
-        class Shifted(datetime):
-            @classmethod
-            def now(cls, tz: Any = None) -> Shifted:  # type: ignore[override]
-                return datetime.now(tz) + later.offset  # type: ignore[return-value]
-
-        monkeypatch.setattr(powertools_parameters, "datetime", Shifted)
 
 
 def rotate(fake: FakeAlpaca) -> None:
@@ -54,8 +35,8 @@ def key_ids_since(fake: FakeAlpaca, start: int) -> set[str | None]:
 
 
 @pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> _Later:
-    clock = _Later()
+def later(monkeypatch: pytest.MonkeyPatch) -> SecretCacheClock:
+    clock = SecretCacheClock()
     clock.install(monkeypatch)
     return clock
 
@@ -63,18 +44,7 @@ def later(monkeypatch: pytest.MonkeyPatch) -> _Later:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, state_dir: Any, fake_alpaca: FakeAlpaca) -> Iterator[str]:
     clear_credentials_cache()
-    with mock_aws():
-        table = create_table("IdempotencyTable")
-        boto3.client("secretsmanager").create_secret(
-            Name=SECRET, SecretString=json.dumps({"api_key": fake_alpaca.api_key, "secret_key": "fake-secret"}))
-        boto3.client("events").create_event_bus(Name="alchemiser-trading-events-test")
-        for name, value in {"ALCHEMISER_BACKEND": "aws", "ALCHEMISER_STATE_DIR": str(state_dir),
-                            "ALCHEMISER_IDEMPOTENCY_TABLE": table,
-                            "ALCHEMISER_EVENT_BUS_NAME": "alchemiser-trading-events-test",
-                            "ALCHEMISER_ALPACA_SECRET_NAME": SECRET, "ALCHEMISER_ALPACA_TRADING_URL": fake_alpaca.url,
-                            "ALCHEMISER_ALPACA_DATA_URL": fake_alpaca.url, "ALCHEMISER_MARKET_DATA": "offline",
-                            "ALCHEMISER_AS_OF": "2026-11-25T09:35:00-05:00"}.items():
-            monkeypatch.setenv(name, value)
+    with deployed_stage(monkeypatch, state_dir, fake_alpaca, "fake-secret") as table:
         yield table
     clear_credentials_cache()
 

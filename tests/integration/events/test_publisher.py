@@ -146,3 +146,68 @@ def test_in_memory_publisher_records_and_can_fail():
     assert len(pub.events) == 1
     with pytest.raises(RuntimeError):
         InMemoryPublisher(fail_with=RuntimeError("down")).publish(failed_events(1))
+
+
+# ------------------------------------------------------------------ every publisher records what it publishes
+
+
+class _Facts:
+    """Records what was recorded, and when (against what the inner publisher had been given by then)."""
+
+    def __init__(self, inner: InMemoryPublisher) -> None:
+        self.inner, self.recorded = inner, []
+
+    def record(self, kind, correlation_id, event_id, digest) -> None:
+        self.recorded.append((kind, correlation_id, event_id, len(self.inner.events)))
+
+    def members(self, kind, correlation_id):
+        return frozenset()
+
+
+def test_a_recording_publisher_records_each_event_before_any_is_sent():
+    from shared.events.publisher import RecordingPublisher
+
+    inner = InMemoryPublisher(SOURCE)
+    facts = _Facts(inner)
+    events = failed_events(3)
+    assert RecordingPublisher(inner, facts, "portfolio", SOURCE).publish(events) == ["WorkflowFailed"] * 3
+    assert facts.recorded == [("portfolio", e.correlation_id, e.event_id, 0) for e in events]  # all before sending
+    assert inner.events == events
+
+
+def test_a_batch_refused_before_sending_records_nothing():
+    from shared.events.publisher import RecordingPublisher
+
+    inner = InMemoryPublisher(SOURCE)
+    facts = _Facts(inner)
+    big = failed_events(1)[0].model_copy(update={"reason": "x" * MAX_ENTRY_BYTES})  # the model caps a reason
+    with pytest.raises(EventTooLargeError):
+        RecordingPublisher(inner, facts, "portfolio", SOURCE).publish([*failed_events(1), big])
+    with pytest.raises(ValueError, match="not a producer of WorkflowFailed"):
+        RecordingPublisher(inner, facts, "execution", "alchemiser.execution").publish(failed_events(1))
+    assert facts.recorded == [] and inner.events == []
+
+
+@pytest.mark.parametrize(("service", "name"), [("strategy", "workflow-started.json"),
+                                               ("portfolio", "workflow-failed.json"),
+                                               ("execution", "trade-executed.json"),
+                                               ("orchestrator", "error-notification-requested.json")])
+def test_every_functions_publisher_records_what_it_publishes_for_its_consumers(service, name, state_dir, monkeypatch):
+    """Built by each service's own `build`: no path of any function can publish an event it did not record."""
+    import importlib
+
+    from shared.runtime.workflow_facts import event_digest, member
+    from tests.conftest import load_test_event
+    from tests.fakes.facts import as_event
+
+    monkeypatch.setenv("ALCHEMISER_BACKEND", "local")
+    monkeypatch.setenv("ALCHEMISER_STATE_DIR", str(state_dir))
+    settings_module = importlib.import_module(f"services.{service}.settings")
+    settings_type = next(v for k, v in vars(settings_module).items() if k.endswith("Settings") and k != "CommonSettings"
+                         and k != "BrokerSettings")
+    deps = importlib.import_module(f"services.{service}.dependencies").build(settings_type.from_env())
+    event = as_event(load_test_event(name))
+    deps.publisher_for("request-1").publish([event])
+    assert deps.facts.members(service, event.correlation_id) == {member(event.event_id, event_digest(event))}
+    [line] = (state_dir / "outbox" / "request-1.jsonl").read_text().splitlines()
+    assert json.loads(line)["DetailType"] == event.detail_type

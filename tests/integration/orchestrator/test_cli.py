@@ -11,7 +11,9 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import PROJECT_ROOT
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from tests.conftest import PROJECT_ROOT, load_test_event
+from tests.fakes.facts import record_published
 
 ALCHEMISER = str(Path(sys.executable).parent / "alchemiser")
 
@@ -21,6 +23,13 @@ def alchemiser(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     full_env.update(env or {})
     return subprocess.run([ALCHEMISER, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
                           env=full_env)
+
+
+def published(state_dir: Path, *names: str) -> None:
+    """Record sample events as their producer would have when publishing them (the orchestrator acts only
+    on those: shared/runtime/workflow_facts.py)."""
+    for name in names:
+        record_published(load_test_event(name), SqliteWorkflowFacts(state_dir / "state.sqlite"))
 
 
 def invoke_json(event: str, state_dir: Path, *extra: str) -> dict:
@@ -36,6 +45,7 @@ def notifications(state_dir: Path) -> list[dict]:
 
 
 def test_invoking_trade_executed_completes_the_workflow_and_a_second_time_is_a_duplicate(state_dir):
+    published(state_dir, "trade-executed.json")
     first = invoke_json("test-events/trade-executed.json", state_dir)
     assert first["status"] == "success" and first["published"] == ["WorkflowCompleted"]
     assert first["correlation_id"] == "run-2026-11-25-paper" and first["workflow_status"] == "completed"
@@ -46,7 +56,17 @@ def test_invoking_trade_executed_completes_the_workflow_and_a_second_time_is_a_d
     assert "daily report for 2026-11-25" in (state_dir / "notifications.log").read_text()
 
 
+def test_invoking_a_hand_made_trade_executed_is_refused_and_changes_nothing(state_dir):
+    result = alchemiser("invoke", "orchestrator", "--event", "test-events/trade-executed.json",
+                        "--state-dir", str(state_dir), "--json")
+    response = json.loads(result.stdout)
+    assert result.returncode == 1 and response["status"] == "failed" and response["published"] == []
+    assert "the execution function recorded no event for workflow run-2026-11-25-paper" in response["message"]
+    assert notifications(state_dir) == []
+
+
 def test_invoking_an_error_notification_delivers_it_once_and_publishes_nothing(state_dir):
+    published(state_dir, "eventbridge-error-notification.json")
     first = invoke_json("test-events/eventbridge-error-notification.json", state_dir)
     second = invoke_json("test-events/eventbridge-error-notification.json", state_dir)
     assert (first["status"], first["published"]) == ("success", [])
@@ -57,6 +77,7 @@ def test_invoking_an_error_notification_delivers_it_once_and_publishes_nothing(s
 
 
 def test_without_json_the_cli_prints_the_new_notification_on_the_console(state_dir):
+    published(state_dir, "eventbridge-error-notification.json")
     result = alchemiser("invoke", "orchestrator", "--event", "test-events/eventbridge-error-notification.json",
                         "--state-dir", str(state_dir))
     assert result.returncode == 0, result.stderr
@@ -70,6 +91,7 @@ def test_without_json_the_cli_prints_the_new_notification_on_the_console(state_d
 def test_the_stuck_check_from_the_command_line(tmp_path, state_dir):
     check = tmp_path / "check.json"
     check.write_text(json.dumps({"action": "check_stuck_workflows"}))
+    published(state_dir, "workflow-started.json")
     invoke_json("test-events/workflow-started.json", state_dir, "--as-of", "2026-11-25T09:35:00-05:00")
     response = invoke_json(str(check), state_dir, "--as-of", "2026-11-25T10:35:00-05:00")
     assert (response["warned"], response["stuck"]) == (["run-2026-11-25-paper"], [])  # still open: resumable
@@ -87,6 +109,7 @@ def test_a_trading_command_to_the_orchestrator_is_refused(state_dir):
 
 
 def test_alchemiser_pnl_reads_the_local_snapshots(state_dir):
+    published(state_dir, "trade-executed.json")
     invoke_json("test-events/trade-executed.json", state_dir)
     result = alchemiser("pnl", "--state-dir", str(state_dir), "--as-of", "2026-11-26", "--json")
     assert result.returncode == 0, result.stderr
@@ -97,6 +120,7 @@ def test_alchemiser_pnl_reads_the_local_snapshots(state_dir):
 
 
 def test_alchemiser_pnl_reads_alpaca_paper_and_cross_checks_with_local_snapshots(fake_alpaca, state_dir):
+    published(state_dir, "trade-executed.json")
     invoke_json("test-events/trade-executed.json", state_dir)
     ny = ZoneInfo("America/New_York")
     days = [date(2026, 11, 24), date(2026, 11, 25)]
@@ -105,7 +129,7 @@ def test_alchemiser_pnl_reads_alpaca_paper_and_cross_checks_with_local_snapshots
         equity=[100000.0, 150000.0], profit_loss=[0.0, 0.0], profit_loss_pct=[0.0, 0.0], base_value=100000.0,
         timeframe="1D")
     env = {"APCA_API_KEY_ID": fake_alpaca.api_key, "APCA_API_SECRET_KEY": "fake-secret",
-           "APCA_API_BASE_URL": fake_alpaca.url}
+           "ALCHEMISER_ALPACA_TRADING_URL": fake_alpaca.url}
     result = alchemiser("pnl", "--source", "alpaca", "--period", "1W", "--state-dir", str(state_dir),
                         "--as-of", "2026-11-26", env=env)
     assert result.returncode == 0, result.stderr

@@ -13,7 +13,9 @@ import pytest
 from services.orchestrator.settings import OrchestratorSettings
 from shared.runtime import metric_names as m
 from shared.runtime.settings import SettingsError
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import PROJECT_ROOT, load_test_event
+from tests.fakes.facts import record_published
 
 
 def emitted_metrics(stdout: str) -> dict[str, float]:
@@ -33,6 +35,7 @@ def emitted_metrics(stdout: str) -> dict[str, float]:
 def test_the_handler_completes_the_sample_trade_and_emits_emf_metrics(local_env, lambda_context, capsys):
     from services.orchestrator.handler import lambda_handler
 
+    record_published(load_test_event("trade-executed.json"), SqliteWorkflowFacts(local_env / "state.sqlite"))
     response = lambda_handler(load_test_event("trade-executed.json"), lambda_context)
     assert response["status"] == "success" and response["published"] == ["WorkflowCompleted"]
     metrics = emitted_metrics(capsys.readouterr().out)
@@ -99,6 +102,7 @@ def test_a_progress_event_loads_no_other_event_model_nor_the_notification_path(t
             "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith(('shared.', 'services.', "
             "'aws_lambda_powertools.utilities')))]), file=sys.stderr)\n")
     env = {**os.environ, "ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(tmp_path)}
+    record_published(load_test_event("workflow-started.json"), SqliteWorkflowFacts(tmp_path / "state.sqlite"))
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=60, check=True, env=env)
     status, loaded = json.loads(result.stderr.strip().splitlines()[-1])

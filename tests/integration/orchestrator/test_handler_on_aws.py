@@ -7,6 +7,7 @@ SQS queue subscribed to the topic.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from services.orchestrator.adapters.sns_notifier import SnsNotifier
 from services.orchestrator.dependencies import clear_cache
 from tests.conftest import load_test_event
 from tests.fakes.aws_from_template import create_table
+from tests.fakes.facts import record_published
 from tests.unit.orchestrator.support import T0, sample
 
 BUS = "alchemiser-trading-events-dev"
@@ -75,22 +77,41 @@ def aws(monkeypatch) -> Iterator[Aws]:
     clear_cache()
 
 
+def published(name: str, **detail: Any) -> dict[str, Any]:
+    """A sample event as its producer published it: recorded in the IdempotencyTable (moto) first."""
+    event = load_test_event(name)
+    event["detail"].update(detail)
+    record_published(event)
+    return event
+
+
 def test_trade_executed_twice_completes_once_publishes_once_and_reports_once(aws, lambda_context):
     from services.orchestrator.handler import lambda_handler
 
-    first = lambda_handler(load_test_event("trade-executed.json"), lambda_context)
+    first = lambda_handler(published("trade-executed.json"), lambda_context)
     second = lambda_handler(load_test_event("trade-executed.json"), lambda_context)
     assert (first["status"], second["status"]) == ("success", "duplicate")
     assert aws.published() == [("WorkflowCompleted", "15bc2664-d09e-53b4-be7f-43d12a3a6bda")]
     (subject, message), = aws.notifications()
     assert subject.startswith("Alchemiser [paper] 2026-11-25: completed")
     assert "ORDERS AND FILLS" in message
+    facts = boto3.client("dynamodb").get_item(TableName=os.environ["ALCHEMISER_IDEMPOTENCY_TABLE"], Key={
+        "id": {"S": "orchestrator-published#run-2026-11-25-paper"}})["Item"]["members"]["SS"]
+    assert [m.split("=")[0] for m in facts] == ["15bc2664-d09e-53b4-be7f-43d12a3a6bda"]  # what it published
+
+
+def test_a_hand_made_trade_executed_is_refused_through_the_dynamodb_facts(aws, lambda_context):
+    from services.orchestrator.handler import lambda_handler
+
+    refused = lambda_handler(load_test_event("trade-executed.json"), lambda_context)
+    assert (refused["status"], refused["error_type"], refused["published"]) == ("failed", "UnverifiedEvent", [])
+    assert aws.published() == [] and aws.notifications() == []
 
 
 def test_an_error_notification_reaches_the_topic_once_and_publishes_nothing(aws, lambda_context):
     from services.orchestrator.handler import lambda_handler
 
-    event = load_test_event("eventbridge-error-notification.json")
+    event = published("eventbridge-error-notification.json")
     assert lambda_handler(event, lambda_context)["status"] == "success"
     assert lambda_handler(event, lambda_context)["status"] == "duplicate"
     (subject, message), = aws.notifications()
@@ -102,9 +123,8 @@ def test_the_stuck_check_finds_open_workflows_through_the_sparse_index(aws, lamb
     from services.orchestrator.handler import lambda_handler
 
     monkeypatch.setenv("ALCHEMISER_AS_OF", T0.isoformat())
-    lambda_handler(load_test_event("workflow-started.json"), lambda_context)
-    lambda_handler(load_test_event("trade-executed.json") | {"detail": {
-        **load_test_event("trade-executed.json")["detail"], "correlation_id": "other-run"}}, lambda_context)
+    lambda_handler(published("workflow-started.json"), lambda_context)
+    lambda_handler(published("trade-executed.json", correlation_id="other-run"), lambda_context)
     aws.published(), aws.notifications()
     monkeypatch.setenv("ALCHEMISER_AS_OF", (T0 + timedelta(minutes=45)).isoformat())
     warned = lambda_handler({"action": "check_stuck_workflows"}, lambda_context)
@@ -121,8 +141,8 @@ def test_the_stuck_check_finds_open_workflows_through_the_sparse_index(aws, lamb
 def test_a_service_failure_publishes_one_error_request_on_the_bus(aws, lambda_context):
     from services.orchestrator.handler import lambda_handler
 
-    lambda_handler(load_test_event("workflow-failed.json"), lambda_context)
-    lambda_handler(load_test_event("workflow-failed.json"), lambda_context)
+    lambda_handler(published("workflow-failed.json"), lambda_context)
+    lambda_handler(published("workflow-failed.json"), lambda_context)
     assert aws.published() == [("ErrorNotificationRequested", sample("ErrorNotificationRequested").event_id)]
 
 

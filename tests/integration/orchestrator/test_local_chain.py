@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 
 from alchemiser.local.runtime import LocalRuntime
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import load_test_event
+from tests.fakes.facts import record_published
 from tests.unit.orchestrator.support import T0
 
 
-def entry(name: str) -> dict:
+def entry(name: str, state_dir) -> dict:
+    """The sample as its producer published it: recorded (workflow_facts.py), then put on the bus."""
     event = load_test_event(name)
+    record_published(event, SqliteWorkflowFacts(state_dir / "state.sqlite"))
     return {"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"]),
             "EventBusName": "alchemiser-trading-events-dev"}
 
@@ -26,8 +30,9 @@ def test_trade_executed_through_both_rules_completes_once_and_its_own_event_come
     # SignalGenerated / RebalancePlanned also go to portfolio / execution: hand them to the orchestrator
     # directly, as the all-events rule would, so this test exercises the orchestrator alone.
     for name in ("workflow-started.json", "signal-generated.json", "rebalance-planned.json"):
+        record_published(load_test_event(name), SqliteWorkflowFacts(state_dir / "state.sqlite"))
         runtime.invoke("orchestrator", load_test_event(name))
-    runtime.put_events([entry("trade-executed.json")])
+    runtime.put_events([entry("trade-executed.json", state_dir)])
     hops = runtime.run_until_quiet()
     executed = [(rule, status, published) for trigger, rule, status, published in orchestrator_hops(hops)
                 if trigger == "TradeExecuted"]
@@ -46,8 +51,8 @@ def test_trade_executed_through_both_rules_completes_once_and_its_own_event_come
 
 def test_a_service_failure_is_notified_once_through_the_bus_and_nothing_loops(state_dir):
     runtime = LocalRuntime(state_dir, as_of=T0)
-    runtime.put_events([entry("workflow-failed.json")])
-    runtime.put_events([entry("workflow-failed.json")])  # sent twice: at-least-once delivery
+    runtime.put_events([entry("workflow-failed.json", state_dir)])
+    runtime.put_events([entry("workflow-failed.json", state_dir)])  # sent twice: at-least-once delivery
     hops = runtime.run_until_quiet()
     assert sorted(orchestrator_hops(hops)) == sorted([
         ("WorkflowFailed", "AllEventsToOrchestratorRule", "success", ["ErrorNotificationRequested"]),

@@ -25,6 +25,7 @@ from services.orchestrator.notifications import Channels, NotificationDelivery
 from services.orchestrator.workflow_record import Notification
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.conftest import LambdaContextStub, load_test_event
+from tests.fakes.facts import record_published
 from tests.integration.orchestrator.test_handler_on_aws import Aws, aws  # noqa: F401 (fixture)
 from tests.unit.orchestrator.support import FakeNotifier
 
@@ -178,6 +179,7 @@ def test_the_deployed_orchestrator_notifies_the_topic_and_the_webhook_once_each(
     monkeypatch.setenv("ALCHEMISER_WEBHOOK_SECRET_NAME", "alchemiser/dev/webhook")
     clear_cache()
     event = load_test_event("eventbridge-error-notification.json")
+    record_published(event)  # as the orchestrator records what it publishes
     assert lambda_handler(event, lambda_context)["status"] == "success"
     assert lambda_handler(event, lambda_context)["status"] == "duplicate"
     (subject, _), = aws.notifications()

@@ -16,6 +16,8 @@ from moto import mock_aws
 
 from services.strategy.dependencies import clear_cache
 from services.strategy.handler import lambda_handler
+from shared.events.catalog import route_for
+from shared.runtime.workflow_facts import event_digest, member
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.bus_probe import BusProbe
@@ -63,9 +65,11 @@ def test_a_scheduled_run_publishes_on_the_bus_and_a_cold_container_sees_it_as_a_
     assert fake_alpaca.requests_to("GET /v2/calendar")  # the trading day came from Alpaca's calendar
 
     items = boto3.client("dynamodb").scan(TableName=aws.table)["Items"]
-    [fact] = [i for i in items if i["id"]["S"].startswith("strategy-workflow#")]  # for the portfolio to check
+    [fact] = [i for i in items if i["id"]["S"].startswith("strategy-workflow#")]  # for its consumers to check
     assert fact["id"]["S"] == "strategy-workflow#run-2026-11-25-paper"
-    assert fact["members"]["SS"] == [f"{envelopes[1]['detail']['event_id']}={fact['members']['SS'][0].split('=')[1]}"]
+    published = [member(e["detail"]["event_id"], event_digest(route_for(e["detail-type"]).model.model_validate(
+        e["detail"]))) for e in envelopes]  # both: the orchestrator checks WorkflowStarted too
+    assert sorted(fact["members"]["SS"]) == sorted(published)
     [item] = [i for i in items if i["id"]["S"].startswith("strategy-run#")]
     assert item["status"]["S"] == "COMPLETED"
     assert json.loads(item["data"]["S"])["correlation_id"] == "run-2026-11-25-paper"

@@ -19,11 +19,14 @@ from services.orchestrator.notifications import NotificationDelivery
 from services.orchestrator.ports import EquityPoint, WorkflowStore
 from services.orchestrator.settings import OrchestratorSettings
 from shared.events import DomainEvent, route_for
-from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
+from shared.events.catalog import ORCHESTRATOR, SOURCE_OF, producer_of
 from shared.events.envelope import open_envelope
 from shared.events.middleware import parse_delivery
+from shared.events.publisher import RecordingPublisher
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
+from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import LambdaContextStub, load_test_event
+from tests.fakes.facts import record_published
 from tests.fakes.in_memory import InMemoryPublisher
 
 CORRELATION = "run-2026-11-25-paper"
@@ -149,7 +152,11 @@ class FakeHistory:
 
 @dataclass
 class Harness:
-    """app.handle with local adapters, a fake notifier, an in-memory publisher and recorded metrics."""
+    """app.handle with local adapters, a fake notifier, an in-memory publisher and recorded metrics.
+
+    What the orchestrator publishes is recorded as its facts (as its real publisher does); an event handed
+    to `deliver` is recorded as published by the function its envelope names, unless `recorded=False`
+    (a forged event)."""
 
     state_dir: Path
     settings: OrchestratorSettings
@@ -176,19 +183,28 @@ class Harness:
         self.settings = self.settings.model_copy(update={"as_of": moment})
         return self
 
+    @property
+    def facts(self) -> SqliteWorkflowFacts:
+        return SqliteWorkflowFacts(self.state_dir / "state.sqlite")
+
     def deps(self, publisher: Any = None) -> Dependencies:
         assert self.claims_path is not None
         claims = IdempotentOperation(CLAIMS_OPERATION, SqlitePersistenceLayer(self.claims_path),
                                      expires_after_seconds=3600)
-        return Dependencies(settings=self.settings, store=self.store,
+        facts = self.facts
+        return Dependencies(settings=self.settings, store=self.store, facts=facts,
                             delivery=NotificationDelivery(self.notifier, claims),
-                            publisher_for=lambda request_id: publisher or self.publisher,
+                            publisher_for=lambda request_id: RecordingPublisher(
+                                publisher or self.publisher, facts, ORCHESTRATOR, SOURCE_OF[ORCHESTRATOR]),
                             history=lambda: self.history, wall_clock=self.wall, orders=lambda: self.orders)
 
     def deliver(self, message: dict[str, Any] | DomainEvent, *, request_id: str | None = None,
-                remaining_ms: int = 60_000, publisher: Any = None, **envelope_options: Any) -> dict[str, Any]:
+                remaining_ms: int = 60_000, publisher: Any = None, recorded: bool = True,
+                **envelope_options: Any) -> dict[str, Any]:
         raw = envelope(message, **envelope_options) if isinstance(message, DomainEvent) else message
         incoming = parse_delivery(open_envelope(raw), ORCHESTRATOR)
+        if recorded and incoming.event is not None:  # what its producer recorded when it published it
+            record_published(incoming.event, self.facts, producer=producer_of(incoming.delivery.source or ""))
         context = LambdaContextStub(aws_request_id=request_id or str(uuid.uuid4()), remaining_ms=remaining_ms)
         return app.handle(incoming, self.deps(publisher), context=context, metrics=self.metrics)
 

@@ -19,7 +19,7 @@ from services.portfolio.settings import PortfolioSettings
 from shared.broker.port import Asset, BrokerUnavailable
 from shared.events.envelope import Delivery
 from shared.events.middleware import Incoming
-from shared.events.publisher import EventTooLargeError, PublishError
+from shared.events.publisher import EventTooLargeError, PublishError, RecordingPublisher
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.workflow_failed import WorkflowFailed
 from shared.runtime import metric_names
@@ -50,8 +50,9 @@ class World:
         self.broker = broker or FakeBroker()
         self.publisher = InMemoryPublisher(source="alchemiser.portfolio")
         self.metrics = RecordingMetrics()
-        self.deps = dataclasses.replace(build(self.settings), broker=self.broker,
-                                        publisher_for=lambda _request_id: self.publisher)
+        built = build(self.settings)  # its publishers record what they publish; so does this one
+        self.deps = dataclasses.replace(built, broker=self.broker, publisher_for=lambda _request_id: RecordingPublisher(
+            self.publisher, built.facts, "portfolio", "alchemiser.portfolio"))
 
     def deliver(self, event=None, *, published_by_strategy: bool = True):
         event = event if event is not None else signal(strategies=SAMPLE_STRATEGIES)
