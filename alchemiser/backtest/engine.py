@@ -187,6 +187,11 @@ class DayPrices:
     def closes(self, symbols: Any) -> dict[str, Decimal]:
         """Several closes at once where the market data can (`latest_closes`), else one by one."""
         known = self._closes
+        if self._many is not None and not known and symbols:  # the session's first read: all of them at once
+            assert self._day is not None
+            found: dict[str, Decimal] = self._many(list(symbols), self._day)
+            known.update(found)
+            return found
         missing = [s for s in symbols if s not in known]
         if missing and self._many is not None:
             assert self._day is not None

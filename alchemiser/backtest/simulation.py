@@ -153,9 +153,10 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
     limits = rules.limits or DEFAULTS
     symbols = sorted(priced_symbols(target.weights, list(account.positions), limits))
     at = prices.fills(symbols)
-    value = account.market_value
-    holdings = {s: Holding(s, q, value(s, at[s]), at[s]) for s, q in account.positions.items()}
-    equity = account.cash + sum([h.market_value for h in holdings.values()], Decimal(0))
+    values = account.values(at)
+    make = Holding._make  # the named tuple's C constructor: hundreds of positions a session
+    holdings = {s: make((s, q, values[s], at[s])) for s, q in account.positions.items()}
+    equity = account.cash + sum(values.values(), Decimal(0))
     if equity <= 0:
         sim.notes.append(DayNote(day, f"equity {equity}: nothing can be planned"))
         return
@@ -166,7 +167,8 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
         target_weights=target.weights, strategies=target.strategies,
         account=AccountView("ACTIVE", equity, account.cash, account.buying_power, captured),
         holdings=holdings,
-        assets={s: whole if s in rules.non_fractionable else fractional for s in at},
+        assets={s: whole if s in rules.non_fractionable else fractional for s in at} if rules.non_fractionable
+        else dict.fromkeys(at, fractional),
         prices={s: p for s, p in at.items() if s not in holdings},
         parameters=rules.parameters,
         limits=limits,
@@ -179,7 +181,7 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
     sim.plans[day] = planned.plan.orders
     if not planned.plan.orders:
         return
-    legs = _legs(planned.plan.orders, day, at, {s: h.market_value for s, h in holdings.items()}, equity, rules, sim)
+    legs = _legs(planned.plan.orders, day, at, values, equity, rules, sim)
     if legs is None:
         return
     stamp = day.isoformat()

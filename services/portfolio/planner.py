@@ -39,9 +39,9 @@ import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
 from shared.limits.model import DEFAULTS as DEFAULT_LIMITS
@@ -222,7 +222,7 @@ class _Later:
                              inputs.assets.get(s, UNKNOWN_ASSET), inputs, self.deployable, self.bands.get(s, default),
                              shares) for s in self.deferred]
         assert all(isinstance(skip, Skip) for skip in later)
-        return tuple(sorted((*self.made, *later), key=lambda skip: skip.symbol))  # type: ignore[union-attr]
+        return tuple(sorted((*self.made, *later), key=lambda skip: skip.symbol))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
