@@ -141,7 +141,7 @@ def plan_day(inputs: PlanInputs, limits: Limits, owned: Mapping[str, Decimal], *
              identify: bool = True) -> Planned | Rejection:
     """The positions the plan manages (managed.py, from `owned`: what the system holds), the position cap
     (clip mode), the plan, its safety check. `identify=False`: no plan id (the backtest)."""
-    scoped, decided = scope(replace(inputs, limits=limits), limits, owned)
+    scoped, decided = scope(inputs if inputs.limits is limits else replace(inputs, limits=limits), limits, owned)
     if decided.not_managed and scoped.account.equity <= 0:
         return Rejection("NothingManaged", f"equity {inputs.account.equity} less ${decided.left_out:,.2f} of "
                          "positions the system does not manage leaves nothing to plan with (set "
@@ -157,7 +157,7 @@ def plan_day(inputs: PlanInputs, limits: Limits, owned: Mapping[str, Decimal], *
 def over_cap(targets: Mapping[str, Decimal], limits: Limits) -> dict[str, Decimal]:
     """The targets above max_position_weight, by symbol."""
     cap = limits.max_position_weight
-    return {s: w for s, w in sorted(targets.items()) if w > cap}
+    return dict(sorted((s, w) for s, w in targets.items() if w > cap))
 
 
 def clip(inputs: PlanInputs, limits: Limits) -> tuple[PlanInputs, tuple[LimitBinding, ...]]:

@@ -12,7 +12,7 @@ import pytest
 
 from alchemiser import cli
 from shared.broker.port import OrderRequest
-from shared.broker.simulated import SimulatedBroker
+from shared.venues.simulated.broker import SimulatedBroker
 from tests.fakes.fake_alpaca import running_fake_alpaca
 from tests.fakes.system_positions import FAKE_ALPACA_ACCOUNT, bought_by_system
 

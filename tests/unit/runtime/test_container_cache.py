@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.broker.settings import BrokerSettings
 from shared.runtime.container_cache import PerConfiguration, configuration_key
+from shared.venues.settings import BrokerSettings
 
 
 def settings(**env: str) -> BrokerSettings:

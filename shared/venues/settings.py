@@ -1,18 +1,19 @@
-"""Broker settings shared by the functions that talk to a broker (portfolio reads, execution trades)."""
+"""Venue settings shared by the functions that talk to a broker (portfolio reads, execution trades) or read its
+bars and calendar (strategy): which venue, its keys and endpoints, the market data, the simulated broker's knobs."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 
 from shared.runtime.settings import CommonSettings
 
 
 class BrokerSettings(CommonSettings):
-    broker: Literal["sim", "alpaca"] | None = None
-    """Unset: the simulated broker locally, Alpaca in AWS."""
+    broker: str | None = None
+    """A venue's name (shared/venues/registry.py: 'alpaca', 'sim'). Unset: simulated locally, Alpaca in AWS."""
     alpaca_secret_name: str | None = None
     alpaca_api_key: SecretStr | None = None
     """Local runs only (the CLI passes APCA_API_KEY_ID); in AWS keys come from Secrets Manager."""
@@ -30,6 +31,13 @@ class BrokerSettings(CommonSettings):
     sim_non_fractionable: tuple[str, ...] = ()
     sim_faults: dict[str, Any] | None = None
 
+    @field_validator("broker")
+    @classmethod
+    def _a_known_venue(cls, name: str | None) -> str | None:
+        from shared.venues.registry import venue_named
+
+        return None if name is None else venue_named(name).name
+
     @model_validator(mode="after")
     def _keys_only_locally(self) -> Self:
         if not self.local and (self.alpaca_api_key or self.alpaca_secret_key):
@@ -44,5 +52,5 @@ class BrokerSettings(CommonSettings):
         return self.market_data or ("offline" if self.local else "alpaca")
 
     @property
-    def broker_kind(self) -> Literal["sim", "alpaca"]:
+    def broker_kind(self) -> str:
         return self.broker or ("sim" if self.local else "alpaca")
