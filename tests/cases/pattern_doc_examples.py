@@ -4,7 +4,7 @@
 Each pattern is the guide's, written as the guide writes it (top-level fields such as `time` or
 `FileName` included), against the guide's sample EC2 event or a small event the guide's prose
 describes; `expected_match` is what the guide says. Our matcher must give the guide's answer
-(tests/unit/local/test_pattern_doc_examples.py); moto's matcher, called in-process, must too, unless
+(tests/unit/local/test_patterns.py); moto's matcher, called in-process, must too, unless
 the case records where moto departs from the guide (tests/integration/local/test_patterns_differential.py).
 """
 
