@@ -80,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Powertools warns on every invocation that publishes no metric; locally that is noise in the logs.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    args = build_parser(command_in(words), everything=False).parse_args(words)
+    parser = build_parser(command_in(words), everything=False)
+    if not words:  # asking for nothing is asking what there is
+        parser.print_help()
+        return 0
+    args = parser.parse_args(words)
     module = importlib.import_module(module_of(args.command))
     try:
         code: int = module.run(args)

@@ -27,6 +27,10 @@ Files are printed as Composer's editor exports them (one argument per line, chil
 opening on the parent's line), in one of three dialects: plain `.clj` with bare tickers, Composer's
 `EQUITIES::SPY//USD` tickers, or the editor's "Def" tab (no outer parentheses, `weight-specified`
 with a vector of weights and a vector of children).
+
+The tickers are made up, so the offline market refuses them as typos unless asked to invent their
+histories: `OfflineMarketData(extra_symbols=tickers(n))` (or `invent_any=True`) in code,
+`--allow-invented-tickers` on the command line, ALCHEMISER_ALLOW_INVENTED_TICKERS=1 for local functions.
 """
 
 from __future__ import annotations

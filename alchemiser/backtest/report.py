@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from alchemiser.backtest import metrics
-from alchemiser.backtest.account_compare import comparison_lines
 from alchemiser.backtest.engine import BacktestResult
 from alchemiser.backtest.formats import num as _num
 from alchemiser.backtest.formats import pct as _pct
@@ -215,47 +214,6 @@ def account_doc(points: Sequence[tuple[date, Decimal]], *, source: str, rf: floa
     return metrics.finite(doc)  # type: ignore[no-any-return]
 
 
-def limit_headline(doc: dict[str, Any]) -> list[str]:
-    """"N of M sessions blocked by max_position_weight (75%)" (and clipped), with where each limit is set."""
-    sessions = doc["range"]["sessions"]
-    limits = doc.get("limits", {})
-    lines = []
-    for key, what in (("blocked", "nothing placed"), ("clipped", "positions clipped to the cap")):
-        by_limit: dict[str, set[str]] = {}
-        for day in doc.get(key, []):
-            by_limit.setdefault(day["limit"], set()).add(day["trade_date"])
-        if not by_limit:
-            continue
-        every = len({d for days in by_limit.values() for d in days})
-        named = [(name, len(days), limits.get(name, {})) for name, days in
-                 sorted(by_limit.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
-        if len(named) == 1:
-            (name, _, spec), = named
-            lines.append(f"{every} of {sessions} sessions {key} by {name} ({spec.get('text', '?')}): {what}"
-                         f" (set by {spec.get('source', '?')})")
-        else:
-            parts = "; ".join(f"{n} by {name} ({spec.get('text', '?')}, set by {spec.get('source', '?')})"
-                              for name, n, spec in named)
-            lines.append(f"{every} of {sessions} sessions {key}: {parts}: {what}")
-    if doc.get("blocked"):
-        first = doc["blocked"][0]
-        lines.append(f"  first: {first['trade_date']}: {first['message']}; change a limit in the portfolio file's "
-                     "[limits] or with a flag (`alchemiser limits` lists them)")
-    return lines
-
-
-def _strategy_line(name: str, s: dict[str, Any]) -> str:
-    sm = s["metrics"]
-    head = f"  {name:<24} allocation {_pct(float(s['allocation']), 1):>7}"
-    if not s.get("portfolio_traded", True):
-        return (f"{head}  did not trade: the portfolio placed no order on any session (limits above); "
-                "its return alone would not be the account's")
-    held = s.get("held_sessions", 0)
-    return (f"{head}  return {_pct(sm['total_return'])}  CAGR {_pct(sm['cagr'])}  Sharpe {_num(sm['sharpe'])}"
-            f"  max DD {_pct(sm['max_drawdown'])}  contribution {_pct(s['contribution'])}"
-            + (f"  (held on the {held} sessions the portfolio was blocked)" if held else ""))
-
-
 def stopped_kind(note: str) -> str | None:
     """"blocked" for a session whose plan a limit stopped, "refused" for one whose plan failed closed
     (engine.simulate's notes), None for any other note."""
@@ -268,50 +226,6 @@ def stopped_sessions(doc: dict[str, Any], kind: str) -> list[tuple[date, str]]:
     """The (day, note) of every session of that kind of stop."""
     return [(date.fromisoformat(n["trade_date"]), n["note"]) for n in doc.get("notes") or []
             if stopped_kind(n["note"]) == kind]
-
-
-def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
-    r, fm = doc["range"], doc["fill_model"]
-    bench = doc["benchmark"]
-    lines = [
-        f"Backtest of {portfolio_name}: {r['from']} → {r['to']} ({r['sessions']} sessions), "
-        f"${Decimal(doc['capital']):,.0f} starting capital",
-        ("Each run decides at 09:35 on the previous session's closes" if doc.get("timing", "previous-close")
-         == "previous-close" else "Each run decides near the close, today's latest trades as today's bar"),
-        f"Fills at each session's {fm['price']}, slippage {fm['slippage_bps']} bps, fee ${fm['fee_per_share']}/share; "
-        f"final equity ${Decimal(doc['metrics']['final_equity']):,.2f}",
-        "",
-    ]
-    if doc.get("synthetic"):
-        lines[1:1] = ["SYNTHETIC offline prices, not real market data: use --data DIR or --data alpaca for real bars"]
-    headline = limit_headline(doc)
-    if headline:
-        lines[1:1] = headline
-    head = f"{'':<22}{'portfolio':>26}{(bench['symbol'] if bench else ''):>28}"
-    lines.append(head)
-    for label, mine, theirs in metric_rows(doc):
-        lines.append(f"  {label:<20}{mine:>26}{theirs:>28}")
-    m = doc["metrics"]
-    if m.get("trough"):
-        lines += ["", f"Deepest drawdown {_pct(m['max_drawdown'])}: peak {m['peak'] or r['from']}, trough "
-                      f"{m['trough']}, " + (f"recovered {m['recovery']}" if m["recovery"] else "not recovered")]
-    lines += ["", "Yearly returns:"]
-    bench_years = (bench or {}).get("yearly_returns", {})
-    for year, value in m["yearly_returns"].items():
-        other = f"   {bench['symbol']} {_pct(bench_years.get(year))}" if bench else ""
-        lines.append(f"  {year}  {_pct(value):>9}{other}")
-    if any(s.get("metrics") is not None for s in doc["strategies"].values()):
-        lines += ["", "Per strategy (each alone with its share of the capital):"]
-        for name, s in doc["strategies"].items():
-            if s.get("metrics") is not None:
-                lines.append(_strategy_line(name, s))
-    failed = [n for n in doc["notes"] if stopped_kind(n["note"]) == "refused"]
-    if failed:
-        lines += ["", f"{len(failed)} session(s) placed nothing because the plan's safety check stopped it; "
-                      f"first: {failed[0]['trade_date']}: {failed[0]['note']}"]
-    lines += comparison_lines(doc)
-    lines += ["", "Not applied by a backtest: " + "; ".join(doc["not_applied"]) + "."]
-    return "\n".join(lines) + "\n"
 
 
 def first_day(doc: dict[str, Any]) -> date:

@@ -1,11 +1,16 @@
 """Names of a deployed stage's resources (resolved from infra/template.yaml with Stage set), boto3
-clients that honour AWS_REGION as well as AWS_DEFAULT_REGION, and AWS errors as plain sentences."""
+clients in the stage's region, and AWS errors as plain sentences.
+
+The stage's region is the one `alchemiser init` wrote into infra/samconfig.toml (`[<stage>.global.parameters]
+region`, where `sam deploy --config-env <stage>` reads it), else AWS_REGION, else AWS_DEFAULT_REGION, else
+the profile's."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alchemiser.local.template import Resolver, load_template
@@ -37,15 +42,36 @@ def rule_names(stage: str) -> dict[str, str]:
             if resource.get("Type") == "AWS::Events::Rule"}
 
 
-def region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+def samconfig_region(stage: str, samconfig: Path | None = None) -> str | None:
+    """The region `alchemiser init` recorded for the stage (or a `region` among its deploy parameters)."""
+    import tomllib
+
+    from alchemiser.commands.init import DEFAULT_SAMCONFIG
+
+    path = samconfig or DEFAULT_SAMCONFIG
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    section = config.get(stage, {})
+    for command in ("global", "deploy"):
+        value = section.get(command, {}).get("parameters", {}).get("region")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
-def client(service: str) -> Any:
-    """A client of a fresh session (credentials and region read now), in AWS_REGION if set."""
+def region(stage: str | None = None, samconfig: Path | None = None) -> str | None:
+    """The stage's region (samconfig.toml), else the environment's; None: boto3's own (the profile's)."""
+    found = samconfig_region(stage, samconfig) if stage else None
+    return found or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def client(service: str, stage: str | None = None, samconfig: Path | None = None) -> Any:
+    """A client of a fresh session (credentials and region read now), in the stage's region."""
     import boto3
 
-    return boto3.session.Session(region_name=region()).client(service)  # type: ignore[call-overload]
+    return boto3.session.Session(region_name=region(stage, samconfig)).client(service)  # type: ignore[call-overload]
 
 
 @contextmanager
@@ -64,7 +90,9 @@ def describe(exc: Exception, stage: str) -> str | None:
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.NoRegionError):
-        return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), e.g. export AWS_REGION=us-east-1"
+        return ("no AWS region: set AWS_DEFAULT_REGION (export AWS_DEFAULT_REGION=us-east-1, as docs/deploy.md "
+                f"says: sam and boto3 read it), or record the stage's with alchemiser init --stage {stage} --region "
+                "us-east-1 (infra/samconfig.toml)")
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return ("no AWS credentials: configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY)")
@@ -76,7 +104,7 @@ def describe(exc: Exception, stage: str) -> str | None:
         if code in ("ResourceAlreadyExistsException",):
             return f"{message or 'it already exists'} (choose another --name)"
         if code in ("ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
-            where = region() or "this region"
+            where = region(stage) or "this region"
             return f"not found on stage {stage}: {message or code} (is the stage deployed in {where}?)"
         if code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
                     "AccessDeniedException", "AccessDenied"):

@@ -20,19 +20,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alchemiser.commands.common import UsageError, add_limit_flags, add_state_dir, dumps, effective_limits, fail
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 if TYPE_CHECKING:
     from alchemiser.backtest.engine import BacktestConfig
     from services.strategy.portfolio_config import StrategyPortfolio
 
 DEFAULT_YEARS = 5
+NEAR_CLOSE_MINUTES = 10
 SIM_SLIPPAGE_BPS = Decimal("5")
 """The simulated broker's default slippage (shared/broker/settings.py `sim_slippage_bps`); a test keeps them equal."""
 
@@ -92,7 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="X", help="commission per share filled (default 0, as at Alpaca)")
     parser.add_argument("--risk-free", type=_rate, default=0.0, metavar="RATE",
                         help="annual risk-free rate for Sharpe and Sortino (default 0)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (schema: docs/backtest.md)")
+    parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                        help="print one JSON object (schema: docs/backtest.md); with FILE, write it there "
+                             "(and print the summary)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML tearsheet")
     parser.add_argument("--png", type=Path, metavar="FILE", help="write the equity and drawdown chart as a PNG")
     parser.add_argument("--log-scale", action="store_true", help="the tearsheet's equity chart on a log scale")
@@ -102,53 +105,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="when each day's run decides: previous-close (default: 09:35 on the previous "
                              "session's closes, the strategy function's default) or near-close (Composer's: "
                              "--near-close-minutes before the close, today's latest trades as today's bar)")
-    parser.add_argument("--near-close-minutes", type=int, choices=range(1, 121), default=10, metavar="N",
-                        help="with --timing near-close: minutes before the close the run decides (default 10)")
+    parser.add_argument("--near-close-minutes", type=int, choices=range(1, 121), metavar="N",
+                        help=f"with --timing near-close: minutes before the close the run decides (default "
+                             f"{NEAR_CLOSE_MINUTES})")
     parser.add_argument("--no-attribution", action="store_true",
                         help="skip the per-strategy runs (each strategy alone with its allocation)")
     add_state_dir(parser)
+    add_invented_flag(parser)
     add_limit_flags(parser)
-
-
-class Progress:
-    """Days done, elapsed and ETA on stderr: one updating line on a terminal, a line per 10% otherwise."""
-
-    def __init__(self, total_steps: int, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.total = max(1, total_steps)
-        self.done_before = 0
-        self.started = time.monotonic()
-        self.last_shown = -1
-        self.phase = ""
-        self._phase_total = 0
-        self.first_timed: tuple[int, float] | None = None
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if phase != self.phase:
-            if self.phase:
-                self.done_before += self._phase_total
-            self.phase, self._phase_total = phase, total
-        steps = self.done_before + done
-        elapsed = time.monotonic() - self.started
-        # the first steps carry the imports and the first data reads: no ETA from them
-        rate_from = self.first_timed
-        if rate_from is None and steps >= 3:
-            self.first_timed = rate_from = (steps, elapsed)
-        eta_text = "…"
-        if rate_from is not None and steps > rate_from[0]:
-            per_step = (elapsed - rate_from[1]) / (steps - rate_from[0])
-            eta_text = f"{per_step * (self.total - steps):.1f}s"
-        tenth = steps * 10 // self.total
-        if self.tty:
-            if done == total or done % 25 == 0:
-                print(f"\r{phase}: day {done}/{total}  elapsed {elapsed:5.1f}s  ETA {eta_text:>7}   ",
-                      end="", file=self.stream, flush=True)
-                if done == total:
-                    print(file=self.stream)
-        elif tenth != self.last_shown or done == total:
-            self.last_shown = tenth
-            print(f"{phase}: day {done}/{total}, elapsed {elapsed:.1f}s, ETA {eta_text}", file=self.stream, flush=True)
 
 
 def portfolio_of(args: argparse.Namespace) -> StrategyPortfolio:
@@ -191,7 +155,8 @@ def default_range(calendar: Any, now: datetime, start: date | None, end: date | 
     return start, end
 
 
-def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
+def config_of(args: argparse.Namespace, now: datetime) -> tuple[BacktestConfig, date | None]:
+    """The backtest's configuration, and the day the data ends on when that ended the range (no --to)."""
     from alchemiser.backtest.engine import BacktestConfig, BacktestError
     from alchemiser.backtest.fills import FillModel
     from services.strategy.language import StrategyError
@@ -200,12 +165,18 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
 
     if args.strategy and args.config is not None:
         raise BacktestError("give either --strategy files or --config, not both")
+    if args.near_close_minutes is not None and args.timing != "near-close":
+        raise BacktestError("--near-close-minutes needs --timing near-close (the default timing decides at 09:35 "
+                            "on the previous session's closes)")
     try:
         portfolio = portfolio_of(args)
     except (StrategyError, PortfolioConfigError) as exc:
         raise BacktestError(str(exc)) from exc
     except FileNotFoundError as exc:
         raise BacktestError(f"{exc.filename}: no such file") from exc
+    typo = unknown_tickers(portfolio, args.data)
+    if typo:
+        raise BacktestError(typo)
     try:
         market_data = market_data_of(args)
     except ValueError as exc:
@@ -215,6 +186,9 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
         start, end = default_range(calendar, now, args.start, args.end)
     except ValueError as exc:
         raise BacktestError(str(exc)) from exc
+    ends = _data_ends(args, market_data, portfolio, end)
+    if ends is not None:
+        start, end = default_range(calendar, now, args.start, ends)
     benchmark = None if args.benchmark.strip().lower() in ("", "none") else args.benchmark.strip().upper()
     try:
         limits = effective_limits(args, portfolio.limits)
@@ -223,7 +197,17 @@ def config_of(args: argparse.Namespace, now: datetime) -> BacktestConfig:
     return BacktestConfig(portfolio, market_data, calendar, start, end, capital=args.capital, limits=limits,
                           fills=FillModel(args.slippage_bps, args.fee_per_share), benchmark=benchmark,
                           attribution=not args.no_attribution, timing=args.timing,
-                          near_close_minutes=args.near_close_minutes)
+                          near_close_minutes=args.near_close_minutes or NEAR_CLOSE_MINUTES), ends
+
+
+def _data_ends(args: argparse.Namespace, market_data: Any, portfolio: Any, end: date) -> date | None:
+    """Without --to, a folder of CSV files that ends before `end` ends the backtest (the day it ends on)."""
+    from alchemiser.commands.data_end import data_ends, is_folder
+
+    if args.end is not None or not is_folder(args.data):
+        return None
+    ends = data_ends(market_data, portfolio.symbols, before=end)
+    return ends if ends is not None and ends < end else None
 
 
 def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, Decimal]]:
@@ -239,21 +223,47 @@ def account_equity(state_dir: Path, start: date, end: date) -> list[tuple[date, 
     return sorted(latest.items())
 
 
+def json_file(args: argparse.Namespace) -> Path | None:
+    """`--json FILE`: the file; `--json` alone (stdout) or no --json: None."""
+    return None if args.json in (None, "-") else Path(args.json)
+
+
+def check_outputs_of(args: argparse.Namespace) -> None:
+    """Every file the backtest will write, and the libraries that draw them, before it starts (UsageError)."""
+    from alchemiser.commands.outputs import check_outputs
+
+    check_outputs([("--html", args.html), ("--png", args.png), ("--json", json_file(args))],
+                  [(flag, module) for flag, module, given in (("--html", "plotly", args.html),
+                                                              ("--png", "matplotlib", args.png)) if given])
+
+
 def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
+    with invented_tickers(args):
+        return _backtest(args, now)
+
+
+def _backtest(args: argparse.Namespace, now: datetime | None) -> int:
     from alchemiser.backtest.engine import BacktestError, run_backtest
-    from alchemiser.backtest.report import render_text, to_json
+    from alchemiser.backtest.report import to_json
+    from alchemiser.backtest.summary import render_text
+    from alchemiser.console import Progress
 
     moment = now or datetime.now(UTC)
     try:
-        config = config_of(args, moment)
+        check_outputs_of(args)
+        config, data_ended = config_of(args, moment)
         from alchemiser.backtest.engine import sessions_of
 
         sessions = len(sessions_of(config))
         steps = sessions * (2 + (0 if args.no_attribution else len(config.portfolio.strategies)))
-        result = run_backtest(config, Progress(steps))
-    except BacktestError as exc:
+        progress = Progress(steps)
+        result = run_backtest(config, progress)
+        progress.finish()
+    except (BacktestError, UsageError) as exc:
         return fail(str(exc))
     doc = to_json(result, args.risk_free)
+    if data_ended is not None:
+        doc["range"]["data_ends"] = data_ended.isoformat()  # the summary says why the range ends there
     if args.compare_account:
         recorded = account_equity(args.state_dir, result.sessions[0], result.sessions[-1])
         doc["account_equity"] = [{"trade_date": d.isoformat(), "equity": str(e)} for d, e in recorded]
@@ -261,20 +271,40 @@ def run(args: argparse.Namespace, *, now: datetime | None = None) -> int:
             print(f"note: no recorded paper equity in {args.state_dir} between {result.sessions[0]} and "
                   f"{result.sessions[-1]} (run `alchemiser run` days first)", file=sys.stderr)
     name = "the given strategies" if args.strategy else str(config.portfolio.source.name)
-    if args.html is not None or args.png is not None:
-        try:
-            from alchemiser.backtest import tearsheet
-        except ImportError as exc:
-            return fail(f"--html/--png need plotly and matplotlib (pip install 'the-alchemiser[cli]'): {exc}", code=1)
-        blocked = [(b.trade_date, b.message) for b in result.blocked]  # shaded on every chart, counted in the header
-        if args.html is not None:
-            tearsheet.write_html(doc, args.html, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
-            print(f"tearsheet written to {args.html}", file=sys.stderr)
-        if args.png is not None:
-            tearsheet.write_png(doc, args.png, title=f"Backtest — {name}", log_scale=args.log_scale, blocked=blocked)
-            print(f"chart written to {args.png}", file=sys.stderr)
-    if args.json:
+    problem = write_outputs(args, doc, result, name)
+    if args.json == "-":
         print(dumps(doc))
     else:
-        sys.stdout.write(render_text(doc, name))
-    return 0
+        from alchemiser.text import readable
+
+        sys.stdout.write(readable(render_text(doc, name)))
+    return fail(problem, code=1) if problem else 0
+
+
+def write_outputs(args: argparse.Namespace, doc: dict[str, Any], result: Any, name: str) -> str | None:
+    """The tearsheet, the chart and the JSON file, all or none (outputs.Outputs); why not, or None."""
+    from alchemiser.commands.outputs import Outputs
+
+    outputs, target = Outputs(), json_file(args)
+    title = f"Backtest — {name}"
+    blocked = [(b.trade_date, b.message) for b in result.blocked]  # shaded on every chart, counted in the header
+    try:
+        if args.html is not None or args.png is not None:
+            from alchemiser.backtest import tearsheet
+
+            if args.html is not None:
+                outputs.add(args.html, lambda path: tearsheet.write_html(doc, path, title=title,
+                                                                         log_scale=args.log_scale, blocked=blocked))
+            if args.png is not None:
+                outputs.add(args.png, lambda path: tearsheet.write_png(doc, path, title=title,
+                                                                       log_scale=args.log_scale, blocked=blocked))
+        if target is not None:
+            outputs.add_text(target, dumps(doc) + "\n")
+        written = outputs.commit()
+    except (OSError, ImportError) as exc:
+        named = ", ".join(str(p) for p in (args.html, args.png, target) if p is not None)
+        return f"could not write {named} (none was written; the results are above): {exc}"
+    what = {args.html: "tearsheet", args.png: "chart", target: "JSON"}
+    for path in written:
+        print(f"{what[path]} written to {path}", file=sys.stderr)
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -65,7 +64,9 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 
 
 def fail(message: str, code: int = 2) -> int:
-    print(f"alchemiser: {message}", file=sys.stderr)
+    from alchemiser.text import say
+
+    say(f"alchemiser: {message}", err=True)
     return code
 
 

@@ -27,6 +27,7 @@ from alchemiser.commands.common import (
     stage_arg,
 )
 from alchemiser.commands.runconfig import add_config_flags
+from alchemiser.text import say
 
 ACTIONS = ("list", "show", "redrive", "delete", "purge")
 
@@ -87,8 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(f"{len(rows)} message(s) in the dead-letter queue")
             for r in rows:
-                print(f"  {r['message_id']}  {r['failed_at']}  {r['detail_type']}  -> {r['target']}"
-                      f"  ({r['attempts']} attempts): {r['error']}")
+                say(f"  {r['message_id']}  {r['failed_at']}  {r['detail_type']}  -> {r['target']}"
+                    f"  ({r['attempts']} attempts): {r['error']}")
         return 0
     if args.action == "show":
         print(dumps(chosen) if args.json else "\n\n".join(pretty(m) for m in chosen))
@@ -135,7 +136,7 @@ def _delete(args: argparse.Namespace, messages: list[dict[str, Any]]) -> int:
     if not _confirm(f"delete {len(messages)} message(s) from {where}? They cannot be redriven afterwards.", args):
         return 1
     if args.stage:
-        sqs, url = client("sqs"), _queue_url(args.stage)
+        sqs, url = client("sqs", args.stage), _queue_url(args.stage)
         if args.action == "purge":
             sqs.purge_queue(QueueUrl=url)
         else:
@@ -155,7 +156,7 @@ def _local_messages(args: argparse.Namespace) -> list[dict[str, Any]]:
     dlq = DeadLetterQueue(args.state_dir)
     messages = dlq.messages()
     for problem in dlq.problems:
-        print(f"alchemiser: {problem}", file=sys.stderr)
+        say(f"alchemiser: {problem}", err=True)
     return messages
 
 
@@ -181,7 +182,7 @@ def _redrive_local(args: argparse.Namespace, messages: list[dict[str, Any]]) -> 
         hop = runtime.deliver(runtime.last_attempt(message.get("rule"), target, message["event"]))
         hops = [hop, *runtime.run_until_quiet()]
         ok += hop.error is None
-        print(f"{message['message_id']}: {hop.error or hop.status}"
+        say(f"{message['message_id']}: {hop.error or hop.status}"
               + (f"; then {len(hops) - 1} more deliveries" if len(hops) > 1 else ""))
     print(f"redrove {len(messages)} message(s): {ok} succeeded")
     return 0 if ok == len(messages) else 1
@@ -199,13 +200,13 @@ def _rule_target(runtime: Any, rule: str | None, function: str) -> Any:
 
 
 def _queue_url(stage: str) -> str:
-    url: str = client("sqs").get_queue_url(QueueName=stage_names(stage)["dlq"])["QueueUrl"]
+    url: str = client("sqs", stage).get_queue_url(QueueName=stage_names(stage)["dlq"])["QueueUrl"]
     return url
 
 
 def _aws_messages(stage: str) -> list[dict[str, Any]]:
     """Every message, without hiding any: received with a visibility timeout of 0."""
-    sqs, url = client("sqs"), _queue_url(stage)
+    sqs, url = client("sqs", stage), _queue_url(stage)
     seen: dict[str, dict[str, Any]] = {}
     for _ in range(10):
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
@@ -237,7 +238,7 @@ def _from_sqs(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redrive_aws(stage: str, messages: list[dict[str, Any]]) -> int:
-    lam, sqs, url = client("lambda"), client("sqs"), _queue_url(stage)
+    lam, sqs, url = client("lambda", stage), client("sqs", stage), _queue_url(stage)
     ok = 0
     for message in messages:
         if not message.get("target"):

@@ -9,6 +9,7 @@ from typing import Any
 
 from alchemiser.commands.common import UsageError, add_state_dir, as_of_arg, dumps, fail, read_json_file
 from alchemiser.local.runtime import Hop, InvocationError, LocalRuntime
+from alchemiser.text import say
 from services.orchestrator.adapters.local_notifier import format_notification, new_notifications, notifications_offset
 from shared.events.catalog import FUNCTIONS
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 def _invoke(args: argparse.Namespace, event: Any) -> int:
     quiet = args.json
     runtime = LocalRuntime(args.state_dir, as_of=args.as_of,
-                           on_hop=None if quiet else (lambda hop: print(describe_hop(hop), file=sys.stderr)))
+                           on_hop=None if quiet else (lambda hop: say(describe_hop(hop), err=True)))
     notified_from = notifications_offset(args.state_dir)
     try:
         hop, _ = runtime.invoke(args.function, event, follow=args.follow)
@@ -62,7 +63,7 @@ def _invoke(args: argparse.Namespace, event: Any) -> int:
         if hop.published and not args.follow:
             print(f"published (not delivered; --follow routes them): {', '.join(hop.published)}", file=sys.stderr)
         for notification in new_notifications(args.state_dir, notified_from):
-            print(format_notification(notification), file=sys.stderr)
+            say(format_notification(notification), err=True)
     ok = isinstance(response, dict) and response.get("status", "success") in OK_STATUSES
     return 0 if ok else 1
 
@@ -72,6 +73,6 @@ def _report_error(hop: Hop, args: argparse.Namespace) -> int:
     if args.json:
         print(dumps({"errorType": error_type, "errorMessage": message, "requestId": hop.request_id}))
     else:
-        print(f"{args.function} failed: {error_type}: {message}", file=sys.stderr)
+        say(f"{args.function} failed: {error_type}: {message}", err=True)
         print(f"logs: {args.state_dir / 'logs' / (args.function + '.log')}", file=sys.stderr)
     return 1

@@ -18,6 +18,7 @@ from typing import Any
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client
 from alchemiser.commands.common import add_state_dir, dumps, fail, stage_arg
+from alchemiser.text import say
 
 STATES = ("active", "reducing", "halted")
 
@@ -27,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the state to set: active (trade), reducing (sells only), halted (no orders); "
                              "without it, print the current state")
     parser.add_argument("--stage", type=stage_arg, help="the deployed stage's SSM parameter instead of the local file")
+    parser.add_argument("--samconfig", type=Path, metavar="FILE",
+                        help="with --stage: the SAM config naming the stage's region (default: infra/samconfig.toml)")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -55,7 +58,7 @@ def read_local(state_dir: Path) -> Any:
 def read_stage(stage: str, ssm: Any = None) -> Any:
     from services.execution.ssm_kill_switch import SsmKillSwitch
 
-    return SsmKillSwitch(parameter_name(stage), client=ssm or client("ssm")).read()
+    return SsmKillSwitch(parameter_name(stage), client=ssm or client("ssm", stage)).read()
 
 
 def _write_local(state_dir: Path, state: str) -> None:
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.stage:
             with aws_errors(args.stage):
-                ssm = client("ssm")
+                ssm = client("ssm", args.stage, args.samconfig)
                 before = read_stage(args.stage, ssm)
                 if args.state:
                     _write_stage(args.stage, args.state, ssm)
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                      "detail": before.detail, **({"state": args.state} if args.state else {})}))
     elif args.state:
         note = f" ({before.detail})" if before.detail else ""
-        print(f"kill switch {before.state} -> {args.state} ({before.source}){note}")
+        say(f"kill switch {before.state} -> {args.state} ({before.source}){note}")
     else:
-        print(before.describe())
+        say(before.describe())
     return 0

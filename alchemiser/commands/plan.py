@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -44,6 +43,7 @@ from alchemiser.commands.common import (
     fail,
     limits_file_problem,
 )
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 WEIGHT = Decimal("0.0001")
 CENT = Decimal("0.01")
@@ -64,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--strategy", type=existing_file, metavar="FILE.clj", help="plan this one strategy file alone")
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -121,6 +122,9 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     market_data = market_data_for(settings)
     try:
         portfolio = _portfolio(args, settings)
+        typo = unknown_tickers(portfolio, args.data)
+        if typo:
+            raise UsageError(typo)
         signals = evaluate_signals(portfolio, market_data, data_day, require_fresh=False,
                                    today=today, latest_at=now)
     except Exception as exc:
@@ -134,6 +138,10 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
               "manual", day, data_day, now, None, today)
     signal = signal_event(run, signals, settings.max_explanation_lines, effective_limits(args, portfolio.limits))
     found = [freshness_check(signals.data_as_of, data_day, synthetic=signals.synthetic)]
+    if not found[0]["ok"]:
+        from alchemiser.commands.data_end import as_of_hint
+
+        found[0]["detail"] += f"; {as_of_hint(calendar, signals.data_as_of)}"
     session = calendar.session(day)
     if session is None:
         closed = trading_day_check(session, day, now)
@@ -219,22 +227,36 @@ def report(signal: Any, inputs: Any, plan: Any, found: list[dict[str, Any]]) -> 
 
 
 def render(body: dict[str, Any]) -> str:
+    from alchemiser.commands.run_summary import side
+    from alchemiser.console import Cell, Column, styled, table
+
     lines = [f"Dry run of {body['trading_date']} (nothing placed): data through {body['data_as_of']}, "
-             f"equity ${body['equity']:,}, cash ${body['cash']:,}", "", "Weights        target   current"]
-    for row in body["weights"]:
-        lines.append(f"  {row['symbol']:<10} {row['target'] * 100:7.2f}%  {row['current'] * 100:7.2f}%")
+             f"equity ${body['equity']:,}, cash ${body['cash']:,}", ""]
+    if body.get("synthetic"):
+        from alchemiser.text import SYNTHETIC
+
+        lines.insert(1, styled(SYNTHETIC, "yellow"))
+    lines += ["Weights", *table([Column("Symbol", style="bold"), Column("Target", right=True),
+                                 Column("Current", right=True)],
+                                [[row["symbol"], f"{row['target'] * 100:.2f}%", f"{row['current'] * 100:.2f}%"]
+                                 for row in body["weights"]])]
     lines += ["", f"Orders ({len(body['orders'])}):"]
-    for o in body["orders"]:
-        size = f"qty {o['qty']}" if o["qty"] is not None else f"${o['notional']:,}"
-        lines.append(f"  {o['side'].upper():<4} {o['symbol']:<6} {size:<20} ~${o['estimated_value']:,}"
-                     f"  {o['reason']}" + ("" if o["fractionable"] else "  [whole shares]"))
-    if not body["orders"]:
+    rows: list[list[str | Cell]] = [
+        [side(o["side"]), o["symbol"], f"qty {o['qty']}" if o["qty"] is not None else f"${o['notional']:,}",
+         f"~${o['estimated_value']:,}", o["reason"] + ("" if o["fractionable"] else "  [whole shares]")]
+        for o in body["orders"]]
+    if rows:
+        lines += table([Column("Side"), Column("Symbol", style="bold"), Column("Size", right=True),
+                        Column("Value", right=True), Column("Why")], rows)
+    else:
         lines.append("  none")
     if body["skipped"]:
         lines += ["", f"Skipped ({len(body['skipped'])}):"]
-        lines += [f"  {s['side']} {s['symbol']} ~${s['estimated_value']:,}: {s['reason']}" for s in body["skipped"]]
+        lines += table([Column("Side"), Column("Symbol", style="bold"), Column("Value", right=True), Column("Why")],
+                       [[s["side"], s["symbol"], f"~${s['estimated_value']:,}", s["reason"]] for s in body["skipped"]])
     lines += ["", "Pre-trade checks:"]
-    lines += [f"  [{'ok' if c['ok'] else '!!'}] {c['check']}: {c['detail']}" for c in body["checks"]]
+    lines += [f"  {styled('[ok]', 'green') if c['ok'] else styled('[!!]', 'bold red')} {c['check']}: {c['detail']}"
+              for c in body["checks"]]
     lines += ["", body["summary"]]
     if body.get("legs") is None and body["orders"]:
         lines.append("The run would place nothing: a limit refuses this plan (the limits check above says which "
@@ -243,6 +265,11 @@ def render(body: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    with invented_tickers(args):
+        return _plan(args)
+
+
+def _plan(args: argparse.Namespace) -> int:
     from alchemiser.commands.plan_checks import checks, limits_check
 
     if "alpaca" in (args.broker, args.data) and not (os.environ.get("APCA_API_KEY_ID")
@@ -259,18 +286,26 @@ def run(args: argparse.Namespace) -> int:
         return fail(problem)
     now = args.as_of or datetime.now(UTC)
     try:
-        signal, _, fresh = signal_for(args, now)
+        signal, signals, fresh = signal_for(args, now)
         _, planned, broker = plan_for(signal, args, now)
         executed = execution_for(planned)
         found = checks(args, planned.inputs, planned.plan, broker, fresh, limits_check(planned, executed))
         body = report(signal, planned.inputs, planned.plan, found)
         body["legs"] = legs_rows(executed)
+        body["synthetic"] = bool(signals.synthetic)
     except PlanRefused as exc:
-        print(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", file=sys.stderr)
+        from alchemiser.text import say
+
+        say(f"the run would stop at the {exc.step} step ({exc.error_type}): {exc.reason}", err=True)
         return 1
     except UsageError as exc:
         return fail(str(exc))
     except (BrokerError, CredentialsError, SettingsError) as exc:
         return fail(str(exc), code=1)
-    print(dumps(body) if args.json else render(body))
+    if args.json:
+        print(dumps(body))
+    else:
+        from alchemiser.text import say
+
+        say(render(body))
     return 0

@@ -5,9 +5,10 @@ market clock, the rate-limit budget and the kill switch."""
 from __future__ import annotations
 
 import argparse
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
+
+from alchemiser.text import when
 
 CENT = Decimal("0.01")
 
@@ -61,9 +62,8 @@ def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
         clock = broker.get_clock()
         found.append({"check": "market clock", "ok": True,
                       "detail": ("open" if clock.is_open else "closed")
-                                + f" at {clock.timestamp.astimezone(UTC):%Y-%m-%d %H:%MZ}; next open "
-                                  f"{clock.next_open.astimezone(UTC):%Y-%m-%d %H:%MZ}, next close "
-                                  f"{clock.next_close.astimezone(UTC):%Y-%m-%d %H:%MZ}"
+                                + f" at {when(clock.timestamp)}; next open {when(clock.next_open)}, next close "
+                                  f"{when(clock.next_close)}"
                                 + ("" if clock.is_open else " (orders would wait for the open)")})
     except Exception as exc:
         found.append({"check": "market clock", "ok": False, "detail": f"unreadable: {exc}"})

@@ -61,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.periods is not None and args.periods < 1:
         return fail("--periods must be at least 1")
+    if args.html is not None:
+        from alchemiser.commands.common import UsageError
+        from alchemiser.commands.outputs import check_outputs
+
+        try:
+            check_outputs([("--html", args.html)], [("--html", "plotly")])
+        except UsageError as exc:
+            return fail(str(exc))
     if args.source == "alpaca" and args.mode == "live":
         return fail("--source alpaca reads the paper account; a live account's P&L comes from the deployed "
                     "function ({\"action\": \"pnl_analysis\"})")
@@ -101,26 +109,36 @@ def run(args: argparse.Namespace) -> int:
         code = write_tearsheet(args.html, [(p.day, p.equity) for p in points], args.source, args.mode)
         if code:
             return code
+    from alchemiser.commands.status import synthetic_runs
+    from alchemiser.text import SYNTHETIC, readable
+
+    synthetic = args.source == "local" and synthetic_runs(args.state_dir, [s.correlation_id for s in snapshots])
     if args.json:
-        print(dumps(pnl_messages.as_dict(report)))
+        print(dumps({**pnl_messages.as_dict(report), "synthetic": synthetic}))
     else:
-        sys.stdout.write(pnl_messages.render(report))
+        if synthetic:
+            print(f"{SYNTHETIC} (the equity was recorded on them)")
+        sys.stdout.write(readable(pnl_messages.render(report)))
     return 0
 
 
 def write_tearsheet(path: Path, points: list[tuple[date, Decimal]], source: str, mode: str) -> int:
     """The tearsheet of the recorded equity (one point per day, the last recorded of each day)."""
+    from alchemiser.backtest import tearsheet
     from alchemiser.backtest.report import account_doc
+    from alchemiser.commands.outputs import Outputs
 
-    try:
-        from alchemiser.backtest import tearsheet
-    except ImportError as exc:
-        return fail(f"--html needs plotly (pip install 'the-alchemiser[cli]'): {exc}", code=1)
     daily = sorted(dict(points).items())
     if not daily:
         return fail("no recorded equity in the period: nothing to draw (run `alchemiser run` days first)", code=1)
     where = "Alpaca paper portfolio history" if source == "alpaca" else f"{mode} account, equity recorded locally"
-    tearsheet.write_html(account_doc(daily, source=where), path, title=f"Account — {where}")
+    outputs = Outputs()
+    try:
+        outputs.add(path, lambda scratch: tearsheet.write_html(account_doc(daily, source=where), scratch,
+                                                               title=f"Account — {where}"))
+        outputs.commit()
+    except OSError as exc:
+        return fail(f"could not write {path} (nothing written): {exc}", code=1)
     print(f"tearsheet written to {path}", file=sys.stderr)
     return 0
 

@@ -8,7 +8,6 @@ handlers run with the broker and data the replayed workflows ran with (see runco
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import uuid
 from collections import Counter
@@ -28,6 +27,7 @@ from alchemiser.commands.common import (
     stage_arg,
 )
 from alchemiser.commands.runconfig import add_config_flags
+from alchemiser.text import say
 
 TERMINAL_REPLAY_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -103,13 +103,13 @@ def _replay_locally(args: argparse.Namespace, name: str) -> int:
     archive = Archive(args.state_dir)
     events = archive.events(args.start, args.end)
     for problem in archive.problems:
-        print(f"alchemiser: {problem}", file=sys.stderr)
+        say(f"alchemiser: {problem}", err=True)
     if not events:
         return fail("no archived events in that window", code=1)
     broker, data = runconfig.resolve(args.state_dir, runconfig.correlation_ids(events), args.broker, args.data)
     runconfig.announce(broker, data, json_mode=args.json)
     runtime = LocalRuntime(args.state_dir, as_of=args.as_of, env=runconfig.runtime_env(broker, data),
-                           on_hop=None if args.json else (lambda hop: print(hop_line(hop), flush=True)))
+                           on_hop=None if args.json else (lambda hop: say(hop_line(hop), flush=True)))
     recover(runtime)
     for envelope in events:
         runtime.route(envelope, replay_name=name)
@@ -140,7 +140,7 @@ def _replay_on_aws(args: argparse.Namespace, name: str) -> int:
     names = stage_names(args.stage)
     if "archive" not in names:
         return fail("the template declares no AWS::Events::Archive")
-    events = client("events")
+    events = client("events", args.stage)
     archive = events.describe_archive(ArchiveName=names["archive"])
     bus = events.describe_event_bus(Name=names["bus"])
     destination: dict[str, Any] = {"Arn": bus["Arn"]}
@@ -169,7 +169,7 @@ def _follow(events: Any, name: str, args: argparse.Namespace, state: str | None)
         if replay.get("StateReason"):
             line += f": {replay['StateReason']}"
         if line != last:
-            print(line, file=sys.stderr, flush=True)
+            say(line, err=True, flush=True)
             last = line
         if state in TERMINAL_REPLAY_STATES or time.monotonic() >= deadline:
             return str(state) if state else None

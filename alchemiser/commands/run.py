@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,18 @@ from alchemiser.commands.common import (
     fail,
     locked,
 )
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
+from alchemiser.text import SYNTHETIC, say, when
 
-EXIT = {"completed": 0, "skipped": 0, "duplicate": 0, "failed": 1, "incomplete": 1, "ended": 1}
+
+def exit_code(result: Any) -> int:
+    """0: the day is done (completed, already completed, or no session that day: nothing to trade); 1: the day's
+    workflow did not trade it (failed, skipped, unfinished), on the first run as on every rerun. The summary says
+    why and how to retry."""
+    if result.status in ("completed", "duplicate"):
+        return 0
+    no_workflow = result.status == "skipped" and result.retry_command is None
+    return 0 if no_workflow else 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--config", type=existing_file, metavar="PORTFOLIO.toml",
                        help="the portfolio file: strategies and their allocations (default: the packaged "
                             "services/strategy/strategies/portfolio.toml)")
-    which.add_argument("--strategy", type=existing_file, metavar="FILE.clj",
-                       help="run this one strategy file with the whole account")
+    which.add_argument("--strategy", action="append", type=existing_file, metavar="FILE.clj",
+                       help="run this strategy file instead of the portfolio file; repeat for several, held with "
+                            "equal allocation (as signals and backtest hold them)")
     parser.add_argument("--retry", action="store_true",
                         help="start a new, fully re-gated workflow for a day whose workflow ended failed or "
                              "skipped (its id: run-<date>-<mode>-retry-<n>)")
@@ -62,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the template's, INFO); their logs are in <state-dir>/logs/")
     add_wait(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -81,13 +92,13 @@ def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
         broker = make_broker(function_settings(options, result.as_of))
         account, positions = broker.get_account(), broker.get_positions()
     except (BrokerError, ValueError, OSError) as exc:
-        print(f"(could not read the account after the day: {exc})", file=sys.stderr)
+        say(f"(could not read the account after the day: {exc})", err=True)
         return None
     return {"equity": account.equity, "cash": account.cash,
             "positions": [{"symbol": p.symbol, "qty": p.qty, "market_value": p.market_value} for p in positions]}
 
 
-def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
+def as_json(result: Any, after: dict[str, Any] | None, *, synthetic: bool = False) -> dict[str, Any]:
     from alchemiser.commands.run_summary import limit_bindings, retry_after_limits
 
     trade = result.last("TradeExecuted")
@@ -96,6 +107,7 @@ def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "status": result.status,
         "reason": result.reason,
+        "synthetic": synthetic,
         "correlation_id": result.correlation_id,
         "as_of": result.as_of.isoformat(),
         "resumed": result.resumed,
@@ -116,14 +128,23 @@ def as_json(result: Any, after: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def single_strategy_config(state_dir: Path, strategy: Path) -> Path:
-    """A one-strategy portfolio file (the whole account) for `--strategy FILE`, kept in the state dir."""
+def strategies_config(state_dir: Path, strategies: list[Path]) -> Path:
+    """The portfolio file for `--strategy FILE ...` (equal allocations, as `signals` and `backtest` hold them),
+    kept in the state dir: a resumed run's strategy step reads it again."""
+    import hashlib
+
+    from services.strategy.workflow import equal_allocations, unique_names
+
     folder = state_dir / "portfolios"
     folder.mkdir(parents=True, exist_ok=True)
-    name = strategy.stem.replace("_", "-")
-    path = folder / f"{name}.toml"
-    path.write_text(f'# written by `alchemiser run --strategy {strategy}`\n\n[[strategy]]\nname = "{name}"\n'
-                    f'file = "{strategy.as_posix()}"\nallocation = "1"\n', encoding="utf-8")
+    names = unique_names([s.stem.replace("_", "-") for s in strategies])
+    key = hashlib.sha256("\n".join(s.as_posix() for s in strategies).encode()).hexdigest()[:8]
+    path = folder / (f"{names[0]}.toml" if len(names) == 1 else f"command-line-{key}.toml")
+    flags = " ".join(f"--strategy {s}" for s in strategies)
+    text = f"# written by `alchemiser run {flags}`\n"
+    for name, strategy, share in zip(names, strategies, equal_allocations(len(strategies)), strict=True):
+        text += f'\n[[strategy]]\nname = "{name}"\nfile = "{strategy.as_posix()}"\nallocation = "{share}"\n'
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -152,6 +173,36 @@ def _check_combination(args: argparse.Namespace) -> str | None:
         if trading_date(args.as_of) != today:
             return "--broker alpaca trades today only (Alpaca fills at the market's current prices); drop --as-of"
     return None
+
+
+def _preflight(args: argparse.Namespace, config: Path | None, as_of: datetime) -> str | None:
+    """What would make the day fail for certain, before it starts: a ticker the offline market does not know, a
+    folder of CSV files that ends before the closes the run needs. (A portfolio that does not load is the
+    strategy step's to report, as in AWS.)"""
+    from alchemiser.commands.data_end import as_of_hint, data_ends, is_folder
+    from services.strategy.language import StrategyError
+    from services.strategy.portfolio_config import PortfolioConfigError, load_portfolio
+    from services.strategy.settings import PACKAGED_CONFIG
+
+    try:
+        portfolio = load_portfolio(config or PACKAGED_CONFIG)
+    except (StrategyError, PortfolioConfigError, OSError):
+        return None
+    typo = unknown_tickers(portfolio, args.data)
+    if typo or not is_folder(args.data):
+        return typo
+    from services.strategy.workflow import data_day
+    from shared.marketdata.calendar import ExchangeCalendar
+    from shared.marketdata.factory import make_market_data
+    from shared.runtime.clock import trading_date
+
+    calendar = ExchangeCalendar()
+    needed = data_day(calendar, as_of)
+    ends = data_ends(make_market_data(args.data, state_dir=args.state_dir), portfolio.symbols, before=needed)
+    if ends is None or ends >= needed:
+        return None
+    return (f"{as_of_hint(calendar, ends)}. The run of {trading_date(as_of).isoformat()} needs the closes of "
+            f"{needed.isoformat()} and would fail closed as stale; nothing was started")
 
 
 def _backdated(args: argparse.Namespace, as_of: datetime) -> str | None:
@@ -183,8 +234,9 @@ def run(args: argparse.Namespace) -> int:
     problem = _check_combination(args)
     if problem:
         return fail(problem)
-    return locked(args.state_dir, lambda: _run_locked(args, keys), wait=args.wait,
-                  hint="; try again when it ends (or --wait SECONDS)")
+    with invented_tickers(args):
+        return locked(args.state_dir, lambda: _run_locked(args, keys), wait=args.wait,
+                      hint="; try again when it ends (or --wait SECONDS)")
 
 
 def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
@@ -193,7 +245,6 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     from alchemiser.local.day import run_day as run_the_day
     from alchemiser.local.storage import display_path
     from alchemiser.local.template import load_template
-    from shared.runtime.clock import NEW_YORK
 
     template = load_template(parameters={"LogLevel": args.log_level} if args.log_level else None)
     as_of = args.as_of or default_as_of(datetime.now(ZoneInfo("UTC")), schedule_time(strategy_schedule(template)))
@@ -201,29 +252,35 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     if problem:
         return fail(problem)
     config = args.config
-    if args.strategy is not None:
-        config = single_strategy_config(args.state_dir, args.strategy)
+    if args.strategy:
+        config = strategies_config(args.state_dir, args.strategy)
     try:
         extra_env = checked_limit_env(args, config)
     except UsageError as exc:
         return fail(str(exc))
+    problem = _preflight(args, config, as_of)
+    if problem:
+        return fail(problem)
     options = DayOptions(args.state_dir, as_of, args.broker, args.data, keys, retry=args.retry,
                          strategy_config=config, extra_env=extra_env)
     if not args.json:
         data = display_path(Path(args.data)) if args.data not in ("offline", "alpaca") else args.data
         where = f"{'Alpaca paper' if args.broker == 'alpaca' else 'simulated broker'}, {data} data"
         print(f"The Alchemiser: a local trading day ({where}; state in {display_path(args.state_dir)})", flush=True)
+        if args.data == "offline":
+            from alchemiser.console import styled
+
+            print(styled(SYNTHETIC, "yellow"), flush=True)
 
     def progress(hop: Any) -> None:
-        print(hop_line(hop), flush=True)
+        say(hop_line(hop), flush=True)
 
     result = run_the_day(options, on_hop=None if args.json else progress, template=template)
     if not args.json:
-        local = result.as_of.astimezone(NEW_YORK)
-        print(f"  (as of {local:%Y-%m-%d %H:%M} New York)")
+        say(f"  (as of {when(result.as_of)})")
     after = portfolio_after(options, result) if result.status not in ("skipped", "ended") else None
     if args.json:
-        print(dumps(as_json(result, after)))
+        print(dumps(as_json(result, after, synthetic=args.data == "offline")))
     else:
-        print(render(result, after))
-    return EXIT.get(result.status, 1)
+        say(render(result, after))
+    return exit_code(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from alchemiser.console import Cell, Column, styled, table
 from alchemiser.local.day import DayResult
 from alchemiser.local.runtime import Hop
 
@@ -41,11 +42,13 @@ def relative_paths(text: str) -> str:
 
 
 def _signal_section(signal: dict[str, Any]) -> list[str]:
-    lines = [f"Target weights (data as of {signal['data_as_of']})"]
+    rows = []
     for symbol, weight in sorted(signal["target_weights"].items(), key=lambda kv: -Decimal(kv[1])):
         parts = [f"{s['name']} {pct(Decimal(s['allocation']) * Decimal(s['weights'][symbol]))}"
                  for s in signal["strategies"] if symbol in s["weights"]]
-        lines.append(f"  {symbol:<6} {pct(weight):>8}   {', '.join(parts)}")
+        rows.append([symbol, pct(weight), ", ".join(parts)])
+    lines = [f"Target weights (data as of {signal['data_as_of']})",
+             *table([Column("Symbol", style="bold"), Column("Weight", right=True), Column("From")], rows)]
     lines.append("Why")
     for strategy in signal["strategies"]:
         lines.append(f"  {strategy['name']} ({pct(strategy['allocation'])} of the portfolio):")
@@ -53,15 +56,24 @@ def _signal_section(signal: dict[str, Any]) -> list[str]:
     return lines
 
 
+def side(text: str) -> Cell:
+    """BUY in green, SELL in red (on a terminal)."""
+    return Cell(text.upper(), "green" if text.lower() == "buy" else "red" if text.lower() == "sell" else None)
+
+
 def _plan_section(plan: dict[str, Any]) -> list[str]:
     lines = [f"Plan {plan['plan_id']}: {plan['summary']}"]
+    rows: list[list[str | Cell]] = []
     for order in plan["orders"]:
         amount = f"{qty(order['qty'])} sh" if order.get("qty") is not None else f"{money(order['notional'])}"
-        value = money(order["estimated_value"])
-        lines.append(f"  {order['side'].upper():<4} {order['symbol']:<6} {amount:>16}  ~{value}  {order['reason']}")
+        rows.append([side(order["side"]), order["symbol"], amount, f"~{money(order['estimated_value'])}",
+                     order["reason"]])
     for skipped in plan.get("skipped", []):
-        lines.append(f"  skip {skipped['symbol']:<6} {skipped['side']} ~{money(skipped['estimated_value'])}: "
-                     f"{skipped['reason']}")
+        rows.append([Cell("skip", "dim"), skipped["symbol"], skipped["side"],
+                     f"~{money(skipped['estimated_value'])}", skipped["reason"]])
+    if rows:
+        lines += table([Column("Side"), Column("Symbol", style="bold"), Column("Amount", right=True),
+                        Column("Value", right=True), Column("Why")], rows)
     if plan.get("scaling"):
         lines.append(f"  buys scaled by {plan['scaling']['factor']}: {plan['scaling']['reason']}")
     if not plan["orders"]:
@@ -73,11 +85,14 @@ def _orders_section(trade: dict[str, Any]) -> list[str]:
     status = "succeeded" if trade["success"] else "did not succeed"
     reason = f": {trade['reason']}" if trade.get("reason") else ""
     lines = [f"Orders ({trade['status']}, {status}{reason})"]
-    for order in trade["orders"]:
-        price = f" @ {money(order['avg_fill_price'])}" if order.get("avg_fill_price") else ""
-        error = f"  ({order['error']})" if order.get("error") else ""
-        lines.append(f"  {order['side'].upper():<4} {order['symbol']:<6} filled {qty(order['filled_qty']):>12}{price}"
-                     f"  {order['status']}{error}")
+    rows: list[list[str | Cell]] = [
+        [side(order["side"]), order["symbol"], qty(order["filled_qty"]),
+         money(order["avg_fill_price"]) if order.get("avg_fill_price") else "-",
+         Cell(order["status"], "green" if order["status"] == "filled" else "yellow"), order.get("error") or ""]
+        for order in trade["orders"]]
+    if rows:
+        lines += table([Column("Side"), Column("Symbol", style="bold"), Column("Filled", right=True),
+                        Column("Price", right=True), Column("Status"), Column("")], rows)
     totals = trade["totals"]
     lines.append(f"  {placed(totals)}, filled {totals['orders_filled']}, failed {totals['orders_failed']}"
                  f"{unknown(totals)}; turnover {money(totals['turnover'])}")
@@ -101,19 +116,15 @@ def unknown(totals: dict[str, Any]) -> str:
 def _portfolio_section(plan: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     if plan is None and after is None:
         return []
-    lines = [f"Portfolio {'':<14}{'before':>18}{'after':>18}"]
     before_account = plan["account"] if plan else {}
-    for key in ("equity", "cash"):
-        b = money(before_account[key]) if key in before_account else "-"
-        a = money(after[key]) if after and key in after else "-"
-        lines.append(f"  {key:<22}{b:>18}{a:>18}")
+    rows = [[key, money(before_account[key]) if key in before_account else "-",
+             money(after[key]) if after and key in after else "-"] for key in ("equity", "cash")]
     before_pos = {p["symbol"]: p for p in before_account.get("positions", [])}
     after_pos = {p["symbol"]: p for p in (after or {}).get("positions", [])}
     for symbol in sorted(set(before_pos) | set(after_pos)):
-        b = f"{qty(before_pos[symbol]['qty'])} sh" if symbol in before_pos else "-"
-        a = f"{qty(after_pos[symbol]['qty'])} sh" if symbol in after_pos else "-"
-        lines.append(f"  {symbol:<22}{b:>18}{a:>18}")
-    return lines
+        rows.append([symbol, f"{qty(before_pos[symbol]['qty'])} sh" if symbol in before_pos else "-",
+                     f"{qty(after_pos[symbol]['qty'])} sh" if symbol in after_pos else "-"])
+    return ["Portfolio", *table([Column(""), Column("Before", right=True), Column("After", right=True)], rows)]
 
 
 def limit_bindings(result: DayResult) -> list[dict[str, Any]]:
@@ -203,13 +214,14 @@ def _status_line(result: DayResult) -> str:
     completed = result.last("WorkflowCompleted")
     if result.status == "completed" and completed is not None:
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in completed["summary"]["step_seconds"].items())
-        lines.append(f"{workflow}: completed ({steps})")
+        lines.append(f"{workflow}: {styled('completed', 'green')} ({steps})")
     elif result.status == "duplicate":
-        lines.append(f"{workflow}: already completed - nothing to do")
+        lines.append(f"{workflow}: {styled('already completed', 'green')} - nothing to do")
     else:
         extra = f"; {result.dead_lettered} delivery(ies) dead-lettered: alchemiser dlq list" \
             if result.dead_lettered else ""
-        lines.append(f"{workflow}: {result.status} - {result.reason}{extra}")
+        style = "bold red" if result.status in ("failed", "incomplete", "ended") else "yellow"
+        lines.append(f"{workflow}: {styled(result.status, style)} - {result.reason}{extra}")
     raised = retry_after_limits(result)
     if raised:
         lines.append("A retry with the same limits is refused the same way. Change the limit (where: above), "

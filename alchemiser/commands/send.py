@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from alchemiser.commands.aws import AwsProblem, aws_errors, client, stage_names
 from alchemiser.commands.common import (
@@ -24,6 +25,7 @@ from alchemiser.commands.common import (
     stage_arg,
 )
 from alchemiser.commands.runconfig import add_config_flags
+from alchemiser.text import say
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with aws_errors(args.stage):
                 entry["EventBusName"] = stage_names(args.stage)["bus"]
-                response = client("events").put_events(Entries=[entry])
+                response = client("events", args.stage).put_events(Entries=[entry])
         except AwsProblem as exc:
             return fail(str(exc), code=1)
         print(dumps(response["Entries"][0]) if args.json else f"sent: {response['Entries'][0]}")
@@ -83,7 +85,7 @@ def _send_locally(args: argparse.Namespace, entry: dict[str, str], detail: dict[
         broker, data = args.broker or "sim", args.data or "offline"
     env = runconfig.runtime_env(broker, data)
     runtime = LocalRuntime(args.state_dir, as_of=args.as_of, env=env,
-                           on_hop=None if args.json else (lambda hop: print(hop_line(hop), flush=True)))
+                           on_hop=None if args.json else (lambda hop: say(hop_line(hop), flush=True)))
     recover(runtime)
     if isinstance(workflow, str):
         write_run_record(args.state_dir, workflow, {"broker": broker, "data": data, "sent_by": "alchemiser send"})
@@ -94,10 +96,29 @@ def _send_locally(args: argparse.Namespace, entry: dict[str, str], detail: dict[
         print(f"event {envelope['id']} matched {', '.join(rules) or 'no rule'}", file=sys.stderr)
     hops = runtime.run_until_quiet()
     dead = len(runtime.dlq.messages()) - dlq_before
+    refused = refusals(hops)
     if args.json:
-        print(dumps({"event_id": envelope["id"], "rules": rules, "dead_lettered": dead,
+        print(dumps({"event_id": envelope["id"], "rules": rules, "dead_lettered": dead, "refused": refused,
                      "deliveries": [{"function": h.function, "rule": h.rule, "status": h.status,
-                                     "error": h.error, "published": h.published} for h in hops]}))
-    elif dead:
-        print(f"{dead} delivery(ies) dead-lettered: alchemiser dlq list", file=sys.stderr)
-    return 1 if dead else 0
+                                     "error": h.error, "reason": reason_of(h), "published": h.published}
+                                    for h in hops]}))
+    else:
+        for refusal in refused:
+            say(f"{refusal['function']} refused {refusal['event']}: {refusal['reason']}", err=True)
+        if dead:
+            print(f"{dead} delivery(ies) dead-lettered: alchemiser dlq list", file=sys.stderr)
+    return 1 if dead or refused else 0
+
+
+def reason_of(hop: Any) -> str | None:
+    """What the handler answered (its response's message), or None."""
+    response = hop.response if isinstance(hop.response, dict) else {}
+    message = response.get("message")
+    return str(message) if message else None
+
+
+def refusals(hops: list[Any]) -> list[dict[str, str]]:
+    """Every delivery a function answered `failed`: it refused the event (hand-made, edited, stale...) or the day
+    failed closed on it; the reason is the function's own answer (until now only in its log)."""
+    return [{"function": h.function, "event": h.trigger, "reason": reason_of(h) or h.error or "failed"}
+            for h in hops if h.status == "failed"]

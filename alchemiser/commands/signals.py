@@ -35,6 +35,7 @@ from alchemiser.commands.common import (
     fail,
     limits_file_problem,
 )
+from alchemiser.commands.tickers import add_invented_flag, invented_tickers, unknown_tickers
 
 if TYPE_CHECKING:
     from services.strategy.portfolio_config import StrategyPortfolio
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
     parser.add_argument("--json", action="store_true",
                         help='print {"weights", "strategies", "as_of", ...} as JSON instead of the text report')
+    add_invented_flag(parser)
     add_limit_flags(parser)
 
 
@@ -104,6 +106,11 @@ def collected_files_portfolio(files: list[Path], *, collect: bool = True) -> tup
 
 
 def run(args: argparse.Namespace) -> int:
+    with invented_tickers(args):
+        return _signals(args)
+
+
+def _signals(args: argparse.Namespace) -> int:
     from services.strategy.app import near_close
     from services.strategy.dependencies import make_calendar
     from services.strategy.failures import failure_of
@@ -135,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
             portfolio, broken = collected_files_portfolio(args.strategy)
         else:
             portfolio = load_portfolio(settings.strategy_config, broken=broken)
+        typo = unknown_tickers(portfolio, args.data)
+        if typo:
+            return fail(typo)
         base = portfolio.source.parent
         failures = [StrategyFailure(b.name, display_file(b.file, base), str(b.error)) for b in broken]
         if portfolio.strategies:
@@ -146,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
         failure = failure_of(exc)
         if failure is None and not isinstance(exc, MarketDataError):
             raise
-        print(failure.reason if failure is not None else f"market data: {exc}", file=sys.stderr)
+        from alchemiser.text import say
+
+        say(failure.reason if failure is not None else f"market data: {exc}", err=True)
         return 1
     if signals is None:  # every strategy failed to parse
         for f in failures:
@@ -158,9 +170,11 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     stale = stale_reason(signals.data_as_of, data_day) is not None
     if stale:
-        print(f"warning: the market data ends on {signals.data_as_of.isoformat()}, before "
-              f"{data_day.isoformat()} (the session the run needs): the run would fail closed as stale; "
-              "shown anyway, since nothing trades here", file=sys.stderr)
+        from alchemiser.commands.data_end import as_of_hint
+
+        print(f"warning: {as_of_hint(calendar, signals.data_as_of)}. The run of {day.isoformat()} needs the closes "
+              f"of {data_day.isoformat()} and would fail closed as stale; shown anyway, since nothing trades here",
+              file=sys.stderr)
     equal = bool(args.strategy)
     if args.json:
         body = signals.as_dict()
@@ -169,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
                     limits=notes["limits"], limit_notes=notes["notes"])
         print(dumps(body))
     else:
-        sys.stdout.write(render(signals, trading_day=day, source=args.data, equal=equal))
+        from alchemiser.text import readable
+
+        sys.stdout.write(readable(render(signals, trading_day=day, source=args.data, equal=equal)))
         if notes["notes"]:
             sys.stdout.write("\nLimits (as the run would apply them):\n"
                              + "".join(f"  {line}\n" for line in notes["notes"]))
@@ -220,19 +236,22 @@ def render(signals: Signals, *, trading_day: Any, source: str, equal: bool) -> s
     lines = [f"Signals on {source} data, {signals.data_through} "
              f"(as the run of {trading_day:%A %Y-%m-%d} would trade)"]
     if signals.synthetic:
-        lines.append("SYNTHETIC: the offline prices are generated, not market data; for real data use "
-                     "--data alpaca or --data DIR (README: CSV files)")
+        from alchemiser.text import SYNTHETIC
+
+        lines.append(SYNTHETIC)
     if equal:
         lines.append(f"Equal allocation across the {count} given strategy file{'s' if count != 1 else ''} "
                      "(no portfolio file)")
     else:
         lines.append(f"Portfolio: {portfolio.source} ({count} strateg{'ies' if count != 1 else 'y'})")
     if signals.net is not None:
-        lines += ["", "Net target weights:"]
-        width = max(len(s) for s in signals.weights)
-        for symbol, weight in sorted(signals.weights.items(), key=lambda kv: (-kv[1], kv[0])):
-            by = ", ".join(f"{name} {_pct(w).strip()}" for name, w in signals.net.by_symbol(symbol).items())
-            lines.append(f"  {symbol:<{width}} {_pct(weight)}   ({by})")
+        from alchemiser.console import Column, table
+
+        rows = [[symbol, _pct(weight).strip(),
+                 ", ".join(f"{name} {_pct(w).strip()}" for name, w in signals.net.by_symbol(symbol).items())]
+                for symbol, weight in sorted(signals.weights.items(), key=lambda kv: (-kv[1], kv[0]))]
+        lines += ["", "Net target weights:",
+                  *table([Column("Symbol", style="bold"), Column("Weight", right=True), Column("From")], rows)]
     else:
         lines += ["", f"No net target weights: {len(signals.failures)} of {count} strategies failed (below)."]
     for outcome in signals.outcomes:

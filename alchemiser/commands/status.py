@@ -133,10 +133,28 @@ def account_view(broker: Any) -> dict[str, Any]:
     }
 
 
-def local_account(state_dir: Path) -> dict[str, Any] | None:
+def local_account(state_dir: Path, records: list[Any] | None = None) -> dict[str, Any] | None:
+    """The simulated account, valued as the latest run valued it: at that day's closes from the data it ran on
+    (the equity the run printed and the orchestrator recorded, what `pnl` reports). Without such a run (none
+    recorded, or one on Alpaca data, which needs keys and the network), at each position's last fill price."""
     path = Path(state_dir) / "broker" / "simulated.sqlite3"
     if not path.exists():
         return None
+    run = latest_local_run(state_dir, records if records is not None else local_workflows(state_dir))
+    if run is not None:
+        from shared.broker.factory import make_broker
+        from shared.broker.settings import BrokerSettings
+        from shared.runtime.clock import trading_date
+
+        as_of = datetime.fromisoformat(run["as_of"])
+        broker = make_broker(BrokerSettings.from_env({
+            "ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(state_dir), "ALCHEMISER_AS_OF": run["as_of"],
+            "ALCHEMISER_BROKER": "sim", "ALCHEMISER_MARKET_DATA": run["data"]}))
+        view = account_view(broker)
+        day = trading_date(as_of).isoformat()
+        view["valued_at"] = {"date": day, "prices": "close", "data": run["data"]}
+        view["source"] = f"simulated broker, {run['data']} data: valued as the run and pnl value it"
+        return view
     from shared.broker.simulated import SimulatedBroker
 
     def no_price(symbol: str) -> Any:
@@ -144,8 +162,29 @@ def local_account(state_dir: Path) -> dict[str, Any] | None:
 
     broker = SimulatedBroker(state_dir, no_price, calendar=cast(Any, None), now=lambda: datetime.now(UTC))
     view = account_view(broker)
-    view["source"] = f"simulated broker ({path}), at last fill prices"
+    view["valued_at"] = {"date": None, "prices": "last fill", "data": None}
+    view["source"] = f"simulated broker ({path}), at last fill prices (no local run to value it with)"
     return view
+
+
+def synthetic_runs(state_dir: Path, correlation_ids: list[str]) -> bool:
+    """Whether any of these workflows ran on the generated offline prices (their run records say which data)."""
+    from alchemiser.local.statedir import read_run_record
+
+    return any((read_run_record(state_dir, c) or {}).get("data") == "offline" for c in correlation_ids)
+
+
+def latest_local_run(state_dir: Path, records: list[Any]) -> dict[str, Any] | None:
+    """The run record (broker, data, as_of) of the latest workflow run on the simulated broker with local data."""
+    from alchemiser.local.statedir import read_run_record
+
+    for record in sorted(records, key=lambda r: (r.created_at, r.correlation_id), reverse=True):
+        run = read_run_record(state_dir, record.correlation_id)
+        if run and run.get("as_of") and run.get("data"):
+            if run.get("broker") == "sim" and run["data"] != "alpaca":
+                return run
+            return None
+    return None
 
 
 def stage_overrides(stage: str, samconfig: Path | None) -> dict[str, str]:
@@ -174,7 +213,7 @@ def stage_account(stage: str, mode: str | None, secret_name: str | None,
     overrides = stage_overrides(stage, samconfig)
     mode = mode or overrides.get("TradingMode") or "paper"
     name = secret_name or overrides.get("AlpacaSecretName") or f"alchemiser/{stage}/alpaca"
-    keys = load_alpaca_credentials(name, client=client("secretsmanager")).keys_for_mode(mode)
+    keys = load_alpaca_credentials(name, client=client("secretsmanager", stage, samconfig)).keys_for_mode(mode)
     broker = AlpacaBroker.from_keys(keys, trading_url=os.environ.get("ALCHEMISER_ALPACA_TRADING_URL") or None,
                                     data_url=os.environ.get("ALCHEMISER_ALPACA_DATA_URL") or None)
     view = account_view(broker)
@@ -226,25 +265,28 @@ def _part(status: dict[str, Any], key: str, stage: str | None, read: Any) -> Non
 
 
 def gather(args: argparse.Namespace) -> dict[str, Any]:
-    status: dict[str, Any] = {"where": f"stage {args.stage}" if args.stage else str(args.state_dir)}
+    status: dict[str, Any] = {"where": f"stage {args.stage}" if args.stage else str(args.state_dir), "synthetic": False}
     if args.stage:
         from alchemiser.commands.kill_switch import read_stage
 
-        stage = args.stage
-        _part(status, "workflows", stage, lambda: latest(stage_workflows(stage, client("dynamodb")), args.last))
-        _part(status, "kill_switch", stage, lambda: _switch(read_stage(stage, client("ssm"))))
+        stage, samconfig = args.stage, args.samconfig
+        _part(status, "workflows", stage,
+              lambda: latest(stage_workflows(stage, client("dynamodb", stage, samconfig)), args.last))
+        _part(status, "kill_switch", stage, lambda: _switch(read_stage(stage, client("ssm", stage, samconfig))))
         _part(status, "account", stage, lambda: stage_account(stage, args.mode, args.secret_name,
                                                                        args.samconfig))
-        _part(status, "dlq_depth", stage, lambda: stage_dlq_depth(stage, client("sqs")))
-        _part(status, "alarms", stage, lambda: stage_alarms(stage, client("cloudwatch")))
+        _part(status, "dlq_depth", stage, lambda: stage_dlq_depth(stage, client("sqs", stage, samconfig)))
+        _part(status, "alarms", stage, lambda: stage_alarms(stage, client("cloudwatch", stage, samconfig)))
         return status
     from alchemiser.commands.kill_switch import read_local
     from alchemiser.local.storage import DeadLetterQueue
 
     state_dir = args.state_dir
-    _part(status, "workflows", None, lambda: latest(local_workflows(state_dir), args.last))
+    records = local_workflows(state_dir)
+    status["synthetic"] = synthetic_runs(state_dir, [r.correlation_id for r in records])
+    _part(status, "workflows", None, lambda: latest(records, args.last))
     _part(status, "kill_switch", None, lambda: _switch(read_local(state_dir)))
-    _part(status, "account", None, lambda: local_account(state_dir))
+    _part(status, "account", None, lambda: local_account(state_dir, records))
     _part(status, "dlq_depth", None, lambda: len(DeadLetterQueue(state_dir).messages()))
     status["alarms"] = None  # CloudWatch alarms exist on a deployed stage only
     return status
@@ -258,16 +300,22 @@ def _switch(reading: Any) -> dict[str, Any]:
 
 
 def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    from alchemiser.text import when
+
+    return when(moment)
 
 
 def render(status: dict[str, Any]) -> str:
     lines = [f"The Alchemiser status ({status['where']})", ""]
+    if status.get("synthetic"):
+        from alchemiser.text import SYNTHETIC
+
+        lines[1:1] = [f"{SYNTHETIC} (these runs traded on them)"]
     workflows = status.get("workflows")
     if workflows is not None:
         lines.append(f"Last workflows ({len(workflows)}):" if workflows else "Workflows: none yet")
         for w in workflows:
-            lines.append(f"  {w['correlation_id']}  {w['trading_date'] or '-'}  {w['status'].upper()}"
+            lines.append(f"  {w['correlation_id']}  {w['trading_date'] or '-'}  {outcome(w['status'])}"
                          f"  orders {w['orders']}" + (f"  ({w['effects_owed']} effects owed)"
                                                       if w["effects_owed"] else ""))
             if w["steps"]:
@@ -279,20 +327,28 @@ def render(status: dict[str, Any]) -> str:
             lines += [f"    limit: {line}" for line in w.get("limits", [])]
     switch = status.get("kill_switch")
     if switch is not None:
-        lines += ["", f"Kill switch: {switch['state'].upper()} ({switch['source']})"
+        from alchemiser.console import styled
+
+        state = styled(switch["state"].upper(), "green" if switch["state"] == "active" else "bold red")
+        lines += ["", f"Kill switch: {state} ({switch['source']})"
                   + (f": {switch['detail']}" if switch["detail"] else "")]
     account = status.get("account")
     lines.append("")
     if account is None and "account" in status and not _failed(status, "account"):
         lines.append("Account: none yet (no simulated account in this state dir)")
     elif account is not None:
-        lines.append(f"Account: equity ${account['equity']:,}  cash ${account['cash']:,}  buying power "
+        valued = account.get("valued_at") or {}
+        when = {"close": f" at the {valued.get('date')} close", "last fill": " at last fill prices"}.get(
+            str(valued.get("prices")), "")
+        lines.append(f"Account: equity ${account['equity']:,}{when}  cash ${account['cash']:,}  buying power "
                      f"${account['buying_power']:,}  [{account['source']}]")
-        for p in account["positions"]:
-            weight = f"{p['weight'] * 100:.2f}%" if p["weight"] is not None else "-"
-            lines.append(f"  {p['symbol']:<6} qty {p['qty']}  ${p['market_value']:,}  {weight}")
-        if not account["positions"]:
-            lines.append("  no positions")
+        from alchemiser.console import Column, table
+
+        lines += table([Column("Symbol", style="bold"), Column("Qty", right=True), Column("Value", right=True),
+                        Column("Weight", right=True)],
+                       [[p["symbol"], f"{p['qty']}", f"${p['market_value']:,}",
+                         f"{p['weight'] * 100:.2f}%" if p["weight"] is not None else "-"]
+                        for p in account["positions"]]) if account["positions"] else ["  no positions"]
     if status.get("dlq_depth") is not None:
         lines.append(f"Dead-letter queue: {status['dlq_depth']} message(s)"
                      + ("  (alchemiser dlq list" + (f" --stage {status['where'][6:]}" if status["where"]
@@ -310,6 +366,13 @@ def render(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def outcome(status: str) -> str:
+    """A workflow's status in capitals, green when completed, red when failed, yellow otherwise (on a terminal)."""
+    from alchemiser.console import styled
+
+    return styled(status.upper(), {"completed": "green", "failed": "bold red"}.get(status, "yellow"))
+
+
 def _failed(status: dict[str, Any], key: str) -> bool:
     return any(p.startswith(f"{key}:") for p in status.get("problems", []))
 
@@ -325,5 +388,10 @@ def run(args: argparse.Namespace) -> int:
             status = gather(args)
     except AwsProblem as exc:
         return fail(str(exc), code=1)
-    print(dumps(status) if args.json else render(status))
+    if args.json:
+        print(dumps(status))
+    else:
+        from alchemiser.text import say
+
+        say(render(status))
     return 1 if status.get("problems") else 0

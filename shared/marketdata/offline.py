@@ -4,17 +4,20 @@ The model (factors, universe, derivations) lives in `offline_model`. This module
 per process over the XNYS sessions from 2005-01-03 to 2035-12-31 and serves slices of it.
 
 Every price here is SYNTHETIC (`synthetic = True`: every output that shows results says so). The
-modelled universe is 87 ETFs with their own relationships (levered, inverse, volatility, bonds);
-any other valid ticker (shared/marketdata/symbols.py) gets a deterministic generic stock-like
-series, seeded by the ticker (crc32), with a market beta in [0.5, 1.5] and an idiosyncratic daily
-volatility of 0.8-2 %, so a real symphony with 290 tickers runs offline. `strict=True` refuses
-tickers outside the modelled universe and `extra_symbols` (a typo is then caught offline).
+modelled universe is 87 ETFs with their own relationships (levered, inverse, volatility, bonds); the
+well-known US stocks and ETFs of `offline_tickers` (and any `extra_symbols`) get a deterministic
+generic stock-like series, seeded by the ticker (crc32), with a market beta in [0.5, 1.5] and an
+idiosyncratic daily volatility of 0.8-2 %, so a real symphony runs offline. Any other ticker is
+refused (UnknownTicker, naming the closest known ones): a typo must not become a strategy with an
+invented history. `invent_any=True` (ALCHEMISER_ALLOW_INVENTED_TICKERS=1, `--allow-invented-tickers`)
+gives every valid ticker a generic series; `strict=True` knows the modelled ETFs and `extra_symbols` only.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shared.marketdata import offline_model as model
+from shared.marketdata import offline_tickers
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, day64, unique_symbols
@@ -33,6 +37,29 @@ KNOWN_SYMBOLS = model.KNOWN_SYMBOLS
 FIRST_DAY = model.BASE_DAY
 LAST_DAY = model.END_DAY
 _KNOWN = frozenset(model.KNOWN_SYMBOLS)
+_LISTED = frozenset(offline_tickers.KNOWN) - _KNOWN
+INVENTED_TICKERS_ENV = "ALCHEMISER_ALLOW_INVENTED_TICKERS"
+
+
+def invented_tickers_allowed(env: Mapping[str, str] | None = None) -> bool:
+    """ALCHEMISER_ALLOW_INVENTED_TICKERS=1 (what `--allow-invented-tickers` sets for the local functions)."""
+    value = (os.environ if env is None else env).get(INVENTED_TICKERS_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes")
+
+
+class UnknownTicker(MarketDataError):
+    """Tickers the offline market does not know (most likely typos); `suggestions[symbol]`: the closest known."""
+
+    def __init__(self, symbols: Sequence[str], message: str) -> None:
+        super().__init__(message)
+        self.symbols = tuple(symbols)
+        self.suggestions = {s: offline_tickers.closest(s, model.KNOWN_SYMBOLS) for s in symbols}
+
+
+def unknown_ticker_message(symbol: str) -> str:
+    """"'ZZZQ' is not a ticker the offline market knows (closest: ZROZ, SQ, VZ)": one sentence, no advice."""
+    close = ", ".join(offline_tickers.closest(symbol, model.KNOWN_SYMBOLS))
+    return f"'{symbol}' is not a ticker the offline market knows (closest: {close})"
 
 
 @dataclass(frozen=True)
@@ -113,22 +140,30 @@ class OfflineMarketData:
     synthetic = True
     """Generated prices, not market data: outputs label results computed on them."""
 
-    def __init__(self, extra_symbols: Iterable[str] = (), *, strict: bool = False) -> None:
+    def __init__(self, extra_symbols: Iterable[str] = (), *, strict: bool = False,
+                 invent_any: bool | None = None) -> None:
+        """`invent_any` None: ALCHEMISER_ALLOW_INVENTED_TICKERS decides (off unless set)."""
         extras = [s for s in dict.fromkeys(extra_symbols) if s not in _KNOWN]
         for symbol in extras:
             if not symbol or not symbol.isascii() or not symbol.replace(".", "").isalnum():
                 raise ValueError(f"invalid extra symbol {symbol!r}")
-        self._extras = frozenset(extras)
         self.strict = strict
+        self.invent_any = not strict and (invented_tickers_allowed() if invent_any is None else invent_any)
+        self._extras = frozenset(extras) | (frozenset() if strict else _LISTED)
         self._checked: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"OfflineMarketData(extra_symbols={len(self._extras)}, strict={self.strict})"
+        return (f"OfflineMarketData(extra_symbols={len(self._extras)}, strict={self.strict}, "
+                f"invent_any={self.invent_any})")
 
     @property
     def any_symbol(self) -> bool:
         """Whether any valid ticker has data (a simulated broker then knows every symbol)."""
-        return not self.strict
+        return self.invent_any
+
+    def knows(self, symbol: str) -> bool:
+        """Whether `symbol` has a history here without inventing one (a modelled ETF, listed, or an extra)."""
+        return symbol in _KNOWN or symbol in self._extras
 
     @staticmethod
     def generic(symbols: Sequence[str]) -> list[str]:
@@ -149,14 +184,20 @@ class OfflineMarketData:
         from shared.marketdata.symbols import is_canonical
 
         wanted = unique_symbols(symbols)
-        unknown = [s for s in wanted if s not in _KNOWN and s not in self._extras]
+        unknown = [s for s in wanted if not self.knows(s)]
         invalid = [s for s in unknown if not is_canonical(s)]
-        if invalid or (unknown and self.strict):
-            why = "not valid tickers" if invalid else "not in the offline market's modelled universe"
+        if invalid:
             raise MarketDataError(
-                f"no data for {', '.join(invalid or unknown)}: {why} "
+                f"no data for {', '.join(invalid)}: not valid tickers "
                 f"({len(_KNOWN)} US ETFs, e.g. SPY, QQQ, TQQQ, BIL); check the ticker; {HOW_TO_GET_DATA}"
             )
+        if unknown and not self.invent_any:
+            sentences = "; ".join(unknown_ticker_message(s) for s in unknown)
+            invent = "" if self.strict else (
+                f"; to give it an invented (synthetic) history anyway: --allow-invented-tickers "
+                f"({INVENTED_TICKERS_ENV}=1)")
+            raise UnknownTicker(unknown, f"no data for {', '.join(unknown)}: {sentences}; check the ticker{invent}; "
+                                         f"{HOW_TO_GET_DATA}")
         return wanted
 
     @staticmethod

@@ -49,7 +49,8 @@ def test_the_json_has_the_documented_sections(outputs):
 
 def test_progress_goes_to_stderr_with_elapsed_and_eta(outputs):
     _, _, _, stderr = outputs
-    assert re.search(r"evaluate: day \d+/\d+, elapsed [\d.]+s, ETA [\d.]+s", stderr)
+    assert re.search(r"evaluate: day \d+/\d+ \(\d+%\), elapsed [\d.]+s, ETA [\d.]+s", stderr)
+    assert re.search(r"backtest: 100% done, elapsed [\d.]+s", stderr)
     assert "tearsheet written to" in stderr
 
 
@@ -58,7 +59,8 @@ def test_the_summary_is_readable():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for text in ("Backtest of portfolio.toml: 2025-03-03 → 2025-04-30", "Sharpe", "Max drawdown", "CAGR",
-                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch", "SYNTHETIC offline prices"):
+                 "SPY", "Yearly returns:", "Not applied by a backtest: the kill switch",
+                 "SYNTHETIC: the offline prices are generated"):
         assert text in out
     assert "evaluate: day" not in out  # progress is on stderr only
 

@@ -40,6 +40,7 @@ CALENDAR = ExchangeCalendar()
 SESSIONS = [d.astype(date) for d in CALENDAR.sessions_between(date(2017, 1, 3), date(2026, 11, 25))]
 SLIPPAGE = Decimal("5")  # the simulated broker's (ALCHEMISER_SIM_SLIPPAGE_BPS)
 NON_FRACTIONABLE = '["S003"]'  # whole shares only, at the simulated broker and in the backtest
+INVENTED = {"ALCHEMISER_ALLOW_INVENTED_TICKERS": "1"}  # the generator's tickers S000...: histories made up for them
 
 LIMITS = st.fixed_dictionaries({}, optional={
     "max_position_weight": st.sampled_from(["0.3", "0.5", "0.75", "1"]),
@@ -64,7 +65,7 @@ def _lambdas(state: Path, config: Path, day: date) -> dict[str, Any]:
     """What the Lambdas did on `day`: the plan's orders, the orders sent, and the limits that bound."""
     at = datetime(day.year, day.month, day.day, 9, 35, tzinfo=NEW_YORK)
     result = run_day(DayOptions(state, at, strategy_config=config,
-                                extra_env={"ALCHEMISER_SIM_NON_FRACTIONABLE": NON_FRACTIONABLE}))
+                                extra_env={"ALCHEMISER_SIM_NON_FRACTIONABLE": NON_FRACTIONABLE, **INVENTED}))
     assert result.status in ("completed", "failed"), result.reason
     events = {e["detail-type"]: e["detail"] for e in Archive(state).of_workflow(result.correlation_id)}
     plan, trade = events["RebalancePlanned"], events["TradeExecuted"]
@@ -80,7 +81,7 @@ def _cli_plan(state: Path, config: Path, day: date) -> dict[str, Any]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), environment({"ALCHEMISER_SIM_NON_FRACTIONABLE": NON_FRACTIONABLE}):
         assert main(["plan", "--config", str(config), "--as-of", day.isoformat(), "--state-dir", str(state),
-                     "--json"]) == 0
+                     "--json", "--allow-invented-tickers"]) == 0
     body = json.loads(out.getvalue())
     [limits] = [c for c in body["checks"] if c["check"] == "limits"]
     refused = [b["limit"] for b in limits["bindings"] if b["action"] == "refused"]
@@ -90,7 +91,7 @@ def _cli_plan(state: Path, config: Path, day: date) -> dict[str, Any]:
 
 def _backtest(config: Path, days: list[date]) -> dict[date, dict[str, Any]]:
     portfolio = load_portfolio(config)
-    result = run_backtest(BacktestConfig(portfolio, OfflineMarketData(), CALENDAR, days[0], days[-1],
+    result = run_backtest(BacktestConfig(portfolio, OfflineMarketData(invent_any=True), CALENDAR, days[0], days[-1],
                                          fills=FillModel(SLIPPAGE), attribution=False, benchmark=None,
                                          limits=portfolio.limits, non_fractionable=frozenset({"S003"})))
     assert result.sessions == days

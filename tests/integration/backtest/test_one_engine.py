@@ -2,7 +2,9 @@
 `alchemiser signals` gives for a run on D and what the strategy Lambda publishes in SignalGenerated on D.
 
 Strategies are random ones from the benchmark generator (bench/strategy_generator.py: nested ifs,
-filters over groups and assets, inverse volatility), dates random sessions over ten years.
+filters over groups and assets, inverse volatility), dates random sessions over ten years. Their tickers
+(S000, S001, ...) are made up: every mode is asked to invent their histories (the offline market refuses
+tickers it does not know otherwise).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bench.strategy_generator import generate
 from services.strategy.portfolio_config import load_portfolio
 from services.strategy.settings import PACKAGED_CONFIG
 from shared.marketdata.calendar import ExchangeCalendar
-from shared.marketdata.offline import OfflineMarketData
+from shared.marketdata.offline import INVENTED_TICKERS_ENV, OfflineMarketData
 from shared.runtime.clock import NEW_YORK
 
 CALENDAR = ExchangeCalendar()
@@ -36,7 +38,8 @@ SESSIONS = [d.astype(date) for d in CALENDAR.sessions_between(date(2016, 1, 4), 
 
 
 def backtest_weights(portfolio, day: date) -> dict[str, Decimal]:
-    config = BacktestConfig(portfolio, OfflineMarketData(), CALENDAR, day - timedelta(days=6), day, attribution=False)
+    config = BacktestConfig(portfolio, OfflineMarketData(invent_any=True), CALENDAR, day - timedelta(days=6), day,
+                            attribution=False)
     targets = evaluate_days(config, sessions_of(config))
     assert targets[-1].trade_date == day
     return targets[-1].weights
@@ -45,15 +48,15 @@ def backtest_weights(portfolio, day: date) -> dict[str, Decimal]:
 def signals_weights(args: list[str], day: date) -> dict[str, Decimal]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["signals", *args, "--as-of", day.isoformat(), "--json"]) == 0
+        assert main(["signals", *args, "--as-of", day.isoformat(), "--json", "--allow-invented-tickers"]) == 0
     return {s: Decimal(w) for s, w in json.loads(out.getvalue())["weights"].items()}
 
 
 def lambda_weights(config: Path, day: date) -> dict[str, Decimal]:
     with tempfile.TemporaryDirectory() as state:
         at = datetime(day.year, day.month, day.day, 9, 35, tzinfo=NEW_YORK)
-        hop, _ = LocalRuntime(Path(state), as_of=at, env={"ALCHEMISER_STRATEGY_CONFIG": str(config)}).invoke(
-            "strategy", {"mode": "trade"})
+        env = {"ALCHEMISER_STRATEGY_CONFIG": str(config), INVENTED_TICKERS_ENV: "1"}
+        hop, _ = LocalRuntime(Path(state), as_of=at, env=env).invoke("strategy", {"mode": "trade"})
         assert hop.response["status"] == "success", hop.response
         signal = next(e for e in Archive(Path(state)).events() if e["detail-type"] == "SignalGenerated")
     assert signal["detail"]["trading_date"] == day.isoformat()

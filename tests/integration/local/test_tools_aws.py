@@ -85,7 +85,8 @@ def test_dlq_redrive_invokes_each_target_and_deletes_what_it_accepted(stage_dlq,
     for _ in range(2):
         stub.add_response("invoke", {"StatusCode": 202})
     real_client = aws.client
-    monkeypatch.setattr(aws, "client", lambda service: lam if service == "lambda" else real_client(service))
+    monkeypatch.setattr(aws, "client",
+                        lambda service, *where: lam if service == "lambda" else real_client(service, *where))
     monkeypatch.setattr("alchemiser.commands.dlq.client", aws.client)
     with stub:
         assert cli.main(["dlq", "redrive", "--all", "--stage", "dev"]) == 0
@@ -125,7 +126,7 @@ def test_no_region_says_how_to_set_one(monkeypatch, tmp_path, capsys):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     assert cli.main(["dlq", "list", "--stage", "dev"]) == 1
-    assert "no AWS region: set AWS_REGION" in capsys.readouterr().err
+    assert "no AWS region: set AWS_DEFAULT_REGION" in capsys.readouterr().err  # as docs/deploy.md says
 
 
 def test_aws_region_is_honoured_as_well_as_aws_default_region(monkeypatch, capsys):

@@ -109,9 +109,10 @@ def test_an_invalid_ticker_is_refused_even_when_any_ticker_is_generated() -> Non
         OfflineMarketData().history(["spy"], date(2024, 1, 5), 10)
 
 
-def test_any_valid_ticker_gets_a_deterministic_plausible_synthetic_history() -> None:
-    data = OfflineMarketData()
-    assert data.synthetic and data.any_symbol and not OfflineMarketData(strict=True).any_symbol
+def test_a_known_ticker_gets_a_deterministic_plausible_synthetic_history() -> None:
+    data = OfflineMarketData(invent_any=False)
+    assert data.synthetic and not data.any_symbol and OfflineMarketData(invent_any=True).any_symbol
+    assert not OfflineMarketData(strict=True, invent_any=True).any_symbol
     a = data.history(["AAPL", "BRK.B", "SPY"], date(2026, 11, 24), 2600)
     b = OfflineMarketData().history(["BRK.B", "AAPL"], date(2026, 11, 24), 2600)
     assert np.array_equal(a.closes["AAPL"], b.closes["AAPL"])  # seeded by the ticker alone

@@ -41,9 +41,13 @@ def test_aws_without_a_secret_name_fails_closed():
         alpaca_keys(BrokerSettings.from_env({}))
 
 
-def test_the_simulated_broker_is_the_local_default(tmp_path):
-    broker = make_broker(local(ALCHEMISER_STATE_DIR=str(tmp_path), ALCHEMISER_AS_OF="2026-11-25T10:00:00-05:00"))
+def test_the_simulated_broker_is_the_local_default(tmp_path, monkeypatch):
+    settings = local(ALCHEMISER_STATE_DIR=str(tmp_path), ALCHEMISER_AS_OF="2026-11-25T10:00:00-05:00")
+    broker = make_broker(settings)
     assert type(broker).__name__ == "SimulatedBroker"
     assert broker.get_account().cash == 100000
-    # The offline data gives any valid ticker a synthetic history (9c688c1), so the simulated broker knows it too
-    assert set(broker.get_assets(["SPY", "NOTATICKER"])) == {"SPY", "NOTATICKER"}
+    # The simulated broker knows what the offline data knows: its ETFs and well-known tickers, not a typo...
+    assert set(broker.get_assets(["SPY", "AAPL", "NOTATICKER"])) == {"SPY", "AAPL"}
+    # ...unless invented histories are allowed (--allow-invented-tickers): then any valid ticker
+    monkeypatch.setenv("ALCHEMISER_ALLOW_INVENTED_TICKERS", "1")
+    assert set(make_broker(settings).get_assets(["SPY", "NOTATICKER"])) == {"SPY", "NOTATICKER"}
