@@ -85,7 +85,9 @@ batches, GC on, measured before the handlers (on a clean heap), median per event
 10,000-line strategy shaped like a real file of that size (`bench/strategy_generator.py`, calibrated on
 the 94 public symphonies of issue 23: nesting, filters over groups nested, windows, tickers, inverse
 volatility) over 10 years, parse included; best of a few repetitions, each on a fresh cache. Peak memory
-by tracemalloc in a separate pass. Data: the offline market generator. The cold rows run a fresh
+by tracemalloc in a separate pass. Data: the offline market generator, whose modelled universe (every
+known ETF over 2005-2035, built once per process) has a row of its own: its build from cleared caches,
+the exchange calendar loaded apart (it was a timed test). The cold rows run a fresh
 interpreter each (imports included): issue 14's corpus of 19 generated files, and issue 23's corpus
 shaped like the real files (100 files, ~315k lines, ~900 tickers: `strategy_generator.corpus`), both on
 CSV files of the offline prices, evaluated as `alchemiser signals --data DIR` does (`evaluate_signals`).""",

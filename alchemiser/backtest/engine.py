@@ -186,10 +186,17 @@ class DayPrices:
 
     def closes(self, symbols: Any) -> dict[str, Decimal]:
         """Several closes at once where the market data can (`latest_closes`), else one by one."""
-        missing = [s for s in symbols if s not in self._closes]
+        known = self._closes
+        if self._many is not None and not known and symbols:  # the session's first read: all of them at once
+            assert self._day is not None
+            found: dict[str, Decimal] = self._many(list(symbols), self._day)
+            known.update(found)
+            return found
+        missing = [s for s in symbols if s not in known]
         if missing and self._many is not None:
             assert self._day is not None
-            self._closes.update(self._many(missing, self._day))
+            known.update(self._many(missing, self._day))
+            return {s: known[s] for s in symbols}
         return {s: self.close(s) for s in symbols}
 
     def close(self, symbol: str) -> Decimal:
@@ -197,6 +204,12 @@ class DayPrices:
         if price is None:
             price = self._closes[symbol] = Decimal(self._close(symbol))
         return price
+
+    def fills(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """`fill` of several symbols at once (the closes read together where the market data can)."""
+        if self._opens is None:
+            return self.closes(symbols)
+        return {s: self.fill(s) for s in symbols}
 
     def fill(self, symbol: str) -> Decimal:
         if self._opens is None:

@@ -19,6 +19,7 @@ strategy made of the account's trading days, never a return the account did not 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -144,30 +145,33 @@ def simulate(targets: Sequence[DayTarget], capital: Decimal, rules: Rules, price
 def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Rules, prices: DayPrices) -> None:
     """Plan against the account at D's fill prices, check the limits, then fill sells and the fitted buys."""
     from services.portfolio.day import plan_day, priced_symbols
-    from services.portfolio.planner import AccountView, Holding, PlanInputs, Tradability
+    from services.portfolio.planner import AccountView, Holding, PlanInputs
     from services.portfolio.validation import Rejection
-    from shared.limits.model import Limits
+    from shared.limits.model import DEFAULTS
 
     day = target.trade_date
-    limits = rules.limits or Limits()
+    limits = rules.limits or DEFAULTS
     symbols = sorted(priced_symbols(target.weights, list(account.positions), limits))
-    if prices.basis == "close":
-        prices.closes(symbols)
-    at = {s: prices.fill(s) for s in symbols}
-    holdings = {s: Holding(s, q, account.market_value(s, at[s]), at[s]) for s, q in account.positions.items()}
-    equity = account.cash + sum((h.market_value for h in holdings.values()), Decimal(0))
+    at = prices.fills(symbols)
+    values = account.values(at)
+    make = Holding._make  # the named tuple's C constructor: hundreds of positions a session
+    holdings = {s: make((s, q, values[s], at[s])) for s, q in account.positions.items()}
+    equity = account.cash + sum(values.values(), Decimal(0))
     if equity <= 0:
         sim.notes.append(DayNote(day, f"equity {equity}: nothing can be planned"))
         return
     captured = datetime(day.year, day.month, day.day, 14, 35, tzinfo=UTC)
+    whole, fractional = _tradability()
     inputs = PlanInputs(
         correlation_id=f"backtest-{day.isoformat()}", signal_event_id=f"backtest-{day.isoformat()}",
         target_weights=target.weights, strategies=target.strategies,
         account=AccountView("ACTIVE", equity, account.cash, account.buying_power, captured),
         holdings=holdings,
-        assets={s: Tradability(s not in rules.non_fractionable) for s in at},
-        prices={s: at[s] for s in symbols if s not in holdings},
+        assets={s: whole if s in rules.non_fractionable else fractional for s in at} if rules.non_fractionable
+        else dict.fromkeys(at, fractional),
+        prices={s: p for s, p in at.items() if s not in holdings},
         parameters=rules.parameters,
+        limits=limits,
     )
     planned = plan_day(inputs, limits, identify=False)
     if isinstance(planned, Rejection):
@@ -177,7 +181,7 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
     sim.plans[day] = planned.plan.orders
     if not planned.plan.orders:
         return
-    legs = _legs(planned.plan.orders, day, at, {s: h.market_value for s, h in holdings.items()}, equity, rules, sim)
+    legs = _legs(planned.plan.orders, day, at, values, equity, rules, sim)
     if legs is None:
         return
     stamp = day.isoformat()
@@ -192,6 +196,14 @@ def trade_day(target: DayTarget, account: SimAccount, sim: Simulation, rules: Ru
                                  rules.fills))
 
 
+@functools.cache
+def _tradability() -> tuple[Any, Any]:
+    """(not fractionable, fractionable): one of each serves every symbol of every session."""
+    from services.portfolio.planner import Tradability
+
+    return Tradability(False), Tradability(True)
+
+
 def _legs(orders: Sequence[Any], day: date, at: dict[str, Decimal], positions: dict[str, Decimal], equity: Decimal,
           rules: Rules, sim: Simulation) -> tuple[list[Any], list[Any]] | None:
     """The execution step on the day's plan: (legs, unplaceable), or None when a limit refused it (recorded)."""
@@ -200,7 +212,8 @@ def _legs(orders: Sequence[Any], day: date, at: dict[str, Decimal], positions: d
     from services.execution.turnover_ledger import decide
     from shared.limits.rules import daily_binding, describe
 
-    ids = [f"bt-{day:%Y%m%d}-{o.symbol}-{o.side}" for o in orders]
+    stamp = f"bt-{day:%Y%m%d}-"
+    ids = [f"{stamp}{o.symbol}-{o.side}" for o in orders]
     if rules.limits is None:
         return legs_of(orders, ids, at)
     prepared = prepare(orders, ids=ids, prices=at, positions=positions, equity=equity, limits=rules.limits)

@@ -111,7 +111,7 @@ def inputs_of(signal: SignalGenerated, account: Account, held: Mapping[str, Posi
 
 def plan_day(inputs: PlanInputs, limits: Limits, *, identify: bool = True) -> Planned | Rejection:
     """The position cap (clip mode), the plan, its safety check. `identify=False`: no plan id (the backtest)."""
-    clipped, bindings = clip(replace(inputs, limits=limits), limits)
+    clipped, bindings = clip(inputs if inputs.limits is limits else replace(inputs, limits=limits), limits)
     made = plan(clipped, identify=identify)
     rejection = check_plan(made, clipped)
     if rejection is not None:
@@ -122,7 +122,7 @@ def plan_day(inputs: PlanInputs, limits: Limits, *, identify: bool = True) -> Pl
 def over_cap(targets: Mapping[str, Decimal], limits: Limits) -> dict[str, Decimal]:
     """The targets above max_position_weight, by symbol."""
     cap = limits.max_position_weight
-    return {s: w for s, w in sorted(targets.items()) if w > cap}
+    return dict(sorted((s, w) for s, w in targets.items() if w > cap))
 
 
 def clip(inputs: PlanInputs, limits: Limits) -> tuple[PlanInputs, tuple[LimitBinding, ...]]:

@@ -37,10 +37,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Any, Literal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from functools import cached_property
+from typing import Any, Literal, NamedTuple
 
 from shared.limits.model import DEFAULTS as DEFAULT_LIMITS
 from shared.limits.model import Limits
@@ -71,8 +73,9 @@ class StrategyPart:
     rebalance_threshold: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
+class Holding(NamedTuple):
+    """A held position (a named tuple: a backtest builds hundreds a session)."""
+
     symbol: str
     qty: Decimal
     market_value: Decimal
@@ -155,17 +158,32 @@ class Scaling:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Plan:
+    """The orders, and (built when first read: the backtest reads only the orders) what was skipped, the
+    current weights and the summary."""
+
     plan_id: str
     orders: tuple[OrderLine, ...]
-    skipped: tuple[Skip, ...]
     scaling: Scaling | None
-    current_weights: dict[str, Decimal]
     deployable: Decimal
     buy_budget: Decimal
     """What buys may spend: min(cash, buying power), at least 0, + the sells' expected proceeds."""
-    summary: str
+    _later: _Later = field(repr=False)
+
+    @cached_property
+    def skipped(self) -> tuple[Skip, ...]:
+        return self._later.skipped()
+
+    @cached_property
+    def current_weights(self) -> dict[str, Decimal]:
+        with _precise():
+            return current_weights(self._later.inputs.holdings, self._later.inputs.account.equity)
+
+    @cached_property
+    def summary(self) -> str:
+        with _precise():
+            return summarize(self.orders, self.skipped, self.scaling)
 
     @property
     def sells(self) -> tuple[OrderLine, ...]:
@@ -174,6 +192,37 @@ class Plan:
     @property
     def buys(self) -> tuple[OrderLine, ...]:
         return tuple(o for o in self.orders if o.side == "buy")
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.plan_id, self.orders, self.skipped, self.scaling, self.current_weights, self.deployable,
+                self.buy_budget, self.summary)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Plan) and self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class _Later:
+    """What the skipped list is built from when it is first read: the skips already made, and the
+    symbols whose decision was a skip (`_decide(lazy=True)` answered LATER), decided again in full."""
+
+    inputs: PlanInputs
+    deployable: Decimal
+    bands: Mapping[str, Decimal]
+    made: tuple[Skip, ...]
+    deferred: tuple[str, ...]
+
+    def skipped(self) -> tuple[Skip, ...]:
+        with _precise():
+            inputs, default = self.inputs, self.inputs.parameters.drift_band
+            shares = _Shares(inputs.strategies)
+            later = [_decide(s, inputs.target_weights.get(s, ZERO), inputs.holdings.get(s),
+                             inputs.assets.get(s, UNKNOWN_ASSET), inputs, self.deployable, self.bands.get(s, default),
+                             shares) for s in self.deferred]
+        assert all(isinstance(skip, Skip) for skip in later)
+        return tuple(sorted((*self.made, *later), key=lambda skip: skip.symbol))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +242,13 @@ class _Want:
 def plan(inputs: PlanInputs, *, identify: bool = True) -> Plan:
     """The rebalance plan for `inputs` (validated beforehand: see validation.py). `identify=False`
     (the backtest, which publishes no plan) leaves `plan_id` empty instead of hashing the inputs."""
-    with localcontext() as context:
-        context.prec = DECIMAL_PRECISION  # products and quotients exact far below a cent or a 1e-9 share
+    with _precise():
         return _plan(inputs, identify)
+
+
+def _precise() -> AbstractContextManager[Context]:
+    """The planner's arithmetic: products and quotients exact far below a cent or a 1e-9 share."""
+    return localcontext(prec=DECIMAL_PRECISION)
 
 
 def _plan(inputs: PlanInputs, identify: bool = True) -> Plan:
@@ -203,14 +256,22 @@ def _plan(inputs: PlanInputs, identify: bool = True) -> Plan:
     if not account.equity > 0:
         raise ValueError(f"cannot plan an account with equity {account.equity}")
     deployable = account.equity * (ONE - params.cash_reserve)
-    shares = strategy_shares(inputs.strategies)
-    bands = symbol_bands(inputs.strategies, params.drift_band)
+    shares = _Shares(inputs.strategies)
+    # every band is the drift band unless some strategy has a threshold of its own
+    bands = symbol_bands(inputs.strategies, params.drift_band) if any(
+        st.rebalance_threshold is not None for st in inputs.strategies) else {}
+    default = params.drift_band
     sells: list[OrderLine] = []
     wants: list[_Want] = []
     skipped: list[Skip] = []
-    for symbol in sorted(inputs.target_weights.keys() | inputs.holdings.keys()):
-        decision = _decide(symbol, inputs, deployable, bands.get(symbol, params.drift_band), shares)
-        if isinstance(decision, OrderLine):
+    deferred: list[str] = []
+    targets, holdings, assets = inputs.target_weights, inputs.holdings, inputs.assets
+    for symbol in sorted(targets.keys() | holdings.keys()):
+        decision = _decide(symbol, targets.get(symbol, ZERO), holdings.get(symbol), assets.get(symbol, UNKNOWN_ASSET),
+                           inputs, deployable, bands.get(symbol, default), shares, lazy=True)
+        if decision is LATER:
+            deferred.append(symbol)
+        elif isinstance(decision, OrderLine):
             sells.append(decision)
         elif isinstance(decision, _Want):
             wants.append(decision)
@@ -219,50 +280,57 @@ def _plan(inputs: PlanInputs, identify: bool = True) -> Plan:
     proceeds = sum((o.estimated_value for o in sells), ZERO)
     budget = max(ZERO, min(account.cash, account.buying_power)) + proceeds
     buys, buy_skips, scaling = _buy_orders(wants, budget, params, shares, account, proceeds)
-    orders = (*sells, *buys)
-    all_skipped = tuple(sorted((*skipped, *buy_skips), key=lambda s: s.symbol))
     return Plan(
         plan_id=plan_id(inputs) if identify else "",
-        orders=orders,
-        skipped=all_skipped,
+        orders=(*sells, *buys),
         scaling=scaling,
-        current_weights=current_weights(inputs.holdings, account.equity),
         deployable=deployable,
         buy_budget=budget,
-        summary=summarize(orders, all_skipped, scaling),
+        _later=_Later(inputs, deployable, bands, (*skipped, *buy_skips), tuple(deferred)),
     )
 
 
-def _decide(symbol: str, inputs: PlanInputs, deployable: Decimal, band: Decimal,
-            shares: Mapping[str, Mapping[str, Decimal]]) -> OrderLine | _Want | Skip | None:
-    """What to do about one symbol: a sell, a wanted buy, a skip, or nothing."""
-    params, equity = inputs.parameters, inputs.account.equity
-    weight = inputs.target_weights.get(symbol, ZERO)
-    held = inputs.holdings.get(symbol)
-    asset = inputs.assets.get(symbol, UNKNOWN_ASSET)
-    current = held.market_value if held is not None else ZERO
-    delta = weight * deployable - current
-    side: Side = "buy" if delta > 0 else "sell"
-    if held is not None and weight == 0:
-        if not asset.tradable:
-            return Skip(symbol, "sell", _cents(current), "exit wanted, but the asset is not tradable at the broker")
-        return _exit(held, asset, shares.get(symbol, {}))
-    if delta == 0:
+LATER = object()
+"""`_decide(lazy=True)`'s answer for a symbol left alone (a trade under the minimum or inside the band):
+its Skip, with its reason, is made only if the plan's skipped list is read."""
+
+
+def _decide(symbol: str, weight: Decimal, held: Holding | None, asset: Tradability, inputs: PlanInputs,
+            deployable: Decimal, band: Decimal, shares: Mapping[str, Mapping[str, Decimal]], *,
+            lazy: bool = False) -> object:
+    """What to do about one symbol (its target weight, its position, its asset): a sell (OrderLine), a
+    wanted buy (_Want), a Skip, or nothing (None). With `lazy`, LATER instead of the Skip of a trade too
+    small or inside the band."""
+    if held is not None:
+        if not weight:
+            if not asset.tradable:
+                return Skip(symbol, "sell", _cents(held.market_value),
+                            "exit wanted, but the asset is not tradable at the broker")
+            return _exit(held, asset, shares[symbol])
+        current = held.market_value
+        delta = weight * deployable - current
+    else:
+        current = ZERO
+        delta = weight * deployable - current  # (- 0 keeps the exponent the sum always had)
+    if not delta:
         return None
+    params, equity = inputs.parameters, inputs.account.equity
     size = abs(delta)
+    side: Side = "buy" if delta > 0 else "sell"
     if not asset.tradable:
         return Skip(symbol, side, _cents(size), "the asset is not tradable at the broker")
     if size < params.min_trade_value:
-        return Skip(symbol, side, _cents(size), f"below the minimum trade value of ${params.min_trade_value}")
-    drift = size / equity
-    if held is not None and drift < band:
-        return Skip(symbol, side, _cents(size), f"drift {_pct(drift)} is inside the {_pct(band)} band")
+        return LATER if lazy else Skip(symbol, side, _cents(size),
+                                       f"below the minimum trade value of ${params.min_trade_value}")
+    if held is not None and size < band * equity:  # drift = size / equity inside the band
+        return LATER if lazy else Skip(symbol, side, _cents(size),
+                                       f"drift {_pct(size / equity)} is inside the {_pct(band)} band")
     reason = _reason(side, weight, current, equity, new=held is None)
     if side == "buy":
         price = held.price if held is not None else inputs.prices[symbol]
         return _Want(symbol, delta, price, asset.fractionable, reason)
     assert held is not None  # a sell needs a position: delta < 0 only when current > 0
-    return _partial_sell(held, asset, size, reason, shares.get(symbol, {}))
+    return _partial_sell(held, asset, size, reason, shares[symbol])
 
 
 def _exit(held: Holding, asset: Tradability, shares: Mapping[str, Decimal]) -> OrderLine:
@@ -306,7 +374,7 @@ def _buy_orders(wants: Sequence[_Want], budget: Decimal, params: Parameters,
     for want in wants:
         amount = want.amount * factor if scaling is not None else want.amount
         reason = want.reason if scaling is None else f"{want.reason}; scaled by {factor}"
-        outcome = _buy(want, amount, reason, params, shares.get(want.symbol, {}), scaled=scaling is not None)
+        outcome = _buy(want, amount, reason, params, shares[want.symbol], scaled=scaling is not None)
         if isinstance(outcome, OrderLine):
             orders.append(outcome)
         else:
@@ -353,14 +421,33 @@ def round_qty(qty: Decimal, fractionable: bool) -> Decimal:
 
 def strategy_shares(strategies: Sequence[StrategyPart]) -> dict[str, dict[str, Decimal]]:
     """Symbol -> strategy -> its share of the account target (allocation x weight), if positive."""
-    shares: dict[str, dict[str, Decimal]] = {}
+    symbols = dict.fromkeys(symbol for strategy in strategies for symbol in strategy.weights)
+    found = {symbol: shares_of(strategies, symbol) for symbol in symbols}
+    return {symbol: by_strategy for symbol, by_strategy in found.items() if by_strategy}
+
+
+def shares_of(strategies: Sequence[StrategyPart], symbol: str) -> dict[str, Decimal]:
+    """Strategy -> its share of `symbol`'s account target (allocation x weight), where positive."""
+    by_strategy: dict[str, Decimal] = {}
     for strategy in strategies:
-        for symbol, weight in strategy.weights.items():
+        weight = strategy.weights.get(symbol)
+        if weight is not None:
             share = strategy.allocation * weight
             if share > 0:
-                by_strategy = shares.setdefault(symbol, {})
                 by_strategy[strategy.name] = by_strategy.get(strategy.name, ZERO) + share
-    return shares
+    return by_strategy
+
+
+class _Shares(dict[str, dict[str, Decimal]]):
+    """`strategy_shares`, each symbol's computed when first asked for (a plan asks for its orders' only)."""
+
+    def __init__(self, strategies: Sequence[StrategyPart]) -> None:
+        super().__init__()
+        self._strategies = strategies
+
+    def __missing__(self, symbol: str) -> dict[str, Decimal]:
+        found = self[symbol] = shares_of(self._strategies, symbol)
+        return found
 
 
 def symbol_bands(strategies: Sequence[StrategyPart], default: Decimal) -> dict[str, Decimal]:
@@ -380,6 +467,8 @@ def attribute(value: Decimal, shares: Mapping[str, Decimal]) -> dict[str, Decima
     exactly to `value` (the residue goes to the largest share, ties by name)."""
     if not shares:
         return {UNATTRIBUTED: value}
+    if len(shares) == 1:  # the whole value (what the residue below makes of a lone share's rounding)
+        return {name: value for name in shares}
     total = sum(shares.values(), ZERO)
     names = sorted(shares)
     parts = {name: (value * shares[name] / total).quantize(CENT, ROUND_HALF_EVEN) for name in names}

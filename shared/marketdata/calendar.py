@@ -54,6 +54,19 @@ def _utc(value: np.datetime64) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+@functools.lru_cache(maxsize=32768)
+def _session_at(code: str, first: date, last: date, index: int) -> Session:
+    """The table's session `index` (a frozen Session, built once: a backtest asks for every session's
+    data day, once per strategy file)."""
+    table = _load(code, first, last)
+    return Session(
+        date=date.fromisoformat(str(table.dates[index])),
+        open=_utc(table.opens[index]),
+        close=_utc(table.closes[index]),
+        early_close=bool(table.early[index]),
+    )
+
+
 class ExchangeCalendar:
     """MarketCalendar for one exchange (default NYSE, XNYS) over [first_day, last_day].
 
@@ -82,13 +95,7 @@ class ExchangeCalendar:
             )
 
     def _session_at(self, index: int) -> Session:
-        table = self._table
-        return Session(
-            date=date.fromisoformat(str(table.dates[index])),
-            open=_utc(table.opens[index]),
-            close=_utc(table.closes[index]),
-            early_close=bool(table.early[index]),
-        )
+        return _session_at(self._code, self.first_day, self.last_day, index)
 
     def session(self, day: date) -> Session | None:
         self._check(day)

@@ -71,13 +71,12 @@ def decimal_of(units: int) -> Decimal:
 
 def decimal_weights(tickers: Sequence[str], units: IntArray) -> dict[str, Decimal]:
     """One settled row as {ticker: weight} for the weights above 0, in ticker order."""
-    held = np.flatnonzero(units > 0)
-    known = _DECIMALS.get
-    out: dict[str, Decimal] = {}
-    for j, value in zip(held.tolist(), units[held].tolist(), strict=True):
-        found = known(value)
-        out[tickers[j]] = decimal_of(value) if found is None else found
-    return out
+    held = np.flatnonzero(units > 0).tolist()
+    values = units[held].tolist()
+    found = list(map(_DECIMALS.get, values))  # a backtest converts a row a session: the loops stay in C
+    if not all(found):  # a miss (None): a cached weight is above 0, never falsy
+        found = [decimal_of(value) if weight is None else weight for value, weight in zip(values, found, strict=True)]
+    return dict(zip(map(tickers.__getitem__, held), found, strict=True))  # type: ignore[arg-type]
 
 
 def to_decimal_weights(raw: Mapping[str, float]) -> dict[str, Decimal]:

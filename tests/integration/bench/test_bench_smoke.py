@@ -135,12 +135,14 @@ def test_warm_latency_runs_every_handler_and_the_middleware() -> None:
 
 def test_strategy_and_planning_benchmarks_in_tiny_sizes() -> None:
     strategy = bench_strategy.rows(lines=120, symbols=10, years=2, repeat=1)
-    # 4 rows of in-process evaluation, 4 of the cold corpus (CSV read, parse, the whole run, its RSS), then 3 of
-    # the real-shaped corpus (parse, signals, its RSS)
-    assert len(strategy) == 11 and all(r.met is not None for r in strategy)
-    assert [r.case.split(":")[0] for r in strategy[4:8]].count("cold") == 3
-    assert strategy[8].case.startswith("cold: parse 5 real-shaped files")
-    assert strategy[9].case.startswith("cold: `signals` on 5 real-shaped files")
+    # 4 rows of in-process evaluation, the offline universe's build, 4 of the cold corpus (CSV read, parse, the
+    # whole run, its RSS), then 3 of the real-shaped corpus (parse, signals, its RSS)
+    assert len(strategy) == 12 and all(r.met is not None for r in strategy)
+    assert strategy[4].case.startswith("offline market: build the modelled universe")
+    assert strategy[4].target == "≤ 0.5 s"
+    assert [r.case.split(":")[0] for r in strategy[5:9]].count("cold") == 3
+    assert strategy[9].case.startswith("cold: parse 5 real-shaped files")
+    assert strategy[10].case.startswith("cold: `signals` on 5 real-shaped files")
     planning = bench_planning.rows(runs=1)
     assert planning[0].target == "≤ 20 ms" and planning[0].met is not None
 

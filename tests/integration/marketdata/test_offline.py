@@ -6,7 +6,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -254,13 +253,10 @@ def test_rounding_keeps_tiny_decayed_prices_positive() -> None:
     assert bool((rounded > 0).all())
 
 
-def test_building_the_universe_takes_well_under_a_second() -> None:
-    ExchangeCalendar().sessions_between(date(2005, 1, 1), date(2005, 1, 31))  # the calendar is loaded apart
+def test_the_universe_rebuilt_from_cleared_caches_models_every_known_symbol() -> None:
+    """(Its build time is a bench row: bench/bench_strategy.py `offline_universe_build`.)"""
     offline_universe()
     offline.offline_universe.cache_clear()
     offline._factors.cache_clear()
-    started = time.perf_counter()
     universe = offline_universe()
-    elapsed = time.perf_counter() - started
     assert len(universe.closes) == len(KNOWN_SYMBOLS)
-    assert elapsed < 0.5
