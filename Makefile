@@ -63,10 +63,10 @@ clean:
 # which the runtime has). Both carry bytecode compiled by python3.12.
 # tests/infra/test_build.py checks these lists against the code's imports.
 SAM := $(abspath $(BIN))/sam
-SHARED_strategy := events runtime marketdata broker limits
-SHARED_portfolio := events runtime broker marketdata limits
-SHARED_execution := events runtime broker marketdata limits
-SHARED_orchestrator := events runtime broker limits
+SHARED_strategy := events runtime marketdata broker venues limits
+SHARED_portfolio := events runtime broker venues marketdata limits
+SHARED_execution := events runtime broker venues marketdata limits
+SHARED_orchestrator := events runtime broker venues limits
 LAMBDA_WHEELS := --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
 	--implementation cp --python-version 3.12 --only-binary=:all:
 # A python3.12 that runs: on PATH, or under pyenv (a pyenv shim on PATH may not run).

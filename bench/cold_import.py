@@ -77,16 +77,16 @@ EXTRA_FLOOR: dict[str, tuple[str, ...]] = {
 }
 # Our modules the AWS adapters import lazily when the first invocation builds them
 # (services/<name>/dependencies.py in AWS mode: Alpaca broker/calendar/bars, DynamoDB, SNS, SSM).
-# Powertools Parameters: the Alpaca secret (shared/broker/credentials.py) and the kill switch
+# Powertools Parameters: the Alpaca secret (shared/venues/alpaca/keys.py) and the kill switch
 # (services/execution/kill_switch.py) are read through it on every cold invocation that trades.
 PARAMETERS = "aws_lambda_powertools.utilities.parameters"
 AWS_COLD_PATH: dict[str, tuple[str, ...]] = {
-    "strategy": ("shared.broker.alpaca", "shared.broker.alpaca_calendar", "shared.broker.credentials",
-                 "shared.marketdata.factory", "shared.marketdata.alpaca_bars", "shared.marketdata.cache",
+    "strategy": ("shared.venues.alpaca.trading", "shared.venues.alpaca.calendar", "shared.venues.alpaca.keys",
+                 "shared.venues.factory", "shared.venues.alpaca.bars", "shared.marketdata.cache",
                  "aws_lambda_powertools.utilities.idempotency", PARAMETERS),
-    "portfolio": ("shared.broker.factory", "shared.broker.alpaca", "shared.broker.credentials",
+    "portfolio": ("shared.venues.factory", "shared.venues.alpaca.trading", "shared.venues.alpaca.keys",
                   "aws_lambda_powertools.utilities.idempotency", PARAMETERS),
-    "execution": ("shared.broker.factory", "shared.broker.alpaca", "shared.broker.credentials",
+    "execution": ("shared.venues.factory", "shared.venues.alpaca.trading", "shared.venues.alpaca.keys",
                   "services.execution.dynamodb_workflow_guard", "aws_lambda_powertools.utilities.idempotency",
                   PARAMETERS),
     # A progress event or the stuck check touches only the workflow table; the notifier and its

@@ -270,8 +270,8 @@ def killer(adversary: str | None, after_submissions: int, refusals: int = 0,
     `refusals`: the first that many order POSTs fail before the broker creates anything (a 503, a 429
     asking to retry shortly); each one that happens is counted in `seen["post refused"]`."""
     from shared.broker.port import BrokerUnavailable
-    from shared.broker.simulated import SimulatedBroker
     from shared.events.publisher import OutboxPublisher
+    from shared.venues.simulated.broker import SimulatedBroker
 
     if adversary not in ("kill_mid_plan", "kill_before_publish") and not refusals:
         yield
@@ -312,8 +312,8 @@ def killer(adversary: str | None, after_submissions: int, refusals: int = 0,
 # ---- the truth -------------------------------------------------------------------------------------
 
 def _broker(state: Path, as_of: datetime) -> Any:
-    from shared.broker.factory import make_broker
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.factory import make_broker
+    from shared.venues.settings import BrokerSettings
 
     return make_broker(BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(state),
                                                 "ALCHEMISER_AS_OF": as_of.isoformat()}))

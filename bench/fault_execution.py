@@ -76,11 +76,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from bench.execution_audit import Audited, Call, audit, fake_calls
 from services.execution import app
 from shared.broker.port import BrokerUnavailable
-from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.rebalance_planned import PlannedOrder, RebalancePlanned
 from shared.events.trade_executed import TradeExecuted
 from shared.limits.model import Limits
 from shared.runtime.clock import NEW_YORK
+from shared.venues.simulated.faults import Fault, SimFaults
 from tests.fakes import execution_support as support
 from tests.fakes.execution_support import (
     NOW,

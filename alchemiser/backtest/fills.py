@@ -1,6 +1,6 @@
 """The simulated account and fill model of the backtest (Decimal throughout).
 
-The rounding is the simulated paper broker's (shared/broker/simulated.py, simulated_ledger.py), so
+The rounding is the simulated paper broker's (shared/venues/simulated/broker.py, simulated_ledger.py), so
 a backtest and a sequence of `alchemiser run` days on that broker fill alike:
 - the fill price is the day's price moved against the trader by `slippage_bps` (buys pay more,
   sells get less), to $0.0001 (buys rounded up, sells down);

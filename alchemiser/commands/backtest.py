@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_YEARS = 5
 NEAR_CLOSE_MINUTES = 10
 SIM_SLIPPAGE_BPS = Decimal("5")
-"""The simulated broker's default slippage (shared/broker/settings.py `sim_slippage_bps`); a test keeps them equal."""
+"""The simulated broker's default slippage (shared/venues/settings.py `sim_slippage_bps`); a test keeps them equal."""
 
 
 def _date(text: str) -> date:
@@ -132,8 +132,8 @@ def portfolio_of(args: argparse.Namespace) -> StrategyPortfolio:
 def market_data_of(args: argparse.Namespace) -> Any:
     """The market data the functions would read: built from the one settings object (its Alpaca keys, feed and
     ALCHEMISER_ALPACA_DATA_URL), by the same factory."""
-    from shared.broker.factory import local_settings, market_data_for
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.factory import local_settings, market_data_for
+    from shared.venues.settings import BrokerSettings
 
     if args.data.strip().lower() == "alpaca" and not (os.environ.get("APCA_API_KEY_ID")
                                                       and os.environ.get("APCA_API_SECRET_KEY")):

@@ -5,7 +5,7 @@
    section and every comment stays as it is. `parameter_overrides` is merged key by key: what you do
    not set keeps its value.
 2. Creates or updates the stage's Alpaca secret (`alchemiser/<stage>/alpaca` unless
-   `--secret-name`), in the layout shared/broker/credentials.py reads. Keys come from the
+   `--secret-name`), in the layout shared/venues/alpaca/keys.py reads. Keys come from the
    environment (APCA_API_KEY_ID / APCA_API_SECRET_KEY for paper, APCA_LIVE_API_KEY_ID /
    APCA_LIVE_API_SECRET_KEY for live), from `--keys-stdin` (lines KEY=VALUE with those names) or
    from a hidden prompt (getpass); they are never printed. A pair you do not give keeps the value the
@@ -179,7 +179,8 @@ def write_secret(name: str, fields: dict[str, str], mode: str, secrets: Any) -> 
     """Create or update the secret with `fields`, keeping what it has otherwise; says what it did."""
     from botocore.exceptions import ClientError
 
-    from shared.broker.credentials import CredentialsError, parse_secret_data
+    from shared.broker.port import CredentialsError
+    from shared.venues.alpaca.keys import parse_secret_data
 
     try:
         existing_text = secrets.get_secret_value(SecretId=name)["SecretString"]
@@ -205,7 +206,7 @@ def write_secret(name: str, fields: dict[str, str], mode: str, secrets: Any) -> 
     pairs = ", ".join(p for p, held in (("paper", credentials.paper_keys), ("live", credentials.live_keys)) if held)
     if existing_text is None:
         secrets.create_secret(Name=name, SecretString=json.dumps(merged),
-                              Description="The Alchemiser: Alpaca API keys (shared/broker/credentials.py)")
+                              Description="The Alchemiser: Alpaca API keys (shared/venues/alpaca/keys.py)")
         return f"secret {name}: created ({pairs} keys)"
     if merged == existing:
         return f"secret {name}: unchanged ({pairs} keys)"

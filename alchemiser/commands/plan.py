@@ -110,9 +110,9 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     from services.strategy.settings import StrategySettings
     from services.strategy.signals import evaluate_signals
     from services.strategy.workflow import data_session, freshness_check, run_correlation_id, trading_day_check
-    from shared.broker.factory import market_data_for
     from shared.events.base import EventContext
     from shared.runtime.clock import trading_date
+    from shared.venues.factory import market_data_for
 
     settings = StrategySettings.from_env({**_env(args, now), "ALCHEMISER_CALENDAR": "exchange"})
     calendar = make_calendar(settings)
@@ -155,8 +155,8 @@ def plan_for(signal: Any, args: argparse.Namespace, now: datetime) -> tuple[Any,
     from services.portfolio.day import gather, plan_day
     from services.portfolio.settings import PortfolioSettings
     from services.portfolio.validation import Rejection, check_signal
-    from shared.broker.factory import make_broker
     from shared.limits.model import Limits
+    from shared.venues.factory import make_broker
 
     settings = PortfolioSettings.from_env(_env(args, now))
     rejection = check_signal(signal)
@@ -277,8 +277,7 @@ def _plan(args: argparse.Namespace) -> int:
         return fail("--broker alpaca / --data alpaca need Alpaca paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
     if args.broker == "alpaca" and args.as_of is not None:
         return fail("--broker alpaca plans against the account as it is now; drop --as-of")
-    from shared.broker.credentials import CredentialsError
-    from shared.broker.port import BrokerError
+    from shared.broker.port import BrokerError, CredentialsError
     from shared.runtime.settings import SettingsError
 
     problem = limits_file_problem(args.config)

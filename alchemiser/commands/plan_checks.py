@@ -104,8 +104,8 @@ def open_orders(broker: Any, inputs: Any) -> list[dict[str, Any]]:
 
 def rate_budget(orders: int) -> dict[str, Any]:
     """The execution's request count at the least (reads, then a POST and a status read per order) against
-    the per-minute budget its rate limiter keeps (shared/broker/rate_limit.py); fill polls add to it."""
-    from shared.broker.rate_limit import ALPACA_REQUESTS_PER_MINUTE, DEFAULT_PER_MINUTE
+    the per-minute budget its rate limiter keeps (shared/venues/alpaca/rate_limit.py); fill polls add to it."""
+    from shared.venues.alpaca.rate_limit import ALPACA_REQUESTS_PER_MINUTE, DEFAULT_PER_MINUTE
 
     needed = 4 + 2 * orders  # account, positions, assets, clock; per order: POST, one status read
     ok = needed <= DEFAULT_PER_MINUTE

@@ -84,16 +84,17 @@ def run(args: argparse.Namespace) -> int:
     history: PortfolioHistory | None = None
     if args.source == "alpaca":
         from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
-        from shared.broker.factory import alpaca_keys, local_settings
-        from shared.broker.settings import BrokerSettings
+        from shared.venues.factory import local_settings
+        from shared.venues.settings import BrokerSettings
 
         if not os.environ.get("APCA_API_KEY_ID") or not os.environ.get("APCA_API_SECRET_KEY"):
             return fail("--source alpaca needs paper keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY")
-        from shared.broker.credentials import CredentialsError
+        from shared.broker.port import CredentialsError
+        from shared.venues.alpaca.keys import keys_for
 
         settings = local_settings(BrokerSettings, os.environ, ALCHEMISER_STATE_DIR=str(args.state_dir))
         try:
-            keys = alpaca_keys(settings)
+            keys = keys_for(settings)
         except CredentialsError as exc:
             return fail(str(exc))
         history = AlpacaPortfolioHistory(keys, trading_url=settings.alpaca_trading_url, read_attempts=2)

@@ -85,8 +85,8 @@ def portfolio_after(options: Any, result: Any) -> dict[str, Any] | None:
     """Read the account after the day from the same broker the chain used, with the execution function's
     own settings (its endpoints, its keys, its state dir)."""
     from alchemiser.local.day import function_settings
-    from shared.broker.factory import make_broker
     from shared.broker.port import BrokerError
+    from shared.venues.factory import make_broker
 
     try:
         broker = make_broker(function_settings(options, result.as_of))
@@ -193,8 +193,8 @@ def _preflight(args: argparse.Namespace, config: Path | None, as_of: datetime) -
         return typo
     from services.strategy.workflow import data_day
     from shared.marketdata.calendar import ExchangeCalendar
-    from shared.marketdata.factory import make_market_data
     from shared.runtime.clock import trading_date
+    from shared.venues.factory import make_market_data
 
     calendar = ExchangeCalendar()
     needed = data_day(calendar, as_of)

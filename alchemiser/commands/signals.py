@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> StrategySettings:
     from services.strategy.settings import StrategySettings
-    from shared.broker.factory import local_settings
+    from shared.venues.factory import local_settings
 
     values = {"ALCHEMISER_STATE_DIR": str(args.state_dir), "ALCHEMISER_MARKET_DATA": args.data,
               "ALCHEMISER_CALENDAR": "exchange",
@@ -117,10 +117,10 @@ def _signals(args: argparse.Namespace) -> int:
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
     from services.strategy.signals import StrategyFailure, evaluate_signals
     from services.strategy.workflow import data_session, display_file, stale_reason
-    from shared.broker.credentials import CredentialsError
-    from shared.broker.factory import market_data_for
+    from shared.broker.port import CredentialsError
     from shared.marketdata.port import MarketDataError
     from shared.runtime.clock import trading_date
+    from shared.venues.factory import market_data_for
 
     settings = _settings(args)
     problem = _usage_problem(args, settings)

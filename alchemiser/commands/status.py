@@ -142,9 +142,9 @@ def local_account(state_dir: Path, records: list[Any] | None = None) -> dict[str
         return None
     run = latest_local_run(state_dir, records if records is not None else local_workflows(state_dir))
     if run is not None:
-        from shared.broker.factory import make_broker
-        from shared.broker.settings import BrokerSettings
         from shared.runtime.clock import trading_date
+        from shared.venues.factory import make_broker
+        from shared.venues.settings import BrokerSettings
 
         as_of = datetime.fromisoformat(run["as_of"])
         broker = make_broker(BrokerSettings.from_env({
@@ -155,7 +155,7 @@ def local_account(state_dir: Path, records: list[Any] | None = None) -> dict[str
         view["valued_at"] = {"date": day, "prices": "close", "data": run["data"]}
         view["source"] = f"simulated broker, {run['data']} data: valued as the run and pnl value it"
         return view
-    from shared.broker.simulated import SimulatedBroker
+    from shared.venues.simulated.broker import SimulatedBroker
 
     def no_price(symbol: str) -> Any:
         raise LookupError(symbol)  # valued at each position's last fill price
@@ -208,8 +208,8 @@ def stage_overrides(stage: str, samconfig: Path | None) -> dict[str, str]:
 
 def stage_account(stage: str, mode: str | None, secret_name: str | None,
                   samconfig: Path | None = None) -> dict[str, Any]:
-    from shared.broker.alpaca import AlpacaBroker
-    from shared.broker.credentials import load_alpaca_credentials
+    from shared.venues.alpaca.keys import load_alpaca_credentials
+    from shared.venues.alpaca.trading import AlpacaBroker
 
     overrides = stage_overrides(stage, samconfig)
     mode = mode or overrides.get("TradingMode") or "paper"

@@ -47,7 +47,7 @@ from alchemiser.local.statedir import (
 from alchemiser.local.template import LOCAL_ACCOUNT, LOCAL_REGION, ScheduleSpec, Template, load_template
 
 if TYPE_CHECKING:
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.settings import BrokerSettings
 
 DEFAULT_SCHEDULE = (time(9, 35), ZoneInfo("America/New_York"))
 
@@ -197,7 +197,7 @@ def function_settings(options: DayOptions, as_of: datetime, service: str = "exec
     the day's options). A read made beside the chain, such as the account after the day, builds its clients from
     these, so it reaches the same account through the same endpoints (ALCHEMISER_ALPACA_TRADING_URL /
     ALCHEMISER_ALPACA_DATA_URL: a fake Alpaca in tests, a proxy) as the function that traded."""
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.settings import BrokerSettings
 
     template = template or load_template()
     runtime = LocalRuntime(options.state_dir, template=template, as_of=as_of, env=runtime_env(options))
@@ -227,8 +227,8 @@ def sim_orders(state_dir: Path, as_of: datetime) -> list[Any] | None:
     """The simulated broker's own persisted orders ([] before its first use; None if it cannot list them)."""
     if not (Path(state_dir) / "broker").is_dir():
         return []
-    from shared.broker.factory import make_broker
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.factory import make_broker
+    from shared.venues.settings import BrokerSettings
 
     broker = make_broker(BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", "ALCHEMISER_AS_OF": as_of.isoformat(),
                                                   "ALCHEMISER_STATE_DIR": str(state_dir)}))

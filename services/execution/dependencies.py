@@ -1,7 +1,7 @@
 """Adapters for the execution function, built from its settings once per container.
 
 Cached per distinct settings (a small LRU keyed on their JSON, secrets by digest) and per Alpaca
-key pair (shared/broker/key_rotation.py): in AWS the settings never change, so the broker, its
+key pair (shared/venues/key_rotation.py): in AWS the settings never change, so the broker, its
 rate limiter and the idempotency layer live as long as the container and its keys (a rotated
 secret builds a new set once Powertools re-reads it); locally each new `as_of` (the simulated
 clock) builds a fresh set.
@@ -25,7 +25,6 @@ from services.execution.sqlite_workflow_guard import SqliteWorkflowGuard
 from services.execution.ssm_kill_switch import SsmKillSwitch
 from services.execution.turnover_ledger import TurnoverLedger
 from services.execution.workflow_guard import WorkflowGuard
-from shared.broker.key_rotation import broker_keys_in_use
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.events.types import TradingMode, utc_now
@@ -33,6 +32,7 @@ from shared.limits.model import Limits
 from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
+from shared.venues.key_rotation import broker_keys_in_use
 
 if TYPE_CHECKING:
     from shared.broker.port import Broker
@@ -98,7 +98,7 @@ def turnover_for(settings: ExecutionSettings) -> TurnoverLedger:
 
 
 def broker_for(settings: ExecutionSettings) -> Broker:
-    from shared.broker.factory import make_broker
+    from shared.venues.factory import make_broker
 
     return make_broker(settings)
 

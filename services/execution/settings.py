@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.broker.settings import BrokerSettings
+from shared.venues.settings import BrokerSettings
 
 KILL_SWITCH_FILE = "kill-switch"
 

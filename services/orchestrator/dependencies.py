@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from services.orchestrator.notifications import Delivered, Deliverer
     from services.orchestrator.ports import Notifier, OrderLookup, PortfolioHistory, WorkflowStore
     from services.orchestrator.workflow_record import Notification
-    from shared.broker.credentials import AlpacaKeys
     from shared.events.publisher import EventPublisher
     from shared.runtime.workflow_facts import WorkflowFacts
+    from shared.venues.alpaca.keys import AlpacaKeys
 
 CLAIMS_OPERATION = "orchestrator-notify"
 CACHED_CONTAINERS = 8
@@ -161,7 +161,7 @@ def build_delivery(settings: OrchestratorSettings) -> Deliverer:
 
 def _history_on_first_use(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:
     """The P&L history, built on first use and again when the Alpaca keys change (a rotated secret,
-    re-read by Powertools after its max age: shared/broker/key_rotation.py)."""
+    re-read by Powertools after its max age: shared/venues/key_rotation.py)."""
 
     def fingerprint() -> str:
         return _alpaca_keys(settings).fingerprint if settings.resolved_pnl_source != "local" else ""
@@ -171,12 +171,13 @@ def _history_on_first_use(settings: OrchestratorSettings, store: WorkflowStore) 
 
 def _alpaca_keys(settings: OrchestratorSettings) -> AlpacaKeys:
     from services.orchestrator.pnl import PnlUnavailable
-    from shared.broker.credentials import CredentialsError, load_alpaca_credentials
+    from shared.broker.port import CredentialsError
+    from shared.venues.alpaca.keys import keys_for
 
-    if not settings.alpaca_secret_name:
+    if not settings.local and not settings.alpaca_secret_name:
         raise PnlUnavailable("P&L from Alpaca needs ALCHEMISER_ALPACA_SECRET_NAME (or ALCHEMISER_PNL_SOURCE=local)")
     try:
-        return load_alpaca_credentials(settings.alpaca_secret_name).keys_for_mode(settings.trading_mode)
+        return keys_for(settings)
     except CredentialsError as exc:
         raise PnlUnavailable(str(exc)) from exc
 

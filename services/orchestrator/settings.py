@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.broker.settings import BrokerSettings
+from shared.venues.settings import BrokerSettings
 
 
 class OrchestratorSettings(BrokerSettings):

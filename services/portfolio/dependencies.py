@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.portfolio.settings import PortfolioSettings
-from shared.broker.key_rotation import broker_keys_in_use
 from shared.broker.port import BrokerReader
 from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
+from shared.venues.key_rotation import broker_keys_in_use
 
 OPERATION = "portfolio-plan"
 CACHED_CONTAINERS = 8
@@ -33,7 +33,7 @@ class Dependencies:
 
 def build(settings: PortfolioSettings) -> Dependencies:
     """Every adapter from `settings` (tests replace any of them with `dataclasses.replace`)."""
-    from shared.broker.factory import make_broker
+    from shared.venues.factory import make_broker
 
     persistence = make_persistence(table_name=settings.idempotency_table, state_dir=settings.state_dir,
                                    local=settings.local)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from shared.broker.settings import BrokerSettings
+from shared.venues.settings import BrokerSettings
 
 SECONDS_PER_DAY = 86_400
 

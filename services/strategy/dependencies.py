@@ -19,14 +19,14 @@ from pathlib import Path
 
 from services.strategy.portfolio_config import StrategyPortfolio, load_portfolio
 from services.strategy.settings import StrategySettings
-from shared.broker.factory import alpaca_keys, market_data_for
-from shared.broker.key_rotation import credentials_fingerprint
 from shared.events.catalog import SOURCE_OF, STRATEGY
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.marketdata.port import MarketCalendar, MarketData
 from shared.runtime.container_cache import OnFirstUse, PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
+from shared.venues.factory import calendar_for, market_data_for
+from shared.venues.key_rotation import keys_fingerprint
 
 OPERATION = "strategy-run"
 CACHED_CONTAINERS = 8
@@ -66,18 +66,7 @@ def build(settings: StrategySettings) -> Dependencies:
 
 def make_calendar(settings: StrategySettings) -> MarketCalendar:
     """Alpaca's trading calendar (holidays and early closes as the broker has them) or the offline one."""
-    if settings.calendar_source == "alpaca":
-        # Built directly rather than through make_broker: a local run may use the simulated
-        # broker with Alpaca's calendar, and the simulated broker has no exchange calendar.
-        from shared.broker.alpaca import AlpacaBroker
-        from shared.broker.alpaca_calendar import AlpacaCalendar
-
-        broker = AlpacaBroker.from_keys(alpaca_keys(settings), trading_url=settings.alpaca_trading_url,
-                                        data_url=settings.alpaca_data_url, data_feed=settings.alpaca_data_feed)
-        return AlpacaCalendar(broker)
-    from shared.marketdata.calendar import ExchangeCalendar
-
-    return ExchangeCalendar()
+    return calendar_for(settings, settings.calendar_source)
 
 
 def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
@@ -86,14 +75,13 @@ def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
 
 
 def keys_in_use(settings: StrategySettings) -> str:
-    """The fingerprint of the Alpaca keys the calendar and the bars use in AWS ('' when neither is Alpaca's)."""
-    uses_alpaca = settings.calendar_source == "alpaca" or settings.market_data_source == "alpaca"
-    return credentials_fingerprint(settings, uses_alpaca=uses_alpaca)
+    """The fingerprint of the keys the calendar and the bars use in AWS ('' when neither is a venue's)."""
+    return keys_fingerprint(settings, (settings.calendar_source, settings.market_data_source))
 
 
 # The clock is not part of the key: no adapter depends on it, so a local run that moves the clock
 # keeps its parsed strategies; each invocation gets its own settings (its clock) back. The keys
-# are: a rotated secret builds new Alpaca clients (shared/broker/key_rotation.py).
+# are: a rotated secret builds new Alpaca clients (shared/venues/key_rotation.py).
 _cached: PerCredentials[StrategySettings, Dependencies] = PerCredentials(build, fingerprint=keys_in_use,
                                                                       ignore={"as_of"}, maxsize=CACHED_CONTAINERS)
 

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.broker.settings import BrokerSettings
 from shared.events.signal_generated import MAX_EXPLANATION_LINES
 from shared.limits.model import Limits
 from shared.limits.overrides import LimitOverrides
+from shared.venues.settings import BrokerSettings
 
 SECONDS_PER_DAY = 86_400
 PACKAGED_CONFIG = Path(__file__).resolve().parent / "strategies" / "portfolio.toml"

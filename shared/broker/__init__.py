@@ -1,1 +1,1 @@
-"""The broker port and its adapters (Alpaca through alpaca-py; a simulated paper broker)."""
+"""The broker port: what every venue (shared/venues/) implements."""

@@ -192,6 +192,11 @@ class OrderNotFound(BrokerError):
     """No order with that id."""
 
 
+class CredentialsError(RuntimeError):
+    """A venue's keys are missing, unreadable, malformed, or lack what the trading mode needs (the stage's
+    secret in AWS, the environment locally). Any venue's keys loader raises it: callers never name the venue."""
+
+
 class BrokerReader(Protocol):
     """The read side (the portfolio function uses only this)."""
 

@@ -67,7 +67,7 @@ KEY_GENERATIONS = 2
 
 class PerCredentials(Generic[S, T]):
     """`build(settings)` once per configuration per key pair (`fingerprint(settings)`: the fingerprint of
-    the Alpaca keys the adapters use, shared/broker/key_rotation.py; '' where none are used)."""
+    the Alpaca keys the adapters use, shared/venues/key_rotation.py; '' where none are used)."""
 
     def __init__(self, build: Callable[[S], T], *, fingerprint: Callable[[S], str], ignore: Collection[str] = (),
                  maxsize: int = 4, generations: int = KEY_GENERATIONS) -> None:

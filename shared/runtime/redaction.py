@@ -1,7 +1,7 @@
 """Secrets never reach a log line, whole or in part.
 
 Every Alpaca key id and secret the functions hold is registered here when its `AlpacaKeys` is
-built (shared/broker/credentials.py: from the stage's secret, or a local run's environment), and the
+built (shared/venues/alpaca/keys.py: from the stage's secret, or a local run's environment), and the
 functions' log stream (shared/runtime/observability.py) masks each one, and every run of
 MIN_FRAGMENT or more of its characters: an excerpt of a response, a truncated error, a key cut by a
 line break all stay masked. The code does not log keys; this is what keeps a library's DEBUG line

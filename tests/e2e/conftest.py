@@ -24,8 +24,8 @@ def alchemiser_json(*args: str) -> Any:
 
 
 def broker_orders(state_dir: Path) -> list[Any]:
-    from shared.broker.factory import make_broker
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.factory import make_broker
+    from shared.venues.settings import BrokerSettings
 
     settings = BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", "ALCHEMISER_STATE_DIR": str(state_dir),
                                         "ALCHEMISER_AS_OF": "2026-11-25T16:00:00-05:00"})

@@ -127,7 +127,7 @@ def _quiet_day(tmp_path: Path, **kwargs) -> Outcome:
 
 
 def test_a_broker_that_places_an_order_twice_is_counted_duplicated(tmp_path, monkeypatch):
-    from shared.broker.simulated import SimulatedBroker
+    from shared.venues.simulated.broker import SimulatedBroker
 
     original = SimulatedBroker.submit_order
     twins = []
@@ -147,7 +147,7 @@ def test_a_broker_that_places_an_order_twice_is_counted_duplicated(tmp_path, mon
 
 def test_a_broker_that_drops_an_order_is_counted_lost(tmp_path, monkeypatch):
     from shared.broker.port import Order
-    from shared.broker.simulated import SimulatedBroker
+    from shared.venues.simulated.broker import SimulatedBroker
 
     original = SimulatedBroker.submit_order
     dropped = []
@@ -201,7 +201,7 @@ def test_a_plan_refused_for_no_reason_the_drill_gave_is_counted_lost_and_misrepo
     """The broker's clock says closed at 09:35 on a trading day: execution refuses, the day is skipped."""
     from dataclasses import replace as copy_with
 
-    from shared.broker.simulated import SimulatedBroker
+    from shared.venues.simulated.broker import SimulatedBroker
 
     original = SimulatedBroker.get_clock
 

@@ -52,7 +52,7 @@ def _export_offline_bars(scratch, folder):
 
     from services.strategy.portfolio_config import load_portfolio
     from services.strategy.settings import PACKAGED_CONFIG
-    from shared.marketdata.factory import make_market_data
+    from shared.venues.factory import make_market_data
 
     portfolio = load_portfolio(PACKAGED_CONFIG)
     history = make_market_data("offline", state_dir=scratch).history(portfolio.symbols, date(2026, 11, 24),

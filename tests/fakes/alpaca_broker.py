@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.broker.alpaca import AlpacaBroker
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.fake_alpaca import FakeAlpaca
 from tests.fakes.sim_clock import SimClock
 
@@ -12,7 +12,7 @@ from tests.fakes.sim_clock import SimClock
 def make_broker(fake: FakeAlpaca, clock: SimClock | None = None, *, keys: tuple[str, str] | None = None,
                 **kwargs: Any) -> AlpacaBroker:
     """`keys`: another key pair (authorized at the fake first), to tell this client's requests apart."""
-    from shared.broker.rate_limit import RateLimiter
+    from shared.venues.alpaca.rate_limit import RateLimiter
 
     clock = clock or SimClock()
     kwargs.setdefault("rate_limiter", RateLimiter(clock=clock, sleep=clock.sleep))

@@ -28,8 +28,6 @@ from shared.broker.port import (
     OrderRequest,
     RateLimited,
 )
-from shared.broker.simulated import SimulatedBroker
-from shared.broker.simulated_faults import SimFaults
 from shared.events.envelope import open_envelope
 from shared.events.middleware import Incoming, parse_delivery
 from shared.events.rebalance_planned import AccountSnapshot, PlannedOrder, PlanParameters, RebalancePlanned
@@ -38,6 +36,8 @@ from shared.limits.model import Limits
 from shared.marketdata.port import Session
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from shared.runtime.workflow_facts import SqliteWorkflowFacts, event_digest
+from shared.venues.simulated.broker import SimulatedBroker
+from shared.venues.simulated.faults import SimFaults
 from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher
 from tests.fakes.sim_clock import SimClock
 

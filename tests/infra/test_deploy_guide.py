@@ -49,7 +49,7 @@ def test_the_guide_covers_each_step(step):
 
 
 def test_the_secret_layout_in_the_guide_is_the_one_the_code_reads():
-    from shared.broker.credentials import parse_secret
+    from shared.venues.alpaca.keys import parse_secret
 
     (example,) = re.findall(r"```json\n(\{\n  \"api_key\".*?\})\n```", GUIDE, re.DOTALL)
     credentials = parse_secret("alchemiser/dev/alpaca", example)
@@ -100,7 +100,7 @@ def test_the_guide_sets_the_region_the_way_sam_and_botocore_read_it():
 def test_the_rotation_and_kill_switch_ages_in_the_guide_are_the_codes():
     from services.execution.ssm_kill_switch import KILL_SWITCH_MAX_AGE_SECONDS
     from services.orchestrator.adapters.webhook_notifier import WEBHOOK_URL_MAX_AGE_SECONDS
-    from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS
+    from shared.venues.alpaca.keys import CREDENTIALS_MAX_AGE_SECONDS
 
     assert f"max_age={CREDENTIALS_MAX_AGE_SECONDS}" in GUIDE and CREDENTIALS_MAX_AGE_SECONDS == 300
     assert "at most **5 minutes**" in GUIDE

@@ -244,7 +244,7 @@ def _may_read_alpaca(deployed: dict[str, Any], service: str, parameters: dict[st
 
 @pytest.mark.parametrize("service", cfn.SERVICES)
 def test_the_alpaca_secret_is_readable_exactly_by_the_functions_whose_code_reads_it(deployed, service):
-    reads_secret = "shared.broker.credentials" in reachable(service)
+    reads_secret = "shared.venues.alpaca.keys" in reachable(service)
     assert _may_read_alpaca(deployed, service, {}) == reads_secret, f"{service}: reads the secret: {reads_secret}"
 
 

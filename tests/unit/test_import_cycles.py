@@ -19,16 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("shared", "services", "alchemiser")
 
-KNOWN_MODULE_CIRCLES: dict[frozenset[str], str] = {
-    # alchemiser/backtest is being reworked in parallel: the engine and the two modules it delegates to
-    # import it back (in functions) for its types and helpers.
-    frozenset({"alchemiser.backtest.engine", "alchemiser.backtest.evaluation", "alchemiser.backtest.simulation"}):
-        "the backtest engine <-> its evaluation and simulation",
-}
-KNOWN_PACKAGE_CYCLES: dict[frozenset[str], str] = {
-    # Issue 26 item 1 (one venue package per venue) removes it.
-    frozenset({"shared.broker", "shared.marketdata"}): "Alpaca threaded through broker and marketdata",
-}
+KNOWN_MODULE_CIRCLES: dict[frozenset[str], str] = {}
+KNOWN_PACKAGE_CYCLES: dict[frozenset[str], str] = {}
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:

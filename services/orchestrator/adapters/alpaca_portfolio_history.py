@@ -1,6 +1,6 @@
 """PortfolioHistory over Alpaca's GET /v2/account/portfolio/history (alpaca-py's TradingClient).
 
-Goes through shared.broker.alpaca.AlpacaBroker (its retries, timeouts, rate limit and Decimal
+Goes through shared.venues.alpaca.trading.AlpacaBroker (its retries, timeouts, rate limit and Decimal
 mapping). alpaca-py costs ~0.5 s to import, so nothing here imports it until the first request:
 only the P&L path pays for it, never the orchestrator's cold start.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from services.orchestrator.pnl import PnlUnavailable
 from services.orchestrator.ports import EquityPoint
-from shared.broker.credentials import AlpacaKeys
 from shared.runtime.clock import trading_date
+from shared.venues.alpaca.keys import AlpacaKeys
 
 
 def points_from_history(history: Any, end: date) -> list[EquityPoint]:
@@ -39,7 +39,7 @@ class AlpacaPortfolioHistory:
 
     def _client(self) -> Any:
         if self._broker is None:
-            from shared.broker.alpaca import AlpacaBroker
+            from shared.venues.alpaca.trading import AlpacaBroker
 
             self._broker = AlpacaBroker.from_keys(self._keys, trading_url=self._trading_url, **self._options)
         return self._broker

@@ -12,11 +12,11 @@ from alchemiser.backtest.fills import FillModel
 from alchemiser.local.day import DayOptions, run_day
 from services.strategy.portfolio_config import load_portfolio
 from services.strategy.settings import PACKAGED_CONFIG
-from shared.broker.factory import make_broker
-from shared.broker.settings import BrokerSettings
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.offline import OfflineMarketData
 from shared.runtime.clock import NEW_YORK
+from shared.venues.factory import make_broker
+from shared.venues.settings import BrokerSettings
 
 SLIPPAGE = Decimal("5")  # the simulated broker's default (ALCHEMISER_SIM_SLIPPAGE_BPS)
 

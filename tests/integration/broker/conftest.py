@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.broker.alpaca import AlpacaBroker
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca
 from tests.fakes.sim_clock import SimClock

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.broker.alpaca import AlpacaBroker
 from shared.broker.port import BrokerUnavailable, DuplicateClientOrderId, OrderRejected, OrderRequest
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.fake_alpaca import FakeAlpaca
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.broker.alpaca import AlpacaBroker
 from shared.broker.port import BrokerError, OrderNotFound, OrderRejected, OrderRequest
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.fake_alpaca import FakeAlpaca
 
 
@@ -188,7 +188,7 @@ def test_repr_and_errors_never_show_keys(fake_alpaca: FakeAlpaca) -> None:
 
 
 def test_from_keys_takes_paper_or_live_from_the_keys(fake_alpaca: FakeAlpaca) -> None:
-    from shared.broker.credentials import AlpacaKeys
+    from shared.venues.alpaca.keys import AlpacaKeys
 
     live = AlpacaBroker.from_keys(AlpacaKeys("AKLIVE", "s", paper=False), trading_url=fake_alpaca.url)
     paper = AlpacaBroker.from_keys(AlpacaKeys("PKPAPER", "s", paper=True), trading_url=fake_alpaca.url)

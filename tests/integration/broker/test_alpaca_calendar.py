@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.broker.alpaca import AlpacaBroker
-from shared.broker.alpaca_calendar import AlpacaCalendar
+from shared.venues.alpaca.calendar import AlpacaCalendar
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.fake_alpaca import FakeAlpaca
 
 

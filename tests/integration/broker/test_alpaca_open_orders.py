@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.broker.alpaca import OPEN_ORDERS_PAGE
 from shared.broker.port import BrokerError, OrderRequest
+from shared.venues.alpaca.trading import OPEN_ORDERS_PAGE
 
 
 def test_open_orders_are_listed_with_their_limit_price_and_filled_ones_are_not(broker, fake_alpaca):

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from shared.broker.alpaca import AlpacaBroker
-from shared.broker.alpaca_http import disable_builtin_retry, install_timeout
 from shared.broker.port import BrokerUnavailable, OrderRequest
-from shared.broker.rate_limit import RateLimiter
+from shared.venues.alpaca.http import disable_builtin_retry, install_timeout
+from shared.venues.alpaca.rate_limit import RateLimiter
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.fake_alpaca import FakeAlpaca, running_fake_alpaca
 from tests.fakes.sim_clock import SimClock

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared.broker.credentials import (
-    CredentialsError,
+from shared.broker.port import CredentialsError
+from shared.venues.alpaca.keys import (
     clear_credentials_cache,
     load_alpaca_credentials,
     parse_secret,
@@ -92,7 +92,7 @@ def test_a_rotated_secret_is_read_again_once_the_cache_age_passes(secrets: Any,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from aws_lambda_powertools.utilities.parameters import base
 
-    from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS
+    from shared.venues.alpaca.keys import CREDENTIALS_MAX_AGE_SECONDS
 
     put(secrets, "rotated", PAPER)
     assert load_alpaca_credentials("rotated", client=secrets).keys_for_mode("paper").api_key == "PKPAPERKEY"

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS, clear_credentials_cache
+from shared.venues.alpaca.keys import CREDENTIALS_MAX_AGE_SECONDS, clear_credentials_cache
 from tests.conftest import LambdaContextStub
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.deployed_stage import SECRET, SecretCacheClock, deployed_stage

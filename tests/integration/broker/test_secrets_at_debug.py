@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.broker.credentials import CREDENTIALS_MAX_AGE_SECONDS, clear_credentials_cache
 from shared.marketdata.calendar import ExchangeCalendar
+from shared.venues.alpaca.keys import CREDENTIALS_MAX_AGE_SECONDS, clear_credentials_cache
 from tests.conftest import LambdaContextStub
 from tests.fakes.deployed_stage import SECRET, SecretCacheClock, deployed_stage
 from tests.fakes.fake_alpaca import FakeAlpaca, running_fake_alpaca

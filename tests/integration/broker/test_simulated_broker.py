@@ -19,10 +19,10 @@ from shared.broker.port import (
     OrderRejected,
     OrderRequest,
 )
-from shared.broker.simulated import SimulatedBroker
-from shared.broker.simulated_faults import Fault, SimFaults
 from shared.marketdata.port import Session
 from shared.runtime.clock import NEW_YORK as NY
+from shared.venues.simulated.broker import SimulatedBroker
+from shared.venues.simulated.faults import Fault, SimFaults
 from tests.fakes.concurrency import all_at_once, named
 
 PRICES = {"SPY": Decimal("500"), "QQQ": Decimal("400"), "BRK.A": Decimal("600000"), "TQQQ": Decimal("50")}

@@ -84,7 +84,7 @@ def test_a_day_on_alpaca_and_the_account_read_after_it_reach_only_the_configured
 def test_the_strategys_alpaca_calendar_asks_the_configured_trading_endpoint(fakes):
     from services.strategy.dependencies import make_calendar
     from services.strategy.settings import StrategySettings
-    from shared.broker.factory import local_settings
+    from shared.venues.factory import local_settings
 
     fakes.trading.set_holiday(date(2026, 11, 26))  # the fake's word, so the answer shows where it came from
     calendar = make_calendar(local_settings(StrategySettings, os.environ, ALCHEMISER_CALENDAR="alpaca"))

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from alchemiser import cli
 from alchemiser.commands.init import format_overrides, parse_overrides
-from shared.broker.credentials import parse_secret
+from shared.venues.alpaca.keys import parse_secret
 
 SAMCONFIG = Path(__file__).resolve().parents[3] / "infra" / "samconfig.toml"
 PAPER = {"APCA_API_KEY_ID": "PKPAPERKEY", "APCA_API_SECRET_KEY": "paper-secret-value"}

@@ -12,7 +12,7 @@ import pytest
 
 from alchemiser import cli
 from shared.broker.port import OrderRequest
-from shared.broker.simulated import SimulatedBroker
+from shared.venues.simulated.broker import SimulatedBroker
 from tests.fakes.fake_alpaca import running_fake_alpaca
 
 WEDNESDAY = "2026-11-25"  # 09:35 New York: the data day is Tuesday 2026-11-24

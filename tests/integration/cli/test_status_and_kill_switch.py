@@ -18,7 +18,7 @@ from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkf
 from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 from services.orchestrator.workflow_record import Failure, WorkflowRecord
 from shared.broker.port import OrderRequest
-from shared.broker.simulated import SimulatedBroker
+from shared.venues.simulated.broker import SimulatedBroker
 from tests.fakes.aws_from_template import create_queue, create_table
 from tests.fakes.fake_alpaca import running_fake_alpaca
 
@@ -149,7 +149,7 @@ def test_stage_status_reads_table_ssm_sqs_cloudwatch_and_alpaca(aws, monkeypatch
                                StateReason="1 message in the DLQ")
     boto3.client("secretsmanager").create_secret(
         Name="alchemiser/dev/alpaca", SecretString=json.dumps({"api_key": "PKFAKEKEY", "secret_key": "fake-secret"}))
-    from shared.broker.credentials import clear_credentials_cache
+    from shared.venues.alpaca.keys import clear_credentials_cache
 
     clear_credentials_cache()
     with running_fake_alpaca() as fake:
@@ -185,7 +185,7 @@ def test_stage_status_reads_the_account_with_the_stages_samconfig_mode_and_secre
                          'parameter_overrides = "Stage=dev TradingMode=live AlpacaSecretName=team/alpaca-dev"\n')
     boto3.client("secretsmanager").create_secret(Name="team/alpaca-dev", SecretString=json.dumps(
         {"api_key": "PKOTHER", "secret_key": "other", "live_api_key": "PKFAKEKEY", "live_secret_key": "fake-secret"}))
-    from shared.broker.credentials import clear_credentials_cache
+    from shared.venues.alpaca.keys import clear_credentials_cache
 
     clear_credentials_cache()
     with running_fake_alpaca() as fake:

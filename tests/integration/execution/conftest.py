@@ -18,10 +18,10 @@ import pytest
 from services.execution import app
 from services.execution.dependencies import Dependencies
 from services.execution.file_kill_switch import FileKillSwitch
-from shared.broker.alpaca import AlpacaBroker
 from shared.events.trade_executed import TradeExecuted
 from shared.limits.model import Limits
 from shared.runtime.clock import NEW_YORK
+from shared.venues.alpaca.trading import AlpacaBroker
 from tests.fakes.alpaca_broker import make_broker
 from tests.fakes.execution_support import Context, FaultyBroker, incoming, make_deps, make_plan, record_plan
 from tests.fakes.fake_alpaca import FakeAlpaca, fake_alpaca

@@ -258,7 +258,7 @@ def test_the_checker_catches_a_turnover_cap_that_keeps_failed_attempts(monkeypat
 
 
 def test_the_checker_catches_429s_that_drop_a_leg(monkeypatch):
-    from shared.broker import alpaca
+    from shared.venues.alpaca import trading as alpaca
 
     original = alpaca._post_error
     monkeypatch.setattr(alpaca, "_post_error", lambda coid, failure: alpaca.BrokerUnavailable(failure.describe())

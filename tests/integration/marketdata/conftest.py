@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.marketdata.alpaca_bars import AlpacaMarketData
+from shared.venues.alpaca.bars import AlpacaMarketData
 from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer
 
 

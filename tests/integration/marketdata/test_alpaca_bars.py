@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.marketdata.alpaca_bars import AlpacaMarketData, bar_day
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.marketdata.port import MarketDataError
+from shared.venues.alpaca.bars import AlpacaMarketData, bar_day
 from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer, daily_bar
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -149,7 +149,7 @@ def test_a_hung_server_times_out(fake_alpaca_data: FakeAlpacaDataServer) -> None
 def test_importing_and_constructing_does_not_import_alpaca_or_pandas() -> None:
     code = (
         "import sys;"
-        "from shared.marketdata.factory import make_market_data;"
+        "from shared.venues.factory import make_market_data;"
         "from pathlib import Path;"
         "m = make_market_data('alpaca', state_dir=Path('/tmp'), alpaca_keys=('k', 's'));"
         "make_market_data('offline', state_dir=Path('/tmp'));"
@@ -173,7 +173,7 @@ def test_alchemiser_alpaca_data_url_reaches_the_bars_client(
     fake_alpaca_data: FakeAlpacaDataServer, tmp_path: Path
 ) -> None:
     from services.strategy.settings import StrategySettings
-    from shared.broker.factory import market_data_for
+    from shared.venues.factory import market_data_for
 
     load(fake_alpaca_data, {"SPY": 600.0}, date(2026, 11, 2), date(2026, 11, 24))
     settings = StrategySettings.from_env({

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.marketdata.alpaca_bars import AlpacaMarketData
 from shared.marketdata.bar_store import DirectoryBarStore
 from shared.marketdata.cache import CachedMarketData
 from shared.marketdata.calendar import ExchangeCalendar
 from shared.runtime.clock import NEW_YORK as NY
+from shared.venues.alpaca.bars import AlpacaMarketData
 from tests.fakes.fake_alpaca_data import FakeAlpacaDataServer
 
 CAL = ExchangeCalendar()

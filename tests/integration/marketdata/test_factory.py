@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.marketdata.alpaca_bars import AlpacaMarketData
 from shared.marketdata.bar_store import DirectoryBarStore, S3BarStore
 from shared.marketdata.cache import CachedMarketData
 from shared.marketdata.csv_files import CsvDirectoryMarketData
-from shared.marketdata.factory import make_market_data
 from shared.marketdata.offline import OfflineMarketData
+from shared.venues.alpaca.bars import AlpacaMarketData
+from shared.venues.factory import make_market_data
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,7 +60,7 @@ def test_calendar_and_offline_modules_import_no_heavy_library() -> None:
     code = (
         "import sys;"
         "import shared.marketdata.calendar, shared.marketdata.offline, shared.marketdata.cache;"
-        "import shared.marketdata.alpaca_bars, shared.marketdata.csv_files, shared.marketdata.factory;"
+        "import shared.venues.alpaca.bars, shared.marketdata.csv_files, shared.venues.factory;"
         "print(','.join(m for m in ('exchange_calendars', 'pandas', 'alpaca', 'boto3') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -15,7 +15,7 @@ from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfo
 from services.orchestrator.dependencies import clear_cache
 from services.orchestrator.pnl import PnlUnavailable
 from services.orchestrator.workflow_record import EquitySnapshot
-from shared.broker.credentials import AlpacaKeys, clear_credentials_cache
+from shared.venues.alpaca.keys import AlpacaKeys, clear_credentials_cache
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.fake_alpaca import FakeAlpaca
 

@@ -171,7 +171,7 @@ def test_the_url_is_read_from_the_secret(aws, webhook):  # noqa: F811 (fixture)
 def test_the_deployed_orchestrator_notifies_the_topic_and_the_webhook_once_each(aws, webhook, lambda_context,  # noqa: F811
                                                                                  monkeypatch, capsys):
     from services.orchestrator.handler import lambda_handler
-    from shared.broker.credentials import clear_credentials_cache
+    from shared.venues.alpaca.keys import clear_credentials_cache
 
     clear_credentials_cache()  # Powertools' default providers: built inside this test's moto
     boto3.client("secretsmanager").create_secret(Name="alchemiser/dev/webhook",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.strategy.dependencies import clear_cache
-from shared.broker.credentials import clear_credentials_cache
+from shared.venues.alpaca.keys import clear_credentials_cache
 from tests.fakes.fake_alpaca import fake_alpaca
 
 __all__ = ["fake_alpaca"]

@@ -56,6 +56,6 @@ def test_a_negative_or_undefined_cost_is_refused(bad):
 
 def test_the_command_s_default_slippage_is_the_simulated_broker_s():
     from alchemiser.commands.backtest import SIM_SLIPPAGE_BPS
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.settings import BrokerSettings
 
     assert BrokerSettings.model_fields["sim_slippage_bps"].default == SIM_SLIPPAGE_BPS

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.broker.alpaca_mapping import (
+from shared.broker.port import BrokerError, OrderRequest
+from shared.venues.alpaca.mapping import (
     dec,
     order_payload,
     parse_ts,
@@ -15,7 +16,6 @@ from shared.broker.alpaca_mapping import (
     to_order,
     to_position,
 )
-from shared.broker.port import BrokerError, OrderRequest
 
 
 def test_decimals_keep_every_digit_of_strings_and_the_repr_of_floats() -> None:

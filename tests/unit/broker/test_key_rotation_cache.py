@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.broker.credentials import AlpacaKeys, CredentialsError
-from shared.broker.key_rotation import credentials_fingerprint
-from shared.broker.settings import BrokerSettings
+from shared.broker.port import CredentialsError
 from shared.runtime.container_cache import PerCredentials
+from shared.venues.alpaca.keys import AlpacaKeys
+from shared.venues.key_rotation import keys_fingerprint
+from shared.venues.settings import BrokerSettings
 
 
 def _settings(tmp_path, **values) -> BrokerSettings:
@@ -46,18 +47,18 @@ def test_the_fingerprint_tells_pairs_and_modes_apart_and_shows_no_key():
 
 
 def test_no_secret_is_read_locally_or_when_no_alpaca_client_is_built(tmp_path, monkeypatch):
-    import shared.broker.factory as factory
+    import shared.venues.alpaca.keys as keys
 
     def never(settings):
         raise AssertionError("the secret was read")
 
-    monkeypatch.setattr(factory, "alpaca_keys", never)
-    assert credentials_fingerprint(_settings(tmp_path), uses_alpaca=True) == ""  # local: keys are settings
+    monkeypatch.setattr(keys, "keys_for", never)
+    assert keys_fingerprint(_settings(tmp_path), ("alpaca",)) == ""  # local: keys are settings
     aws = BrokerSettings.model_validate({"backend": "aws", "state_dir": tmp_path, "alpaca_secret_name": "s"})
-    assert credentials_fingerprint(aws, uses_alpaca=False) == ""
+    assert keys_fingerprint(aws, ()) == ""
 
 
 def test_in_aws_an_unreadable_secret_fails_closed(tmp_path):
     aws = BrokerSettings.model_validate({"backend": "aws", "state_dir": tmp_path})
     with pytest.raises(CredentialsError, match="no Alpaca secret configured"):
-        credentials_fingerprint(aws, uses_alpaca=True)
+        keys_fingerprint(aws, ("alpaca",))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.broker.rate_limit import RateLimiter
+from shared.venues.alpaca.rate_limit import RateLimiter
 
 
 class Clock:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from shared.broker.port import OrderRequest
-from shared.broker.simulated import SimulatedBroker
 from shared.marketdata.calendar import ExchangeCalendar
+from shared.venues.simulated.broker import SimulatedBroker
 
 
 def _broker(state, now: datetime) -> SimulatedBroker:

@@ -9,10 +9,10 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from services.execution import app
-from shared.broker.simulated_faults import Fault, SimFaults
 from shared.events.publisher import PublishError
 from shared.limits.model import Limits
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
+from shared.venues.simulated.faults import Fault, SimFaults
 from tests.fakes.concurrency import all_at_once, named
 from tests.fakes.execution_support import (
     NOW,

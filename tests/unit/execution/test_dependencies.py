@@ -11,7 +11,7 @@ from services.execution.dynamodb_workflow_guard import DynamoDBWorkflowGuard
 from services.execution.file_kill_switch import FileKillSwitch
 from services.execution.settings import ExecutionSettings
 from services.execution.sqlite_workflow_guard import SqliteWorkflowGuard
-from shared.broker.simulated import SimulatedBroker
+from shared.venues.simulated.broker import SimulatedBroker
 
 
 def test_local_settings_give_the_simulated_broker_and_embedded_stores(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from services.execution.legs import Leg
 from services.execution.placer import Placer, Timing, placing_deadline
 from shared.broker.port import BrokerUnavailable, OrderRejected, OrderRequest
-from shared.broker.simulated_faults import Fault, SimFaults
+from shared.venues.simulated.faults import Fault, SimFaults
 from tests.fakes.execution_support import Context, FaultyBroker, seed_positions, sim_broker
 from tests.fakes.sim_clock import SimClock
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from services.orchestrator.adapters.broker_order_lookup import order_lookup
 from services.orchestrator.settings import OrchestratorSettings
 from shared.broker.port import OrderRequest
-from shared.broker.simulated_faults import Fault, SimFaults
+from shared.venues.simulated.faults import Fault, SimFaults
 from tests.fakes.execution_support import NOW, sim_broker
 
 

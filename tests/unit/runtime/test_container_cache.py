@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared.broker.settings import BrokerSettings
 from shared.runtime.container_cache import OnFirstUse, PerConfiguration, configuration_key
+from shared.venues.settings import BrokerSettings
 
 
 def settings(**env: str) -> BrokerSettings:

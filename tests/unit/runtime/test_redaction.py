@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from shared.broker.credentials import AlpacaKeys
 from shared.runtime.observability import make_logger
 from shared.runtime.redaction import MASK, MIN_FRAGMENT, redact
+from shared.venues.alpaca.keys import AlpacaKeys
 
 KEY, SECRET = "PKVQZXRJ8MWTNLKHYB2D", "jRtYvBnMqWzXkLpHgFdSaZxCvBnMqWeRtYuIoPlK"
 

@@ -1,6 +1,6 @@
 """The Alpaca broker adapter, over alpaca-py's TradingClient (and its data client for latest prices).
 
-Decisions (see also alpaca_http.py):
+Decisions (see also http.py):
 - alpaca-py's own retry is switched off on every client we build; this adapter owns retries.
 - Reads (account, positions, assets, orders and open orders, clock, calendar, prices, cancels) retry 429,
   408, 5xx, timeouts and connection errors with exponential backoff (a 429's reset header
@@ -30,20 +30,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Literal
 
-from shared.broker.alpaca_http import Failure, classify, disable_builtin_retry, install_timeout
-from shared.broker.alpaca_mapping import (
-    PortfolioHistory,
-    dec,
-    order_payload,
-    to_account,
-    to_asset,
-    to_calendar_day,
-    to_clock,
-    to_order,
-    to_portfolio_history,
-    to_position,
-)
-from shared.broker.credentials import AlpacaKeys
 from shared.broker.port import (
     Account,
     Asset,
@@ -59,7 +45,21 @@ from shared.broker.port import (
     Position,
     RateLimited,
 )
-from shared.broker.rate_limit import RateLimiter
+from shared.venues.alpaca.http import Failure, classify, disable_builtin_retry, install_timeout
+from shared.venues.alpaca.keys import AlpacaKeys
+from shared.venues.alpaca.mapping import (
+    PortfolioHistory,
+    dec,
+    order_payload,
+    to_account,
+    to_asset,
+    to_calendar_day,
+    to_clock,
+    to_order,
+    to_portfolio_history,
+    to_position,
+)
+from shared.venues.alpaca.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
 PRICE_BATCH = 100

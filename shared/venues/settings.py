@@ -1,4 +1,5 @@
-"""Broker settings shared by the functions that talk to a broker (portfolio reads, execution trades)."""
+"""Venue settings shared by the functions that talk to a broker (portfolio reads, execution trades) or read its
+bars and calendar (strategy): which venue, its keys and endpoints, the market data, the simulated broker's knobs."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from shared.runtime.settings import CommonSettings
 
 
 class BrokerSettings(CommonSettings):
-    broker: Literal["sim", "alpaca"] | None = None
-    """Unset: the simulated broker locally, Alpaca in AWS."""
+    broker: str | None = None
+    """A venue's name (shared/venues/registry.py: 'alpaca', 'sim'). Unset: simulated locally, Alpaca in AWS."""
     alpaca_secret_name: str | None = None
     alpaca_api_key: SecretStr | None = None
     """Local runs only (the CLI passes APCA_API_KEY_ID); in AWS keys come from Secrets Manager."""
@@ -44,5 +45,5 @@ class BrokerSettings(CommonSettings):
         return self.market_data or ("offline" if self.local else "alpaca")
 
     @property
-    def broker_kind(self) -> Literal["sim", "alpaca"]:
+    def broker_kind(self) -> str:
         return self.broker or ("sim" if self.local else "alpaca")

@@ -4,7 +4,7 @@
 max_age=CREDENTIALS_MAX_AGE_SECONDS)`: a container reuses what it read for five minutes, then reads
 the secret again on its next call, so a rotated secret reaches every function that asks for its
 keys within five minutes: the functions cache their Alpaca clients per key pair
-(`AlpacaKeys.fingerprint`, shared/broker/key_rotation.py), so a warm container builds new ones.
+(`AlpacaKeys.fingerprint`, shared/venues/key_rotation.py), so a warm container builds new ones.
 
 The secret is a JSON object:
 
@@ -37,16 +37,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from shared.broker.settings import BrokerSettings
+    from shared.venues.settings import BrokerSettings
+
+from shared.broker.port import CredentialsError
 
 TradingMode = Literal["paper", "live"]
 
 CREDENTIALS_MAX_AGE_SECONDS = 300
 """How long a container reuses the secret it read (Powertools' cache) before reading it again."""
-
-
-class CredentialsError(RuntimeError):
-    """The secret is missing, unreadable, malformed, or lacks the keys the trading mode needs."""
 
 
 @dataclass(frozen=True)

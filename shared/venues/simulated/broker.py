@@ -40,8 +40,10 @@ from shared.broker.port import (
     amount_problem,
     places,
 )
-from shared.broker.simulated_faults import SimFaults
-from shared.broker.simulated_ledger import (
+from shared.runtime.clock import trading_date
+from shared.runtime.sqlite_store import SqliteTable
+from shared.venues.simulated.faults import SimFaults
+from shared.venues.simulated.ledger import (
     CENT,
     FRACTION_STEP,
     PRICE_STEP,
@@ -57,8 +59,6 @@ from shared.broker.simulated_ledger import (
     text_or_none,
     to_order,
 )
-from shared.runtime.clock import trading_date
-from shared.runtime.sqlite_store import SqliteTable
 
 if TYPE_CHECKING:  # the port module imports numpy; the simulated broker needs only the types
     from shared.marketdata.port import MarketCalendar, Session

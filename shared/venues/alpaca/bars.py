@@ -9,7 +9,7 @@
   request is made, never at module import or construction.
 - Keys are given by the caller and kept out of repr, logs and error messages.
 - Every request gets a timeout (alpaca-py sets none: a hung connection would block until the
-  Lambda dies); the broker adapter does the same in `shared.broker.alpaca_http`.
+  Lambda dies); the broker adapter does the same in `shared.venues.alpaca.http`.
   alpaca-py's own retry of 429/504 (3 times, 3 s apart) is kept: these are idempotent reads.
 """
 
@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from shared.broker.alpaca_http import install_timeout
 from shared.marketdata.port import MarketDataError, PriceHistory
 from shared.marketdata.series import Closes, assemble, lookback_start, unique_symbols
 from shared.runtime.clock import NEW_YORK
+from shared.venues.alpaca.http import install_timeout
 
 if TYPE_CHECKING:
     from alpaca.data.historical.stock import StockHistoricalDataClient

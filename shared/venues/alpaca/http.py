@@ -31,7 +31,7 @@ def disable_builtin_retry(client: Any) -> None:
     if not isinstance(retry, int) or not isinstance(codes, list) or not hasattr(client, "_retry_wait"):
         raise RuntimeError(
             "alpaca-py's RESTClient no longer has _retry/_retry_wait/_retry_codes: its built-in retry "
-            "(which re-sends order POSTs) cannot be switched off; review shared/broker/alpaca_http.py"
+            "(which re-sends order POSTs) cannot be switched off; review shared/venues/alpaca/http.py"
         )
     client._retry = 0
     client._retry_codes = []
@@ -49,7 +49,7 @@ def install_timeout(client: Any, timeout: float) -> None:
     if not isinstance(session, requests.Session):
         raise RuntimeError(
             "alpaca-py's RESTClient no longer has a requests Session in _session: cannot set timeouts; "
-            "review shared/broker/alpaca_http.py"
+            "review shared/venues/alpaca/http.py"
         )
 
     class _TimeoutAdapter(HTTPAdapter):
