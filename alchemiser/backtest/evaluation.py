@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from alchemiser.backtest.engine import BacktestConfig, BacktestError, DayTarget, Progress, data_date_of, decision_time
+from alchemiser.backtest.sessions import BacktestConfig, BacktestError, DayTarget, Progress, data_date_of, decision_time
 
 if TYPE_CHECKING:
     from services.portfolio.planner import StrategyPart
@@ -82,7 +82,7 @@ _SEARCH_BEYOND = timedelta(days=3 * 366)
 def _first_sessions(config: BacktestConfig, names: set[str]) -> dict[str, date | None]:
     """For each of `names`: the first session from which every session through --to (or, when there
     is none, through 3 years later) can be evaluated; None when there is no such session."""
-    from alchemiser.backtest.engine import sessions_of
+    from alchemiser.backtest.sessions import sessions_of
 
     found: dict[str, date | None] = dict.fromkeys(names)
     for through in (config.end, config.end + _SEARCH_BEYOND):

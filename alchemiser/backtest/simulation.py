@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from alchemiser.backtest.fills import CENT, Fill, FillModel, SimAccount
 
 if TYPE_CHECKING:
-    from alchemiser.backtest.engine import BacktestConfig, DayPrices, DayTarget
+    from alchemiser.backtest.sessions import BacktestConfig, DayPrices, DayTarget
     from services.portfolio.planner import Parameters
     from shared.limits.model import LimitBinding, Limits
 

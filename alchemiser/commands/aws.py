@@ -15,6 +15,9 @@ from typing import Any
 
 from alchemiser.local.template import Resolver, load_template
 
+DEFAULT_SAMCONFIG = Path(__file__).resolve().parents[2] / "infra" / "samconfig.toml"
+"""Where `alchemiser init` writes the stages' deploy settings and `sam deploy` reads them."""
+
 
 class AwsProblem(Exception):
     """An AWS call failed for a reason the user can fix; the message says how (exit code 1)."""
@@ -45,8 +48,6 @@ def rule_names(stage: str) -> dict[str, str]:
 def samconfig_region(stage: str, samconfig: Path | None = None) -> str | None:
     """The region `alchemiser init` recorded for the stage (or a `region` among its deploy parameters)."""
     import tomllib
-
-    from alchemiser.commands.init import DEFAULT_SAMCONFIG
 
     path = samconfig or DEFAULT_SAMCONFIG
     try:

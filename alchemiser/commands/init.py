@@ -29,10 +29,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alchemiser.commands.aws import AwsProblem, aws_errors, region
+from alchemiser.commands.aws import DEFAULT_SAMCONFIG, AwsProblem, aws_errors, region
 from alchemiser.commands.common import UsageError, fail, stage_arg
 
-DEFAULT_SAMCONFIG = Path(__file__).resolve().parents[2] / "infra" / "samconfig.toml"
 PAIRS = {"paper": ("api_key", "secret_key", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"),
          "live": ("live_api_key", "live_secret_key", "APCA_LIVE_API_KEY_ID", "APCA_LIVE_API_SECRET_KEY")}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -50,13 +50,13 @@ def local_path(state_dir: Path) -> Path:
 
 
 def read_local(state_dir: Path) -> Any:
-    from services.execution.kill_switch import FileKillSwitch
+    from services.execution.file_kill_switch import FileKillSwitch
 
     return FileKillSwitch(local_path(state_dir)).read()
 
 
 def read_stage(stage: str, ssm: Any = None) -> Any:
-    from services.execution.kill_switch import SsmKillSwitch
+    from services.execution.ssm_kill_switch import SsmKillSwitch
 
     return SsmKillSwitch(parameter_name(stage), client=ssm or client("ssm", stage)).read()
 

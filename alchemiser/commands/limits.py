@@ -54,7 +54,7 @@ def stage_overrides(samconfig: Path, stage: str) -> dict[str, str]:
 
 def resolve(args: argparse.Namespace) -> tuple[Any, str]:
     """(the effective limits, what was read)."""
-    from alchemiser.commands.init import DEFAULT_SAMCONFIG
+    from alchemiser.commands.aws import DEFAULT_SAMCONFIG
     from services.strategy.settings import PACKAGED_CONFIG
     from shared.limits.loader import LimitsError, display, overridden, read_file
     from shared.limits.specs import SPEC_OF

@@ -31,7 +31,7 @@ def limits_check(planned: Any, executed: Any) -> dict[str, Any]:
 
 def checks(args: argparse.Namespace, inputs: Any, plan: Any, broker: Any,
            calendar_checks: list[dict[str, Any]], limits: dict[str, Any]) -> list[dict[str, Any]]:
-    from services.execution.kill_switch import FileKillSwitch
+    from services.execution.file_kill_switch import FileKillSwitch
     from services.execution.settings import KILL_SWITCH_FILE
 
     found = [*calendar_checks, limits]

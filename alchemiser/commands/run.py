@@ -243,7 +243,7 @@ def _run_locked(args: argparse.Namespace, keys: tuple[str, str] | None) -> int:
     from alchemiser.commands.run_summary import hop_line, render
     from alchemiser.local.day import DayOptions, default_as_of, schedule_time, strategy_schedule
     from alchemiser.local.day import run_day as run_the_day
-    from alchemiser.local.statedir import display_path
+    from alchemiser.local.storage import display_path
     from alchemiser.local.template import load_template
 
     template = load_template(parameters={"LogLevel": args.log_level} if args.log_level else None)

@@ -205,7 +205,8 @@ def stage_overrides(stage: str, samconfig: Path | None) -> dict[str, str]:
     """The stage's parameter_overrides in samconfig.toml (what `alchemiser init` wrote), or nothing."""
     import tomllib
 
-    from alchemiser.commands.init import DEFAULT_SAMCONFIG, parse_overrides
+    from alchemiser.commands.aws import DEFAULT_SAMCONFIG
+    from alchemiser.commands.init import parse_overrides
 
     path = samconfig or DEFAULT_SAMCONFIG
     try:

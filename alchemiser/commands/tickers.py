@@ -46,7 +46,7 @@ def unknown_tickers(portfolio: Any, data: str) -> str | None:
     known), or None. Only the offline source invents; a CSV folder or Alpaca says what it lacks itself."""
     if data.strip().lower() != "offline":
         return None
-    from alchemiser.local.statedir import display_path
+    from alchemiser.local.storage import display_path
     from services.strategy.language.evaluator import first_use
     from shared.marketdata.offline import OfflineMarketData, unknown_ticker_message
 

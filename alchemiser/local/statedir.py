@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alchemiser.local.storage import BadLine, display_path, read_lines
+
 if TYPE_CHECKING:
     from alchemiser.local.runtime import LocalRuntime
 
@@ -39,14 +41,6 @@ class StateDirBusy(RuntimeError):
         who = f"pid {pid}" if pid else "pid unknown"
         super().__init__(f"another alchemiser run ({who}) holds the state dir {display_path(state_dir)}")
         self.state_dir, self.pid = state_dir, pid
-
-
-def display_path(path: Path) -> str:
-    """`path` relative to the working directory when it is under it, else as given."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return str(path)
 
 
 def _holder(path: Path) -> int | None:
@@ -123,8 +117,6 @@ def release_in_progress(state_dir: Path) -> int:
 
 def read_outbox(path: Path) -> tuple[list[dict[str, Any]], int]:
     """The PutEvents entries in an outbox file, and how many lines were unreadable (torn by a kill)."""
-    from alchemiser.local.storage import BadLine, read_lines
-
     problems: list[BadLine] = []
     entries = [e for e in read_lines(path, problems) if "DetailType" in e and "Detail" in e]
     return entries, len(problems)

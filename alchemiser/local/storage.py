@@ -21,6 +21,14 @@ from typing import Any
 _lock = threading.Lock()
 
 
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it is under it, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
 @dataclass(frozen=True)
 class BadLine:
     path: Path
@@ -28,8 +36,6 @@ class BadLine:
     excerpt: str
 
     def __str__(self) -> str:
-        from alchemiser.local.statedir import display_path
-
         return f"{display_path(self.path)}:{self.line}: unreadable line skipped ({self.excerpt!r})"
 
 

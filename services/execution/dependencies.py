@@ -16,11 +16,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from services.execution.kill_switch import FileKillSwitch, KillSwitch, SsmKillSwitch, UnconfiguredKillSwitch
+from services.execution.file_kill_switch import FileKillSwitch
+from services.execution.kill_switch import KillSwitch, UnconfiguredKillSwitch
 from services.execution.placer import Timing
 from services.execution.settings import ExecutionSettings
-from services.execution.turnover_ledger import SqliteTurnoverLedger, TurnoverLedger
-from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowGuard
+from services.execution.sqlite_turnover_ledger import SqliteTurnoverLedger
+from services.execution.sqlite_workflow_guard import SqliteWorkflowGuard
+from services.execution.ssm_kill_switch import SsmKillSwitch
+from services.execution.turnover_ledger import TurnoverLedger
+from services.execution.workflow_guard import WorkflowGuard
 from shared.events.catalog import EXECUTION, SOURCE_OF
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.events.types import TradingMode, utc_now
@@ -88,7 +92,7 @@ def turnover_for(settings: ExecutionSettings) -> TurnoverLedger:
         return SqliteTurnoverLedger(settings.state_dir / "state.sqlite")
     if not settings.idempotency_table:
         raise ValueError("ALCHEMISER_IDEMPOTENCY_TABLE is required outside local mode (it holds the turnover ledger)")
-    from services.execution.turnover_ledger import DynamoDBTurnoverLedger
+    from services.execution.dynamodb_turnover_ledger import DynamoDBTurnoverLedger
 
     return DynamoDBTurnoverLedger(settings.idempotency_table)
 

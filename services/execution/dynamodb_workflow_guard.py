@@ -13,17 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.execution.workflow_guard import WorkflowClaim, claim_from, guard_key, refusal_item
-from shared.limits.model import LimitBinding
+from services.execution.workflow_guard import ConditionalClaims, WorkflowClaim, claim_from, expired, guard_key
+from shared.runtime.aws_clients import given_or_shared
 
 
-class DynamoDBWorkflowGuard:
+class DynamoDBWorkflowGuard(ConditionalClaims):
     def __init__(self, table_name: str, *, ttl_seconds: int, client: Any = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
-        if client is None:
-            from shared.runtime import aws_clients
-
-            client = aws_clients.client("dynamodb")
+        client = given_or_shared("dynamodb", client)
         self.table_name = table_name
         self._client = client
         self._ttl = ttl_seconds
@@ -40,23 +37,13 @@ class DynamoDBWorkflowGuard:
         if item is None:
             return None
         plain = self._plain(item)
-        if int(plain.get("expiration") or 0) < int(self._wall_clock()):
+        if expired(plain, self._wall_clock()):
             return None
         return plain
 
     def peek(self, correlation_id: str) -> WorkflowClaim | None:
         item = self._read(correlation_id)
         return None if item is None else claim_from(correlation_id, item)
-
-    def claim(self, correlation_id: str, plan_id: str) -> WorkflowClaim:
-        now = int(self._wall_clock())
-        return self._put_if_free(correlation_id, {"plan_id": plan_id, "state": "claimed", "claimed_at": now,
-                                                  "expiration": now + self._ttl})
-
-    def refuse(self, correlation_id: str, plan_id: str, status: str, reason: str,
-               bindings: tuple[LimitBinding, ...] = ()) -> WorkflowClaim:
-        return self._put_if_free(correlation_id, refusal_item(plan_id, status, reason, int(self._wall_clock()),
-                                                              self._ttl, bindings))
 
     def _put_if_free(self, correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
         now = int(self._wall_clock())

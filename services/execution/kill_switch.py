@@ -3,7 +3,8 @@
 Read fresh by every plan execution (services/execution/plan_run.py), never cached, so flipping it
 takes effect on the next plan. In AWS it is an SSM parameter (`ALCHEMISER_KILL_SWITCH_PARAMETER`)
 read through Powertools Parameters with `max_age=0` and `force_fetch=True`
-(KILL_SWITCH_MAX_AGE_SECONDS); locally the file `<state_dir>/kill-switch` (no file: active).
+(ssm_kill_switch.py); locally the file `<state_dir>/kill-switch` (no file: active; file_kill_switch.py).
+This module is the port, its readings and the fail-closed rules the adapters share.
 Anything we cannot read or do not understand — a missing parameter, an access error, an empty file,
 a typo — fails closed as `halted`, and the reading says why.
 """
@@ -11,14 +12,11 @@ a typo — fails closed as `halted`, and the reading says why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.events.trade_executed import KillSwitchState
 
 STATES: tuple[KillSwitchState, ...] = ("active", "reducing", "halted")
-KILL_SWITCH_MAX_AGE_SECONDS = 0
-"""The kill switch is never served from a cache: every read is a GetParameter call."""
 
 
 @dataclass(frozen=True)
@@ -50,49 +48,6 @@ def parse(raw: str, source: str) -> KillSwitchReading:
 
 def halted(source: str, why: str) -> KillSwitchReading:
     return KillSwitchReading("halted", source, f"{why}; failing closed")
-
-
-class FileKillSwitch:
-    """Local mode: the first line of a file; a missing file means active."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def read(self) -> KillSwitchReading:
-        source = f"file {self.path}"
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return KillSwitchReading("active", source, None)
-        except (OSError, UnicodeDecodeError) as exc:
-            return halted(source, f"unreadable ({type(exc).__name__}: {exc})")
-        lines = text.splitlines()
-        return parse(lines[0] if lines else "", source)
-
-
-class SsmKillSwitch:
-    """AWS: an SSM String parameter, read with Powertools' SSMProvider on every call (no cache)."""
-
-    def __init__(self, parameter_name: str, client: Any = None) -> None:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-        self.parameter_name = parameter_name
-        if client is None:
-            from shared.runtime import aws_clients
-
-            client = aws_clients.client("ssm")
-        self.provider = SSMProvider(boto3_client=client)
-
-    def read(self) -> KillSwitchReading:
-        source = f"SSM parameter {self.parameter_name}"
-        try:
-            value = self.provider.get(self.parameter_name, max_age=KILL_SWITCH_MAX_AGE_SECONDS, force_fetch=True)
-        except Exception as exc:  # not found, access denied, throttled, network: all fail closed
-            cause = exc.__cause__ or exc.__context__ or exc  # Powertools wraps the boto3 error
-            return halted(source, f"unreadable ({type(cause).__name__}: {str(cause)[:200]})")
-        if not isinstance(value, str):
-            return halted(source, f"unexpected value type {type(value).__name__}")
-        return parse(value, source)
 
 
 class UnconfiguredKillSwitch:

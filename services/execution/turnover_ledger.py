@@ -27,7 +27,8 @@ The rule for crashes (a run killed between its reservation and its settlement):
 A look-up that fails leaves the stale entry counted in full (errs on the side of trading less).
 
 Reservations are per plan id, so a run retried after a crash (between the reservation and its claim)
-does not reserve twice. Adapters: the embedded store locally, the IdempotencyTable in DynamoDB (an item
+does not reserve twice. Adapters: the embedded store locally (sqlite_turnover_ledger.py), the
+IdempotencyTable in DynamoDB (dynamodb_turnover_ledger.py: an item
 under the execution function's own key prefix, `execution-workflow#turnover#<account>#<date>`, written
 with an optimistic version check). Both share a contract test. Entries written before settlements
 existed (an amount alone) read as settled at that amount.
@@ -35,18 +36,13 @@ existed (an amount alone) read as settled at that amount.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from services.execution.workflow_guard import KEY_PREFIX
-
-if TYPE_CHECKING:
-    from shared.runtime.sqlite_store import Document
 
 RETENTION_SECONDS = 35 * 86_400
 MAX_ATTEMPTS = 8
@@ -142,10 +138,11 @@ def from_json(plans: Mapping[str, Any]) -> Entries:
     return out
 
 
-# ---- adapters -------------------------------------------------------------------------------------
+# ---- what both adapters share -----------------------------------------------------------------------
 
-class _Ledger:
-    """Both adapters: the operations over one atomic read-modify-write of the day's entries."""
+class LedgerOperations:
+    """Both adapters (sqlite_turnover_ledger.py, dynamodb_turnover_ledger.py): the operations over one
+    atomic read-modify-write of the day's entries, `_mutate`."""
 
     _wall_clock: Callable[[], float]
 
@@ -165,70 +162,3 @@ class _Ledger:
             return new is not None, new
 
         return self._mutate(ledger_key(account_id, day), change)
-
-
-class SqliteTurnoverLedger(_Ledger):
-    def __init__(self, path: Path, *, wall_clock: Callable[[], float] = time.time) -> None:
-        from shared.runtime.sqlite_store import SqliteTable  # local only: AWS never loads sqlite3
-
-        self._table = SqliteTable(path, "execution_turnover")
-        self._wall_clock = wall_clock
-
-    def _mutate(self, key: str, change: Callable[[Entries], tuple[T, Entries | None]]) -> T:
-        answer: list[T] = []
-
-        def update(old: Document | None) -> Document | None:
-            result, new = change(from_json((old or {}).get("plans", {})))
-            answer.append(result)
-            if new is None:
-                return None
-            return {"plans": to_json(new), "expiration": int(self._wall_clock()) + RETENTION_SECONDS}
-
-        self._table.transact(key, update)
-        return answer[-1]
-
-
-class DynamoDBTurnoverLedger(_Ledger):
-    def __init__(self, table_name: str, *, client: Any = None, wall_clock: Callable[[], float] = time.time) -> None:
-        if client is None:
-            from shared.runtime import aws_clients
-
-            client = aws_clients.client("dynamodb")
-        self.table_name = table_name
-        self._client = client
-        self._wall_clock = wall_clock
-
-    def _mutate(self, key: str, change: Callable[[Entries], tuple[T, Entries | None]]) -> T:
-        import json
-
-        item_key = {"id": {"S": key}}
-        for _ in range(MAX_ATTEMPTS):
-            item = self._client.get_item(TableName=self.table_name, Key=item_key, ConsistentRead=True).get("Item")
-            version = int(item["version"]["N"]) if item else 0
-            result, new = change(from_json(_plans_of(item)))
-            if new is None:
-                return result
-            try:
-                self._client.put_item(
-                    TableName=self.table_name,
-                    Item={**item_key, "entries": {"S": json.dumps(to_json(new), sort_keys=True)},
-                          "version": {"N": str(version + 1)},
-                          "expiration": {"N": str(int(self._wall_clock()) + RETENTION_SECONDS)}},
-                    ConditionExpression="attribute_not_exists(id) OR version = :v",
-                    ExpressionAttributeValues={":v": {"N": str(version)}},
-                )
-            except self._client.exceptions.ConditionalCheckFailedException:
-                continue  # another run wrote meanwhile: read again
-            return result
-        raise RuntimeError(f"the turnover ledger item {key} kept changing; retry")
-
-
-def _plans_of(item: dict[str, Any] | None) -> dict[str, Any]:
-    """The entries of a DynamoDB item: JSON in `entries`, or the earlier map of plan id -> amount in `plans`."""
-    import json
-
-    if not item:
-        return {}
-    if "entries" in item:
-        return dict(json.loads(item["entries"]["S"]))
-    return {k: v["S"] for k, v in item.get("plans", {}).get("M", {}).items()}

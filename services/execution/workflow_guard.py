@@ -13,23 +13,18 @@ blocked account, a mode mismatch) takes the workflow too, as `refused`: the refu
 workflow's final outcome, so a later redelivery of that plan (or any other plan of the workflow)
 places nothing, whatever the switch or the clock says by then.
 
-Adapters: the embedded store locally (here) and the IdempotencyTable in DynamoDB
-(`dynamodb_workflow_guard.py`, keys prefixed `execution-workflow#`). Both share a contract test.
+Adapters: the embedded store locally (`sqlite_workflow_guard.py`) and the IdempotencyTable in
+DynamoDB (`dynamodb_workflow_guard.py`, keys prefixed `execution-workflow#`). Both share a contract test.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from shared.limits.model import LimitBinding
-
-if TYPE_CHECKING:
-    from shared.runtime.sqlite_store import Document
 
 KEY_PREFIX = "execution-workflow#"
 
@@ -94,24 +89,20 @@ def refusal_item(plan_id: str, status: str, reason: str, now: int, ttl: int,
     return item
 
 
-class SqliteWorkflowGuard:
-    """The embedded store (state_dir/state.sqlite), with DynamoDB's conditional-write semantics."""
+def expired(item: dict[str, Any], now: float) -> bool:
+    """An item past its `expiration` (TTL deletion is lazy, so both stores read such an item as absent)."""
+    return int(item.get("expiration") or 0) < int(now)
 
-    def __init__(self, path: Path, *, ttl_seconds: int, wall_clock: Callable[[], float] = time.time) -> None:
-        from shared.runtime.sqlite_store import SqliteTable  # local only: AWS never loads sqlite3
 
-        self._table = SqliteTable(path, "execution_workflows")
-        self._ttl = ttl_seconds
-        self._wall_clock = wall_clock
+class ConditionalClaims:
+    """Both adapters (sqlite_workflow_guard.py, dynamodb_workflow_guard.py): a claim and a refusal are
+    one conditional write of an item, `_put_if_free` (the workflow is free: no item, or an expired one)."""
 
-    def _live(self, item: Document | None) -> Document | None:
-        if item is None or int(item.get("expiration") or 0) < int(self._wall_clock()):
-            return None
-        return item
+    _ttl: int
+    _wall_clock: Callable[[], float]
 
-    def peek(self, correlation_id: str) -> WorkflowClaim | None:
-        item = self._live(self._table.get(guard_key(correlation_id)))
-        return None if item is None else claim_from(correlation_id, item)
+    def _put_if_free(self, correlation_id: str, item: dict[str, Any]) -> WorkflowClaim:
+        raise NotImplementedError
 
     def claim(self, correlation_id: str, plan_id: str) -> WorkflowClaim:
         now = int(self._wall_clock())
@@ -122,27 +113,3 @@ class SqliteWorkflowGuard:
                bindings: tuple[LimitBinding, ...] = ()) -> WorkflowClaim:
         return self._put_if_free(correlation_id, refusal_item(plan_id, status, reason, int(self._wall_clock()),
                                                               self._ttl, bindings))
-
-    def _put_if_free(self, correlation_id: str, item: Document) -> WorkflowClaim:
-        held: list[Document] = []
-
-        def put_if_free(old: Document | None) -> Document | None:
-            live = self._live(old)
-            if live is not None:
-                held.append(live)
-                return None
-            held.append(item)
-            return item
-
-        self._table.transact(guard_key(correlation_id), put_if_free)
-        return claim_from(correlation_id, held[0])
-
-    def finish(self, correlation_id: str, plan_id: str, status: str) -> None:
-        now = self._wall_clock()
-
-        def mark_done(old: Document | None) -> Document | None:
-            if old is None or old.get("plan_id") != plan_id:
-                return None
-            return {**old, "state": "done", "status": status, "finished_at": int(now)}
-
-        self._table.transact(guard_key(correlation_id), mark_done)

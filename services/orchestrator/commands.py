@@ -30,6 +30,7 @@ from shared.events import LambdaEvent
 from shared.events.responses import handler_response
 from shared.runtime import metric_names
 from shared.runtime.clock import trading_date
+from shared.runtime.container_cache import OnFirstUse
 from shared.runtime.observability import count, make_logger
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def check_stuck_workflows(deps: Dependencies, *, context: Any, metrics: Any) -> 
     recovered: list[str] = []
     published: list[str] = []
     errors: list[Exception] = []
-    book = _OnFirstUse(deps.orders)
+    book = OnFirstUse(deps.orders)  # the broker's book (alpaca-py: ~0.5 s), built when a settling workflow needs it
     settled: list[str] = []
     for candidate in candidates:
         correlation_id = candidate.correlation_id
@@ -127,19 +128,6 @@ def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str
             logger.warning(transition.message)
             return transition.kind
     return None
-
-
-class _OnFirstUse:
-    """The broker's book, built when a settling workflow first needs it (alpaca-py: ~0.5 s), once per check."""
-
-    def __init__(self, build: Callable[[], OrderLookup]) -> None:
-        self._build: Callable[[], OrderLookup] = build
-        self._built: OrderLookup | None = None
-
-    def __call__(self) -> OrderLookup:
-        if self._built is None:
-            self._built = self._build()
-        return self._built
 
 
 def _settle(deps: Dependencies, runner: EffectRunner, correlation_id: str, book: Callable[[], OrderLookup],

@@ -13,7 +13,6 @@ Powertools idempotency) on the first notification, and the P&L history on the fi
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from services.orchestrator.settings import OrchestratorSettings
 from services.orchestrator.workflow_record import RETENTION_DAYS
 from shared.events.catalog import ORCHESTRATOR, SOURCE_OF
-from shared.runtime.container_cache import PerCredentials, with_settings
+from shared.runtime.container_cache import OnFirstUse, PerCredentials, with_settings
 from shared.runtime.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ def build(settings: OrchestratorSettings) -> Dependencies:
     facts = make_facts(local=settings.local, state_dir=settings.state_dir, table_name=settings.idempotency_table)
     return Dependencies(settings=settings, store=store, facts=facts, delivery=_DeliveryOnFirstUse(settings),
                         publisher_for=_publisher_on_first_use(settings, facts),
-                        history=_history_factory(settings, store), orders=lambda: order_lookup(settings))
+                        history=_history_on_first_use(settings, store), orders=lambda: order_lookup(settings))
 
 
 def order_lookup(settings: OrchestratorSettings) -> OrderLookup:
@@ -92,7 +91,7 @@ def _no_broker() -> OrderLookup:
 
 def keys_in_use(settings: OrchestratorSettings) -> str:
     """Always '': the one Alpaca client (the P&L history) is built on first use and rebuilt when the
-    keys change by `_history_factory`, so no event but a P&L report reads the secret."""
+    keys change by `_history_on_first_use`, so no event but a P&L report reads the secret."""
     return ""
 
 
@@ -127,16 +126,10 @@ class _DeliveryOnFirstUse:
     """The container's NotificationDelivery, built by the first notification (build_delivery)."""
 
     def __init__(self, settings: OrchestratorSettings) -> None:
-        self._settings = settings
-        self._built: Deliverer | None = None
-        self._lock = threading.Lock()
+        self._delivery = OnFirstUse(lambda: build_delivery(settings))
 
     def deliver(self, notification: Notification, *, context: Any = None) -> Delivered:
-        with self._lock:
-            if self._built is None:
-                self._built = build_delivery(self._settings)
-            delivery = self._built
-        return delivery.deliver(notification, context=context)
+        return self._delivery().deliver(notification, context=context)
 
 
 def build_delivery(settings: OrchestratorSettings) -> Deliverer:
@@ -166,22 +159,14 @@ def build_delivery(settings: OrchestratorSettings) -> Deliverer:
     return Channels([email, NotificationDelivery(webhook, claims, channel="webhook")])
 
 
-def _history_factory(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:
+def _history_on_first_use(settings: OrchestratorSettings, store: WorkflowStore) -> Callable[[], PortfolioHistory]:
     """The P&L history, built on first use and again when the Alpaca keys change (a rotated secret,
     re-read by Powertools after its max age: shared/venues/key_rotation.py)."""
-    built: dict[str, PortfolioHistory] = {}
-    lock = threading.Lock()
 
-    def history() -> PortfolioHistory:
-        keys = _alpaca_keys(settings) if settings.resolved_pnl_source != "local" else None
-        fingerprint = keys.fingerprint if keys is not None else ""
-        with lock:
-            if fingerprint not in built:
-                built.clear()  # the old keys' client is never used again
-                built[fingerprint] = build_history(settings, store, keys)
-            return built[fingerprint]
+    def fingerprint() -> str:
+        return _alpaca_keys(settings).fingerprint if settings.resolved_pnl_source != "local" else ""
 
-    return history
+    return OnFirstUse(lambda: build_history(settings, store), version=fingerprint)
 
 
 def _alpaca_keys(settings: OrchestratorSettings) -> AlpacaKeys:
@@ -197,12 +182,11 @@ def _alpaca_keys(settings: OrchestratorSettings) -> AlpacaKeys:
         raise PnlUnavailable(str(exc)) from exc
 
 
-def build_history(settings: OrchestratorSettings, store: WorkflowStore,
-                  keys: AlpacaKeys | None = None) -> PortfolioHistory:
+def build_history(settings: OrchestratorSettings, store: WorkflowStore) -> PortfolioHistory:
     if settings.resolved_pnl_source == "local":
         from services.orchestrator.adapters.snapshot_portfolio_history import SnapshotPortfolioHistory
 
         return SnapshotPortfolioHistory(store, settings.trading_mode)
     from services.orchestrator.adapters.alpaca_portfolio_history import AlpacaPortfolioHistory
 
-    return AlpacaPortfolioHistory(keys or _alpaca_keys(settings), trading_url=settings.alpaca_trading_url)
+    return AlpacaPortfolioHistory(_alpaca_keys(settings), trading_url=settings.alpaca_trading_url)

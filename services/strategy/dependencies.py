@@ -13,7 +13,6 @@ inside functions, so importing the handler module stays light.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from services.strategy.settings import StrategySettings
 from shared.events.catalog import SOURCE_OF, STRATEGY
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.marketdata.port import MarketCalendar, MarketData
-from shared.runtime.container_cache import PerCredentials, with_settings
+from shared.runtime.container_cache import OnFirstUse, PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
 from shared.runtime.workflow_facts import WorkflowFacts, make_facts
 from shared.venues.factory import calendar_for, market_data_for
@@ -72,16 +71,7 @@ def make_calendar(settings: StrategySettings) -> MarketCalendar:
 
 def portfolio_loader(path: Path) -> Callable[[], StrategyPortfolio]:
     """Load (parse every strategy file) on the first call; later calls return the same portfolio."""
-    loaded: list[StrategyPortfolio] = []
-    lock = threading.Lock()
-
-    def load() -> StrategyPortfolio:
-        with lock:
-            if not loaded:
-                loaded.append(load_portfolio(path))
-            return loaded[0]
-
-    return load
+    return OnFirstUse(lambda: load_portfolio(path))
 
 
 def keys_in_use(settings: StrategySettings) -> str:

@@ -35,6 +35,12 @@ def client(service_name: str, region: str | None = None) -> Any:
         return _build(service_name, region, where, endpoints)
 
 
+def given_or_shared(service_name: str, given: Any = None) -> Any:
+    """`given` (a test's own client) when there is one, else the container's client for `service_name`:
+    what every adapter's `client=None` parameter means."""
+    return given if given is not None else client(service_name)
+
+
 @lru_cache(maxsize=32)
 def _build(service_name: str, region: str | None, where: str | None,
            endpoints: tuple[tuple[str, str], ...]) -> Any:

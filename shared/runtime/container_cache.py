@@ -7,6 +7,9 @@ share a client, and the secrets themselves are not kept in the key.
 
 `PerCredentials` adds the keys that are not settings (the stage's secret in AWS, re-read after its
 max age): every service's dependencies.py caches through it (CONTRIBUTING.md, "A service").
+`OnFirstUse` is the same idea one level down: an adapter a container needs only sometimes (the
+orchestrator's notification delivery and P&L history, the strategies' parsed files), built by
+the first call that needs it and again when its version (the keys' fingerprint) changes.
 """
 
 from __future__ import annotations
@@ -88,6 +91,25 @@ class PerCredentials(Generic[S, T]):
     def clear(self) -> None:
         with self._lock:
             self._by_keys.clear()
+
+
+class OnFirstUse(Generic[T]):
+    """`build()` on the first call, then the same value; built again when `version()` differs from the
+    version it was built at (the fingerprint of the keys it uses; '' for "never"). A failed build is
+    not kept: the next call tries again."""
+
+    def __init__(self, build: Callable[[], T], *, version: Callable[[], str] = lambda: "") -> None:
+        self._build, self._version = build, version
+        self._built: tuple[str, T] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        version = self._version()
+        with self._lock:  # one build at a time: the first caller builds, the others wait for it
+            if self._built is None or self._built[0] != version:
+                self._built = None  # the old version's adapter is never used again
+                self._built = (version, self._build())
+            return self._built[1]
 
 
 class _HasSettings(Protocol):

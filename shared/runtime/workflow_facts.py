@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from shared.runtime.aws_clients import given_or_shared
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -127,10 +129,7 @@ class DynamoDBWorkflowFacts:
     """Facts as items of the IdempotencyTable (hash key `id`)."""
 
     def __init__(self, table_name: str, *, client: Any = None, wall_clock: Callable[[], float] = time.time) -> None:
-        if client is None:
-            from shared.runtime import aws_clients
-
-            client = aws_clients.client("dynamodb")
+        client = given_or_shared("dynamodb", client)
         self.table_name = table_name
         self._client = client
         self._wall_clock = wall_clock

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
+from shared.runtime.settings import SettingsError
 from shared.venues.alpaca.venue import ALPACA
 from shared.venues.simulated.venue import SIMULATED
 
@@ -51,14 +52,16 @@ VENUES: Mapping[str, Venue] = {venue.name: venue for venue in (
 )}
 
 
-class UnknownVenue(ValueError):
-    """A configured broker name no venue answers to."""
+class UnknownVenue(SettingsError):
+    """A configured broker name no venue answers to. Checked here, where the venues are known, when a
+    broker, order book or calendar is first built (the settings do not import the registry: the venues
+    import the settings)."""
 
 
 def venue_named(name: str) -> Venue:
     venue = VENUES.get(name)
     if venue is None:
-        raise UnknownVenue(f"unknown broker {name!r}; known venues: {', '.join(sorted(VENUES))}")
+        raise UnknownVenue(f"ALCHEMISER_BROKER: unknown broker {name!r}; known venues: {', '.join(sorted(VENUES))}")
     return venue
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal, Self
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, model_validator
 
 from shared.runtime.settings import CommonSettings
 
@@ -30,13 +30,6 @@ class BrokerSettings(CommonSettings):
     sim_slippage_bps: Decimal = Decimal("5")
     sim_non_fractionable: tuple[str, ...] = ()
     sim_faults: dict[str, Any] | None = None
-
-    @field_validator("broker")
-    @classmethod
-    def _a_known_venue(cls, name: str | None) -> str | None:
-        from shared.venues.registry import venue_named
-
-        return None if name is None else venue_named(name).name
 
     @model_validator(mode="after")
     def _keys_only_locally(self) -> Self:

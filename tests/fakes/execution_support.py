@@ -17,8 +17,8 @@ from services.execution.dependencies import Dependencies
 from services.execution.kill_switch import KillSwitch
 from services.execution.placer import Timing
 from services.execution.settings import ExecutionSettings
-from services.execution.turnover_ledger import SqliteTurnoverLedger
-from services.execution.workflow_guard import SqliteWorkflowGuard
+from services.execution.sqlite_turnover_ledger import SqliteTurnoverLedger
+from services.execution.sqlite_workflow_guard import SqliteWorkflowGuard
 from shared.broker.port import (
     Broker,
     BrokerUnavailable,

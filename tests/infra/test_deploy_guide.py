@@ -98,7 +98,7 @@ def test_the_guide_sets_the_region_the_way_sam_and_botocore_read_it():
 
 
 def test_the_rotation_and_kill_switch_ages_in_the_guide_are_the_codes():
-    from services.execution.kill_switch import KILL_SWITCH_MAX_AGE_SECONDS
+    from services.execution.ssm_kill_switch import KILL_SWITCH_MAX_AGE_SECONDS
     from services.orchestrator.adapters.webhook_notifier import WEBHOOK_URL_MAX_AGE_SECONDS
     from shared.venues.alpaca.keys import CREDENTIALS_MAX_AGE_SECONDS
 

@@ -209,15 +209,18 @@ def test_every_resource_a_function_is_configured_with_is_granted(deployed, servi
         assert secret_name == SECRET_NAME, "the secret the role may read is not the one the function is told to read"
 
 
+BUILDS_A_CLIENT = re.compile(r"""(?:(?:boto3|aws_clients)\.client|given_or_shared)\(\s*["']([a-z0-9-]+)["']""")
+
+
 def _aws_clients(service: str) -> set[str]:
     """AWS services the function's code builds a boto3 client for (directly or through the cached factory
-    shared/runtime/aws_clients.py; Powertools idempotency: DynamoDB;
+    shared/runtime/aws_clients.py, `client` or `given_or_shared`; Powertools idempotency: DynamoDB;
     Powertools Parameters: Secrets Manager and SSM)."""
     found: set[str] = set()
     for module in reachable(service):
         path = module_file(module)
         text = path.read_text(encoding="utf-8") if path is not None else ""
-        found |= set(re.findall(r"""(?:boto3|aws_clients)\.client\(\s*["']([a-z0-9-]+)["']""", text))
+        found |= set(re.findall(BUILDS_A_CLIENT, text))
         if "DynamoDBPersistenceLayer" in text:
             found.add("dynamodb")
         if re.search(r"\bSecretsProvider\(|\bget_secret\(", text):

@@ -31,6 +31,7 @@ from services.orchestrator.workflow_record import (
     StoredWorkflow,
     WorkflowRecord,
 )
+from shared.runtime.aws_clients import given_or_shared
 
 OPEN_INDEX = "open-workflows"
 OPEN = "OPEN"
@@ -66,10 +67,7 @@ def _condition_failed(exc: Exception) -> bool:
 
 class DynamoDBWorkflowStore:
     def __init__(self, table_name: str, client: Any = None, *, wall_clock: Any = time.time) -> None:
-        if client is None:
-            from shared.runtime import aws_clients  # one client per container, shared with every adapter
-
-            client = aws_clients.client("dynamodb")
+        client = given_or_shared("dynamodb", client)
         self.table_name, self._client, self._wall_clock = table_name, client, wall_clock
 
     def _expires_at(self) -> dict[str, str]:

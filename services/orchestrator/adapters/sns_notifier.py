@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.orchestrator.messages.formatting import subject_line
+from shared.runtime.aws_clients import given_or_shared
 
 MAX_MESSAGE_BYTES = 256 * 1024
 _TRUNCATED = "\n\n[message truncated: over SNS's 256 KB limit]\n"
@@ -20,10 +21,7 @@ def fit_message(message: str) -> str:
 
 class SnsNotifier:
     def __init__(self, topic_arn: str, client: Any = None) -> None:
-        if client is None:
-            from shared.runtime import aws_clients  # one client per container, shared with every adapter
-
-            client = aws_clients.client("sns")
+        client = given_or_shared("sns", client)
         self.topic_arn, self._client = topic_arn, client
 
     def send(self, subject: str, message: str) -> str:

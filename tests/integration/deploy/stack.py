@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from alchemiser.commands.init import DEFAULT_SAMCONFIG, parse_overrides
+from alchemiser.commands.aws import DEFAULT_SAMCONFIG
+from alchemiser.commands.init import parse_overrides
 from alchemiser.local.template import DEFAULT_TEMPLATE, parse_template_text
 
 ACCOUNT = "123456789012"

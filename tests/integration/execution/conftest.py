@@ -17,7 +17,7 @@ import pytest
 
 from services.execution import app
 from services.execution.dependencies import Dependencies
-from services.execution.kill_switch import FileKillSwitch
+from services.execution.file_kill_switch import FileKillSwitch
 from shared.events.trade_executed import TradeExecuted
 from shared.limits.model import Limits
 from shared.runtime.clock import NEW_YORK

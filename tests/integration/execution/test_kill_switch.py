@@ -7,8 +7,10 @@ import pytest
 from moto import mock_aws
 
 from services.execution.dependencies import kill_switch_for
-from services.execution.kill_switch import FileKillSwitch, SsmKillSwitch, UnconfiguredKillSwitch
+from services.execution.file_kill_switch import FileKillSwitch
+from services.execution.kill_switch import UnconfiguredKillSwitch
 from services.execution.settings import ExecutionSettings
+from services.execution.ssm_kill_switch import SsmKillSwitch
 
 PARAMETER = "/alchemiser/dev/kill-switch"
 

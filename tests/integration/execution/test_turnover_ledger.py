@@ -14,12 +14,9 @@ from decimal import Decimal
 import pytest
 from moto import mock_aws
 
-from services.execution.turnover_ledger import (
-    LEASE_SECONDS,
-    DynamoDBTurnoverLedger,
-    SqliteTurnoverLedger,
-    ledger_key,
-)
+from services.execution.dynamodb_turnover_ledger import DynamoDBTurnoverLedger
+from services.execution.sqlite_turnover_ledger import SqliteTurnoverLedger
+from services.execution.turnover_ledger import LEASE_SECONDS, ledger_key
 from services.execution.workflow_guard import KEY_PREFIX
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.concurrency import all_at_once, raised

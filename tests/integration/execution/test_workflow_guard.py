@@ -12,7 +12,8 @@ import pytest
 from moto import mock_aws
 
 from services.execution.dynamodb_workflow_guard import DynamoDBWorkflowGuard
-from services.execution.workflow_guard import SqliteWorkflowGuard, WorkflowClaim
+from services.execution.sqlite_workflow_guard import SqliteWorkflowGuard
+from services.execution.workflow_guard import WorkflowClaim
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.clock import WallClock
 from tests.fakes.concurrency import all_at_once, raised

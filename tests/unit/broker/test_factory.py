@@ -58,8 +58,9 @@ def test_an_unknown_broker_is_a_config_error_naming_the_known_venues():
     from shared.runtime.settings import SettingsError
     from shared.venues.registry import VENUES
 
+    settings = BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", "ALCHEMISER_BROKER": "ibkr"})
     with pytest.raises(SettingsError) as caught:
-        BrokerSettings.from_env({"ALCHEMISER_BACKEND": "local", "ALCHEMISER_BROKER": "ibkr"})
+        make_broker(settings)
     assert "ALCHEMISER_BROKER" in str(caught.value) and "'ibkr'" in str(caught.value)
     assert all(name in str(caught.value) for name in VENUES) and set(VENUES) == {"alpaca", "sim"}
 

@@ -8,9 +8,9 @@ import pytest
 
 from services.execution.dependencies import dependencies, guard_for
 from services.execution.dynamodb_workflow_guard import DynamoDBWorkflowGuard
-from services.execution.kill_switch import FileKillSwitch
+from services.execution.file_kill_switch import FileKillSwitch
 from services.execution.settings import ExecutionSettings
-from services.execution.workflow_guard import SqliteWorkflowGuard
+from services.execution.sqlite_workflow_guard import SqliteWorkflowGuard
 from shared.venues.simulated.broker import SimulatedBroker
 
 

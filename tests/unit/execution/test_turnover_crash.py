@@ -10,7 +10,8 @@ import dataclasses
 from decimal import Decimal
 
 from services.execution import app
-from services.execution.turnover_ledger import LEASE_SECONDS, SqliteTurnoverLedger
+from services.execution.sqlite_turnover_ledger import SqliteTurnoverLedger
+from services.execution.turnover_ledger import LEASE_SECONDS
 from shared.limits.model import Limits
 from tests.fakes.execution_support import (
     TODAY,

@@ -1,4 +1,5 @@
-"""The EventBridge pattern matcher: the shared case table, invalid patterns, and properties."""
+"""The EventBridge pattern matcher: the shared case table and the EventBridge guide's examples, invalid
+patterns, and properties."""
 
 from __future__ import annotations
 
@@ -23,17 +24,18 @@ from tests.cases.pattern_cases import (
     PatternCase,
     envelope,
 )
+from tests.cases.pattern_doc_examples import DOC_EXAMPLES
 from tests.conftest import TEMPLATE
 
 # ---------------------------------------------------------------- the table
 
 
-@pytest.mark.parametrize("case", PATTERN_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*PATTERN_CASES, *DOC_EXAMPLES], ids=lambda c: c.name)
 def test_matcher_gives_the_documented_answer(case: PatternCase) -> None:
     assert matches(case.pattern, case.event) is case.expected_match
 
 
-@pytest.mark.parametrize("case", PATTERN_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*PATTERN_CASES, *DOC_EXAMPLES], ids=lambda c: c.name)
 def test_json_text_pattern_gives_the_same_answer_as_the_dict(case: PatternCase) -> None:
     assert compile_pattern(json.dumps(case.pattern)).matches(case.event) is case.expected_match
 

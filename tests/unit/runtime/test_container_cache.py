@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from shared.runtime.container_cache import PerConfiguration, configuration_key
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from shared.runtime.container_cache import OnFirstUse, PerConfiguration, configuration_key
 from shared.venues.settings import BrokerSettings
 
 
@@ -34,3 +40,64 @@ def test_two_key_pairs_never_share_a_build_and_the_key_holds_no_secret():
     two = settings(ALCHEMISER_ALPACA_API_KEY="PKTWO", ALCHEMISER_ALPACA_SECRET_KEY="s2")
     assert configuration_key(one) != configuration_key(two)
     assert "PKONE" not in configuration_key(one) and "s1" not in configuration_key(one)
+
+
+def test_on_first_use_builds_on_the_first_call_only():
+    built: list[int] = []
+    lazy = OnFirstUse(lambda: built.append(len(built)) or len(built))
+    assert built == []
+    assert lazy() == 1
+    assert lazy() == 1
+    assert built == [0]
+
+
+def test_on_first_use_builds_again_when_the_version_changes():
+    version = ["keys-1"]
+    built: list[str] = []
+
+    def build() -> str:
+        built.append(version[0])
+        return f"client for {version[0]}"
+
+    lazy = OnFirstUse(build, version=lambda: version[0])
+    assert lazy() == lazy() == "client for keys-1"
+    version[0] = "keys-2"
+    assert lazy() == "client for keys-2"
+    assert built == ["keys-1", "keys-2"]
+
+
+def test_on_first_use_keeps_no_failed_build():
+    attempts: list[int] = []
+
+    def build() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("the files are not there yet")
+        return "loaded"
+
+    lazy = OnFirstUse(build)
+    with pytest.raises(OSError):
+        lazy()
+    assert lazy() == "loaded"
+    assert len(attempts) == 2
+
+
+def test_on_first_use_builds_once_under_concurrent_first_calls():
+    started = threading.Barrier(8)
+    builds: list[int] = []
+
+    def build() -> int:
+        builds.append(1)
+        time.sleep(0.01)  # a slow build: the others arrive while it runs
+        return 42
+
+    lazy = OnFirstUse(build)
+
+    def call() -> int:
+        started.wait()
+        return lazy()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: call(), range(8)))
+    assert results == [42] * 8
+    assert len(builds) == 1
