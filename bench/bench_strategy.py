@@ -119,7 +119,7 @@ else:
     from services.strategy.signals import evaluate_signals
     from services.strategy.language import parse_file
     from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
-    from services.strategy.workflow import equal_allocations
+    from services.strategy.run_rules import equal_allocations
     from shared.marketdata.csv_files import CsvDirectoryMarketData
     data = CsvDirectoryMarketData({data!r})
     paths = sorted(Path({strategies!r}).glob("*.clj"))

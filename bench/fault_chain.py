@@ -232,7 +232,7 @@ def _storm_entries(bus: str, seed: int, count: int, state: Path) -> list[dict[st
     """A burst of the orchestrator's own error notifications (recorded as it records what it publishes:
     a hand-made one would be refused, bench/forged_events.py)."""
     from shared.events.error_notification_requested import ErrorNotificationRequested
-    from shared.runtime.workflow_facts import SqliteWorkflowFacts
+    from shared.runtime.published_facts import SqliteWorkflowFacts
     from tests.fakes.facts import record_published
 
     facts = SqliteWorkflowFacts(state / "state.sqlite")

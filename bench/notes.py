@@ -153,7 +153,7 @@ The orchestrator has the smallest floor (no numpy, no alpaca-py on its every-inv
 own code weighs the most. Most of it is pydantic building validators for models it uses on every
 invocation: every event it receives and every 15-minute stuck check loads a workflow record
 (`services/orchestrator/workflow_record.py`), and the record embeds WorkflowStarted, SignalGenerated,
-RebalancePlanned and TradeExecuted; its state machine (`workflow.py`) and report also import
+RebalancePlanned and TradeExecuted; its state machine (`state_machine.py`) and report also import
 WorkflowCompleted, WorkflowFailed and ErrorNotificationRequested, which only a terminal transition
 builds. Lazy imports cannot remove a model that every invocation validates, and pydantic's
 `defer_build` would only move that cost into the first invocation (the same cold start). What it would

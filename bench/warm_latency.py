@@ -113,7 +113,7 @@ def cases() -> list[Case]:
 
 def _record_as_published(event: dict[str, Any], state_dir: Path) -> None:
     """Record a bench event as its producer would have (the consumer acts only on recorded events)."""
-    from shared.runtime.workflow_facts import SqliteWorkflowFacts
+    from shared.runtime.published_facts import SqliteWorkflowFacts
     from tests.fakes.facts import record_published
 
     if event.get("detail-type"):

@@ -106,8 +106,8 @@ def decision_time(config: BacktestConfig, day: date) -> datetime | None:
 
 def data_date_of(calendar: MarketCalendar, day: date, at: datetime | None = None) -> date:
     """The session whose closes a run on `day` reads (at 09:35, or at `at`): the strategy function's
-    own rule (`services.strategy.workflow.data_day`: the last session closed at that moment, so D-1)."""
-    from services.strategy.workflow import data_day
+    own rule (`services.strategy.run_rules.data_day`: the last session closed at that moment, so D-1)."""
+    from services.strategy.run_rules import data_day
     from shared.runtime.clock import NEW_YORK
 
     return data_day(calendar, at or datetime.combine(day, RUN_TIME, NEW_YORK))

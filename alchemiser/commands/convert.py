@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from services.strategy.language import StrategyError, parse_file, to_text
-    from services.strategy.language.score import to_score
+    from services.strategy.language.composer_json import to_score
 
     try:
         symphony = parse_file(args.file)

@@ -107,9 +107,9 @@ def signal_for(args: argparse.Namespace, now: datetime) -> tuple[Any, Any, list[
     from services.strategy.dependencies import make_calendar
     from services.strategy.events import Run, signal_event
     from services.strategy.failures import failure_of
+    from services.strategy.run_rules import data_session, freshness_check, run_correlation_id, trading_day_check
     from services.strategy.settings import StrategySettings
     from services.strategy.signals import evaluate_signals
-    from services.strategy.workflow import data_session, freshness_check, run_correlation_id, trading_day_check
     from shared.events.base import EventContext
     from shared.runtime.clock import trading_date
     from shared.venues.factory import market_data_for

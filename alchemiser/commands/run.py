@@ -133,7 +133,7 @@ def strategies_config(state_dir: Path, strategies: list[Path]) -> Path:
     kept in the state dir: a resumed run's strategy step reads it again."""
     import hashlib
 
-    from services.strategy.workflow import equal_allocations, unique_names
+    from services.strategy.run_rules import equal_allocations, unique_names
 
     folder = state_dir / "portfolios"
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def _preflight(args: argparse.Namespace, config: Path | None, as_of: datetime) -
     typo = unknown_tickers(portfolio, args.data)
     if typo or not is_folder(args.data):
         return typo
-    from services.strategy.workflow import data_day
+    from services.strategy.run_rules import data_day
     from shared.marketdata.calendar import ExchangeCalendar
     from shared.runtime.clock import trading_date
     from shared.venues.factory import make_market_data

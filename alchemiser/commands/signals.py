@@ -6,7 +6,7 @@
 
 The evaluation is the strategy function's own (services/strategy/signals.py `evaluate_signals`): one
 price history for every symbol, one indicator cache, netted by allocation. Its data day follows
-the function's rule (services/strategy/workflow.py `data_day`): the last session whose close is
+the function's rule (services/strategy/run_rules.py `data_day`): the last session whose close is
 at or before --as-of (default: now). At 09:35 on D that is D-1, what D's run trades on; at or
 after D's close it is D; on a weekend or holiday the most recent session. Every output says
 "data through <day> close" (and SYNTHETIC for the offline source).
@@ -90,7 +90,7 @@ def collected_files_portfolio(files: list[Path], *, collect: bool = True) -> tup
     returned apart (BrokenStrategy) instead of raising."""
     from services.strategy.language import StrategyError, parse_file
     from services.strategy.portfolio_config import BrokenStrategy, StrategyEntry, StrategyPortfolio
-    from services.strategy.workflow import equal_allocations, unique_names
+    from services.strategy.run_rules import equal_allocations, unique_names
 
     paths = [f.resolve() for f in files]
     names = unique_names([p.stem for p in paths])
@@ -115,8 +115,8 @@ def _signals(args: argparse.Namespace) -> int:
     from services.strategy.dependencies import make_calendar
     from services.strategy.failures import failure_of
     from services.strategy.portfolio_config import BrokenStrategy, load_portfolio
+    from services.strategy.run_rules import data_session, display_file, stale_reason
     from services.strategy.signals import StrategyFailure, evaluate_signals
-    from services.strategy.workflow import data_session, display_file, stale_reason
     from shared.broker.port import CredentialsError
     from shared.marketdata.port import MarketDataError
     from shared.runtime.clock import trading_date

@@ -210,7 +210,7 @@ def trading_mode_of(template: Template) -> str:
 
 
 def day_workflow_id(as_of: datetime, template: Template) -> str:
-    from services.strategy.workflow import run_correlation_id
+    from services.strategy.run_rules import run_correlation_id
     from shared.runtime.clock import trading_date
 
     return run_correlation_id(trading_date(as_of), trading_mode_of(template))
@@ -343,13 +343,13 @@ def resume_clock(state_dir: Path, workflow_id: str, as_of: datetime) -> datetime
 
 
 def workflow_events(state_dir: Path, workflow_id: str) -> list[dict[str, Any]]:
-    """The workflow's archived events that their producer recorded as published (shared/runtime/workflow_facts.py),
+    """The workflow's archived events that their producer recorded as published (shared/runtime/published_facts.py),
     in the order the bus took them: what a rerun redelivers, and dates itself after. Anything else put on the
     bus for the workflow (hand-made, edited, under another function's source) is no part of it: redelivered it
     would only be refused again, and its time, whatever the sender wrote, must not move the rerun's clock."""
     from alchemiser.local.storage import Archive
     from shared.events.catalog import producer_of, route_for
-    from shared.runtime.workflow_facts import SqliteWorkflowFacts, verify
+    from shared.runtime.published_facts import SqliteWorkflowFacts, verify
 
     archived = Archive(state_dir).of_workflow(workflow_id)
     facts = SqliteWorkflowFacts(Path(state_dir) / "state.sqlite") if archived else None

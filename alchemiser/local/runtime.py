@@ -31,7 +31,7 @@ from typing import Any
 
 from alchemiser.local.chaos import Chaos
 from alchemiser.local.context import FakeLambdaContext
-from alchemiser.local.patterns import Pattern, compile_pattern
+from alchemiser.local.event_patterns import Pattern, compile_pattern
 from alchemiser.local.storage import Archive, DeadLetterQueue
 from alchemiser.local.template import (
     LOCAL_ACCOUNT,

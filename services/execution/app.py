@@ -37,7 +37,7 @@ records nothing and the retry sees the claim.
 
 Causation is checked against a recorded fact, not a string in the event: execution runs only a plan
 the portfolio recorded as published for that workflow, with the same contents
-(shared/runtime/workflow_facts.py). Anything else is refused before any effect (UnverifiedEvents).
+(shared/runtime/published_facts.py). Anything else is refused before any effect (UnverifiedEvents).
 
 Crash argument — the process may die at any point; the next delivery (Lambda's retry once the
 in-progress record expires, or a redelivery) then:
@@ -68,7 +68,7 @@ from shared.limits.model import LimitBinding
 from shared.limits.rules import refused_by_a_limit
 from shared.runtime import metric_names
 from shared.runtime.observability import count, make_logger
-from shared.runtime.workflow_facts import verify
+from shared.runtime.published_facts import verify
 
 logger = make_logger("execution")
 MAX_ERROR_CHARS = 300

@@ -31,7 +31,7 @@ from shared.events.types import TradingMode, utc_now
 from shared.limits.model import Limits
 from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
-from shared.runtime.workflow_facts import WorkflowFacts, make_facts
+from shared.runtime.published_facts import WorkflowFacts, make_facts
 from shared.venues.key_rotation import broker_keys_in_use
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Dependencies:
     """request id -> the publisher for that invocation."""
     facts: WorkflowFacts
     """The portfolio's record of the plans it published (checked) and ours of what we publish (written by
-    `publisher_for`'s publishers): shared/runtime/workflow_facts.py."""
+    `publisher_for`'s publishers): shared/runtime/published_facts.py."""
     turnover: TurnoverLedger
     """The daily turnover reserved per account across every run of the day (turnover_ledger.py)."""
     limits: Limits = field(default_factory=Limits)

@@ -8,7 +8,7 @@ What arrives (`Incoming`):
   (see commands.py). Trading runs ({"mode": "trade"}) belong to the strategy function.
 
 For an event:
-0. it must be one its producer recorded as published (shared/runtime/workflow_facts.py): the
+0. it must be one its producer recorded as published (shared/runtime/published_facts.py): the
    function named by its source recorded exactly this event (id and contents) for its workflow.
    Anything else - hand-made, edited, or a real event under another function's source - is
    refused: nothing recorded, applied, published or notified, the UnverifiedEvents metric (an
@@ -17,7 +17,7 @@ For an event:
 2. ErrorNotificationRequested is delivered exactly once (notifications.py) and nothing is published;
 3. the orchestrator's own other events (WorkflowCompleted, its WorkflowFailed) are recorded and
    cause nothing;
-4. any other event is applied to the workflow record (workflow.py) in one conditional write with
+4. any other event is applied to the workflow record (state_machine.py) in one conditional write with
    the effects it owes, which are then carried out (effects.py: why the order is crash-safe).
 
 Responses: success (applied / delivered / recorded), duplicate (already applied or delivered; the
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from services.orchestrator import workflow
+from services.orchestrator import state_machine
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, ConcurrentUpdateError, Flushed
 from services.orchestrator.invocation import count_transition, runner_for, snapshot_before
@@ -99,7 +99,7 @@ def handle_event(incoming: Incoming, deps: Dependencies, *, context: Any, metric
 def _unverified(event: DomainEvent, source: str | None, deps: Dependencies) -> str | None:
     """None when the function that publishes with `source` recorded exactly `event`; else why not."""
     from shared.events.catalog import producer_of
-    from shared.runtime.workflow_facts import verify
+    from shared.runtime.published_facts import verify
 
     try:
         producer = producer_of(source or "")
@@ -140,7 +140,7 @@ def _advance(event: DomainEvent, deps: Dependencies, *, context: Any, metrics: A
         record = stored.record if stored is not None else None
         options = Options(notify_on_completion=settings.notify_on_completion,
                           previous_snapshot=_previous_snapshot(deps, record, event))
-        transition = workflow.apply(record, event, now=settings.now(), options=options)
+        transition = state_machine.apply(record, event, now=settings.now(), options=options)
         if transition.record is None:
             break
         new = transition.record

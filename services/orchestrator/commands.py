@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from services.orchestrator import workflow
+from services.orchestrator import state_machine
 from services.orchestrator.dependencies import Dependencies
 from services.orchestrator.effects import MAX_ATTEMPTS, EffectRunner
 from services.orchestrator.invocation import count_transition, runner_for, snapshot_before
@@ -117,7 +117,7 @@ def _fail_if_stuck(deps: Dependencies, runner: EffectRunner, correlation_id: str
         stored = deps.store.load(correlation_id)
         if stored is None:
             return None
-        transition = workflow.fail_stuck(stored.record, now=now, after=after, fail_after=fail_after)
+        transition = state_machine.fail_stuck(stored.record, now=now, after=after, fail_after=fail_after)
         if transition is None or transition.record is None:
             return None
         new = transition.record.model_copy(update={"lease": runner.lease()})

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from services.orchestrator.ports import Notifier, OrderLookup, PortfolioHistory, WorkflowStore
     from services.orchestrator.workflow_record import Notification
     from shared.events.publisher import EventPublisher
-    from shared.runtime.workflow_facts import WorkflowFacts
+    from shared.runtime.published_facts import WorkflowFacts
     from shared.venues.alpaca.keys import AlpacaKeys
 
 CLAIMS_OPERATION = "orchestrator-notify"
@@ -43,7 +43,7 @@ class Dependencies:
     store: WorkflowStore
     facts: WorkflowFacts
     """What each function recorded as published (checked before any event is acted on), ours included
-    (written by `publisher_for`'s publishers): shared/runtime/workflow_facts.py."""
+    (written by `publisher_for`'s publishers): shared/runtime/published_facts.py."""
     delivery: Deliverer
     publisher_for: Callable[[str], EventPublisher]
     """The publisher for one invocation (its request id names the local outbox)."""
@@ -57,7 +57,7 @@ class Dependencies:
 
 def build(settings: OrchestratorSettings) -> Dependencies:
     """Every adapter from `settings`: the store and the facts now, the delivery and the P&L history on first use."""
-    from shared.runtime.workflow_facts import make_facts
+    from shared.runtime.published_facts import make_facts
 
     store: WorkflowStore
     if settings.local:

@@ -1,6 +1,6 @@
-"""The terminal transitions of a workflow (see workflow.py): completed, failed, skipped, stuck.
+"""The terminal transitions of a workflow (see state_machine.py): completed, failed, skipped, stuck.
 
-Imported by workflow.py when a workflow ends - once per workflow, never for a progress event. Each
+Imported by state_machine.py when a workflow ends - once per workflow, never for a progress event. Each
 transition builds the models of the events it publishes (WorkflowCompleted, WorkflowFailed,
 ErrorNotificationRequested) where it creates them, and the completion reads the record's events
 typed (`RecordedEvents`: the plan and the signals are validated back from their JSON here) for the
@@ -41,7 +41,7 @@ def _check_hop(record: WorkflowRecord) -> int:
 
 
 def stuck(record: WorkflowRecord, now: datetime) -> Transition:
-    """Fail `record` (open, and found stuck by workflow.fail_stuck) at the step it waits on."""
+    """Fail `record` (open, and found stuck by state_machine.fail_stuck) at the step it waits on."""
     from shared.events.workflow_failed import WorkflowFailed
 
     step = WAITING_ON[record.status]
@@ -65,7 +65,7 @@ def stuck(record: WorkflowRecord, now: datetime) -> Transition:
 
 
 def executed_after_terminal(record: WorkflowRecord, event: TradeExecuted, now: datetime) -> Transition:
-    """Orders reached the broker for a workflow already ended (see workflow.py): alarm and notify, loudly."""
+    """Orders reached the broker for a workflow already ended (see state_machine.py): alarm and notify, loudly."""
     from shared.events.error_notification_requested import ErrorNotificationRequested
 
     at_broker = [o for o in event.orders if o.broker_order_id is not None or o.filled_qty > 0]

@@ -1,8 +1,8 @@
 """What a workflow transition is: its kind, its options, and the record facts both sides read.
 
-A leaf module: the state machine (workflow.py) builds transitions and the terminal transitions
+A leaf module: the state machine (state_machine.py) builds transitions and the terminal transitions
 (terminal.py) build them too; both import these names from here, so neither imports the other for
-them (workflow.py imports terminal.py when a workflow ends, once per workflow).
+them (state_machine.py imports terminal.py when a workflow ends, once per workflow).
 """
 
 from __future__ import annotations

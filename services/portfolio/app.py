@@ -43,7 +43,7 @@ from shared.events.signal_generated import SignalGenerated
 from shared.limits.model import Limits
 from shared.runtime import metric_names
 from shared.runtime.observability import count, make_logger
-from shared.runtime.workflow_facts import verify
+from shared.runtime.published_facts import verify
 
 logger = make_logger("portfolio")
 

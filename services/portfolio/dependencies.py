@@ -12,7 +12,7 @@ from shared.events.catalog import PORTFOLIO, SOURCE_OF
 from shared.events.publisher import EventPublisher, publisher_factory
 from shared.runtime.container_cache import PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
-from shared.runtime.workflow_facts import WorkflowFacts, make_facts
+from shared.runtime.published_facts import WorkflowFacts, make_facts
 from shared.venues.key_rotation import broker_keys_in_use
 
 OPERATION = "portfolio-plan"
@@ -29,7 +29,7 @@ class Dependencies:
     """request id -> the publisher for that invocation (the local outbox is per request)."""
     facts: WorkflowFacts
     """The strategy's record of its signals (checked) and ours of what we publish (written by `publisher_for`'s
-    publishers): workflow_facts.py."""
+    publishers): published_facts.py."""
     positions: PositionsRecord | None = None
     """The system's record of the positions it manages (positions_record.py); None: it holds nothing yet."""
     orders: OrderLookUp | None = None

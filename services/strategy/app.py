@@ -7,7 +7,7 @@
 3. the workflow id is the command's `correlation_id`, else `run-<date>-<mode>`;
 4. once per workflow id (idempotency record): a repeat is `duplicate` and publishes nothing;
 5. load the portfolio, read one price history for all its symbols ending on the previous
-   session (see workflow.py), refuse stale data, evaluate every strategy on one indicator
+   session (see run_rules.py), refuse stale data, evaluate every strategy on one indicator
    cache, net them;
 6. publish WorkflowStarted then SignalGenerated (one call, in that order) -> `success`.
 A strategy, portfolio-file or market-data problem, or stale data, ends the run failed: it
@@ -42,9 +42,7 @@ from services.strategy.dependencies import Dependencies
 from services.strategy.events import Run, fitted_signal_event, started_event
 from services.strategy.failures import Failure, failure_of
 from services.strategy.portfolio_config import StrategyPortfolio
-from services.strategy.settings import StrategySettings
-from services.strategy.signals import Signals, evaluate_signals, weight_strings
-from services.strategy.workflow import (
+from services.strategy.run_rules import (
     clock_detail,
     closed_reason,
     command_id,
@@ -55,6 +53,8 @@ from services.strategy.workflow import (
     trading_day_check,
     trigger_of,
 )
+from services.strategy.settings import StrategySettings
+from services.strategy.signals import Signals, evaluate_signals, weight_strings
 from shared.events.base import EventContext
 from shared.events.lambda_event import LambdaEvent
 from shared.events.middleware import Incoming

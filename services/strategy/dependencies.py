@@ -24,7 +24,7 @@ from shared.events.publisher import EventPublisher, publisher_factory
 from shared.marketdata.port import MarketCalendar, MarketData
 from shared.runtime.container_cache import OnFirstUse, PerCredentials, with_settings
 from shared.runtime.idempotency import IdempotentOperation, make_persistence
-from shared.runtime.workflow_facts import WorkflowFacts, make_facts
+from shared.runtime.published_facts import WorkflowFacts, make_facts
 from shared.venues.factory import calendar_for, market_data_for
 from shared.venues.key_rotation import keys_fingerprint
 
@@ -45,7 +45,7 @@ class Dependencies:
     """request id -> the publisher for that invocation."""
     facts: WorkflowFacts
     """Where `publisher_for`'s publishers record what the strategy publishes, for the portfolio and the
-    orchestrator to check (shared/runtime/workflow_facts.py)."""
+    orchestrator to check (shared/runtime/published_facts.py)."""
 
 
 def build(settings: StrategySettings) -> Dependencies:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.strategy.portfolio_config import StrategyPortfolio
+from services.strategy.run_rules import Trigger, display_file
 from services.strategy.settings import StrategySettings
 from services.strategy.signals import Signals
-from services.strategy.workflow import Trigger, display_file
 from shared.events.base import EventContext
 from shared.events.signal_generated import SignalGenerated, StrategySignal
 from shared.events.workflow_started import StrategyRef, WorkflowStarted

@@ -16,7 +16,7 @@ from typing import Any
 from services.strategy.language import Evaluation, IndicatorCache, StrategyError, evaluate
 from services.strategy.netting import NetAllocation, net_allocations
 from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
-from services.strategy.workflow import data_through, display_file, stale_reason
+from services.strategy.run_rules import data_through, display_file, stale_reason
 from shared.marketdata.port import MarketData, MarketDataError, PriceHistory, Session, with_today
 
 

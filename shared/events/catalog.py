@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 if TYPE_CHECKING:
     from shared.events.base import DomainEvent
-    from shared.runtime.workflow_facts import FactKind
+    from shared.runtime.published_facts import FactKind
 
 STRATEGY: Final = "strategy"
 PORTFOLIO: Final = "portfolio"

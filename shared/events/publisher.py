@@ -5,7 +5,7 @@ The EventBridge publisher sends at most 10 entries per call, checks each entry a
 (bounded, with backoff) and then raises PublishError naming what was not delivered.
 
 Every function publishes through `publisher_factory`, whose publishers record each event as the
-function's fact (shared/runtime/workflow_facts.py) once it passed those checks and before it is
+function's fact (shared/runtime/published_facts.py) once it passed those checks and before it is
 put on the bus: a consumer acts only on an event its producer recorded, so no publishing path of
 any function can forget to record.
 """
@@ -24,8 +24,8 @@ from shared.events.catalog import route_for
 from shared.runtime import aws_clients
 
 if TYPE_CHECKING:
+    from shared.runtime.published_facts import FactKind, WorkflowFacts
     from shared.runtime.settings import CommonSettings
-    from shared.runtime.workflow_facts import FactKind, WorkflowFacts
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_ENTRY_BYTES = 256 * 1024
@@ -154,7 +154,7 @@ def make_publisher(*, local: bool, state_dir: Path, bus_name: str, source: str,
 
 
 class RecordingPublisher:
-    """Records each event as `producer`'s fact (workflow_facts.py), then hands them to `inner`.
+    """Records each event as `producer`'s fact (published_facts.py), then hands them to `inner`.
 
     Recorded after the checks that would refuse the batch (a producer that may not publish the
     detail-type, an entry over the size limit: nothing was sent, so nothing is recorded) and before
@@ -165,7 +165,7 @@ class RecordingPublisher:
         self.inner, self.facts, self.producer, self.source = inner, facts, producer, source
 
     def publish(self, events: Sequence[DomainEvent]) -> list[str]:
-        from shared.runtime.workflow_facts import event_digest
+        from shared.runtime.published_facts import event_digest
 
         _check_sizes(events, [to_entry(e, source=self.source, bus_name="") for e in events])
         for event in events:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from alchemiser.local.day import DayOptions, run_day
 from alchemiser.local.runtime import LocalRuntime
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import TEST_EVENTS, load_test_event
 from tests.e2e.conftest import alchemiser, alchemiser_json, broker_orders
 from tests.fakes.facts import record_published

@@ -35,7 +35,7 @@ from shared.events.trade_executed import TradeExecuted
 from shared.limits.model import Limits
 from shared.marketdata.port import Session
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
-from shared.runtime.workflow_facts import SqliteWorkflowFacts, event_digest
+from shared.runtime.published_facts import SqliteWorkflowFacts, event_digest
 from shared.venues.simulated.broker import SimulatedBroker
 from shared.venues.simulated.faults import SimFaults
 from tests.fakes.in_memory import FixedKillSwitch, InMemoryPublisher

@@ -1,4 +1,4 @@
-"""Record a hand-made event as its producer would have when publishing it (shared/runtime/workflow_facts.py).
+"""Record a hand-made event as its producer would have when publishing it (shared/runtime/published_facts.py).
 
 The portfolio plans only a SignalGenerated the strategy recorded, execution runs only a
 RebalancePlanned the portfolio recorded, and the orchestrator acts only on an event its producer
@@ -18,7 +18,7 @@ from shared.events.base import DomainEvent
 from shared.events.catalog import SOURCE_OF, route_for
 from shared.events.envelope import open_envelope
 from shared.events.middleware import parse_delivery
-from shared.runtime.workflow_facts import (
+from shared.runtime.published_facts import (
     DynamoDBWorkflowFacts,
     FactKind,
     SqliteWorkflowFacts,

@@ -293,9 +293,9 @@ def _expected_prefixes() -> dict[str, dict[str, set[str]]]:
     from services.portfolio.dependencies import OPERATION as PORTFOLIO_OPERATION
     from services.strategy.dependencies import OPERATION as STRATEGY_OPERATION
     from shared.broker.positions_record import KEY_PREFIX as POSITIONS_RECORD
-    from shared.runtime.workflow_facts import FACT_PREFIX
+    from shared.runtime.published_facts import FACT_PREFIX
 
-    # Workflow facts (shared/runtime/workflow_facts.py, fact_key): each function writes its own (its
+    # Workflow facts (shared/runtime/published_facts.py, fact_key): each function writes its own (its
     # publisher records what it publishes); portfolio and execution read their upstream's, the orchestrator
     # every other function's.
     fact = {kind: f"{prefix}#" for kind, prefix in FACT_PREFIX.items()}

@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 import shared.events
-from alchemiser.local.patterns import PatternError, compile_pattern
+from alchemiser.local.event_patterns import PatternError, compile_pattern
 from alchemiser.local.template import load_template
 from shared.events.base import DomainEvent
 from shared.events.catalog import EVENT_TYPES, ROUTES

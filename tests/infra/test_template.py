@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alchemiser.local.patterns import compile_pattern
+from alchemiser.local.event_patterns import compile_pattern
 from alchemiser.local.template import load_template
 from shared.events.catalog import ROUTES, SOURCE_OF
 from tests.conftest import TEMPLATE

@@ -12,8 +12,8 @@ from services.strategy.language.symphony import Symphony
 
 def parse_text(text: str, filename: str = "<string>") -> Symphony:
     """A `.clj` symphony, or Composer's JSON score (text that is a JSON object), as a Symphony."""
+    from services.strategy.language.composer_json import looks_like_score, parse_score
     from services.strategy.language.quick import Unusual, quick_parse
-    from services.strategy.language.score import looks_like_score, parse_score
 
     text = text.removeprefix("\ufeff")
     if looks_like_score(text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from alchemiser import cli
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import TEST_EVENTS, load_test_event
 from tests.fakes.facts import record_published
 

@@ -196,7 +196,7 @@ def test_every_functions_publisher_records_what_it_publishes_for_its_consumers(s
     """Built by each service's own `build`: no path of any function can publish an event it did not record."""
     import importlib
 
-    from shared.runtime.workflow_facts import event_digest, member
+    from shared.runtime.published_facts import event_digest, member
     from tests.conftest import load_test_event
     from tests.fakes.facts import as_event
 

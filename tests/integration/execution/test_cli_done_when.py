@@ -8,8 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from shared.runtime.sqlite_store import SqliteTable
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import PROJECT_ROOT, load_test_event
 from tests.fakes.execution_support import coid
 from tests.fakes.facts import as_event, record_published

@@ -1,4 +1,4 @@
-"""Differential tests: our EventBridge matcher (alchemiser/local/patterns.py) against moto's.
+"""Differential tests: our EventBridge matcher (alchemiser/local/event_patterns.py) against moto's.
 
 moto's `EventPattern` (moto/events/models.py) is the matcher moto's EventBridge runs for every rule;
 it is an independent implementation, so random patterns and events on which the two disagree point
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
-from alchemiser.local.patterns import compile_pattern
+from alchemiser.local.event_patterns import compile_pattern
 from tests.cases.pattern_cases import PatternCase
 from tests.cases.pattern_doc_examples import DOC_EXAMPLES
 from tests.cases.random_patterns import operators_in, random_case

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from alchemiser.local.patterns import compile_pattern, matches
+from alchemiser.local.event_patterns import compile_pattern, matches
 from tests.cases.pattern_cases import (
     INVALID_PATTERNS,
     PATTERN_CASES,

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import PROJECT_ROOT, load_test_event
 from tests.fakes.facts import record_published
 
@@ -27,7 +27,7 @@ def alchemiser(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 def published(state_dir: Path, *names: str) -> None:
     """Record sample events as their producer would have when publishing them (the orchestrator acts only
-    on those: shared/runtime/workflow_facts.py)."""
+    on those: shared/runtime/published_facts.py)."""
     for name in names:
         record_published(load_test_event(name), SqliteWorkflowFacts(state_dir / "state.sqlite"))
 

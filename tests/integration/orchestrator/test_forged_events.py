@@ -1,5 +1,5 @@
 """Forged events never end a workflow or notify anyone: the orchestrator acts only on what a producer
-recorded as published (shared/runtime/workflow_facts.py), through the real handlers and the template's
+recorded as published (shared/runtime/published_facts.py), through the real handlers and the template's
 rules. The attacker: anyone who may put events on the bus (a role the bus policy lets through, the
 operator, a console "Send events"), before the real run, after it, replaying the real events, or
 spoofing the source.
@@ -16,7 +16,7 @@ import pytest
 from alchemiser.local.day import DayOptions, run_day
 from alchemiser.local.runtime import LocalRuntime
 from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import load_test_event
 from tests.fakes.facts import record_published
 

@@ -12,8 +12,8 @@ import pytest
 
 from services.orchestrator.settings import OrchestratorSettings
 from shared.runtime import metric_names as m
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from shared.runtime.settings import SettingsError
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
 from tests.conftest import PROJECT_ROOT, load_test_event
 from tests.fakes.facts import record_published
 

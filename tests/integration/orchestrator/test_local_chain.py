@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 
 from alchemiser.local.runtime import LocalRuntime
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import load_test_event
 from tests.fakes.facts import record_published
 from tests.unit.orchestrator.support import T0
 
 
 def entry(name: str, state_dir) -> dict:
-    """The sample as its producer published it: recorded (workflow_facts.py), then put on the bus."""
+    """The sample as its producer published it: recorded (published_facts.py), then put on the bus."""
     event = load_test_event(name)
     record_published(event, SqliteWorkflowFacts(state_dir / "state.sqlite"))
     return {"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"]),

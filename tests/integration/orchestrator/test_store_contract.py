@@ -16,7 +16,7 @@ from services.orchestrator.adapters.dynamodb_workflow_store import DynamoDBWorkf
 from services.orchestrator.adapters.embedded_workflow_store import EmbeddedWorkflowStore
 from services.orchestrator.dependencies import CLAIMS_OPERATION
 from services.orchestrator.notifications import NotificationDelivery
-from services.orchestrator.workflow import apply
+from services.orchestrator.state_machine import apply
 from services.orchestrator.workflow_record import EquitySnapshot, EventEntry, Lease, Notification
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
 from tests.conftest import LambdaContextStub

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import PROJECT_ROOT, load_test_event
 from tests.fakes.facts import record_published
 

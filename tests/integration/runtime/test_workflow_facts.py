@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from shared.runtime.workflow_facts import (
+from shared.runtime.published_facts import (
     DynamoDBWorkflowFacts,
     SqliteWorkflowFacts,
     event_digest,

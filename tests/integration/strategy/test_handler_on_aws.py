@@ -17,7 +17,7 @@ from moto import mock_aws
 from services.strategy.dependencies import clear_cache
 from services.strategy.handler import lambda_handler
 from shared.events.catalog import route_for
-from shared.runtime.workflow_facts import event_digest, member
+from shared.runtime.published_facts import event_digest, member
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.fakes.aws_from_template import create_table
 from tests.fakes.bus_probe import BusProbe

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from alchemiser.local.patterns import compile_pattern
+from alchemiser.local.event_patterns import compile_pattern
 from alchemiser.local.template import load_template
 from shared.events.catalog import ROUTES
 from shared.events.envelope import open_envelope

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.orchestrator import workflow
+from services.orchestrator import state_machine
 from shared.events.base import MAX_HOPS
 from shared.events.catalog import EXECUTION, ORCHESTRATOR, PORTFOLIO, PUBLISH_DEPTH, ROUTES, publish_depth
 from tests.unit.orchestrator.support import sample
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 25, 14, 40, tzinfo=UTC)
 
 
 def published_hops(event) -> list[int]:
-    transition = workflow.apply(None, event, now=NOW)
+    transition = state_machine.apply(None, event, now=NOW)
     record = transition.record
     assert record is not None
     return [json.loads(e.detail)["hop_count"] for e in record.pending if e.kind == "publish" and e.detail]

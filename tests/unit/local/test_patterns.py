@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from alchemiser.local.patterns import MAX_BRANCHES, Pattern, PatternError, compile_pattern, matches
+from alchemiser.local.event_patterns import MAX_BRANCHES, Pattern, PatternError, compile_pattern, matches
 from tests.cases.pattern_cases import (
     INVALID_PATTERNS,
     PATTERN_CASES,

@@ -24,7 +24,7 @@ from shared.events.envelope import open_envelope
 from shared.events.middleware import parse_delivery
 from shared.events.publisher import RecordingPublisher
 from shared.runtime.idempotency import IdempotentOperation, SqlitePersistenceLayer
-from shared.runtime.workflow_facts import SqliteWorkflowFacts
+from shared.runtime.published_facts import SqliteWorkflowFacts
 from tests.conftest import LambdaContextStub, load_test_event
 from tests.fakes.facts import record_published
 from tests.fakes.in_memory import InMemoryPublisher

@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from services.orchestrator.messages.workflow_messages import error_notification, percent, subject_line
+from services.orchestrator.state_machine import apply
 from services.orchestrator.transition import Options
-from services.orchestrator.workflow import apply
 from services.orchestrator.workflow_record import EquitySnapshot
 from tests.unit.orchestrator.support import T0, sample
 

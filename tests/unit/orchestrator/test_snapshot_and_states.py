@@ -27,13 +27,13 @@ def test_the_latest_snapshot_before_the_trading_day_within_a_month():
 
 
 def test_the_state_machines_docstring_names_every_status():
-    """workflow.py's docstring is where a reader learns the states: each WorkflowStatus must be in its diagram."""
+    """state_machine.py's docstring is where a reader learns the states: each WorkflowStatus must be in its diagram."""
     import re
     from typing import get_args
 
-    from services.orchestrator import workflow
+    from services.orchestrator import state_machine
     from services.orchestrator.workflow_record import WorkflowStatus
 
-    doc = workflow.__doc__ or ""
+    doc = state_machine.__doc__ or ""
     diagram = doc[doc.index("States and transitions"):doc.index("- WorkflowStarted")]
     assert {s for s in get_args(WorkflowStatus) if not re.search(rf"\b{s}\b", diagram)} == set()

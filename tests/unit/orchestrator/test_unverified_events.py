@@ -1,4 +1,4 @@
-"""The orchestrator acts only on events their producer recorded as published (shared/runtime/workflow_facts.py).
+"""The orchestrator acts only on events their producer recorded as published (shared/runtime/published_facts.py).
 
 An attacker who may put events on the bus chooses every field and the source. Whatever they send -
 hand-made, a real event edited, a real event under another function's source - the orchestrator starts,
@@ -22,7 +22,7 @@ from shared.events import route_for
 from shared.events.catalog import ORCHESTRATOR, ROUTES, SOURCE_OF
 from shared.events.envelope import InvalidEventError
 from shared.runtime import metric_names as m
-from shared.runtime.workflow_facts import event_digest
+from shared.runtime.published_facts import event_digest
 from tests.unit.orchestrator.support import CORRELATION, Harness, envelope, sample
 
 STARTED, SIGNALS, PLANNED, EXECUTED = (sample("WorkflowStarted"), sample("SignalGenerated"),

@@ -11,8 +11,8 @@ import pytest
 from services.orchestrator import transition
 from services.orchestrator.effects import stored_event
 from services.orchestrator.recorded_events import RecordedEvents
+from services.orchestrator.state_machine import apply, fail_stuck
 from services.orchestrator.transition import Options
-from services.orchestrator.workflow import apply, fail_stuck
 from services.orchestrator.workflow_record import EquitySnapshot
 from shared.events import (
     ErrorNotificationRequested,

@@ -23,7 +23,7 @@ from shared.events.publisher import EventTooLargeError, PublishError, RecordingP
 from shared.events.rebalance_planned import RebalancePlanned
 from shared.events.workflow_failed import WorkflowFailed
 from shared.runtime import metric_names
-from shared.runtime.workflow_facts import event_digest
+from shared.runtime.published_facts import event_digest
 from tests.conftest import LambdaContextStub
 from tests.fakes.in_memory import InMemoryPublisher
 from tests.unit.portfolio.support import (

@@ -9,8 +9,8 @@ import pytest
 
 from services.strategy.language import StrategyError, evaluate, parse_text
 from services.strategy.portfolio_config import StrategyEntry, StrategyPortfolio
+from services.strategy.run_rules import equal_allocations
 from services.strategy.signals import evaluate_signals
-from services.strategy.workflow import equal_allocations
 from shared.marketdata.offline import OfflineMarketData
 from tests.unit.strategy.support import NEW_YORK, SCHEDULER_TIME_EVENT, harness
 

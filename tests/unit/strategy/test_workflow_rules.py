@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.strategy.workflow import (
+from services.strategy.run_rules import (
     closed_reason,
     command_id,
     display_file,
@@ -85,7 +85,7 @@ def test_strategy_files_are_shown_relative_to_the_portfolio_folder(tmp_path):
 
 from datetime import timedelta  # noqa: E402
 
-from services.strategy.workflow import command_moment, data_day, data_through  # noqa: E402
+from services.strategy.run_rules import command_moment, data_day, data_through  # noqa: E402
 from shared.marketdata.calendar import ExchangeCalendar  # noqa: E402
 
 

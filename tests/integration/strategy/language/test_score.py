@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 
 from services.strategy.language import StrategyError, evaluate, parse_file, parse_text, to_text
+from services.strategy.language.composer_json import parse_score, to_score
 from services.strategy.language.nodes import Filter, If, WeightInverseVolatility, WeightSpecified
-from services.strategy.language.score import parse_score, to_score
 from tests.unit.strategy.language.conftest import random_history, symphonies
 
 SCORE = {

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from services.strategy.language import evaluate, parse_text, to_text
+from services.strategy.language.composer_json import parse_score, to_score
 from services.strategy.language.indicators import compute
 from services.strategy.language.nodes import If, IndicatorCall, WeightSpecified
-from services.strategy.language.score import parse_score, to_score
 from tests.unit.strategy.language.conftest import error_of, random_history
 
 WITH_PARENTHESES = '''(defsymphony "Def tab" {:asset-class "EQUITIES", :rebalance-frequency :daily}
