@@ -86,7 +86,7 @@ def scope(inputs: PlanInputs, limits: Limits, owned: Mapping[str, Decimal]) -> t
             holdings[symbol] = held
             continue
         value = held.market_value * mine / held.qty
-        holdings[symbol] = replace(held, qty=mine, market_value=value)
+        holdings[symbol] = held._replace(qty=mine, market_value=value)
         left.append(NotManaged(symbol, held.qty - mine, held.market_value - value, "bought by hand beyond the "
                                f"system's {mine} shares"))
     decided = Scope(managed, tuple(left), tuple(adopted))
