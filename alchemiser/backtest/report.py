@@ -12,8 +12,7 @@ import numpy as np
 
 from alchemiser.backtest import metrics
 from alchemiser.backtest.engine import BacktestResult
-from alchemiser.backtest.formats import num as _num
-from alchemiser.backtest.formats import pct as _pct
+from alchemiser.backtest.formats import num, pct
 from alchemiser.backtest.simulation import BlockedDay, Simulation
 
 LIMITS_NOT_APPLIED = (
@@ -163,16 +162,16 @@ def to_json(result: BacktestResult, rf: float = 0.0) -> dict[str, Any]:
 
 
 ROWS: tuple[tuple[str, str, Any], ...] = (
-    ("Total return", "total_return", _pct),
-    ("CAGR", "cagr", _pct),
-    ("Volatility (ann.)", "volatility", _pct),
-    ("Sharpe", "sharpe", _num),
-    ("Sortino", "sortino", _num),
-    ("Max drawdown", "max_drawdown", _pct),
-    ("Calmar", "calmar", _num),
+    ("Total return", "total_return", pct),
+    ("CAGR", "cagr", pct),
+    ("Volatility (ann.)", "volatility", pct),
+    ("Sharpe", "sharpe", num),
+    ("Sortino", "sortino", num),
+    ("Max drawdown", "max_drawdown", pct),
+    ("Calmar", "calmar", num),
     ("Longest under water", "longest_underwater_sessions", lambda v: f"{v} sessions"),
-    ("Beta", "beta", _num),
-    ("Correlation", "correlation", _num),
+    ("Beta", "beta", num),
+    ("Correlation", "correlation", num),
 )
 
 
@@ -184,15 +183,15 @@ def metric_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append((label, fmt(m.get(key)), fmt(b[key]) if key in b else ""))
     for label, key in (("Best day", "best_day"), ("Worst day", "worst_day")):
         mine, theirs = m.get(key), b.get(key)
-        rows.append((label, f"{_pct(mine['return'])} ({mine['date']})" if mine else "—",
-                     f"{_pct(theirs['return'])} ({theirs['date']})" if theirs else ""))
+        rows.append((label, f"{pct(mine['return'])} ({mine['date']})" if mine else "—",
+                     f"{pct(theirs['return'])} ({theirs['date']})" if theirs else ""))
     if "orders" in m:  # a backtest's trading statistics (an account's recorded equity has none)
         rows += [
             ("Orders", str(m["orders"]), ""),
-            ("Turnover (per year)", _pct(m["turnover"], 0), ""),
+            ("Turnover (per year)", pct(m["turnover"], 0), ""),
             ("Fees paid", f"${Decimal(m['fees']):,.2f}", ""),
             ("Slippage paid", f"${Decimal(m['slippage']):,.2f}", ""),
-            ("Average exposure", _pct(m["average_exposure"], 1), ""),
+            ("Average exposure", pct(m["average_exposure"], 1), ""),
         ]
     return rows
 

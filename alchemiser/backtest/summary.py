@@ -7,9 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from alchemiser.backtest.account_compare import comparison_lines
-from alchemiser.backtest.formats import num as _num
-from alchemiser.backtest.formats import pct as _pct
-from alchemiser.backtest.formats import undefined
+from alchemiser.backtest.formats import num, pct, undefined
 from alchemiser.backtest.report import metric_rows, stopped_kind
 from alchemiser.console import Cell, Column, styled, table
 from alchemiser.text import SYNTHETIC
@@ -51,14 +49,14 @@ def _strategies_table(doc: dict[str, Any]) -> list[str]:
         sm = s.get("metrics")
         if sm is None:
             continue
-        allocation = _pct(float(s["allocation"]), 1)
+        allocation = pct(float(s["allocation"]), 1)
         if not s.get("portfolio_traded", True):
             rows.append([name, allocation, "", "", "", "", "", "did not trade: the portfolio placed no order on any "
                          "session (limits above); its return alone would not be the account's"])
             continue
         held = s.get("held_sessions", 0)
-        rows.append([name, allocation, _signed(sm["total_return"]), _signed(sm["cagr"]), _num(sm["sharpe"]),
-                     _pct(sm["max_drawdown"]), _pct(s["contribution"]),
+        rows.append([name, allocation, _signed(sm["total_return"]), _signed(sm["cagr"]), num(sm["sharpe"]),
+                     pct(sm["max_drawdown"]), pct(s["contribution"]),
                      f"held on the {held} sessions the portfolio was blocked" if held else ""])
     columns = [Column("Strategy", style="bold"), Column("Allocation", right=True), Column("Return", right=True),
                Column("CAGR", right=True), Column("Sharpe", right=True), Column("Max DD", right=True),
@@ -70,7 +68,7 @@ def _strategies_table(doc: dict[str, Any]) -> list[str]:
 
 def _signed(value: Any) -> str | Cell:
     """A return: red when negative, green when positive (on a terminal)."""
-    text = _pct(value)
+    text = pct(value)
     if undefined(value) or value == 0:
         return text
     return Cell(text, "red" if value < 0 else "green")
@@ -101,7 +99,7 @@ def render_text(doc: dict[str, Any], portfolio_name: str) -> str:
     lines += table(columns, [[label, mine, theirs][:len(columns)] for label, mine, theirs in metric_rows(doc)])
     m = doc["metrics"]
     if m.get("trough"):
-        lines += ["", f"Deepest drawdown {_pct(m['max_drawdown'])}: peak {m['peak'] or r['from']}, trough "
+        lines += ["", f"Deepest drawdown {pct(m['max_drawdown'])}: peak {m['peak'] or r['from']}, trough "
                       f"{m['trough']}, " + (f"recovered {m['recovery']}" if m["recovery"] else "not recovered")]
     lines += ["", "Yearly returns:"]
     bench_years = (bench or {}).get("yearly_returns", {})
